@@ -1,0 +1,578 @@
+//! Conversions between `peerscope.v1` messages and domain types, with input validation.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::{Duration, UNIX_EPOCH};
+
+use crate::api::status::RequestError;
+use crate::model::{
+    node_id_hex, parse_node_id, Crawl, CrawlId, CrawlMode, CrawlProgress, CrawlSettings,
+    CrawlSpec, CrawlState, EventFilter, NetworkStats, NodeId, PeerEvent, PeerEventKind,
+    PeerFilter, PeerRecord, Profile, UnixMillis,
+};
+use crate::proto::pb;
+use crate::record::{capability_bit, parse_enr, ShardEncoding};
+
+const MAX_NAME: usize = 200;
+const MAX_LABELS: usize = 32;
+const MAX_BOOTSTRAP: usize = 1024;
+
+fn invalid(field: impl Into<String>, reason: impl Into<String>) -> RequestError {
+    RequestError::invalid(field, reason)
+}
+
+/// Converts a protobuf duration, naming `field` when it is negative or malformed.
+fn duration(field: &str, d: &prost_types::Duration) -> Result<Duration, RequestError> {
+    if d.seconds < 0 || d.nanos < 0 || d.nanos >= 1_000_000_000 {
+        return Err(invalid(field, "must be a non-negative duration"));
+    }
+    Ok(Duration::new(d.seconds as u64, d.nanos as u32))
+}
+
+/// Converts a duration that must lie in `min..=max`.
+pub fn duration_in(
+    field: &str,
+    d: &prost_types::Duration,
+    min: Duration,
+    max: Duration,
+) -> Result<Duration, RequestError> {
+    let v = duration(field, d)?;
+    if v < min || v > max {
+        return Err(invalid(
+            field,
+            format!("{v:?} is outside the allowed range {min:?}..={max:?}"),
+        ));
+    }
+    Ok(v)
+}
+
+/// Encodes a duration for the wire.
+pub fn to_pb_duration(d: Duration) -> prost_types::Duration {
+    prost_types::Duration {
+        seconds: d.as_secs() as i64,
+        nanos: d.subsec_nanos() as i32,
+    }
+}
+
+/// Encodes a Unix-millisecond time for the wire.
+pub fn to_pb_time(ms: UnixMillis) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: (ms / 1000) as i64,
+        nanos: ((ms % 1000) * 1_000_000) as i32,
+    }
+}
+
+fn from_pb_time(field: &str, t: &prost_types::Timestamp) -> Result<UnixMillis, RequestError> {
+    if t.seconds < 0 || t.nanos < 0 {
+        return Err(invalid(field, "must not be before 1970"));
+    }
+    let d = Duration::new(t.seconds as u64, t.nanos.clamp(0, 999_999_999) as u32);
+    Ok((UNIX_EPOCH + d)
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0))
+}
+
+/// Parses a required crawl id.
+pub fn crawl_id(field: &str, text: &str) -> Result<CrawlId, RequestError> {
+    if text.is_empty() {
+        return Err(invalid(field, "required"));
+    }
+    optional_crawl_id(field, text).map(|id| id.unwrap_or_default())
+}
+
+/// Parses an optional crawl id (empty = none).
+pub fn optional_crawl_id(field: &str, text: &str) -> Result<Option<CrawlId>, RequestError> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    text.parse::<u64>()
+        .ok()
+        .filter(|&id| id > 0)
+        .map(Some)
+        .ok_or_else(|| invalid(field, format!("{text:?} is not a crawl id (a positive decimal)")))
+}
+
+fn node_id(field: &str, text: &str) -> Result<NodeId, RequestError> {
+    parse_node_id(text).ok_or_else(|| {
+        invalid(
+            field,
+            format!("{text:?} is not a node id (64 hex characters)"),
+        )
+    })
+}
+
+fn profile(p: Option<pb::NetworkProfile>) -> Result<Profile, RequestError> {
+    use pb::network_profile::Profile as P;
+    match p.and_then(|p| p.profile) {
+        None => Err(invalid(
+            "profile",
+            "required: set one of waku, ethereum or custom",
+        )),
+        Some(P::Waku(w)) => {
+            let cluster_id = u16::try_from(w.cluster_id).map_err(|_| {
+                invalid(
+                    "profile.waku.cluster_id",
+                    format!("{} is above 65535", w.cluster_id),
+                )
+            })?;
+            let mut shards = Vec::with_capacity(w.shards.len());
+            for (i, s) in w.shards.iter().enumerate() {
+                if *s > 1023 {
+                    return Err(invalid(
+                        format!("profile.waku.shards[{i}]"),
+                        format!("{s} is above the maximum shard index 1023"),
+                    ));
+                }
+                shards.push(*s as u16);
+            }
+            shards.sort_unstable();
+            shards.dedup();
+            Ok(Profile::Waku { cluster_id, shards })
+        }
+        Some(P::Ethereum(_)) => Ok(Profile::Ethereum),
+        Some(P::Custom(c)) => {
+            let bytes = c.protocol_id.as_bytes();
+            match <[u8; 6]>::try_from(bytes) {
+                Ok(id) if c.protocol_id.is_ascii() => Ok(Profile::Custom { protocol_id: id }),
+                _ => Err(invalid(
+                    "profile.custom.protocol_id",
+                    format!("{:?} is not 6 ASCII characters", c.protocol_id),
+                )),
+            }
+        }
+    }
+}
+
+fn mode(value: i32) -> Result<CrawlMode, RequestError> {
+    match pb::CrawlMode::try_from(value) {
+        Ok(pb::CrawlMode::Unspecified) | Ok(pb::CrawlMode::Oneshot) => Ok(CrawlMode::Oneshot),
+        Ok(pb::CrawlMode::Continuous) => Ok(CrawlMode::Continuous),
+        Err(_) => Err(invalid("mode", format!("unknown crawl mode {value}"))),
+    }
+}
+
+/// Validates a `StartCrawlRequest` into a crawl spec.
+pub fn crawl_spec(req: pb::StartCrawlRequest) -> Result<CrawlSpec, RequestError> {
+    let profile = profile(req.profile)?;
+    if !req.dns_tree_urls.is_empty() {
+        return Err(RequestError::Unimplemented(
+            "dns_tree_urls: EIP-1459 DNS tree bootstrap is not supported by this server yet; \
+             pass bootstrap_enrs"
+                .into(),
+        ));
+    }
+    if req.bootstrap_enrs.is_empty() {
+        return Err(invalid(
+            "bootstrap_enrs",
+            "required: at least one enr: record",
+        ));
+    }
+    if req.bootstrap_enrs.len() > MAX_BOOTSTRAP {
+        return Err(invalid(
+            "bootstrap_enrs",
+            format!("at most {MAX_BOOTSTRAP} records"),
+        ));
+    }
+    let mut bootstrap_enrs = Vec::with_capacity(req.bootstrap_enrs.len());
+    for (i, text) in req.bootstrap_enrs.iter().enumerate() {
+        let field = format!("bootstrap_enrs[{i}]");
+        let enr = parse_enr(text).map_err(|e| invalid(&field, e.to_string()))?;
+        if enr.udp4_socket().is_none() && enr.udp6_socket().is_none() {
+            return Err(invalid(
+                &field,
+                "the record has no UDP endpoint (ip/udp or ip6/udp6) to query",
+            ));
+        }
+        bootstrap_enrs.push(enr.to_base64());
+    }
+    let mode = mode(req.mode)?;
+    let mut settings = CrawlSettings::default();
+    if let Some(c) = req.concurrency {
+        if c == 0 || c > 4096 {
+            return Err(invalid("concurrency", format!("{c} is not in 1..=4096")));
+        }
+        settings.concurrency = c;
+    }
+    if let Some(d) = &req.request_timeout {
+        settings.request_timeout = duration_in(
+            "request_timeout",
+            d,
+            Duration::from_millis(10),
+            Duration::from_secs(60),
+        )?;
+    }
+    if let Some(n) = req.find_node_distances {
+        if n == 0 || n > 256 {
+            return Err(invalid(
+                "find_node_distances",
+                format!("{n} is not in 1..=256"),
+            ));
+        }
+        settings.find_node_distances = n;
+    }
+    if let Some(n) = req.random_lookups {
+        if n > 1024 {
+            return Err(invalid("random_lookups", format!("{n} is above 1024")));
+        }
+        settings.random_lookups = n;
+    }
+    if let Some(d) = &req.recrawl_interval {
+        settings.recrawl_interval = duration_in(
+            "recrawl_interval",
+            d,
+            Duration::from_secs(1),
+            Duration::from_secs(30 * 24 * 3600),
+        )?;
+    }
+    if let Some(limits) = &req.limits {
+        settings.max_peers = (limits.max_peers > 0).then_some(limits.max_peers);
+        if let Some(d) = &limits.max_duration {
+            let d = duration("limits.max_duration", d)?;
+            settings.max_duration = (!d.is_zero()).then_some(d);
+        }
+    }
+    if req.name.len() > MAX_NAME {
+        return Err(invalid("name", format!("longer than {MAX_NAME} bytes")));
+    }
+    if req.labels.len() > MAX_LABELS {
+        return Err(invalid("labels", format!("more than {MAX_LABELS} entries")));
+    }
+    for (k, v) in &req.labels {
+        if k.is_empty() || k.len() > MAX_NAME || v.len() > MAX_NAME {
+            return Err(invalid(
+                format!("labels[{k:?}]"),
+                format!("keys must be 1..={MAX_NAME} bytes and values at most {MAX_NAME}"),
+            ));
+        }
+    }
+    let listen_addr = if req.listen_addr.is_empty() {
+        None
+    } else {
+        Some(req.listen_addr.parse::<SocketAddr>().map_err(|_| {
+            invalid(
+                "listen_addr",
+                format!("{:?} is not an ip:port address", req.listen_addr),
+            )
+        })?)
+    };
+    Ok(CrawlSpec {
+        name: req.name,
+        labels: req.labels.into_iter().collect::<BTreeMap<_, _>>(),
+        profile,
+        bootstrap_enrs,
+        mode,
+        settings,
+        listen_addr,
+    })
+}
+
+/// Converts a crawl-state filter (UNSPECIFIED = all).
+pub fn state_filter(value: i32) -> Result<Option<CrawlState>, RequestError> {
+    Ok(match pb::CrawlState::try_from(value) {
+        Ok(pb::CrawlState::Unspecified) => None,
+        Ok(pb::CrawlState::Running) => Some(CrawlState::Running),
+        Ok(pb::CrawlState::Finished) => Some(CrawlState::Finished),
+        Ok(pb::CrawlState::Stopped) => Some(CrawlState::Stopped),
+        Ok(pb::CrawlState::Failed) => Some(CrawlState::Failed),
+        Ok(pb::CrawlState::Interrupted) => Some(CrawlState::Interrupted),
+        Err(_) => return Err(invalid("state", format!("unknown crawl state {value}"))),
+    })
+}
+
+/// Page size: `default` for 0, at most `max`.
+pub fn page_size(value: u32, default: usize, max: usize) -> usize {
+    match value as usize {
+        0 => default,
+        n => n.min(max),
+    }
+}
+
+/// Validates `ListPeersRequest` filters and page token.
+pub fn peer_query(req: &pb::ListPeersRequest) -> Result<(PeerFilter, Option<NodeId>), RequestError> {
+    let capability = if req.capability.is_empty() {
+        None
+    } else {
+        Some(capability_bit(&req.capability).ok_or_else(|| {
+            invalid(
+                "capability",
+                format!(
+                    "{:?} is not one of relay, store, filter, lightpush, sync, mix",
+                    req.capability
+                ),
+            )
+        })?)
+    };
+    let cluster_id = req
+        .cluster_id
+        .map(|c| {
+            u16::try_from(c).map_err(|_| invalid("cluster_id", format!("{c} is above 65535")))
+        })
+        .transpose()?;
+    let shard = req
+        .shard
+        .map(|s| {
+            if s > 1023 {
+                Err(invalid("shard", format!("{s} is above 1023")))
+            } else {
+                Ok(s as u16)
+            }
+        })
+        .transpose()?;
+    let seen_since = req
+        .seen_since
+        .as_ref()
+        .map(|t| from_pb_time("seen_since", t))
+        .transpose()?;
+    let after = if req.page_token.is_empty() {
+        None
+    } else {
+        Some(parse_node_id(&req.page_token).ok_or_else(|| {
+            invalid("page_token", "not a token returned by ListPeers")
+        })?)
+    };
+    Ok((
+        PeerFilter {
+            capability,
+            cluster_id,
+            shard,
+            crawl_id: optional_crawl_id("crawl_id", &req.crawl_id)?,
+            seen_since,
+        },
+        after,
+    ))
+}
+
+/// Validates `GetPeerRequest`: the node id or the peer id.
+pub enum PeerKey {
+    Node(NodeId),
+    Peer(String),
+}
+
+pub fn peer_key(req: pb::GetPeerRequest) -> Result<PeerKey, RequestError> {
+    use pb::get_peer_request::Key;
+    match req.key {
+        Some(Key::NodeId(t)) => Ok(PeerKey::Node(node_id("node_id", &t)?)),
+        Some(Key::PeerId(t)) if t.is_empty() => Err(invalid("peer_id", "must not be empty")),
+        Some(Key::PeerId(t)) => {
+            if t.parse::<libp2p::PeerId>().is_err() {
+                return Err(invalid("peer_id", format!("{t:?} is not a libp2p peer id")));
+            }
+            Ok(PeerKey::Peer(t))
+        }
+        None => Err(invalid("key", "set node_id or peer_id")),
+    }
+}
+
+/// Validates `StreamPeerEventsRequest` filters.
+pub fn event_filter(req: &pb::StreamPeerEventsRequest) -> Result<EventFilter, RequestError> {
+    let mut kinds = Vec::new();
+    for (i, k) in req.kinds.iter().enumerate() {
+        kinds.push(match pb::PeerEventKind::try_from(*k) {
+            Ok(pb::PeerEventKind::Discovered) => PeerEventKind::Discovered,
+            Ok(pb::PeerEventKind::EnrUpdated) => PeerEventKind::EnrUpdated,
+            _ => {
+                return Err(invalid(
+                    format!("kinds[{i}]"),
+                    format!("{k} is not a peer event kind"),
+                ))
+            }
+        });
+    }
+    let node = if req.node_id.is_empty() {
+        None
+    } else {
+        Some(node_id("node_id", &req.node_id)?)
+    };
+    Ok(EventFilter {
+        crawl_id: optional_crawl_id("crawl_id", &req.crawl_id)?,
+        kinds,
+        node_id: node,
+        peer_id: (!req.peer_id.is_empty()).then(|| req.peer_id.clone()),
+    })
+}
+
+fn pb_profile(p: &Profile) -> pb::NetworkProfile {
+    use pb::network_profile::Profile as P;
+    let profile = match p {
+        Profile::Waku { cluster_id, shards } => P::Waku(pb::WakuProfile {
+            cluster_id: u32::from(*cluster_id),
+            shards: shards.iter().map(|s| u32::from(*s)).collect(),
+        }),
+        Profile::Ethereum => P::Ethereum(pb::EthereumProfile {}),
+        Profile::Custom { protocol_id } => P::Custom(pb::CustomProfile {
+            protocol_id: String::from_utf8_lossy(protocol_id).into_owned(),
+        }),
+    };
+    pb::NetworkProfile {
+        profile: Some(profile),
+    }
+}
+
+fn pb_state(s: CrawlState) -> pb::CrawlState {
+    match s {
+        CrawlState::Running => pb::CrawlState::Running,
+        CrawlState::Finished => pb::CrawlState::Finished,
+        CrawlState::Stopped => pb::CrawlState::Stopped,
+        CrawlState::Failed => pb::CrawlState::Failed,
+        CrawlState::Interrupted => pb::CrawlState::Interrupted,
+    }
+}
+
+fn pb_limits(s: &CrawlSettings) -> pb::CrawlLimits {
+    pb::CrawlLimits {
+        max_peers: s.max_peers.unwrap_or(0),
+        max_duration: s.max_duration.map(to_pb_duration),
+    }
+}
+
+fn pb_progress(p: &CrawlProgress, elapsed: Duration) -> pb::CrawlProgress {
+    pb::CrawlProgress {
+        discovered: p.discovered,
+        queried: p.queried,
+        queued: p.queued,
+        in_flight: p.in_flight,
+        find_node_requests: p.find_node_requests,
+        find_node_failures: p.find_node_failures,
+        unresponsive: p.unresponsive,
+        lookups: p.lookups,
+        enr_updates: p.enr_updates,
+        rounds: p.rounds,
+        elapsed: Some(to_pb_duration(elapsed)),
+    }
+}
+
+impl From<&Crawl> for pb::Crawl {
+    fn from(c: &Crawl) -> pb::Crawl {
+        let s = &c.spec.settings;
+        pb::Crawl {
+            id: c.id.to_string(),
+            name: c.spec.name.clone(),
+            labels: c.spec.labels.clone().into_iter().collect(),
+            state: pb_state(c.state) as i32,
+            mode: match c.spec.mode {
+                CrawlMode::Oneshot => pb::CrawlMode::Oneshot,
+                CrawlMode::Continuous => pb::CrawlMode::Continuous,
+            } as i32,
+            profile: Some(pb_profile(&c.spec.profile)),
+            bootstrap_enrs: c.spec.bootstrap_enrs.clone(),
+            created_at: Some(to_pb_time(c.created_at)),
+            finished_at: c.finished_at.map(to_pb_time),
+            progress: Some(pb_progress(&c.progress, c.elapsed())),
+            error: c.error.clone().unwrap_or_default(),
+            listen_addr: c.listen_addr.clone().unwrap_or_default(),
+            settings: Some(pb::CrawlSettings {
+                concurrency: s.concurrency,
+                request_timeout: Some(to_pb_duration(s.request_timeout)),
+                find_node_distances: s.find_node_distances,
+                random_lookups: s.random_lookups,
+                recrawl_interval: Some(to_pb_duration(s.recrawl_interval)),
+                limits: Some(pb_limits(s)),
+            }),
+        }
+    }
+}
+
+impl From<&PeerRecord> for pb::Peer {
+    fn from(p: &PeerRecord) -> pb::Peer {
+        let e = &p.enr;
+        let mut multiaddrs = Vec::new();
+        if let (Some(ip), Some(tcp)) = (e.ip4, e.tcp4) {
+            multiaddrs.push(format!("/ip4/{ip}/tcp/{tcp}"));
+        }
+        if let (Some(ip), Some(tcp)) = (e.ip6, e.tcp6) {
+            multiaddrs.push(format!("/ip6/{ip}/tcp/{tcp}"));
+        }
+        multiaddrs.extend(e.multiaddrs.iter().cloned());
+        let shards = e.shards.as_ref().map(|s| pb::ShardInfo {
+            cluster_id: u32::from(s.cluster),
+            shards: s.shards.iter().map(|x| u32::from(*x)).collect(),
+            encoding: match s.encoding {
+                ShardEncoding::Rs => pb::ShardEncoding::Rs,
+                ShardEncoding::Rsv => pb::ShardEncoding::Rsv,
+            } as i32,
+            raw: s.raw.clone(),
+        });
+        pb::Peer {
+            node_id: node_id_hex(&e.node_id),
+            peer_id: e.peer_id.clone().unwrap_or_default(),
+            enr: e.text.clone(),
+            enr_fields: Some(pb::EnrFields {
+                seq: e.seq,
+                ip4: e.ip4.map(|i| i.to_string()).unwrap_or_default(),
+                tcp4: e.tcp4.map(u32::from).unwrap_or(0),
+                udp4: e.udp4.map(u32::from).unwrap_or(0),
+                ip6: e.ip6.map(|i| i.to_string()).unwrap_or_default(),
+                tcp6: e.tcp6.map(u32::from).unwrap_or(0),
+                udp6: e.udp6.map(u32::from).unwrap_or(0),
+                waku2: e.waku2.map(|w| u32::from(w.0)),
+                multiaddrs: e.multiaddrs.clone(),
+                shards: shards.clone(),
+                eth2: e.eth2.as_ref().map(|x| pb::Eth2Info {
+                    fork_digest: hex::encode(x.fork_digest),
+                    next_fork_version: hex::encode(x.next_fork_version),
+                    next_fork_epoch: x.next_fork_epoch,
+                }),
+                attnets: e.attnet_ids().into_iter().map(u32::from).collect(),
+                syncnets: e.syncnet_ids().into_iter().map(u32::from).collect(),
+                issues: e.issues.clone(),
+            }),
+            multiaddrs,
+            capabilities: e
+                .waku2
+                .map(|w| w.names().iter().map(|n| n.to_string()).collect())
+                .unwrap_or_default(),
+            cluster_id: shards.as_ref().map(|s| s.cluster_id),
+            shards: shards.map(|s| s.shards).unwrap_or_default(),
+            first_seen: Some(to_pb_time(p.first_seen)),
+            last_seen: Some(to_pb_time(p.last_seen)),
+            crawl_ids: p.crawls.iter().map(|c| c.to_string()).collect(),
+            enr_versions: p.enr_versions,
+        }
+    }
+}
+
+impl From<&PeerEvent> for pb::PeerEvent {
+    fn from(ev: &PeerEvent) -> pb::PeerEvent {
+        let e = &ev.event;
+        pb::PeerEvent {
+            sequence: ev.sequence,
+            time: Some(to_pb_time(e.time)),
+            kind: match e.kind {
+                PeerEventKind::Discovered => pb::PeerEventKind::Discovered,
+                PeerEventKind::EnrUpdated => pb::PeerEventKind::EnrUpdated,
+            } as i32,
+            crawl_id: e.crawl_id.to_string(),
+            node_id: node_id_hex(&e.node_id),
+            peer_id: e.peer_id.clone().unwrap_or_default(),
+            enr_seq: e.enr_seq,
+            enr: e.enr.clone().unwrap_or_default(),
+        }
+    }
+}
+
+impl From<&NetworkStats> for pb::GetNetworkStatsResponse {
+    fn from(s: &NetworkStats) -> pb::GetNetworkStatsResponse {
+        pb::GetNetworkStatsResponse {
+            peers: s.peers,
+            by_capability: s.by_capability.clone().into_iter().collect(),
+            by_cluster: s
+                .by_cluster
+                .iter()
+                .map(|(k, v)| (u32::from(*k), *v))
+                .collect(),
+            by_shard: s
+                .by_shard
+                .iter()
+                .map(|((c, sh), n)| pb::ShardCount {
+                    cluster_id: u32::from(*c),
+                    shard: u32::from(*sh),
+                    peers: *n,
+                })
+                .collect(),
+            by_record_kind: s.by_record_kind.clone().into_iter().collect(),
+            by_fork_digest: s.by_fork_digest.clone().into_iter().collect(),
+            without_capabilities: s.without_capabilities,
+        }
+    }
+}

@@ -1,0 +1,296 @@
+//! `peerscope.v1.Crawler`: convert the request, call the engine or store, convert the reply.
+
+use std::pin::Pin;
+use std::time::Duration;
+
+use futures::Stream;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
+use tonic::{Request, Response, Status};
+
+use crate::api::convert::{self, PeerKey};
+use crate::api::status::RequestError;
+use crate::engine::Engine;
+use crate::model::EventFilter;
+use crate::proto::pb;
+use crate::store::Store;
+
+/// Events read from the store per batch while a subscriber catches up.
+const EVENT_BATCH: usize = 256;
+/// Messages buffered per stream between the reader task and the client.
+///
+/// Small on purpose: the reader waits on a slow client, never the engine, and the store is
+/// the buffer.
+const STREAM_BUFFER: usize = 64;
+
+type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
+
+/// The service implementation.
+pub struct CrawlerApi {
+    engine: Engine,
+    shutdown: CancellationToken,
+}
+
+impl CrawlerApi {
+    /// A service over `engine`; streams end when `shutdown` is cancelled.
+    pub fn new(engine: Engine, shutdown: CancellationToken) -> CrawlerApi {
+        CrawlerApi { engine, shutdown }
+    }
+
+    fn store(&self) -> &Store {
+        self.engine.store()
+    }
+}
+
+#[tonic::async_trait]
+impl pb::crawler_server::Crawler for CrawlerApi {
+    async fn start_crawl(
+        &self,
+        request: Request<pb::StartCrawlRequest>,
+    ) -> Result<Response<pb::StartCrawlResponse>, Status> {
+        let spec = convert::crawl_spec(request.into_inner())?;
+        let crawl = self.engine.start_crawl(spec).await?;
+        Ok(Response::new(pb::StartCrawlResponse {
+            crawl: Some((&crawl).into()),
+        }))
+    }
+
+    async fn stop_crawl(
+        &self,
+        request: Request<pb::StopCrawlRequest>,
+    ) -> Result<Response<pb::StopCrawlResponse>, Status> {
+        let id = convert::crawl_id("crawl_id", &request.get_ref().crawl_id)?;
+        let crawl = self.engine.stop_crawl(id).await?;
+        Ok(Response::new(pb::StopCrawlResponse {
+            crawl: Some((&crawl).into()),
+        }))
+    }
+
+    async fn get_crawl(
+        &self,
+        request: Request<pb::GetCrawlRequest>,
+    ) -> Result<Response<pb::GetCrawlResponse>, Status> {
+        let id = convert::crawl_id("crawl_id", &request.get_ref().crawl_id)?;
+        let crawl = self.engine.get_crawl(id)?;
+        Ok(Response::new(pb::GetCrawlResponse {
+            crawl: Some((&crawl).into()),
+        }))
+    }
+
+    async fn list_crawls(
+        &self,
+        request: Request<pb::ListCrawlsRequest>,
+    ) -> Result<Response<pb::ListCrawlsResponse>, Status> {
+        let req = request.into_inner();
+        let limit = convert::page_size(req.page_size, 50, 1000);
+        let before = convert::optional_crawl_id("page_token", &req.page_token)?;
+        let state = convert::state_filter(req.state)?;
+        let mut crawls = self.engine.list_crawls(before, state, limit + 1)?;
+        let next_page_token = if crawls.len() > limit {
+            crawls.truncate(limit);
+            crawls.last().map(|c| c.id.to_string()).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok(Response::new(pb::ListCrawlsResponse {
+            crawls: crawls.iter().map(Into::into).collect(),
+            next_page_token,
+        }))
+    }
+
+    type WatchCrawlStream = BoxStream<pb::WatchCrawlResponse>;
+
+    async fn watch_crawl(
+        &self,
+        request: Request<pb::WatchCrawlRequest>,
+    ) -> Result<Response<Self::WatchCrawlStream>, Status> {
+        let req = request.into_inner();
+        let id = convert::crawl_id("crawl_id", &req.crawl_id)?;
+        let interval = match &req.interval {
+            Some(d) => convert::duration_in(
+                "interval",
+                d,
+                Duration::from_millis(50),
+                Duration::from_secs(3600),
+            )?,
+            None => Duration::from_secs(1),
+        };
+        // Fail fast on an unknown crawl.
+        self.engine.get_crawl(id)?;
+        let (tx, rx) = mpsc::channel(4);
+        let engine = self.engine.clone();
+        let shutdown = self.shutdown.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tx.closed() => return,
+                    _ = tick.tick() => {}
+                }
+                let reply = engine.get_crawl(id).map_err(Status::from).map(|c| {
+                    let done = c.state.is_final();
+                    (pb::WatchCrawlResponse { crawl: Some((&c).into()) }, done)
+                });
+                match reply {
+                    Ok((msg, done)) => {
+                        if tx.send(Ok(msg)).await.is_err() || done {
+                            return;
+                        }
+                    }
+                    Err(status) => {
+                        let _ = tx.send(Err(status)).await;
+                        return;
+                    }
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+
+    type StreamPeerEventsStream = BoxStream<pb::StreamPeerEventsResponse>;
+
+    async fn stream_peer_events(
+        &self,
+        request: Request<pb::StreamPeerEventsRequest>,
+    ) -> Result<Response<Self::StreamPeerEventsStream>, Status> {
+        let req = request.into_inner();
+        let filter = convert::event_filter(&req)?;
+        let store = self.store().clone();
+        let last = store.last_sequence();
+        let start = match req.after_sequence {
+            None => last,
+            Some(after) if after > last => {
+                return Err(RequestError::OutOfRange(format!(
+                    "after_sequence: {after} is beyond the last event sequence {last}"
+                ))
+                .into())
+            }
+            Some(after) => after,
+        };
+        let (tx, rx) = mpsc::channel(STREAM_BUFFER);
+        tokio::spawn(tail_events(
+            store,
+            filter,
+            start,
+            tx,
+            self.shutdown.clone(),
+        ));
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+
+    async fn get_peer(
+        &self,
+        request: Request<pb::GetPeerRequest>,
+    ) -> Result<Response<pb::GetPeerResponse>, Status> {
+        let (peer, what) = match convert::peer_key(request.into_inner())? {
+            PeerKey::Node(n) => (self.store().get_peer(&n)?, format!("node id {}", hex::encode(n))),
+            PeerKey::Peer(p) => (self.store().get_peer_by_peer_id(&p)?, format!("peer id {p}")),
+        };
+        let peer = peer.ok_or_else(|| Status::not_found(format!("no peer with {what}")))?;
+        Ok(Response::new(pb::GetPeerResponse {
+            peer: Some((&peer).into()),
+        }))
+    }
+
+    async fn list_peers(
+        &self,
+        request: Request<pb::ListPeersRequest>,
+    ) -> Result<Response<pb::ListPeersResponse>, Status> {
+        let req = request.into_inner();
+        let (filter, after) = convert::peer_query(&req)?;
+        let limit = convert::page_size(req.page_size, 100, 1000);
+        let store = self.store().clone();
+        let (peers, more) =
+            tokio::task::spawn_blocking(move || store.list_peers(&filter, after, limit))
+                .await
+                .map_err(|e| Status::internal(format!("list task failed: {e}")))??;
+        let next_page_token = match (more, peers.last()) {
+            (true, Some(last)) => hex::encode(last.enr.node_id),
+            _ => String::new(),
+        };
+        Ok(Response::new(pb::ListPeersResponse {
+            peers: peers.iter().map(Into::into).collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn get_message_counts(
+        &self,
+        _request: Request<pb::GetMessageCountsRequest>,
+    ) -> Result<Response<pb::GetMessageCountsResponse>, Status> {
+        Err(RequestError::Unimplemented(
+            "GetMessageCounts: the relay monitor (gossipsub on /vac/waku/relay/2.0.0) is not \
+             part of this server yet, so no message counts exist"
+                .into(),
+        )
+        .into())
+    }
+
+    async fn get_network_stats(
+        &self,
+        request: Request<pb::GetNetworkStatsRequest>,
+    ) -> Result<Response<pb::GetNetworkStatsResponse>, Status> {
+        let crawl = convert::optional_crawl_id("crawl_id", &request.get_ref().crawl_id)?;
+        if let Some(id) = crawl {
+            self.engine.get_crawl(id)?;
+        }
+        let store = self.store().clone();
+        let stats = tokio::task::spawn_blocking(move || store.network_stats(crawl))
+            .await
+            .map_err(|e| Status::internal(format!("stats task failed: {e}")))??;
+        Ok(Response::new((&stats).into()))
+    }
+}
+
+/// Streams the event log from `after`: stored events first, then new ones as they are
+/// appended. The store is the buffer, so a slow client only delays itself.
+async fn tail_events(
+    store: Store,
+    filter: EventFilter,
+    mut after: u64,
+    tx: mpsc::Sender<Result<pb::StreamPeerEventsResponse, Status>>,
+    shutdown: CancellationToken,
+) {
+    let mut appended = store.watch_events();
+    loop {
+        // Mark the current value seen before reading, so an append racing with the read
+        // wakes the wait below.
+        appended.borrow_and_update();
+        let batch = {
+            let store = store.clone();
+            let filter = filter.clone();
+            tokio::task::spawn_blocking(move || store.events_after(after, &filter, EVENT_BATCH))
+                .await
+        };
+        let (events, last) = match batch {
+            Ok(Ok(b)) => b,
+            Ok(Err(e)) => {
+                let _ = tx.send(Err(e.into())).await;
+                return;
+            }
+            Err(_) => return,
+        };
+        let caught_up = events.len() < EVENT_BATCH;
+        for ev in &events {
+            let msg = pb::StreamPeerEventsResponse {
+                event: Some(ev.into()),
+            };
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                sent = tx.send(Ok(msg)) => if sent.is_err() { return },
+            }
+        }
+        // The last sequence examined: past events the filter skipped too.
+        after = last;
+        if caught_up {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tx.closed() => return,
+                changed = appended.changed() => if changed.is_err() { return },
+            }
+        }
+    }
+}

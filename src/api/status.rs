@@ -1,0 +1,59 @@
+//! The one place where errors become gRPC statuses.
+
+use tonic::Status;
+
+use crate::engine::EngineError;
+use crate::store::StoreError;
+
+/// A request that cannot be served as asked.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RequestError {
+    /// A field is missing, malformed or out of range.
+    #[error("{field}: {reason}")]
+    Invalid { field: String, reason: String },
+    /// The request asks for something this server cannot do yet.
+    #[error("{0}")]
+    Unimplemented(String),
+    /// A resume point outside what the server holds.
+    #[error("{0}")]
+    OutOfRange(String),
+}
+
+impl RequestError {
+    /// An invalid-argument error naming `field`.
+    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> RequestError {
+        RequestError::Invalid {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl From<RequestError> for Status {
+    fn from(e: RequestError) -> Status {
+        match &e {
+            RequestError::Invalid { .. } => Status::invalid_argument(e.to_string()),
+            RequestError::Unimplemented(_) => Status::unimplemented(e.to_string()),
+            RequestError::OutOfRange(_) => Status::out_of_range(e.to_string()),
+        }
+    }
+}
+
+impl From<EngineError> for Status {
+    fn from(e: EngineError) -> Status {
+        match e {
+            EngineError::UnknownCrawl(_) => Status::not_found(e.to_string()),
+            EngineError::Bind { .. } => Status::failed_precondition(e.to_string()),
+            EngineError::ShuttingDown => Status::unavailable(e.to_string()),
+            EngineError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<StoreError> for Status {
+    fn from(e: StoreError) -> Status {
+        tracing::error!(error = %e, "store failure while serving a request");
+        Status::internal("internal error: the store failed (see server log)")
+    }
+}

@@ -1,0 +1,190 @@
+//! Settings of `peerscope serve`.
+//!
+//! Sources, highest precedence first: command-line flags, `PEERSCOPE_*` environment
+//! variables, the TOML file given with `--config`, then the defaults below. Every key of
+//! the file has the name of its flag with `_` for `-`:
+//!
+//! ```toml
+//! data_dir = "/var/lib/peerscope"
+//! grpc_addr = "127.0.0.1:50051"
+//! discv5_addr = "0.0.0.0:0"
+//! log_format = "json"
+//! flush_every_ms = 500
+//! shutdown_grace_secs = 10
+//! ```
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Default gRPC address: loopback only, so the control plane is not exposed by accident.
+pub const DEFAULT_GRPC_ADDR: &str = "127.0.0.1:50051";
+/// Default time allowed for crawls and streams to end on shutdown.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Log output format.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Configuration errors.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("reading {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has unknown keys or wrong types.
+    #[error("parsing {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    /// A value is out of range.
+    #[error("{key}: {reason}")]
+    Invalid { key: &'static str, reason: String },
+    /// No data directory was given and none could be derived ($HOME is unset).
+    #[error("no data directory: set --data-dir or PEERSCOPE_DATA_DIR (HOME is not set)")]
+    NoDataDir,
+}
+
+/// The optional TOML file. Unknown keys are an error, so typos do not pass silently.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub data_dir: Option<PathBuf>,
+    pub grpc_addr: Option<SocketAddr>,
+    pub discv5_addr: Option<SocketAddr>,
+    pub log_format: Option<LogFormat>,
+    pub flush_every_ms: Option<u64>,
+    pub shutdown_grace_secs: Option<u64>,
+}
+
+impl FileConfig {
+    /// Reads and parses a TOML file.
+    pub fn load(path: &Path) -> Result<FileConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })
+    }
+}
+
+/// Effective settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServeConfig {
+    /// sled database directory. Default: `$XDG_DATA_HOME/peerscope`, else
+    /// `$HOME/.local/share/peerscope`.
+    pub data_dir: PathBuf,
+    /// gRPC listen address (port 0 picks a free port; the bound address is logged).
+    pub grpc_addr: SocketAddr,
+    /// Default UDP address of a crawl's discv5 socket. Default `0.0.0.0:0`.
+    pub discv5_addr: SocketAddr,
+    /// Log format. Default text.
+    pub log_format: LogFormat,
+    /// sled fsync interval. Default 500 ms.
+    pub flush_every_ms: u64,
+    /// Time allowed for crawls and streams to end on shutdown. Default 10 s.
+    pub shutdown_grace: Duration,
+}
+
+/// The default data directory, from `XDG_DATA_HOME` or `HOME`.
+pub fn default_data_dir() -> Option<PathBuf> {
+    if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(x).join("peerscope"));
+    }
+    std::env::var_os("HOME")
+        .filter(|v| !v.is_empty())
+        .map(|h| PathBuf::from(h).join(".local/share/peerscope"))
+}
+
+impl ServeConfig {
+    /// Merges flag/env values (`cli`, already resolved by clap) over the file over defaults.
+    pub fn resolve(cli: FileConfig, file: FileConfig) -> Result<ServeConfig, ConfigError> {
+        let data_dir = match cli.data_dir.or(file.data_dir) {
+            Some(d) => d,
+            None => default_data_dir().ok_or(ConfigError::NoDataDir)?,
+        };
+        let flush_every_ms = cli
+            .flush_every_ms
+            .or(file.flush_every_ms)
+            .unwrap_or(crate::store::DEFAULT_FLUSH_EVERY_MS);
+        if flush_every_ms == 0 || flush_every_ms > 60_000 {
+            return Err(ConfigError::Invalid {
+                key: "flush_every_ms",
+                reason: format!("{flush_every_ms} is not in 1..=60000"),
+            });
+        }
+        Ok(ServeConfig {
+            data_dir,
+            grpc_addr: cli
+                .grpc_addr
+                .or(file.grpc_addr)
+                .unwrap_or_else(|| DEFAULT_GRPC_ADDR.parse().expect("valid literal")),
+            discv5_addr: cli.discv5_addr.or(file.discv5_addr).unwrap_or_else(|| {
+                crate::engine::DEFAULT_DISCV5_ADDR
+                    .parse()
+                    .expect("valid literal")
+            }),
+            log_format: cli.log_format.or(file.log_format).unwrap_or_default(),
+            flush_every_ms,
+            shutdown_grace: cli
+                .shutdown_grace_secs
+                .or(file.shutdown_grace_secs)
+                .map(Duration::from_secs)
+                .unwrap_or(DEFAULT_SHUTDOWN_GRACE),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_win_over_file_and_file_over_defaults() {
+        let file: FileConfig = toml::from_str(
+            "data_dir = \"/tmp/from-file\"\ngrpc_addr = \"127.0.0.1:7000\"\nlog_format = \"json\"",
+        )
+        .unwrap();
+        let cli = FileConfig {
+            grpc_addr: Some("127.0.0.1:9000".parse().unwrap()),
+            ..FileConfig::default()
+        };
+        let c = ServeConfig::resolve(cli, file).unwrap();
+        assert_eq!(c.grpc_addr, "127.0.0.1:9000".parse().unwrap());
+        assert_eq!(c.data_dir, PathBuf::from("/tmp/from-file"));
+        assert_eq!(c.log_format, LogFormat::Json);
+        assert_eq!(c.flush_every_ms, crate::store::DEFAULT_FLUSH_EVERY_MS);
+        assert_eq!(c.shutdown_grace, DEFAULT_SHUTDOWN_GRACE);
+    }
+
+    #[test]
+    fn unknown_file_keys_are_rejected() {
+        let err = toml::from_str::<FileConfig>("grpc_adr = \"127.0.0.1:1\"").unwrap_err();
+        assert!(err.to_string().contains("grpc_adr"), "{err}");
+    }
+
+    #[test]
+    fn zero_flush_interval_is_rejected() {
+        let cli = FileConfig {
+            data_dir: Some("/tmp/x".into()),
+            flush_every_ms: Some(0),
+            ..FileConfig::default()
+        };
+        let err = ServeConfig::resolve(cli, FileConfig::default()).unwrap_err();
+        assert!(err.to_string().contains("flush_every_ms"), "{err}");
+    }
+}

@@ -1,0 +1,524 @@
+//! One crawl: a discv5 instance and the loop that enumerates the network through it.
+//!
+//! **Enumeration.** Every node the crawl learns of is walked once per round: one FINDNODE
+//! per distance, from 256 down (`find_node_distances` of them, 17 by default as Nebula does).
+//! The first distance is a probe: a node that does not answer it (after one retry) is marked
+//! unresponsive and costs nothing more. Random-target lookups run beside the walk, and
+//! every ENR discv5 reports (`Discovered`, `SessionEstablished`) feeds the same queue. A
+//! round ends when the queue is empty and nothing is in flight: every known node has been
+//! asked and nothing new appeared.
+//!
+//! **One distance per request.** discv5 0.12 hands a designated FINDNODE only the *first*
+//! NODES packet of a multi-packet answer (the crate's `find_node_designated_peer` returns
+//! on the first packet; later ones are dropped as unmatched). A packet holds about 7 Waku
+//! ENRs, so a request naming several distances, or a full bucket, loses records. Asking
+//! one distance at a time keeps most answers in one packet; what a full far bucket still
+//! loses is found through the other nodes' tables (the integration test
+//! `designated_find_node_keeps_first_packet_only` shows the truncation, and the crawl tests
+//! show the walk still finds every node).
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use discv5::{ConfigBuilder, Discv5, Event, ListenConfig, ProtocolIdentity};
+use enr::CombinedKey;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::model::{
+    now_millis, Crawl, CrawlMode, CrawlSettings, CrawlSpec, CrawlState, NewPeerEvent, NodeId,
+    PeerEventKind,
+};
+use crate::record::{parse_enr, DecodedEnr, Enr};
+use crate::store::{Store, StoreError, Upsert};
+
+/// Attempts per FINDNODE request (discv5 itself also retransmits once per attempt).
+const ATTEMPTS: u8 = 2;
+
+/// A discv5 configuration for crawling: the profile's protocol id, no ENR updates from
+/// peers' PONGs, no NAT probing, and a session cache big enough to keep a session with
+/// every node of a large network (re-handshaking costs an ECDH per node).
+pub fn discv5_config(
+    listen: ListenConfig,
+    protocol_id: [u8; 6],
+    request_timeout: Duration,
+) -> discv5::Config {
+    ConfigBuilder::new(listen)
+        .protocol_identity(ProtocolIdentity {
+            protocol_id,
+            protocol_version: 1u16.to_be_bytes(),
+        })
+        .request_timeout(request_timeout)
+        .request_retries(1)
+        .query_peer_timeout(request_timeout * 2)
+        .session_cache_capacity(20_000)
+        .disable_enr_update()
+        .auto_nat_listen_duration(None)
+        .build()
+}
+
+/// A local ENR with no ip or udp: others cannot add the crawler to their tables, but it
+/// can query them (a passive crawler).
+pub fn passive_local_enr(key: &CombinedKey) -> Result<Enr, String> {
+    Enr::builder().build(key).map_err(|e| e.to_string())
+}
+
+/// A started discv5 instance for one crawl.
+pub(super) struct Discovery {
+    discv5: Discv5,
+    events: mpsc::Receiver<Event>,
+    local_addr: SocketAddr,
+    local_id: NodeId,
+}
+
+impl Discovery {
+    /// Binds the UDP socket on `addr` and starts discv5 with the crawl's bootstrap ENRs.
+    pub(super) async fn start(spec: &CrawlSpec, addr: SocketAddr) -> Result<Discovery, String> {
+        let socket = tokio::net::UdpSocket::bind(addr)
+            .await
+            .map_err(|e| e.to_string())?;
+        let local_addr = socket.local_addr().map_err(|e| e.to_string())?;
+        let socket = Arc::new(socket);
+        let listen = if addr.is_ipv4() {
+            ListenConfig::FromSockets {
+                ipv4: Some(socket),
+                ipv6: None,
+            }
+        } else {
+            ListenConfig::FromSockets {
+                ipv4: None,
+                ipv6: Some(socket),
+            }
+        };
+        let key = CombinedKey::generate_secp256k1();
+        let local_enr = passive_local_enr(&key)?;
+        let local_id = local_enr.node_id().raw();
+        let config = discv5_config(
+            listen,
+            spec.profile.protocol_id(),
+            spec.settings.request_timeout,
+        );
+        let mut discv5 = Discv5::new(local_enr, key, config).map_err(|e| e.to_string())?;
+        discv5.start().await.map_err(|e| e.to_string())?;
+        let events = discv5.event_stream().await.map_err(|e| e.to_string())?;
+        Ok(Discovery {
+            discv5,
+            events,
+            local_addr,
+            local_id,
+        })
+    }
+
+    /// The bound UDP address.
+    pub(super) fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+}
+
+/// What a finished job reports back to the loop.
+enum Job {
+    FindNode {
+        node: NodeId,
+        distance: u64,
+        attempt: u8,
+        result: Result<Vec<Enr>, String>,
+    },
+    Lookup(Result<Vec<Enr>, String>),
+}
+
+/// Walk state of one node in the current round.
+struct NodeWalk {
+    /// Requests not yet finished (answered or given up).
+    remaining: u32,
+}
+
+/// Why the crawl loop ended.
+enum End {
+    /// ONESHOT enumeration complete, or a limit hit.
+    Finished,
+    /// Cancelled (StopCrawl or shutdown).
+    Stopped,
+    /// The store failed.
+    Failed(String),
+}
+
+struct Crawler {
+    crawl: Crawl,
+    settings: CrawlSettings,
+    store: Store,
+    discovery: Discovery,
+    /// Every node this crawl knows, with its newest record.
+    known: HashMap<NodeId, Enr>,
+    /// Nodes waiting to be walked this round.
+    queue: VecDeque<NodeId>,
+    /// Nodes queued or walked this round.
+    scheduled: HashSet<NodeId>,
+    /// Requests ready to send: (node, distance, attempt).
+    ready: VecDeque<(NodeId, u64, u8)>,
+    walking: HashMap<NodeId, NodeWalk>,
+    jobs: JoinSet<Job>,
+    events: Vec<NewPeerEvent>,
+    limit_hit: bool,
+}
+
+/// Runs the crawl until it finishes or is cancelled, then persists its final state.
+pub(super) async fn run(
+    discovery: Discovery,
+    crawl: Crawl,
+    store: Store,
+    snapshots: watch::Sender<Crawl>,
+    cancel: CancellationToken,
+    persist_every: Duration,
+) {
+    let settings = crawl.spec.settings.clone();
+    let mut c = Crawler {
+        crawl,
+        settings,
+        store,
+        discovery,
+        known: HashMap::new(),
+        queue: VecDeque::new(),
+        scheduled: HashSet::new(),
+        ready: VecDeque::new(),
+        walking: HashMap::new(),
+        jobs: JoinSet::new(),
+        events: Vec::new(),
+        limit_hit: false,
+    };
+    let end = c.run_loop(&snapshots, &cancel, persist_every).await;
+    c.jobs.abort_all();
+    c.discovery.discv5.shutdown();
+    let crawl = &mut c.crawl;
+    crawl.progress.in_flight = 0;
+    crawl.finished_at = Some(now_millis());
+    match end {
+        End::Finished => crawl.state = CrawlState::Finished,
+        End::Stopped => crawl.state = CrawlState::Stopped,
+        End::Failed(e) => {
+            crawl.state = CrawlState::Failed;
+            crawl.error = Some(e);
+        }
+    }
+    tracing::info!(
+        crawl = crawl.id,
+        state = ?crawl.state,
+        discovered = crawl.progress.discovered,
+        rounds = crawl.progress.rounds,
+        elapsed_ms = crawl.elapsed().as_millis() as u64,
+        "crawl ended"
+    );
+    if let Err(e) = c.store.put_crawl(&c.crawl) {
+        tracing::error!(crawl = c.crawl.id, error = %e, "could not persist final crawl state");
+    }
+    if let Err(e) = c.store.flush().await {
+        tracing::error!(crawl = c.crawl.id, error = %e, "could not flush the store");
+    }
+    snapshots.send_replace(c.crawl.clone());
+}
+
+impl Crawler {
+    async fn run_loop(
+        &mut self,
+        snapshots: &watch::Sender<Crawl>,
+        cancel: &CancellationToken,
+        persist_every: Duration,
+    ) -> End {
+        for text in self.crawl.spec.bootstrap_enrs.clone() {
+            match parse_enr(&text) {
+                Ok(enr) => {
+                    if let Err(e) = self.discovery.discv5.add_enr(enr.clone()) {
+                        tracing::debug!(error = e, "bootstrap ENR not added to the table");
+                    }
+                    if let Err(e) = self.on_enr(enr) {
+                        return End::Failed(e.to_string());
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "skipping bad bootstrap ENR"),
+            }
+        }
+        let deadline = self
+            .settings
+            .max_duration
+            .map(|d| tokio::time::Instant::now() + d);
+        let mut last_publish = Instant::now();
+        let mut last_persist = Instant::now();
+        self.spawn_lookups();
+        loop {
+            if let Err(e) = self.flush_events() {
+                return End::Failed(e.to_string());
+            }
+            if self.limit_hit {
+                return End::Finished;
+            }
+            self.fill();
+            self.update_progress();
+            if last_publish.elapsed() >= Duration::from_millis(100) {
+                snapshots.send_replace(self.crawl.clone());
+                last_publish = Instant::now();
+            }
+            if last_persist.elapsed() >= persist_every {
+                if let Err(e) = self.store.put_crawl(&self.crawl) {
+                    return End::Failed(e.to_string());
+                }
+                last_persist = Instant::now();
+            }
+            if self.jobs.is_empty() && self.ready.is_empty() && self.queue.is_empty() {
+                // Round complete: every known node walked, nothing new pending.
+                self.crawl.progress.rounds += 1;
+                self.update_progress();
+                snapshots.send_replace(self.crawl.clone());
+                if let Err(e) = self.store.put_crawl(&self.crawl) {
+                    return End::Failed(e.to_string());
+                }
+                if self.crawl.spec.mode == CrawlMode::Oneshot {
+                    return End::Finished;
+                }
+                let pause = tokio::time::sleep(self.settings.recrawl_interval);
+                tokio::select! {
+                    _ = cancel.cancelled() => return End::Stopped,
+                    _ = sleep_until_opt(deadline) => return End::Finished,
+                    _ = pause => {}
+                }
+                self.start_round();
+                continue;
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => return End::Stopped,
+                _ = sleep_until_opt(deadline) => return End::Finished,
+                Some(done) = self.jobs.join_next(), if !self.jobs.is_empty() => {
+                    match done {
+                        Ok(job) => {
+                            if let Err(e) = self.on_job(job) {
+                                return End::Failed(e.to_string());
+                            }
+                        }
+                        Err(e) if e.is_panic() => tracing::error!(error = %e, "crawl job panicked"),
+                        Err(_) => {}
+                    }
+                }
+                Some(event) = self.discovery.events.recv() => {
+                    let enr = match event {
+                        Event::Discovered(enr) => Some(enr),
+                        Event::SessionEstablished(enr, _) => Some(enr),
+                        _ => None,
+                    };
+                    if let Some(enr) = enr {
+                        if let Err(e) = self.on_enr(enr) {
+                            return End::Failed(e.to_string());
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Re-queues every known node for a new round.
+    fn start_round(&mut self) {
+        self.scheduled.clear();
+        self.crawl.progress.queried = 0;
+        self.crawl.progress.unresponsive = 0;
+        let mut ids: Vec<NodeId> = self.known.keys().copied().collect();
+        ids.sort_unstable();
+        for id in ids {
+            self.scheduled.insert(id);
+            self.queue.push_back(id);
+        }
+        self.spawn_lookups();
+    }
+
+    fn spawn_lookups(&mut self) {
+        for _ in 0..self.settings.random_lookups {
+            let fut = self.discovery.discv5.find_node(enr::NodeId::random());
+            self.jobs
+                .spawn(async move { Job::Lookup(fut.await.map_err(|e| format!("{e:?}"))) });
+        }
+    }
+
+    /// Starts requests while fewer than `concurrency` are in flight: first the remaining
+    /// distances of nodes already being walked, then probes of new nodes.
+    fn fill(&mut self) {
+        let limit = self.settings.concurrency as usize;
+        while self.jobs.len() < limit {
+            if let Some((node, distance, attempt)) = self.ready.pop_front() {
+                self.spawn_find_node(node, distance, attempt);
+                continue;
+            }
+            let Some(node) = self.queue.pop_front() else {
+                break;
+            };
+            let Some(enr) = self.known.get(&node) else {
+                continue;
+            };
+            if enr.udp4_socket().is_none() && enr.udp6_socket().is_none() {
+                // Nothing to send to: counts as walked, unresponsive.
+                self.crawl.progress.queried += 1;
+                self.crawl.progress.unresponsive += 1;
+                continue;
+            }
+            self.walking.insert(
+                node,
+                NodeWalk {
+                    remaining: self.settings.find_node_distances,
+                },
+            );
+            self.spawn_find_node(node, 256, 1);
+        }
+    }
+
+    fn spawn_find_node(&mut self, node: NodeId, distance: u64, attempt: u8) {
+        let Some(enr) = self.known.get(&node).cloned() else {
+            return;
+        };
+        self.crawl.progress.find_node_requests += 1;
+        let fut = self
+            .discovery
+            .discv5
+            .find_node_designated_peer(enr, vec![distance]);
+        // discv5 times requests out itself; this outer bound only guards against a lost
+        // callback.
+        let guard = self.settings.request_timeout * 3 + Duration::from_secs(1);
+        self.jobs.spawn(async move {
+            let result = match tokio::time::timeout(guard, fut).await {
+                Ok(r) => r.map_err(|e| format!("{e:?}")),
+                Err(_) => Err("timed out".to_string()),
+            };
+            Job::FindNode {
+                node,
+                distance,
+                attempt,
+                result,
+            }
+        });
+    }
+
+    fn on_job(&mut self, job: Job) -> Result<(), StoreError> {
+        match job {
+            Job::Lookup(result) => {
+                self.crawl.progress.lookups += 1;
+                if let Ok(enrs) = result {
+                    for enr in enrs {
+                        self.on_enr(enr)?;
+                    }
+                }
+            }
+            Job::FindNode {
+                node,
+                distance,
+                attempt,
+                result,
+            } => match result {
+                Ok(enrs) => {
+                    if distance == 256 {
+                        let lowest = 257 - u64::from(self.settings.find_node_distances);
+                        for d in (lowest..256).rev() {
+                            self.ready.push_back((node, d, 1));
+                        }
+                    }
+                    self.store.touch_peer(&node, now_millis())?;
+                    self.finish_request(node);
+                    for enr in enrs {
+                        self.on_enr(enr)?;
+                    }
+                }
+                Err(reason) => {
+                    self.crawl.progress.find_node_failures += 1;
+                    tracing::trace!(node = %hex::encode(node), distance, %reason, "FINDNODE failed");
+                    if attempt < ATTEMPTS {
+                        self.ready.push_back((node, distance, attempt + 1));
+                    } else if distance == 256 {
+                        // The probe failed: the node is unresponsive this round.
+                        self.walking.remove(&node);
+                        self.crawl.progress.queried += 1;
+                        self.crawl.progress.unresponsive += 1;
+                    } else {
+                        self.finish_request(node);
+                    }
+                }
+            },
+        }
+        Ok(())
+    }
+
+    /// One request of a node's walk is done (answered, or given up after retries).
+    fn finish_request(&mut self, node: NodeId) {
+        if let Some(w) = self.walking.get_mut(&node) {
+            w.remaining = w.remaining.saturating_sub(1);
+            if w.remaining == 0 {
+                self.walking.remove(&node);
+                self.crawl.progress.queried += 1;
+            }
+        }
+    }
+
+    /// Handles a record from any source: stores it, emits events, queues new nodes.
+    fn on_enr(&mut self, enr: Enr) -> Result<(), StoreError> {
+        let id = enr.node_id().raw();
+        if id == self.discovery.local_id {
+            return Ok(());
+        }
+        if let Some(old) = self.known.get(&id) {
+            if old.seq() >= enr.seq() {
+                return Ok(());
+            }
+        }
+        let decoded = DecodedEnr::from_enr(&enr);
+        let outcome = self.store.upsert_peer(self.crawl.id, &decoded, now_millis())?;
+        let first_sighting = self.known.insert(id, enr).is_none();
+        // First sighting by this crawl: DISCOVERED (the store has just added the crawl to
+        // the peer). Otherwise a record newer than the stored one: ENR_UPDATED.
+        let kind = if first_sighting {
+            Some(PeerEventKind::Discovered)
+        } else if matches!(outcome, Upsert::Updated { .. }) {
+            self.crawl.progress.enr_updates += 1;
+            Some(PeerEventKind::EnrUpdated)
+        } else {
+            None
+        };
+        if let Some(kind) = kind {
+            self.events.push(NewPeerEvent {
+                time: now_millis(),
+                kind,
+                crawl_id: self.crawl.id,
+                node_id: id,
+                peer_id: decoded.peer_id.clone(),
+                enr_seq: decoded.seq,
+                enr: Some(decoded.text.clone()),
+            });
+        }
+        if first_sighting {
+            if self.scheduled.insert(id) {
+                self.queue.push_back(id);
+            }
+            if let Some(max) = self.settings.max_peers {
+                if self.known.len() as u64 >= max {
+                    self.limit_hit = true;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn flush_events(&mut self) -> Result<(), StoreError> {
+        if !self.events.is_empty() {
+            self.store.append_events(std::mem::take(&mut self.events))?;
+        }
+        Ok(())
+    }
+
+    fn update_progress(&mut self) {
+        let p = &mut self.crawl.progress;
+        p.discovered = self.known.len() as u64;
+        p.queued = self.queue.len() as u64;
+        p.in_flight = self.jobs.len() as u64;
+    }
+}
+
+async fn sleep_until_opt(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,243 @@
+//! The crawl engine: runs crawls, owns their discv5 instances, writes what they find.
+//!
+//! ```text
+//! Engine (Clone handle) ──start/stop/get──▶ crawls: id → RunningCrawl { cancel, watch<Crawl>, task }
+//!                                                      │
+//!                    one task per crawl (crawl.rs) ◀───┘
+//!                    ├─ its own Discv5 (one protocol id per instance), UDP socket bound at start
+//!                    ├─ routing-table walk: FINDNODE per distance to every node (bounded in flight)
+//!                    ├─ random lookups (discv5 iterative queries)
+//!                    └─▶ Store: peers, ENR history, events (sequence-numbered) ─▶ subscribers
+//! ```
+//!
+//! Each crawl has a child of the engine's root cancellation token: `stop_crawl` cancels the
+//! child, `shutdown` cancels the root and waits for every crawl task to persist its final
+//! state. The engine knows nothing about gRPC.
+
+mod crawl;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::model::{now_millis, Crawl, CrawlId, CrawlProgress, CrawlSpec, CrawlState};
+use crate::store::{Store, StoreError};
+
+pub use crawl::{discv5_config, passive_local_enr};
+
+/// Engine failures.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// No crawl has this id.
+    #[error("crawl {0} not found")]
+    UnknownCrawl(CrawlId),
+    /// The crawl's discv5 socket could not be bound or started.
+    #[error("could not start discv5 on {addr}: {reason}")]
+    Bind { addr: SocketAddr, reason: String },
+    /// The engine is shutting down and takes no new work.
+    #[error("the engine is shutting down")]
+    ShuttingDown,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Engine-wide settings.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// UDP address a crawl binds when its request names none.
+    pub default_discv5_addr: SocketAddr,
+    /// How often a running crawl writes its progress to the store.
+    pub persist_interval: Duration,
+}
+
+/// Default UDP address for crawls: every interface, a free port per crawl.
+pub const DEFAULT_DISCV5_ADDR: &str = "0.0.0.0:0";
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            default_discv5_addr: DEFAULT_DISCV5_ADDR.parse().expect("valid literal"),
+            persist_interval: Duration::from_secs(2),
+        }
+    }
+}
+
+struct RunningCrawl {
+    cancel: CancellationToken,
+    snapshot: watch::Receiver<Crawl>,
+    task: JoinHandle<()>,
+}
+
+struct Inner {
+    store: Store,
+    config: EngineConfig,
+    root: CancellationToken,
+    crawls: Mutex<HashMap<CrawlId, RunningCrawl>>,
+}
+
+/// Handle to the engine; cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+impl Engine {
+    /// Creates the engine over `store`. Crawls the store still lists as running (the
+    /// previous process died) are marked interrupted.
+    pub fn new(
+        store: Store,
+        config: EngineConfig,
+        root: CancellationToken,
+    ) -> Result<Engine, EngineError> {
+        let interrupted = store.mark_running_interrupted(now_millis())?;
+        if !interrupted.is_empty() {
+            tracing::warn!(crawls = ?interrupted, "marked crawls interrupted by the previous run");
+        }
+        Ok(Engine {
+            inner: Arc::new(Inner {
+                store,
+                config,
+                root,
+                crawls: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    /// The store the engine writes to.
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    fn running(&self) -> std::sync::MutexGuard<'_, HashMap<CrawlId, RunningCrawl>> {
+        // The map stays consistent even if a holder panicked: every update is one call.
+        self.inner.crawls.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Starts a crawl: binds its discv5 socket, persists it as running, spawns its task.
+    pub async fn start_crawl(&self, spec: CrawlSpec) -> Result<Crawl, EngineError> {
+        if self.inner.root.is_cancelled() {
+            return Err(EngineError::ShuttingDown);
+        }
+        let store = &self.inner.store;
+        let id = store.next_crawl_id()?;
+        let addr = spec.listen_addr.unwrap_or(self.inner.config.default_discv5_addr);
+        let mut crawl = Crawl {
+            id,
+            spec,
+            state: CrawlState::Running,
+            created_at: now_millis(),
+            finished_at: None,
+            progress: CrawlProgress::default(),
+            error: None,
+            listen_addr: None,
+        };
+        let started = match crawl::Discovery::start(&crawl.spec, addr).await {
+            Ok(d) => d,
+            Err(reason) => {
+                crawl.state = CrawlState::Failed;
+                crawl.finished_at = Some(now_millis());
+                crawl.error = Some(format!("could not start discv5 on {addr}: {reason}"));
+                store.put_crawl(&crawl)?;
+                store.flush().await?;
+                return Err(EngineError::Bind { addr, reason });
+            }
+        };
+        crawl.listen_addr = Some(started.local_addr().to_string());
+        store.put_crawl(&crawl)?;
+        store.flush().await?;
+
+        let cancel = self.inner.root.child_token();
+        let (tx, rx) = watch::channel(crawl.clone());
+        let task = tokio::spawn(crawl::run(
+            started,
+            crawl.clone(),
+            store.clone(),
+            tx,
+            cancel.clone(),
+            self.inner.config.persist_interval,
+        ));
+        tracing::info!(crawl = id, addr = ?crawl.listen_addr, "crawl started");
+        self.running().insert(
+            id,
+            RunningCrawl {
+                cancel,
+                snapshot: rx,
+                task,
+            },
+        );
+        Ok(crawl)
+    }
+
+    /// Stops a running crawl and returns its final state; a crawl that already ended is
+    /// returned unchanged.
+    pub async fn stop_crawl(&self, id: CrawlId) -> Result<Crawl, EngineError> {
+        let running = self.running().remove(&id);
+        if let Some(r) = running {
+            r.cancel.cancel();
+            // The task persists the final state before it returns; a panic there is logged
+            // and the stored record (last persisted progress) is returned.
+            if let Err(e) = r.task.await {
+                tracing::error!(crawl = id, error = %e, "crawl task failed");
+            }
+        }
+        self.get_crawl(id)
+    }
+
+    /// One crawl: the live snapshot while it runs, the stored record otherwise.
+    pub fn get_crawl(&self, id: CrawlId) -> Result<Crawl, EngineError> {
+        if let Some(r) = self.running().get(&id) {
+            return Ok(r.snapshot.borrow().clone());
+        }
+        self.inner
+            .store
+            .get_crawl(id)?
+            .ok_or(EngineError::UnknownCrawl(id))
+    }
+
+    /// Crawls below `before`, newest first, with live snapshots for running ones.
+    pub fn list_crawls(
+        &self,
+        before: Option<CrawlId>,
+        state: Option<CrawlState>,
+        limit: usize,
+    ) -> Result<Vec<Crawl>, EngineError> {
+        let mut crawls = self.inner.store.list_crawls(before, None, usize::MAX)?;
+        {
+            let running = self.running();
+            for c in crawls.iter_mut() {
+                if let Some(r) = running.get(&c.id) {
+                    *c = r.snapshot.borrow().clone();
+                }
+            }
+        }
+        crawls.retain(|c| state.is_none_or(|s| s == c.state));
+        crawls.truncate(limit);
+        Ok(crawls)
+    }
+
+    /// A receiver of live snapshots of a running crawl; `None` once it has ended.
+    pub fn watch_crawl(&self, id: CrawlId) -> Option<watch::Receiver<Crawl>> {
+        self.running().get(&id).map(|r| r.snapshot.clone())
+    }
+
+    /// Forgets crawl tasks that have ended by themselves (ONESHOT done, limits hit).
+    pub fn reap(&self) {
+        self.running().retain(|_, r| !r.task.is_finished());
+    }
+
+    /// Stops every crawl (they end STOPPED) and waits for them to persist their state.
+    pub async fn shutdown(&self) {
+        self.inner.root.cancel();
+        let tasks: Vec<_> = self.running().drain().map(|(_, r)| r.task).collect();
+        for t in tasks {
+            let _ = t.await;
+        }
+    }
+}

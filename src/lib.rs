@@ -1,0 +1,28 @@
+//! peerscope: crawl and monitor peer-to-peer networks, driven over gRPC.
+//!
+//! # Layout
+//!
+//! ```text
+//!   api      gRPC edge (tonic): Crawler service, health, reflection; converts and validates
+//!    │
+//!   engine   crawls: one discv5 instance and enumeration loop per crawl
+//!    │
+//!   store    sled: crawls, peers, ENR history, sequence-numbered event log
+//!
+//!   record   ENR decoding (Waku waku2/rs/rsv/multiaddrs, Ethereum eth2/attnets/syncnets)
+//!   model    domain types shared by all of the above
+//!   testnet  an in-process network of real discv5 nodes on loopback
+//!   config   `peerscope serve` settings: defaults, TOML file, environment, flags
+//! ```
+//!
+//! `engine` never sees tonic, `api` never sees discv5 or libp2p types, and only the binary
+//! uses `anyhow`.
+
+pub mod api;
+pub mod config;
+pub mod engine;
+pub mod model;
+pub mod proto;
+pub mod record;
+pub mod store;
+pub mod testnet;

@@ -1,0 +1,263 @@
+//! The `peerscope` binary: `serve` runs the service, `testnet` runs a local network.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+use tracing_subscriber::EnvFilter;
+
+use peerscope::config::{FileConfig, LogFormat, ServeConfig};
+use peerscope::engine::{Engine, EngineConfig};
+use peerscope::store::Store;
+use peerscope::testnet::{Testnet, TestnetConfig, STATUS_INTERVAL};
+
+#[derive(Parser)]
+#[command(name = "peerscope", version, about = "Crawl and monitor peer-to-peer networks, driven over gRPC")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gRPC control-plane service.
+    Serve(ServeArgs),
+    /// Run a local network of discv5 nodes on 127.0.0.1 to crawl.
+    Testnet(TestnetArgs),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// TOML configuration file (flags and environment override it).
+    #[arg(long, env = "PEERSCOPE_CONFIG")]
+    config: Option<PathBuf>,
+    /// Database directory [default: $XDG_DATA_HOME/peerscope or ~/.local/share/peerscope].
+    #[arg(long, env = "PEERSCOPE_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// gRPC listen address; port 0 picks a free port [default: 127.0.0.1:50051].
+    #[arg(long, env = "PEERSCOPE_GRPC_ADDR")]
+    grpc_addr: Option<std::net::SocketAddr>,
+    /// Default UDP address of crawls' discv5 sockets [default: 0.0.0.0:0].
+    #[arg(long, env = "PEERSCOPE_DISCV5_ADDR")]
+    discv5_addr: Option<std::net::SocketAddr>,
+    /// Log format [default: text]. The level comes from PEERSCOPE_LOG or RUST_LOG (default info).
+    #[arg(long, env = "PEERSCOPE_LOG_FORMAT", value_enum)]
+    log_format: Option<LogFormat>,
+    /// Interval of the store's background fsync, in milliseconds [default: 500].
+    #[arg(long, env = "PEERSCOPE_FLUSH_EVERY_MS")]
+    flush_every_ms: Option<u64>,
+    /// Seconds allowed for crawls and streams to end at shutdown [default: 10].
+    #[arg(long, env = "PEERSCOPE_SHUTDOWN_GRACE_SECS")]
+    shutdown_grace_secs: Option<u64>,
+}
+
+#[derive(clap::Args)]
+struct TestnetArgs {
+    /// Number of nodes.
+    #[arg(long, default_value_t = 64)]
+    nodes: usize,
+    /// Random extra neighbours per node (besides its ring successor).
+    #[arg(long, default_value_t = 6)]
+    degree: usize,
+    /// Seed of the capability/cluster/shard assignment.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Bootstrap ENRs to print.
+    #[arg(long, default_value_t = 1)]
+    bootstrap: usize,
+    /// discv5 protocol id (6 ASCII characters).
+    #[arg(long, default_value = "d5waku")]
+    protocol_id: String,
+    /// Stop after this many seconds (default: run until Ctrl-C).
+    #[arg(long)]
+    duration: Option<u64>,
+    /// Print JSON lines instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = std::env::var("PEERSCOPE_LOG")
+        .ok()
+        .and_then(|v| EnvFilter::try_new(v).ok())
+        .or_else(|| EnvFilter::try_from_default_env().ok())
+        .unwrap_or_else(|| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let file = match &args.config {
+        Some(p) => FileConfig::load(p)?,
+        None => FileConfig::default(),
+    };
+    let cli = FileConfig {
+        data_dir: args.data_dir,
+        grpc_addr: args.grpc_addr,
+        discv5_addr: args.discv5_addr,
+        log_format: args.log_format,
+        flush_every_ms: args.flush_every_ms,
+        shutdown_grace_secs: args.shutdown_grace_secs,
+    };
+    let config = ServeConfig::resolve(cli, file)?;
+    init_tracing(config.log_format);
+
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+    let store = Store::open(&config.data_dir, config.flush_every_ms)
+        .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
+    let root = CancellationToken::new();
+    let engine = Engine::new(
+        store.clone(),
+        EngineConfig {
+            default_discv5_addr: config.discv5_addr,
+            ..EngineConfig::default()
+        },
+        root.clone(),
+    )?;
+    let listener = tokio::net::TcpListener::bind(config.grpc_addr)
+        .await
+        .with_context(|| format!("binding gRPC address {}", config.grpc_addr))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(
+        grpc = %addr,
+        data_dir = %config.data_dir.display(),
+        peers = store.peer_count(),
+        "peerscope serving"
+    );
+    // Machine-readable line for scripts that start the server with port 0.
+    println!("grpc listening on {addr}");
+
+    let mut server = tokio::spawn(peerscope::api::serve(listener, engine.clone(), root.clone()));
+    let early = tokio::select! {
+        _ = shutdown_signal() => { tracing::info!("shutting down"); None }
+        res = &mut server => Some(res),
+    };
+    root.cancel();
+    let grace = config.shutdown_grace;
+    if tokio::time::timeout(grace, engine.shutdown()).await.is_err() {
+        tracing::warn!(?grace, "crawls did not stop within the grace period");
+    }
+    let result = match early {
+        Some(res) => Ok(res),
+        None => tokio::time::timeout(grace, server).await,
+    };
+    match result {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(e))) => tracing::error!(error = %e, "gRPC server failed"),
+        Ok(Err(e)) => tracing::error!(error = %e, "gRPC server task failed"),
+        Err(_) => tracing::warn!(?grace, "gRPC server did not drain within the grace period"),
+    }
+    store.flush().await.context("flushing the store")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn testnet(args: TestnetArgs) -> anyhow::Result<()> {
+    init_tracing(LogFormat::Text);
+    let protocol_id: [u8; 6] = args
+        .protocol_id
+        .as_bytes()
+        .try_into()
+        .ok()
+        .filter(|_| args.protocol_id.is_ascii())
+        .with_context(|| format!("--protocol-id {:?} is not 6 ASCII characters", args.protocol_id))?;
+    let net = Testnet::start(TestnetConfig {
+        nodes: args.nodes,
+        degree: args.degree,
+        seed: args.seed,
+        protocol_id,
+        bootstrap_count: args.bootstrap,
+    })
+    .await?;
+    if args.json {
+        let line = serde_json::json!({
+            "bootstrap_enrs": net.bootstrap_enrs(),
+            "nodes": net.nodes(),
+        });
+        println!("{line}");
+    } else {
+        let nodes = net.nodes();
+        let relay = nodes.iter().filter(|n| n.waku2 & 1 != 0).count();
+        let mut clusters = std::collections::BTreeMap::<u16, usize>::new();
+        for n in &nodes {
+            *clusters.entry(n.cluster_id).or_default() += 1;
+        }
+        println!(
+            "testnet: {} discv5 nodes on 127.0.0.1 (protocol id {}), {} with relay, per cluster {:?}",
+            nodes.len(),
+            args.protocol_id,
+            relay,
+            clusters
+        );
+        println!("bootstrap ENRs:");
+        for e in net.bootstrap_enrs() {
+            println!("  {e}");
+        }
+    }
+    let deadline = async {
+        match args.duration {
+            Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(deadline);
+    let mut status = tokio::time::interval(STATUS_INTERVAL);
+    status.tick().await;
+    loop {
+        tokio::select! {
+            _ = shutdown_signal() => break,
+            _ = &mut deadline => break,
+            _ = status.tick() => {
+                let sizes = net.table_sizes();
+                let avg = sizes.iter().sum::<usize>() as f64 / sizes.len().max(1) as f64;
+                if args.json {
+                    println!("{}", serde_json::json!({"status": {"nodes": sizes.len(), "avg_table_size": avg}}));
+                } else {
+                    println!("testnet: {} nodes up, {avg:.1} routing-table entries on average", sizes.len());
+                }
+            }
+        }
+    }
+    drop(net);
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Testnet(args) => testnet(args).await,
+    }
+}

@@ -1,0 +1,343 @@
+//! Domain types shared by the engine, the store and the API edge.
+//!
+//! Nothing here knows about protobuf, tonic, sled or discv5: the API converts these to and
+//! from `peerscope.v1` messages, the store serializes them, the engine produces them.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::record::DecodedEnr;
+
+/// A discv5 node id (32 bytes).
+pub type NodeId = [u8; 32];
+
+/// Crawl ids are assigned by the store from a persistent counter, starting at 1.
+pub type CrawlId = u64;
+
+/// Milliseconds since the Unix epoch.
+pub type UnixMillis = u64;
+
+/// The current wall-clock time in milliseconds since the Unix epoch.
+pub fn now_millis() -> UnixMillis {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Formats a node id as 64 lowercase hex characters.
+pub fn node_id_hex(id: &NodeId) -> String {
+    hex::encode(id)
+}
+
+/// Parses a node id from 64 hex characters, with or without a `0x` prefix.
+pub fn parse_node_id(text: &str) -> Option<NodeId> {
+    let text = text.strip_prefix("0x").unwrap_or(text);
+    let bytes = hex::decode(text).ok()?;
+    bytes.try_into().ok()
+}
+
+/// The network a crawl speaks to; it decides the discv5 protocol id.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Profile {
+    /// Waku: protocol id `d5waku`.
+    Waku { cluster_id: u16, shards: Vec<u16> },
+    /// Ethereum consensus layer: protocol id `discv5`.
+    Ethereum,
+    /// Any discv5 network with the given 6-byte protocol id.
+    Custom { protocol_id: [u8; 6] },
+}
+
+impl Profile {
+    /// The discv5 static-header protocol id of this network.
+    pub fn protocol_id(&self) -> [u8; 6] {
+        match self {
+            Profile::Waku { .. } => *b"d5waku",
+            Profile::Ethereum => *b"discv5",
+            Profile::Custom { protocol_id } => *protocol_id,
+        }
+    }
+}
+
+/// How a crawl runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CrawlMode {
+    /// Enumerate once and finish.
+    Oneshot,
+    /// Enumerate in rounds until stopped.
+    Continuous,
+}
+
+/// Where a crawl is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CrawlState {
+    Running,
+    Finished,
+    Stopped,
+    Failed,
+    Interrupted,
+}
+
+impl CrawlState {
+    /// True for every state a crawl never leaves.
+    pub fn is_final(self) -> bool {
+        !matches!(self, CrawlState::Running)
+    }
+}
+
+/// Default maximum discv5 requests in flight per crawl.
+///
+/// 64 keeps FINDNODE timeouts rare on 2 cores with a thousand loopback peers, while a real
+/// network (tens of ms RTT) still sees a few thousand requests per second.
+pub const DEFAULT_CONCURRENCY: u32 = 64;
+/// Default timeout of one discv5 request (discv5's own default).
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(1);
+/// Default FINDNODE distances asked of every node, counted down from 256 (Nebula asks 17).
+pub const DEFAULT_FIND_NODE_DISTANCES: u32 = 17;
+/// Default random-target lookups per round.
+pub const DEFAULT_RANDOM_LOOKUPS: u32 = 8;
+/// Default pause between two rounds of a continuous crawl.
+pub const DEFAULT_RECRAWL_INTERVAL: Duration = Duration::from_secs(300);
+
+/// Effective settings of one crawl (defaults already applied and validated).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CrawlSettings {
+    pub concurrency: u32,
+    pub request_timeout: Duration,
+    pub find_node_distances: u32,
+    pub random_lookups: u32,
+    pub recrawl_interval: Duration,
+    pub max_peers: Option<u64>,
+    pub max_duration: Option<Duration>,
+}
+
+impl Default for CrawlSettings {
+    fn default() -> Self {
+        CrawlSettings {
+            concurrency: DEFAULT_CONCURRENCY,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            find_node_distances: DEFAULT_FIND_NODE_DISTANCES,
+            random_lookups: DEFAULT_RANDOM_LOOKUPS,
+            recrawl_interval: DEFAULT_RECRAWL_INTERVAL,
+            max_peers: None,
+            max_duration: None,
+        }
+    }
+}
+
+/// What a user asked for when starting a crawl (validated).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CrawlSpec {
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    pub profile: Profile,
+    /// Bootstrap records as `enr:` text (each was parsed and verified on input).
+    pub bootstrap_enrs: Vec<String>,
+    pub mode: CrawlMode,
+    pub settings: CrawlSettings,
+    /// UDP address to bind; `None` uses the server's default.
+    pub listen_addr: Option<SocketAddr>,
+}
+
+/// Progress counters of a crawl. See `CrawlProgress` in the proto for each meaning.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CrawlProgress {
+    pub discovered: u64,
+    pub queried: u64,
+    pub queued: u64,
+    pub in_flight: u64,
+    pub find_node_requests: u64,
+    pub find_node_failures: u64,
+    pub unresponsive: u64,
+    pub lookups: u64,
+    pub enr_updates: u64,
+    pub rounds: u64,
+}
+
+/// One crawl as stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Crawl {
+    pub id: CrawlId,
+    pub spec: CrawlSpec,
+    pub state: CrawlState,
+    pub created_at: UnixMillis,
+    pub finished_at: Option<UnixMillis>,
+    pub progress: CrawlProgress,
+    pub error: Option<String>,
+    /// The UDP address the crawl's discv5 socket is bound to.
+    pub listen_addr: Option<String>,
+}
+
+impl Crawl {
+    /// Time the crawl has run: until `finished_at`, or until now while running.
+    pub fn elapsed(&self) -> Duration {
+        let end = self.finished_at.unwrap_or_else(now_millis);
+        Duration::from_millis(end.saturating_sub(self.created_at))
+    }
+}
+
+/// A peer as stored: its newest record and when and by whom it was seen.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PeerRecord {
+    pub enr: DecodedEnr,
+    pub first_seen: UnixMillis,
+    pub last_seen: UnixMillis,
+    pub crawls: BTreeSet<CrawlId>,
+    /// Distinct ENR seq values stored for this node.
+    pub enr_versions: u32,
+}
+
+/// Kinds of peer events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum PeerEventKind {
+    /// First sighting of a node by a crawl.
+    Discovered,
+    /// A newer record (higher seq) of a known node.
+    EnrUpdated,
+}
+
+/// A peer event, before the store assigns its sequence number.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewPeerEvent {
+    pub time: UnixMillis,
+    pub kind: PeerEventKind,
+    pub crawl_id: CrawlId,
+    pub node_id: NodeId,
+    pub peer_id: Option<String>,
+    pub enr_seq: u64,
+    pub enr: Option<String>,
+}
+
+/// A stored peer event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerEvent {
+    pub sequence: u64,
+    #[serde(flatten)]
+    pub event: NewPeerEvent,
+}
+
+/// Filters of `ListPeers` and `GetNetworkStats`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PeerFilter {
+    /// Waku capability bit (see [`crate::record::Waku2`]).
+    pub capability: Option<u8>,
+    pub cluster_id: Option<u16>,
+    pub shard: Option<u16>,
+    pub crawl_id: Option<CrawlId>,
+    pub seen_since: Option<UnixMillis>,
+}
+
+impl PeerFilter {
+    /// Whether a peer passes every filter but `crawl_id` (the store applies that one
+    /// through its crawl index).
+    pub fn matches(&self, peer: &PeerRecord) -> bool {
+        if let Some(bit) = self.capability {
+            if peer.enr.waku2.is_none_or(|w| w.0 & bit == 0) {
+                return false;
+            }
+        }
+        if let Some(cluster) = self.cluster_id {
+            if peer.enr.shards.as_ref().is_none_or(|s| s.cluster != cluster) {
+                return false;
+            }
+        }
+        if let Some(shard) = self.shard {
+            if peer
+                .enr
+                .shards
+                .as_ref()
+                .is_none_or(|s| !s.shards.contains(&shard))
+            {
+                return false;
+            }
+        }
+        if let Some(since) = self.seen_since {
+            if peer.last_seen < since {
+                return false;
+            }
+        }
+        if let Some(crawl) = self.crawl_id {
+            if !peer.crawls.contains(&crawl) {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// Filters of `StreamPeerEvents`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EventFilter {
+    pub crawl_id: Option<CrawlId>,
+    pub kinds: Vec<PeerEventKind>,
+    pub node_id: Option<NodeId>,
+    pub peer_id: Option<String>,
+}
+
+impl EventFilter {
+    /// Whether an event passes the filter.
+    pub fn matches(&self, ev: &PeerEvent) -> bool {
+        let e = &ev.event;
+        self.crawl_id.is_none_or(|c| c == e.crawl_id)
+            && (self.kinds.is_empty() || self.kinds.contains(&e.kind))
+            && self.node_id.is_none_or(|n| n == e.node_id)
+            && self
+                .peer_id
+                .as_ref()
+                .is_none_or(|p| e.peer_id.as_ref() == Some(p))
+    }
+}
+
+/// Aggregates over stored peers.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NetworkStats {
+    pub peers: u64,
+    pub by_capability: BTreeMap<String, u64>,
+    pub by_cluster: BTreeMap<u16, u64>,
+    pub by_shard: BTreeMap<(u16, u16), u64>,
+    pub by_record_kind: BTreeMap<String, u64>,
+    pub by_fork_digest: BTreeMap<String, u64>,
+    pub without_capabilities: u64,
+}
+
+impl NetworkStats {
+    /// Adds one peer to the aggregates.
+    pub fn add(&mut self, peer: &PeerRecord) {
+        let enr = &peer.enr;
+        self.peers += 1;
+        match enr.waku2 {
+            Some(w) if w.0 != 0 => {
+                for name in w.names() {
+                    *self.by_capability.entry(name.to_string()).or_default() += 1;
+                }
+            }
+            _ => self.without_capabilities += 1,
+        }
+        if let Some(s) = &enr.shards {
+            *self.by_cluster.entry(s.cluster).or_default() += 1;
+            for shard in &s.shards {
+                *self.by_shard.entry((s.cluster, *shard)).or_default() += 1;
+            }
+        }
+        let kind = if enr.waku2.is_some() || enr.shards.is_some() {
+            "waku"
+        } else if enr.eth2.is_some() {
+            "eth2"
+        } else if enr.has_eth {
+            "eth"
+        } else {
+            "other"
+        };
+        *self.by_record_kind.entry(kind.to_string()).or_default() += 1;
+        if let Some(eth2) = &enr.eth2 {
+            *self
+                .by_fork_digest
+                .entry(hex::encode(eth2.fork_digest))
+                .or_default() += 1;
+        }
+    }
+}

@@ -1,0 +1,507 @@
+//! The embedded store (sled).
+//!
+//! One database directory, one tree per entity:
+//!
+//! | tree          | key                               | value                    |
+//! |---------------|-----------------------------------|--------------------------|
+//! | `meta`        | name                              | schema version, counters |
+//! | `crawls`      | crawl id (u64 BE)                 | [`Crawl`] (JSON)         |
+//! | `peers`       | node id (32 bytes)                | [`PeerRecord`] (JSON)    |
+//! | `peer_ids`    | libp2p peer id (text)             | node id                  |
+//! | `enrs`        | node id ‖ seq (u64 BE)            | `enr:` text              |
+//! | `crawl_peers` | crawl id (u64 BE) ‖ node id       | empty                    |
+//! | `events`      | sequence (u64 BE)                 | [`PeerEvent`] (JSON)     |
+//!
+//! Big-endian integer keys keep sled's byte order equal to numeric order, so ranges and
+//! pages are plain key scans.
+//!
+//! **Flush policy.** sled writes to its log at once and fsyncs every `flush_every_ms`
+//! (default 500 ms); crawl state changes (start, stop, finish) are flushed before they are
+//! acknowledged. A crash (`kill -9`) can lose at most the writes of the last flush interval;
+//! the sequence counter of the event log is recomputed from the log itself at open, so
+//! numbers are never reused.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::{de::DeserializeOwned, Serialize};
+use tokio::sync::watch;
+
+use crate::model::{
+    Crawl, CrawlId, CrawlState, EventFilter, NetworkStats, NewPeerEvent, NodeId, PeerEvent,
+    PeerFilter, PeerRecord, UnixMillis,
+};
+use crate::record::DecodedEnr;
+
+/// Version of the on-disk layout; bumped with a migration when it changes.
+pub const SCHEMA_VERSION: u64 = 1;
+
+/// Default interval between sled's background fsyncs.
+pub const DEFAULT_FLUSH_EVERY_MS: u64 = 500;
+
+/// Store failures.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database failed (I/O, corruption, lock held by another process).
+    #[error("database: {0}")]
+    Db(#[from] sled::Error),
+    /// A stored value could not be decoded.
+    #[error("corrupt value in tree {tree}: {reason}")]
+    Corrupt { tree: &'static str, reason: String },
+    /// The database was written by a newer peerscope.
+    #[error("database schema version {found} is newer than this build's {SCHEMA_VERSION}")]
+    SchemaTooNew { found: u64 },
+}
+
+/// What an upsert did to a peer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Upsert {
+    /// The node was not in the store.
+    New,
+    /// Known to the store, first seen by this crawl.
+    NewToCrawl,
+    /// The record has a higher seq than the stored one.
+    Updated { previous_seq: u64 },
+    /// Same or older record; only `last_seen` moved.
+    Seen,
+}
+
+/// Handle to the database; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    meta: sled::Tree,
+    crawls: sled::Tree,
+    peers: sled::Tree,
+    peer_ids: sled::Tree,
+    enrs: sled::Tree,
+    crawl_peers: sled::Tree,
+    events: sled::Tree,
+    /// Serializes event appends; holds the next sequence number.
+    next_sequence: Arc<std::sync::Mutex<u64>>,
+    /// The last sequence written (0 before the first event).
+    last_sequence: watch::Sender<u64>,
+}
+
+fn be(n: u64) -> [u8; 8] {
+    n.to_be_bytes()
+}
+
+fn decode<T: DeserializeOwned>(tree: &'static str, bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+        tree,
+        reason: e.to_string(),
+    })
+}
+
+fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    // Serializing these plain data types to JSON cannot fail (no maps with non-string keys,
+    // no custom serializers that error).
+    serde_json::to_vec(value).expect("domain types serialize to JSON")
+}
+
+fn u64_key(bytes: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(bytes.get(..8)?.try_into().ok()?))
+}
+
+impl Store {
+    /// Opens (or creates) the database in `dir`.
+    pub fn open(dir: &Path, flush_every_ms: u64) -> Result<Store, StoreError> {
+        let db = sled::Config::new()
+            .path(dir)
+            .flush_every_ms(Some(flush_every_ms.max(1)))
+            .open()?;
+        let meta = db.open_tree("meta")?;
+        match meta.get("schema_version")? {
+            Some(v) => {
+                let found = u64_key(&v).unwrap_or(0);
+                if found > SCHEMA_VERSION {
+                    return Err(StoreError::SchemaTooNew { found });
+                }
+            }
+            None => {
+                meta.insert("schema_version", &be(SCHEMA_VERSION))?;
+            }
+        }
+        let events = db.open_tree("events")?;
+        let last = match events.last()? {
+            Some((k, _)) => u64_key(&k).unwrap_or(0),
+            None => 0,
+        };
+        // Never reuse a number, even one whose event was lost in a crash after it was
+        // streamed: the high-water mark is persisted too.
+        let persisted = meta
+            .get("event_high_water")?
+            .and_then(|v| u64_key(&v))
+            .unwrap_or(0);
+        let last = last.max(persisted);
+        let (last_sequence, _) = watch::channel(last);
+        Ok(Store {
+            crawls: db.open_tree("crawls")?,
+            peers: db.open_tree("peers")?,
+            peer_ids: db.open_tree("peer_ids")?,
+            enrs: db.open_tree("enrs")?,
+            crawl_peers: db.open_tree("crawl_peers")?,
+            events,
+            meta,
+            db,
+            next_sequence: Arc::new(std::sync::Mutex::new(last + 1)),
+            last_sequence,
+        })
+    }
+
+    /// Writes everything to disk.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush_async().await?;
+        Ok(())
+    }
+
+    /// Bytes the database occupies on disk.
+    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
+        Ok(self.db.size_on_disk()?)
+    }
+
+    // ---- crawls -------------------------------------------------------------------------
+
+    /// Allocates a new crawl id.
+    pub fn next_crawl_id(&self) -> Result<CrawlId, StoreError> {
+        let v = self.meta.update_and_fetch("crawl_counter", |old| {
+            let n = old.and_then(u64_key).unwrap_or(0) + 1;
+            Some(be(n).to_vec())
+        })?;
+        Ok(v.and_then(|v| u64_key(&v)).unwrap_or(1))
+    }
+
+    /// Inserts or replaces a crawl.
+    pub fn put_crawl(&self, crawl: &Crawl) -> Result<(), StoreError> {
+        self.crawls.insert(be(crawl.id), encode(crawl))?;
+        Ok(())
+    }
+
+    /// One crawl.
+    pub fn get_crawl(&self, id: CrawlId) -> Result<Option<Crawl>, StoreError> {
+        self.crawls
+            .get(be(id))?
+            .map(|v| decode("crawls", &v))
+            .transpose()
+    }
+
+    /// Crawls with an id below `before` (all when `None`), newest first, at most `limit`.
+    pub fn list_crawls(
+        &self,
+        before: Option<CrawlId>,
+        state: Option<CrawlState>,
+        limit: usize,
+    ) -> Result<Vec<Crawl>, StoreError> {
+        let range = match before {
+            Some(b) => self.crawls.range(..be(b)),
+            None => self.crawls.range::<&[u8], _>(..),
+        };
+        let mut out = Vec::new();
+        for item in range.rev() {
+            let (_, v) = item?;
+            let crawl: Crawl = decode("crawls", &v)?;
+            if state.is_none_or(|s| s == crawl.state) {
+                out.push(crawl);
+                if out.len() >= limit {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Marks every crawl stored as running as interrupted (called at start-up, when no
+    /// crawl can be running yet). Returns their ids.
+    pub fn mark_running_interrupted(&self, now: UnixMillis) -> Result<Vec<CrawlId>, StoreError> {
+        let mut ids = Vec::new();
+        for item in self.crawls.iter() {
+            let (_, v) = item?;
+            let mut crawl: Crawl = decode("crawls", &v)?;
+            if crawl.state == CrawlState::Running {
+                crawl.state = CrawlState::Interrupted;
+                crawl.finished_at = Some(now);
+                crawl.progress.in_flight = 0;
+                self.put_crawl(&crawl)?;
+                ids.push(crawl.id);
+            }
+        }
+        Ok(ids)
+    }
+
+    // ---- peers --------------------------------------------------------------------------
+
+    /// Records that crawl `crawl` saw the record `enr` at `now`.
+    pub fn upsert_peer(
+        &self,
+        crawl: CrawlId,
+        enr: &DecodedEnr,
+        now: UnixMillis,
+    ) -> Result<Upsert, StoreError> {
+        let mut outcome = Upsert::Seen;
+        let mut corrupt = None;
+        self.peers.fetch_and_update(enr.node_id, |old| {
+            let (record, result) = match old {
+                None => (
+                    PeerRecord {
+                        enr: enr.clone(),
+                        first_seen: now,
+                        last_seen: now,
+                        crawls: [crawl].into(),
+                        enr_versions: 1,
+                    },
+                    Upsert::New,
+                ),
+                Some(bytes) => {
+                    let mut record: PeerRecord = match decode("peers", bytes) {
+                        Ok(r) => r,
+                        Err(e) => {
+                            corrupt = Some(e);
+                            return Some(bytes.to_vec());
+                        }
+                    };
+                    let mut result = if record.crawls.insert(crawl) {
+                        Upsert::NewToCrawl
+                    } else {
+                        Upsert::Seen
+                    };
+                    if enr.seq > record.enr.seq {
+                        let previous_seq = record.enr.seq;
+                        record.enr = enr.clone();
+                        record.enr_versions += 1;
+                        if result != Upsert::NewToCrawl {
+                            result = Upsert::Updated { previous_seq };
+                        }
+                    }
+                    record.last_seen = record.last_seen.max(now);
+                    (record, result)
+                }
+            };
+            outcome = result;
+            Some(encode(&record))
+        })?;
+        if let Some(e) = corrupt {
+            return Err(e);
+        }
+        if outcome != Upsert::Seen {
+            let mut key = Vec::with_capacity(40);
+            key.extend_from_slice(&enr.node_id);
+            key.extend_from_slice(&be(enr.seq));
+            self.enrs.insert(key, enr.text.as_bytes())?;
+            let mut key = Vec::with_capacity(40);
+            key.extend_from_slice(&be(crawl));
+            key.extend_from_slice(&enr.node_id);
+            self.crawl_peers.insert(key, &[])?;
+            if let Some(pid) = &enr.peer_id {
+                self.peer_ids.insert(pid.as_bytes(), &enr.node_id)?;
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// Moves `last_seen` of a stored peer forward.
+    pub fn touch_peer(&self, node: &NodeId, now: UnixMillis) -> Result<(), StoreError> {
+        self.peers.fetch_and_update(node, |old| {
+            let bytes = old?;
+            let Ok(mut record) = decode::<PeerRecord>("peers", bytes) else {
+                return Some(bytes.to_vec());
+            };
+            record.last_seen = record.last_seen.max(now);
+            Some(encode(&record))
+        })?;
+        Ok(())
+    }
+
+    /// One peer by node id.
+    pub fn get_peer(&self, node: &NodeId) -> Result<Option<PeerRecord>, StoreError> {
+        self.peers
+            .get(node)?
+            .map(|v| decode("peers", &v))
+            .transpose()
+    }
+
+    /// One peer by libp2p peer id.
+    pub fn get_peer_by_peer_id(&self, peer_id: &str) -> Result<Option<PeerRecord>, StoreError> {
+        match self.peer_ids.get(peer_id.as_bytes())? {
+            Some(node) => match <NodeId>::try_from(node.as_ref()) {
+                Ok(node) => self.get_peer(&node),
+                Err(_) => Err(StoreError::Corrupt {
+                    tree: "peer_ids",
+                    reason: "node id is not 32 bytes".into(),
+                }),
+            },
+            None => Ok(None),
+        }
+    }
+
+    /// Every stored `enr:` text of a node, oldest seq first.
+    pub fn enr_history(&self, node: &NodeId) -> Result<Vec<(u64, String)>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.enrs.scan_prefix(node) {
+            let (k, v) = item?;
+            let seq = u64_key(&k[32..]).unwrap_or(0);
+            out.push((seq, String::from_utf8_lossy(&v).into_owned()));
+        }
+        Ok(out)
+    }
+
+    /// Peers matching `filter` with a node id above `after`, in node-id order, at most
+    /// `limit`. Returns the page and whether more matching peers follow.
+    pub fn list_peers(
+        &self,
+        filter: &PeerFilter,
+        after: Option<NodeId>,
+        limit: usize,
+    ) -> Result<(Vec<PeerRecord>, bool), StoreError> {
+        let mut out = Vec::new();
+        let mut more = false;
+        let mut push = |record: PeerRecord| {
+            if !filter.matches(&record) {
+                return true;
+            }
+            if out.len() == limit {
+                more = true;
+                return false;
+            }
+            out.push(record);
+            true
+        };
+        match filter.crawl_id {
+            Some(crawl) => {
+                let prefix = be(crawl);
+                let start = match after {
+                    Some(a) => {
+                        let mut k = prefix.to_vec();
+                        k.extend_from_slice(&a);
+                        k.push(0);
+                        k
+                    }
+                    None => prefix.to_vec(),
+                };
+                let end = be(crawl + 1);
+                for item in self.crawl_peers.range(start..end.to_vec()) {
+                    let (k, _) = item?;
+                    let Ok(node) = <NodeId>::try_from(&k[8..]) else {
+                        continue;
+                    };
+                    if let Some(record) = self.get_peer(&node)? {
+                        if !push(record) {
+                            break;
+                        }
+                    }
+                }
+            }
+            None => {
+                let iter = match after {
+                    Some(a) => {
+                        let mut k = a.to_vec();
+                        k.push(0);
+                        self.peers.range(k..)
+                    }
+                    None => self.peers.iter(),
+                };
+                for item in iter {
+                    let (_, v) = item?;
+                    if !push(decode("peers", &v)?) {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok((out, more))
+    }
+
+    /// Number of peers in the store.
+    pub fn peer_count(&self) -> usize {
+        self.peers.len()
+    }
+
+    /// Aggregates over the peers of one crawl, or of the whole store.
+    pub fn network_stats(&self, crawl: Option<CrawlId>) -> Result<NetworkStats, StoreError> {
+        let mut stats = NetworkStats::default();
+        let filter = PeerFilter {
+            crawl_id: crawl,
+            ..PeerFilter::default()
+        };
+        let mut after = None;
+        loop {
+            let (page, more) = self.list_peers(&filter, after, 1024)?;
+            for p in &page {
+                stats.add(p);
+            }
+            match (more, page.last()) {
+                (true, Some(last)) => after = Some(last.enr.node_id),
+                _ => break,
+            }
+        }
+        Ok(stats)
+    }
+
+    // ---- events -------------------------------------------------------------------------
+
+    /// Appends events, assigning consecutive sequence numbers, and wakes subscribers.
+    pub fn append_events(&self, events: Vec<NewPeerEvent>) -> Result<Vec<u64>, StoreError> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        // The lock only orders appends; a poisoned lock still holds a valid counter.
+        let mut next = self
+            .next_sequence
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let mut batch = sled::Batch::default();
+        let mut seqs = Vec::with_capacity(events.len());
+        for event in events {
+            let sequence = *next;
+            *next += 1;
+            batch.insert(&be(sequence), encode(&PeerEvent { sequence, event }));
+            seqs.push(sequence);
+        }
+        let last = *next - 1;
+        self.events.apply_batch(batch)?;
+        self.meta.insert("event_high_water", &be(last))?;
+        self.last_sequence.send_replace(last);
+        Ok(seqs)
+    }
+
+    /// The last sequence number written (0 before any event).
+    pub fn last_sequence(&self) -> u64 {
+        *self.last_sequence.borrow()
+    }
+
+    /// The smallest stored sequence number, if any event is stored.
+    pub fn first_sequence(&self) -> Result<Option<u64>, StoreError> {
+        Ok(self.events.first()?.and_then(|(k, _)| u64_key(&k)))
+    }
+
+    /// A receiver that changes whenever events are appended; its value is the last
+    /// sequence number.
+    pub fn watch_events(&self) -> watch::Receiver<u64> {
+        self.last_sequence.subscribe()
+    }
+
+    /// Stored events with a sequence above `after` that pass `filter`, at most `limit`;
+    /// also returns the last sequence examined, so a filtered reader can move on.
+    pub fn events_after(
+        &self,
+        after: u64,
+        filter: &EventFilter,
+        limit: usize,
+    ) -> Result<(Vec<PeerEvent>, u64), StoreError> {
+        let mut out = Vec::new();
+        let mut last = after;
+        for item in self.events.range(be(after.saturating_add(1))..) {
+            let (k, v) = item?;
+            last = u64_key(&k).unwrap_or(last);
+            let ev: PeerEvent = decode("events", &v)?;
+            if filter.matches(&ev) {
+                out.push(ev);
+                if out.len() >= limit {
+                    break;
+                }
+            }
+        }
+        Ok((out, last))
+    }
+}
