@@ -1433,7 +1433,6 @@ mod tests {
         let enr = custom_enr(&[
             ("multiaddrs", vec![0, 0]),
             ("rs", vec![0, 1, 2, 0]),
-            ("rsv", encode_rsv(9, &[4, 5])),
             ("waku2", vec![1, 2]),
         ]);
         let decoded = DecodedEnr::from_enr(&parse_enr(&enr.to_base64()).expect("parse"));
@@ -1447,11 +1446,9 @@ mod tests {
         );
         assert!(decoded.waku2.is_none());
         assert!(decoded.multiaddrs.is_empty());
-        // rs is malformed, so rsv is used.
-        let shards = decoded.shards.expect("rsv fallback");
-        assert_eq!((shards.cluster, shards.encoding), (9, ShardEncoding::Rsv));
-        assert_eq!(shards.shards, [4, 5]);
+        assert!(decoded.shards.is_none());
         assert!(decoded.peer_id.is_some());
+        assert_eq!(decoded.udp4, Some(9000));
     }
 
     #[test]
@@ -1459,6 +1456,14 @@ mod tests {
         let enr = custom_enr(&[("rs", encode_rs(1, &[2])), ("rsv", encode_rsv(9, &[4, 5]))]);
         let shards = DecodedEnr::from_enr(&enr).shards.expect("shards");
         assert_eq!((shards.cluster, shards.encoding), (1, ShardEncoding::Rs));
+
+        // A malformed rs falls back to rsv (and is reported).
+        let enr = custom_enr(&[("rs", vec![0, 1, 2, 0]), ("rsv", encode_rsv(9, &[4, 5]))]);
+        let decoded = DecodedEnr::from_enr(&enr);
+        let shards = decoded.shards.expect("rsv fallback");
+        assert_eq!((shards.cluster, shards.encoding), (9, ShardEncoding::Rsv));
+        assert_eq!(shards.shards, [4, 5]);
+        assert_eq!(decoded.issues, ["rs: length 4 is not 3 + 2n for n = 2"]);
 
         // A malformed rsv is still reported when rs is used.
         let enr = custom_enr(&[("rs", encode_rs(1, &[2])), ("rsv", vec![0; 3])]);

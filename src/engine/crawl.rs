@@ -1,9 +1,10 @@
 //! One crawl: a discv5 instance and the loop that enumerates the network through it.
 //!
-//! **Enumeration.** Every node the crawl learns of is walked once per round: one FINDNODE
-//! per distance, from 256 down (`find_node_distances` of them, 17 by default as Nebula does).
-//! The first distance is a probe: a node that does not answer it (after one retry) is marked
-//! unresponsive and costs nothing more. Random-target lookups run beside the walk, and
+//! **Enumeration.** Every node the crawl learns of is walked once per round. The walk opens
+//! with a probe, FINDNODE at distance 0, which returns the node's own current record (so
+//! ENR updates are seen every round); a node that does not answer it (after one retry) is
+//! marked unresponsive and costs nothing more. Then one FINDNODE per distance, from 256 down
+//! (`find_node_distances` of them, 17 by default as Nebula does). Random-target lookups run beside the walk, and
 //! every ENR discv5 reports (`Discovered`, `SessionEstablished`) feeds the same queue. A
 //! round ends when the queue is empty and nothing is in flight: every known node has been
 //! asked and nothing new appeared.
@@ -37,6 +38,9 @@ use crate::store::{Store, StoreError, Upsert};
 
 /// Attempts per FINDNODE request (discv5 itself also retransmits once per attempt).
 const ATTEMPTS: u8 = 2;
+
+/// FINDNODE distance 0 asks a node for its own record.
+const PROBE: u64 = 0;
 
 /// A discv5 configuration for crawling: the profile's protocol id, no ENR updates from
 /// peers' PONGs, no NAT probing, and a session cache big enough to keep a session with
@@ -361,10 +365,10 @@ impl Crawler {
             self.walking.insert(
                 node,
                 NodeWalk {
-                    remaining: self.settings.find_node_distances,
+                    remaining: self.settings.find_node_distances + 1,
                 },
             );
-            self.spawn_find_node(node, 256, 1);
+            self.spawn_find_node(node, PROBE, 1);
         }
     }
 
@@ -411,9 +415,9 @@ impl Crawler {
                 result,
             } => match result {
                 Ok(enrs) => {
-                    if distance == 256 {
+                    if distance == PROBE {
                         let lowest = 257 - u64::from(self.settings.find_node_distances);
-                        for d in (lowest..256).rev() {
+                        for d in (lowest..=256).rev() {
                             self.ready.push_back((node, d, 1));
                         }
                     }
@@ -428,7 +432,7 @@ impl Crawler {
                     tracing::trace!(node = %hex::encode(node), distance, %reason, "FINDNODE failed");
                     if attempt < ATTEMPTS {
                         self.ready.push_back((node, distance, attempt + 1));
-                    } else if distance == 256 {
+                    } else if distance == PROBE {
                         // The probe failed: the node is unresponsive this round.
                         self.walking.remove(&node);
                         self.crawl.progress.queried += 1;

@@ -1,0 +1,150 @@
+//! Shared helpers: an in-process server on loopback and a crawl driver.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use peerscope::engine::{Engine, EngineConfig};
+use peerscope::proto::pb;
+use peerscope::proto::pb::crawler_client::CrawlerClient;
+use peerscope::store::Store;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::Channel;
+
+/// A running server: gRPC on 127.0.0.1, crawls bound to 127.0.0.1.
+pub struct Server {
+    pub addr: SocketAddr,
+    root: CancellationToken,
+    engine: Engine,
+    task: JoinHandle<()>,
+}
+
+impl Server {
+    pub async fn start(dir: &Path) -> Server {
+        let store = Store::open(dir, 100).expect("open store");
+        let root = CancellationToken::new();
+        let engine = Engine::new(
+            store,
+            EngineConfig {
+                default_discv5_addr: "127.0.0.1:0".parse().unwrap(),
+                ..EngineConfig::default()
+            },
+            root.clone(),
+        )
+        .expect("engine");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn({
+            let engine = engine.clone();
+            let root = root.clone();
+            async move {
+                peerscope::api::serve(listener, engine, root)
+                    .await
+                    .expect("serve");
+            }
+        });
+        Server {
+            addr,
+            root,
+            engine,
+            task,
+        }
+    }
+
+    pub async fn client(&self) -> CrawlerClient<Channel> {
+        CrawlerClient::connect(format!("http://{}", self.addr))
+            .await
+            .expect("connect")
+    }
+
+    pub async fn channel(&self) -> Channel {
+        Channel::from_shared(format!("http://{}", self.addr))
+            .unwrap()
+            .connect()
+            .await
+            .expect("connect")
+    }
+
+    /// Graceful stop, as on SIGTERM: crawls stop, streams end, the store is flushed and
+    /// released.
+    pub async fn stop(self) {
+        self.root.cancel();
+        within(Duration::from_secs(20), self.engine.shutdown()).await;
+        within(Duration::from_secs(20), self.task).await.unwrap();
+        let store = self.engine.store().clone();
+        store.flush().await.unwrap();
+    }
+}
+
+/// Awaits `fut`, failing the test if it takes longer than `limit`.
+pub async fn within<F: Future>(limit: Duration, fut: F) -> F::Output {
+    tokio::time::timeout(limit, fut)
+        .await
+        .unwrap_or_else(|_| panic!("did not finish within {limit:?}"))
+}
+
+/// A ONESHOT Waku crawl request bootstrapped from `enrs`.
+pub fn oneshot(enrs: &[String]) -> pb::StartCrawlRequest {
+    pb::StartCrawlRequest {
+        profile: Some(pb::NetworkProfile {
+            profile: Some(pb::network_profile::Profile::Waku(pb::WakuProfile {
+                cluster_id: 1,
+                shards: vec![],
+            })),
+        }),
+        bootstrap_enrs: enrs.to_vec(),
+        mode: pb::CrawlMode::Oneshot as i32,
+        name: "test".into(),
+        ..Default::default()
+    }
+}
+
+/// Polls GetCrawl until the crawl leaves RUNNING; returns the final crawl.
+pub async fn wait_final(client: &mut CrawlerClient<Channel>, id: &str, limit: Duration) -> pb::Crawl {
+    within(limit, async {
+        loop {
+            let c = client
+                .get_crawl(pb::GetCrawlRequest { crawl_id: id.into() })
+                .await
+                .unwrap()
+                .into_inner()
+                .crawl
+                .unwrap();
+            if c.state != pb::CrawlState::Running as i32 {
+                return c;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+}
+
+/// Every peer of a crawl, through ListPeers pages of `page_size`.
+pub async fn all_peers(
+    client: &mut CrawlerClient<Channel>,
+    crawl_id: &str,
+    page_size: u32,
+) -> Vec<pb::Peer> {
+    let mut out = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = client
+            .list_peers(pb::ListPeersRequest {
+                page_size,
+                page_token: token.clone(),
+                crawl_id: crawl_id.into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(page.peers.len() <= page_size as usize);
+        out.extend(page.peers);
+        if page.next_page_token.is_empty() {
+            return out;
+        }
+        token = page.next_page_token;
+    }
+}

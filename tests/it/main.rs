@@ -1,0 +1,6 @@
+//! Integration tests: real discv5 nodes, a real sled store in a temp dir and a real gRPC
+//! client over TCP, all on 127.0.0.1.
+
+mod api;
+mod common;
+mod discovery;
