@@ -1,5 +1,7 @@
 //! The `peerscope` binary: `serve` runs the service, `testnet` runs a local network.
 
+mod client;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -14,7 +16,11 @@ use peerscope::store::Store;
 use peerscope::testnet::{Testnet, TestnetConfig, STATUS_INTERVAL};
 
 #[derive(Parser)]
-#[command(name = "peerscope", version, about = "Crawl and monitor peer-to-peer networks, driven over gRPC")]
+#[command(
+    name = "peerscope",
+    version,
+    about = "Crawl and monitor peer-to-peer networks, driven over gRPC"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -26,6 +32,27 @@ enum Command {
     Serve(ServeArgs),
     /// Run a local network of discv5 nodes on 127.0.0.1 to crawl.
     Testnet(TestnetArgs),
+    /// Start, stop, list, show and watch crawls (client of a running server).
+    Crawl {
+        #[command(flatten)]
+        server: client::ServerArg,
+        #[command(subcommand)]
+        command: client::CrawlCommand,
+    },
+    /// List and show peers (client of a running server).
+    Peers {
+        #[command(flatten)]
+        server: client::ServerArg,
+        #[command(subcommand)]
+        command: client::PeersCommand,
+    },
+    /// Print peer events; --follow keeps streaming (client of a running server).
+    Events {
+        #[command(flatten)]
+        server: client::ServerArg,
+        #[command(flatten)]
+        args: client::EventsArgs,
+    },
 }
 
 #[derive(clap::Args)]
@@ -158,14 +185,21 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // Machine-readable line for scripts that start the server with port 0.
     println!("grpc listening on {addr}");
 
-    let mut server = tokio::spawn(peerscope::api::serve(listener, engine.clone(), root.clone()));
+    let mut server = tokio::spawn(peerscope::api::serve(
+        listener,
+        engine.clone(),
+        root.clone(),
+    ));
     let early = tokio::select! {
         _ = shutdown_signal() => { tracing::info!("shutting down"); None }
         res = &mut server => Some(res),
     };
     root.cancel();
     let grace = config.shutdown_grace;
-    if tokio::time::timeout(grace, engine.shutdown()).await.is_err() {
+    if tokio::time::timeout(grace, engine.shutdown())
+        .await
+        .is_err()
+    {
         tracing::warn!(?grace, "crawls did not stop within the grace period");
     }
     let result = match early {
@@ -191,7 +225,12 @@ async fn testnet(args: TestnetArgs) -> anyhow::Result<()> {
         .try_into()
         .ok()
         .filter(|_| args.protocol_id.is_ascii())
-        .with_context(|| format!("--protocol-id {:?} is not 6 ASCII characters", args.protocol_id))?;
+        .with_context(|| {
+            format!(
+                "--protocol-id {:?} is not 6 ASCII characters",
+                args.protocol_id
+            )
+        })?;
     let net = Testnet::start(TestnetConfig {
         nodes: args.nodes,
         degree: args.degree,
@@ -259,5 +298,8 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::Testnet(args) => testnet(args).await,
+        Command::Crawl { server, command } => client::crawl(server, command).await,
+        Command::Peers { server, command } => client::peers(server, command).await,
+        Command::Events { server, args } => client::events(server, args).await,
     }
 }

@@ -241,7 +241,12 @@ impl PeerFilter {
             }
         }
         if let Some(cluster) = self.cluster_id {
-            if peer.enr.shards.as_ref().is_none_or(|s| s.cluster != cluster) {
+            if peer
+                .enr
+                .shards
+                .as_ref()
+                .is_none_or(|s| s.cluster != cluster)
+            {
                 return false;
             }
         }

@@ -158,8 +158,9 @@ impl RecordError {
 /// optional and surrounding whitespace is ignored) and verifies its
 /// signature.
 ///
-/// Never panics. Texts longer than a [`MAX_ENR_SIZE`]-byte record can be are
-/// rejected before any decoding, as are records followed by trailing bytes.
+/// Never panics. Text longer than the encoding of a [`MAX_ENR_SIZE`]-byte
+/// record is rejected before any decoding, and so is a record followed by
+/// trailing bytes.
 pub fn parse_enr(text: &str) -> Result<Enr, RecordError> {
     let text = text.trim();
     let body = text.strip_prefix("enr:").unwrap_or(text);
@@ -175,6 +176,14 @@ pub fn parse_enr(text: &str) -> Result<Enr, RecordError> {
             body.len()
         )));
     }
+    if let Some(c) = body
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
+    {
+        return Err(RecordError::InvalidEnr(format!(
+            "character {c:?} is not in the base64url alphabet"
+        )));
+    }
     let enr = Enr::from_str(body).map_err(RecordError::InvalidEnr)?;
     // The decoder ignores anything after the outer RLP list; unpadded base64
     // of `len` characters carries exactly `len * 6 / 8` bytes.
@@ -182,8 +191,8 @@ pub fn parse_enr(text: &str) -> Result<Enr, RecordError> {
     let record_len = enr.size();
     if record_len != decoded_len {
         return Err(RecordError::InvalidEnr(format!(
-            "{} trailing bytes after the {record_len}-byte record",
-            decoded_len.saturating_sub(record_len)
+            "text decodes to {decoded_len} bytes but the record is {record_len} bytes \
+             (trailing data)"
         )));
     }
     // The `enr` crate verifies on decode; checked again so that this function
@@ -958,6 +967,9 @@ mod tests {
             let err = parse_enr(case).expect_err(&case[..case.len().min(40)]);
             assert!(matches!(err, RecordError::InvalidEnr(_)), "{err:?}");
         }
+        let doubled = format!("enr:{NWAKU_VECTOR}");
+        let err = parse_enr(&doubled).expect_err("double prefix");
+        assert!(err.to_string().contains("base64url alphabet"), "{err}");
         let err = parse_enr(&oversize).expect_err("oversize");
         assert!(err.to_string().contains("base64 characters"), "{err}");
     }

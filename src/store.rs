@@ -446,10 +446,7 @@ impl Store {
             return Ok(Vec::new());
         }
         // The lock only orders appends; a poisoned lock still holds a valid counter.
-        let mut next = self
-            .next_sequence
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut next = self.next_sequence.lock().unwrap_or_else(|e| e.into_inner());
         let mut batch = sled::Batch::default();
         let mut seqs = Vec::with_capacity(events.len());
         for event in events {

@@ -6,9 +6,9 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use crate::api::status::RequestError;
 use crate::model::{
-    node_id_hex, parse_node_id, Crawl, CrawlId, CrawlMode, CrawlProgress, CrawlSettings,
-    CrawlSpec, CrawlState, EventFilter, NetworkStats, NodeId, PeerEvent, PeerEventKind,
-    PeerFilter, PeerRecord, Profile, UnixMillis,
+    node_id_hex, parse_node_id, Crawl, CrawlId, CrawlMode, CrawlProgress, CrawlSettings, CrawlSpec,
+    CrawlState, EventFilter, NetworkStats, NodeId, PeerEvent, PeerEventKind, PeerFilter,
+    PeerRecord, Profile, UnixMillis,
 };
 use crate::proto::pb;
 use crate::record::{capability_bit, parse_enr, ShardEncoding};
@@ -90,7 +90,12 @@ pub fn optional_crawl_id(field: &str, text: &str) -> Result<Option<CrawlId>, Req
         .ok()
         .filter(|&id| id > 0)
         .map(Some)
-        .ok_or_else(|| invalid(field, format!("{text:?} is not a crawl id (a positive decimal)")))
+        .ok_or_else(|| {
+            invalid(
+                field,
+                format!("{text:?} is not a crawl id (a positive decimal)"),
+            )
+        })
 }
 
 fn node_id(field: &str, text: &str) -> Result<NodeId, RequestError> {
@@ -289,7 +294,9 @@ pub fn page_size(value: u32, default: usize, max: usize) -> usize {
 }
 
 /// Validates `ListPeersRequest` filters and page token.
-pub fn peer_query(req: &pb::ListPeersRequest) -> Result<(PeerFilter, Option<NodeId>), RequestError> {
+pub fn peer_query(
+    req: &pb::ListPeersRequest,
+) -> Result<(PeerFilter, Option<NodeId>), RequestError> {
     let capability = if req.capability.is_empty() {
         None
     } else {
@@ -305,9 +312,7 @@ pub fn peer_query(req: &pb::ListPeersRequest) -> Result<(PeerFilter, Option<Node
     };
     let cluster_id = req
         .cluster_id
-        .map(|c| {
-            u16::try_from(c).map_err(|_| invalid("cluster_id", format!("{c} is above 65535")))
-        })
+        .map(|c| u16::try_from(c).map_err(|_| invalid("cluster_id", format!("{c} is above 65535"))))
         .transpose()?;
     let shard = req
         .shard
@@ -327,9 +332,10 @@ pub fn peer_query(req: &pb::ListPeersRequest) -> Result<(PeerFilter, Option<Node
     let after = if req.page_token.is_empty() {
         None
     } else {
-        Some(parse_node_id(&req.page_token).ok_or_else(|| {
-            invalid("page_token", "not a token returned by ListPeers")
-        })?)
+        Some(
+            parse_node_id(&req.page_token)
+                .ok_or_else(|| invalid("page_token", "not a token returned by ListPeers"))?,
+        )
     };
     Ok((
         PeerFilter {

@@ -132,7 +132,12 @@ impl pb::crawler_server::Crawler for CrawlerApi {
                 }
                 let reply = engine.get_crawl(id).map_err(Status::from).map(|c| {
                     let done = c.state.is_final();
-                    (pb::WatchCrawlResponse { crawl: Some((&c).into()) }, done)
+                    (
+                        pb::WatchCrawlResponse {
+                            crawl: Some((&c).into()),
+                        },
+                        done,
+                    )
                 });
                 match reply {
                     Ok((msg, done)) => {
@@ -171,13 +176,7 @@ impl pb::crawler_server::Crawler for CrawlerApi {
             Some(after) => after,
         };
         let (tx, rx) = mpsc::channel(STREAM_BUFFER);
-        tokio::spawn(tail_events(
-            store,
-            filter,
-            start,
-            tx,
-            self.shutdown.clone(),
-        ));
+        tokio::spawn(tail_events(store, filter, start, tx, self.shutdown.clone()));
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
     }
 
@@ -186,8 +185,14 @@ impl pb::crawler_server::Crawler for CrawlerApi {
         request: Request<pb::GetPeerRequest>,
     ) -> Result<Response<pb::GetPeerResponse>, Status> {
         let (peer, what) = match convert::peer_key(request.into_inner())? {
-            PeerKey::Node(n) => (self.store().get_peer(&n)?, format!("node id {}", hex::encode(n))),
-            PeerKey::Peer(p) => (self.store().get_peer_by_peer_id(&p)?, format!("peer id {p}")),
+            PeerKey::Node(n) => (
+                self.store().get_peer(&n)?,
+                format!("node id {}", hex::encode(n)),
+            ),
+            PeerKey::Peer(p) => (
+                self.store().get_peer_by_peer_id(&p)?,
+                format!("peer id {p}"),
+            ),
         };
         let peer = peer.ok_or_else(|| Status::not_found(format!("no peer with {what}")))?;
         Ok(Response::new(pb::GetPeerResponse {

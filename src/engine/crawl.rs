@@ -469,7 +469,9 @@ impl Crawler {
             }
         }
         let decoded = DecodedEnr::from_enr(&enr);
-        let outcome = self.store.upsert_peer(self.crawl.id, &decoded, now_millis())?;
+        let outcome = self
+            .store
+            .upsert_peer(self.crawl.id, &decoded, now_millis())?;
         let first_sighting = self.known.insert(id, enr).is_none();
         // First sighting by this crawl: DISCOVERED (the store has just added the crawl to
         // the peer). Otherwise a record newer than the stored one: ENR_UPDATED.

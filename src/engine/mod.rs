@@ -127,7 +127,9 @@ impl Engine {
         }
         let store = &self.inner.store;
         let id = store.next_crawl_id()?;
-        let addr = spec.listen_addr.unwrap_or(self.inner.config.default_discv5_addr);
+        let addr = spec
+            .listen_addr
+            .unwrap_or(self.inner.config.default_discv5_addr);
         let mut crawl = Crawl {
             id,
             spec,

@@ -92,7 +92,11 @@ async fn oneshot_crawl_of_64_nodes_lists_every_node_once_and_survives_restart() 
         last_seq = ev.sequence;
         assert_eq!(ev.kind, pb::PeerEventKind::Discovered as i32);
         assert_eq!(ev.crawl_id, crawl.id);
-        assert!(seen.insert(ev.node_id.clone()), "duplicate event for {}", ev.node_id);
+        assert!(
+            seen.insert(ev.node_id.clone()),
+            "duplicate event for {}",
+            ev.node_id
+        );
     }
 
     // Filters: capability and cluster/shard agree with the assignment.
@@ -132,7 +136,10 @@ async fn oneshot_crawl_of_64_nodes_lists_every_node_once_and_survives_restart() 
         .unwrap()
         .into_inner();
     assert_eq!(stats.peers, 64);
-    assert_eq!(stats.by_capability.get("relay").copied(), Some(want_relay as u64));
+    assert_eq!(
+        stats.by_capability.get("relay").copied(),
+        Some(want_relay as u64)
+    );
     let cluster16 = expected.values().filter(|n| n.cluster_id == 16).count() as u64;
     assert_eq!(stats.by_cluster.get(&16).copied().unwrap_or(0), cluster16);
 
@@ -244,8 +251,14 @@ async fn reflection_lists_the_service_and_health_is_serving() {
         panic!("unexpected reflection answer {response:?}");
     };
     let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
-    assert!(names.contains(&"peerscope.v1.Crawler".to_string()), "{names:?}");
-    assert!(names.contains(&"grpc.health.v1.Health".to_string()), "{names:?}");
+    assert!(
+        names.contains(&"peerscope.v1.Crawler".to_string()),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&"grpc.health.v1.Health".to_string()),
+        "{names:?}"
+    );
 
     // v1alpha answers too (grpcurl 1.8 speaks only v1alpha).
     {

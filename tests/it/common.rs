@@ -102,11 +102,17 @@ pub fn oneshot(enrs: &[String]) -> pb::StartCrawlRequest {
 }
 
 /// Polls GetCrawl until the crawl leaves RUNNING; returns the final crawl.
-pub async fn wait_final(client: &mut CrawlerClient<Channel>, id: &str, limit: Duration) -> pb::Crawl {
+pub async fn wait_final(
+    client: &mut CrawlerClient<Channel>,
+    id: &str,
+    limit: Duration,
+) -> pb::Crawl {
     within(limit, async {
         loop {
             let c = client
-                .get_crawl(pb::GetCrawlRequest { crawl_id: id.into() })
+                .get_crawl(pb::GetCrawlRequest {
+                    crawl_id: id.into(),
+                })
                 .await
                 .unwrap()
                 .into_inner()

@@ -37,15 +37,26 @@ async fn designated_find_node_keeps_first_packet_only() {
     while added < 16 {
         let key = CombinedKey::generate_secp256k1();
         port += 1;
-        let enr = build_waku_enr(&key, Ipv4Addr::LOCALHOST, port, Some(port), Waku2(0x0f), 1, &[0, 1, 2, 3, 4, 5, 6, 7], &[])
-            .unwrap();
+        let enr = build_waku_enr(
+            &key,
+            Ipv4Addr::LOCALHOST,
+            port,
+            Some(port),
+            Waku2(0x0f),
+            1,
+            &[0, 1, 2, 3, 4, 5, 6, 7],
+            &[],
+        )
+        .unwrap();
         if distance(responder_id, enr.node_id()) == Some(256) && responder.add_enr(enr).is_ok() {
             added += 1;
         }
     }
     assert_eq!(responder.nodes_by_distance(vec![256]).len(), 16);
 
-    let socket = tokio::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+    let socket = tokio::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .unwrap();
     let key = CombinedKey::generate_secp256k1();
     let local = passive_local_enr(&key).unwrap();
     let config = discv5_config(

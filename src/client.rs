@@ -1,0 +1,414 @@
+//! The CLI commands that talk to a running `peerscope serve` over gRPC.
+
+use std::io::Write;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand, ValueEnum};
+use tokio_stream::StreamExt;
+use tonic::transport::Channel;
+
+use peerscope::proto::pb;
+use peerscope::proto::pb::crawler_client::CrawlerClient;
+
+/// Where the server is.
+#[derive(Args, Clone)]
+pub struct ServerArg {
+    /// gRPC address of `peerscope serve`.
+    #[arg(
+        long,
+        global = true,
+        env = "PEERSCOPE_SERVER",
+        default_value = "http://127.0.0.1:50051"
+    )]
+    server: String,
+}
+
+#[derive(Subcommand)]
+pub enum CrawlCommand {
+    /// Start a crawl.
+    Start(StartArgs),
+    /// Stop a running crawl.
+    Stop { id: String },
+    /// List crawls, newest first.
+    List,
+    /// Show one crawl.
+    Show { id: String },
+    /// Follow a crawl's progress until it ends.
+    Watch { id: String },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ProfileArg {
+    Waku,
+    Ethereum,
+}
+
+#[derive(Args)]
+pub struct StartArgs {
+    /// Bootstrap ENR (`enr:…`); repeat for several.
+    #[arg(long = "bootstrap", required = true)]
+    bootstrap: Vec<String>,
+    /// Network profile.
+    #[arg(long, value_enum, default_value = "waku")]
+    profile: ProfileArg,
+    /// Custom discv5 protocol id (6 ASCII characters); overrides --profile.
+    #[arg(long)]
+    protocol_id: Option<String>,
+    /// Waku cluster id.
+    #[arg(long, default_value_t = 1)]
+    cluster: u32,
+    /// Crawl continuously, re-enumerating every --recrawl-secs.
+    #[arg(long)]
+    continuous: bool,
+    /// Seconds between rounds of a continuous crawl.
+    #[arg(long)]
+    recrawl_secs: Option<u64>,
+    /// discv5 requests in flight.
+    #[arg(long)]
+    concurrency: Option<u32>,
+    /// UDP address for the crawl's discv5 socket (server default when unset).
+    #[arg(long)]
+    listen: Option<String>,
+    /// A name for the crawl.
+    #[arg(long, default_value = "")]
+    name: String,
+    /// Follow progress until the crawl ends.
+    #[arg(long)]
+    wait: bool,
+}
+
+#[derive(Subcommand)]
+pub enum PeersCommand {
+    /// List peers in node-id order.
+    List(ListPeersArgs),
+    /// Show one peer by node id or peer id.
+    Show { id: String },
+}
+
+#[derive(Args)]
+pub struct ListPeersArgs {
+    /// Only peers of this crawl.
+    #[arg(long)]
+    crawl: Option<String>,
+    /// Only peers with this Waku capability.
+    #[arg(long)]
+    capability: Option<String>,
+    /// Only peers of this cluster.
+    #[arg(long)]
+    cluster: Option<u32>,
+    /// Only peers on this shard.
+    #[arg(long)]
+    shard: Option<u32>,
+    /// Stop after this many peers (0 = all).
+    #[arg(long, default_value_t = 0)]
+    limit: usize,
+}
+
+#[derive(Args)]
+pub struct EventsArgs {
+    /// Replay stored events after this sequence number first.
+    #[arg(long)]
+    after: Option<u64>,
+    /// Keep streaming new events (otherwise stop once caught up).
+    #[arg(long)]
+    follow: bool,
+    /// Only events of this crawl.
+    #[arg(long)]
+    crawl: Option<String>,
+}
+
+async fn connect(server: &ServerArg) -> anyhow::Result<CrawlerClient<Channel>> {
+    CrawlerClient::connect(server.server.clone())
+        .await
+        .with_context(|| format!("cannot reach peerscope at {}", server.server))
+}
+
+fn status_line(s: tonic::Status) -> anyhow::Error {
+    anyhow::anyhow!("{:?}: {}", s.code(), s.message())
+}
+
+fn state_name(state: i32) -> &'static str {
+    match pb::CrawlState::try_from(state) {
+        Ok(pb::CrawlState::Running) => "running",
+        Ok(pb::CrawlState::Finished) => "finished",
+        Ok(pb::CrawlState::Stopped) => "stopped",
+        Ok(pb::CrawlState::Failed) => "failed",
+        Ok(pb::CrawlState::Interrupted) => "interrupted",
+        _ => "unknown",
+    }
+}
+
+fn secs(d: &Option<prost_types::Duration>) -> f64 {
+    d.as_ref()
+        .map(|d| d.seconds as f64 + f64::from(d.nanos) / 1e9)
+        .unwrap_or(0.0)
+}
+
+fn progress_line(c: &pb::Crawl) -> String {
+    let p = c.progress.unwrap_or_default();
+    format!(
+        "crawl {} {:<11} discovered {:>6}  queried {:>6}  queued {:>6}  in flight {:>4}  unresponsive {:>5}  round {}  {:.1}s",
+        c.id,
+        state_name(c.state),
+        p.discovered,
+        p.queried,
+        p.queued,
+        p.in_flight,
+        p.unresponsive,
+        p.rounds,
+        secs(&p.elapsed)
+    )
+}
+
+async fn watch(client: &mut CrawlerClient<Channel>, id: &str) -> anyhow::Result<pb::Crawl> {
+    let mut stream = client
+        .watch_crawl(pb::WatchCrawlRequest {
+            crawl_id: id.into(),
+            interval: Some(prost_types::Duration {
+                seconds: 0,
+                nanos: 250_000_000,
+            }),
+        })
+        .await
+        .map_err(status_line)?
+        .into_inner();
+    let tty = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let mut last = None;
+    while let Some(msg) = stream.next().await {
+        let crawl = msg.map_err(status_line)?.crawl.unwrap_or_default();
+        if tty {
+            print!("\r{}", progress_line(&crawl));
+            std::io::stdout().flush().ok();
+        }
+        last = Some(crawl);
+    }
+    let last = last.context("the server sent no snapshot")?;
+    if tty {
+        println!();
+    } else {
+        println!("{}", progress_line(&last));
+    }
+    Ok(last)
+}
+
+pub async fn crawl(server: ServerArg, cmd: CrawlCommand) -> anyhow::Result<()> {
+    let mut client = connect(&server).await?;
+    match cmd {
+        CrawlCommand::Start(a) => {
+            use pb::network_profile::Profile;
+            let profile = match (&a.protocol_id, a.profile) {
+                (Some(id), _) => Profile::Custom(pb::CustomProfile {
+                    protocol_id: id.clone(),
+                }),
+                (None, ProfileArg::Waku) => Profile::Waku(pb::WakuProfile {
+                    cluster_id: a.cluster,
+                    shards: vec![],
+                }),
+                (None, ProfileArg::Ethereum) => Profile::Ethereum(pb::EthereumProfile {}),
+            };
+            let req = pb::StartCrawlRequest {
+                profile: Some(pb::NetworkProfile {
+                    profile: Some(profile),
+                }),
+                bootstrap_enrs: a.bootstrap,
+                mode: if a.continuous {
+                    pb::CrawlMode::Continuous
+                } else {
+                    pb::CrawlMode::Oneshot
+                } as i32,
+                recrawl_interval: a.recrawl_secs.map(|s| prost_types::Duration {
+                    seconds: s as i64,
+                    nanos: 0,
+                }),
+                concurrency: a.concurrency,
+                listen_addr: a.listen.unwrap_or_default(),
+                name: a.name,
+                ..Default::default()
+            };
+            let crawl = client
+                .start_crawl(req)
+                .await
+                .map_err(status_line)?
+                .into_inner()
+                .crawl
+                .unwrap_or_default();
+            println!("crawl {} started on {}", crawl.id, crawl.listen_addr);
+            if a.wait {
+                let done = watch(&mut client, &crawl.id).await?;
+                if done.state == pb::CrawlState::Failed as i32 {
+                    bail!("crawl {} failed: {}", done.id, done.error);
+                }
+            }
+        }
+        CrawlCommand::Stop { id } => {
+            let c = client
+                .stop_crawl(pb::StopCrawlRequest { crawl_id: id })
+                .await
+                .map_err(status_line)?
+                .into_inner()
+                .crawl
+                .unwrap_or_default();
+            println!("{}", progress_line(&c));
+        }
+        CrawlCommand::List => {
+            let mut token = String::new();
+            loop {
+                let page = client
+                    .list_crawls(pb::ListCrawlsRequest {
+                        page_token: token.clone(),
+                        ..Default::default()
+                    })
+                    .await
+                    .map_err(status_line)?
+                    .into_inner();
+                for c in &page.crawls {
+                    println!("{}  {}", progress_line(c), c.name);
+                }
+                if page.next_page_token.is_empty() {
+                    break;
+                }
+                token = page.next_page_token;
+            }
+        }
+        CrawlCommand::Show { id } => {
+            let c = client
+                .get_crawl(pb::GetCrawlRequest { crawl_id: id })
+                .await
+                .map_err(status_line)?
+                .into_inner()
+                .crawl
+                .unwrap_or_default();
+            println!("{}", progress_line(&c));
+            let p = c.progress.unwrap_or_default();
+            println!(
+                "  FINDNODE requests {} (failed {}), lookups {}, ENR updates {}",
+                p.find_node_requests, p.find_node_failures, p.lookups, p.enr_updates
+            );
+            if !c.error.is_empty() {
+                println!("  error: {}", c.error);
+            }
+        }
+        CrawlCommand::Watch { id } => {
+            watch(&mut client, &id).await?;
+        }
+    }
+    Ok(())
+}
+
+fn peer_row(p: &pb::Peer) -> String {
+    let f = p.enr_fields.clone().unwrap_or_default();
+    let shards = p
+        .shards
+        .iter()
+        .map(|s| s.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    format!(
+        "{}  {:<53}  {:>15}:{:<5}  cluster {:<5} shards {:<12} {}",
+        &p.node_id[..16.min(p.node_id.len())],
+        p.peer_id,
+        f.ip4,
+        f.udp4,
+        p.cluster_id
+            .map(|c| c.to_string())
+            .unwrap_or_else(|| "-".into()),
+        if shards.is_empty() {
+            "-".into()
+        } else {
+            shards
+        },
+        p.capabilities.join(",")
+    )
+}
+
+pub async fn peers(server: ServerArg, cmd: PeersCommand) -> anyhow::Result<()> {
+    let mut client = connect(&server).await?;
+    match cmd {
+        PeersCommand::List(a) => {
+            let mut token = String::new();
+            let mut shown = 0usize;
+            loop {
+                let page = client
+                    .list_peers(pb::ListPeersRequest {
+                        page_size: 500,
+                        page_token: token.clone(),
+                        capability: a.capability.clone().unwrap_or_default(),
+                        cluster_id: a.cluster,
+                        shard: a.shard,
+                        crawl_id: a.crawl.clone().unwrap_or_default(),
+                        seen_since: None,
+                    })
+                    .await
+                    .map_err(status_line)?
+                    .into_inner();
+                for p in &page.peers {
+                    println!("{}", peer_row(p));
+                    shown += 1;
+                    if a.limit > 0 && shown >= a.limit {
+                        return Ok(());
+                    }
+                }
+                if page.next_page_token.is_empty() {
+                    break;
+                }
+                token = page.next_page_token;
+            }
+            eprintln!("{shown} peers");
+        }
+        PeersCommand::Show { id } => {
+            use pb::get_peer_request::Key;
+            let key = if id.len() == 64 || id.starts_with("0x") {
+                Key::NodeId(id)
+            } else {
+                Key::PeerId(id)
+            };
+            let p = client
+                .get_peer(pb::GetPeerRequest { key: Some(key) })
+                .await
+                .map_err(status_line)?
+                .into_inner()
+                .peer
+                .unwrap_or_default();
+            println!("{p:#?}");
+        }
+    }
+    Ok(())
+}
+
+pub async fn events(server: ServerArg, a: EventsArgs) -> anyhow::Result<()> {
+    let mut client = connect(&server).await?;
+    let mut stream = client
+        .stream_peer_events(pb::StreamPeerEventsRequest {
+            after_sequence: Some(a.after.unwrap_or(0)).filter(|_| a.after.is_some() || !a.follow),
+            crawl_id: a.crawl.unwrap_or_default(),
+            ..Default::default()
+        })
+        .await
+        .map_err(status_line)?
+        .into_inner();
+    loop {
+        let next = if a.follow {
+            stream.next().await
+        } else {
+            // Without --follow, stop once the stored events are printed.
+            tokio::time::timeout(Duration::from_millis(500), stream.next())
+                .await
+                .unwrap_or_default()
+        };
+        let Some(msg) = next else { break };
+        let ev = msg.map_err(status_line)?.event.unwrap_or_default();
+        let kind = pb::PeerEventKind::try_from(ev.kind)
+            .map(|k| {
+                k.as_str_name()
+                    .trim_start_matches("PEER_EVENT_KIND_")
+                    .to_string()
+            })
+            .unwrap_or_else(|_| ev.kind.to_string());
+        println!(
+            "{:>8}  crawl {:<4} {:<12} {}  seq {}",
+            ev.sequence, ev.crawl_id, kind, ev.node_id, ev.enr_seq
+        );
+    }
+    Ok(())
+}
