@@ -100,6 +100,15 @@ pub struct ListPeersArgs {
     /// Only peers on this shard.
     #[arg(long)]
     shard: Option<u32>,
+    /// Only peers whose identify lists this protocol.
+    #[arg(long)]
+    protocol: Option<String>,
+    /// Only peers whose agent version starts with this.
+    #[arg(long)]
+    agent: Option<String>,
+    /// Only reachable (true) or unreachable (false) peers.
+    #[arg(long)]
+    reachable: Option<bool>,
     /// Stop after this many peers (0 = all).
     #[arg(long, default_value_t = 0)]
     limit: usize,
@@ -146,16 +155,18 @@ fn secs(d: &Option<prost_types::Duration>) -> f64 {
 }
 
 fn progress_line(c: &pb::Crawl) -> String {
-    let p = c.progress.unwrap_or_default();
+    let p = c.progress.clone().unwrap_or_default();
     format!(
-        "crawl {} {:<11} discovered {:>6}  queried {:>6}  queued {:>6}  in flight {:>4}  unresponsive {:>5}  round {}  {:.1}s",
+        "crawl {} {:<11} discovered {:>6}  queried {:>6}  queued {:>6}  unresponsive {:>5}  dialed {:>6}  connected {:>6}  failed {:>6}  round {}  {:.1}s",
         c.id,
         state_name(c.state),
         p.discovered,
         p.queried,
         p.queued,
-        p.in_flight,
         p.unresponsive,
+        p.dials,
+        p.connected,
+        p.failed_by_class.values().sum::<u64>(),
         p.rounds,
         secs(&p.elapsed)
     )
@@ -280,11 +291,14 @@ pub async fn crawl(server: ServerArg, cmd: CrawlCommand) -> anyhow::Result<()> {
                 .crawl
                 .unwrap_or_default();
             println!("{}", progress_line(&c));
-            let p = c.progress.unwrap_or_default();
+            let p = c.progress.clone().unwrap_or_default();
             println!(
-                "  FINDNODE requests {} (failed {}), lookups {}, ENR updates {}",
-                p.find_node_requests, p.find_node_failures, p.lookups, p.enr_updates
+                "  FINDNODE requests {} (failed {}), lookups {}, ENR updates {}, identified {}",
+                p.find_node_requests, p.find_node_failures, p.lookups, p.enr_updates, p.identified
             );
+            for (class, n) in &p.failed_by_class {
+                println!("  dials failed ({class}): {n}");
+            }
             if !c.error.is_empty() {
                 println!("  error: {}", c.error);
             }
@@ -337,6 +351,9 @@ pub async fn peers(server: ServerArg, cmd: PeersCommand) -> anyhow::Result<()> {
                         cluster_id: a.cluster,
                         shard: a.shard,
                         crawl_id: a.crawl.clone().unwrap_or_default(),
+                        protocol: a.protocol.clone().unwrap_or_default(),
+                        agent: a.agent.clone().unwrap_or_default(),
+                        reachable: a.reachable,
                         seen_since: None,
                     })
                     .await

@@ -26,3 +26,4 @@ pub mod proto;
 pub mod record;
 pub mod store;
 pub mod testnet;
+pub mod waku;

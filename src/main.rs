@@ -97,6 +97,12 @@ struct TestnetArgs {
     /// discv5 protocol id (6 ASCII characters).
     #[arg(long, default_value = "d5waku")]
     protocol_id: String,
+    /// Share of nodes (0.0..=1.0) that advertise TCP in their ENR but do not listen.
+    #[arg(long, default_value_t = 0.0)]
+    down: f64,
+    /// Run discv5 only (no libp2p swarms, no TCP in the ENRs).
+    #[arg(long)]
+    no_libp2p: bool,
     /// Stop after this many seconds (default: run until Ctrl-C).
     #[arg(long)]
     duration: Option<u64>,
@@ -237,6 +243,8 @@ async fn testnet(args: TestnetArgs) -> anyhow::Result<()> {
         seed: args.seed,
         protocol_id,
         bootstrap_count: args.bootstrap,
+        libp2p: !args.no_libp2p,
+        down_fraction: args.down,
     })
     .await?;
     if args.json {
@@ -248,14 +256,16 @@ async fn testnet(args: TestnetArgs) -> anyhow::Result<()> {
     } else {
         let nodes = net.nodes();
         let relay = nodes.iter().filter(|n| n.waku2 & 1 != 0).count();
+        let up = nodes.iter().filter(|n| n.up).count();
         let mut clusters = std::collections::BTreeMap::<u16, usize>::new();
         for n in &nodes {
             *clusters.entry(n.cluster_id).or_default() += 1;
         }
         println!(
-            "testnet: {} discv5 nodes on 127.0.0.1 (protocol id {}), {} with relay, per cluster {:?}",
+            "testnet: {} discv5 nodes on 127.0.0.1 (protocol id {}), {} with libp2p up, {} with relay, per cluster {:?}",
             nodes.len(),
             args.protocol_id,
+            up,
             relay,
             clusters
         );

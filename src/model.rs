@@ -102,6 +102,37 @@ pub const DEFAULT_RANDOM_LOOKUPS: u32 = 8;
 /// Default pause between two rounds of a continuous crawl.
 pub const DEFAULT_RECRAWL_INTERVAL: Duration = Duration::from_secs(300);
 
+/// Default dials in flight per crawl.
+pub const DEFAULT_DIAL_CONCURRENCY: u32 = 32;
+/// Default bound on TCP connect + Noise + Yamux.
+pub const DEFAULT_DIAL_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default dials in flight to one IP (nwaku accepts 5 peers per IP; stay below).
+pub const DEFAULT_DIALS_PER_IP: u32 = 4;
+
+/// Dial settings of one crawl.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DialSettings {
+    pub enabled: bool,
+    pub concurrency: u32,
+    pub timeout: Duration,
+    pub per_ip: u32,
+    /// Minimum time between two dials of a vetted peer; `None` = the recrawl interval.
+    pub min_redial: Option<Duration>,
+}
+
+impl Default for DialSettings {
+    fn default() -> Self {
+        DialSettings {
+            enabled: true,
+            concurrency: DEFAULT_DIAL_CONCURRENCY,
+            timeout: DEFAULT_DIAL_TIMEOUT,
+            per_ip: DEFAULT_DIALS_PER_IP,
+            min_redial: None,
+        }
+    }
+}
+
 /// Effective settings of one crawl (defaults already applied and validated).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CrawlSettings {
@@ -112,6 +143,8 @@ pub struct CrawlSettings {
     pub recrawl_interval: Duration,
     pub max_peers: Option<u64>,
     pub max_duration: Option<Duration>,
+    #[serde(default)]
+    pub dial: DialSettings,
 }
 
 impl Default for CrawlSettings {
@@ -124,6 +157,7 @@ impl Default for CrawlSettings {
             recrawl_interval: DEFAULT_RECRAWL_INTERVAL,
             max_peers: None,
             max_duration: None,
+            dial: DialSettings::default(),
         }
     }
 }
@@ -144,6 +178,7 @@ pub struct CrawlSpec {
 
 /// Progress counters of a crawl. See `CrawlProgress` in the proto for each meaning.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct CrawlProgress {
     pub discovered: u64,
     pub queried: u64,
@@ -155,6 +190,12 @@ pub struct CrawlProgress {
     pub lookups: u64,
     pub enr_updates: u64,
     pub rounds: u64,
+    pub dials: u64,
+    pub dialing: u64,
+    pub connected: u64,
+    pub failed_by_class: BTreeMap<String, u64>,
+    pub identified: u64,
+    pub dial_queued: u64,
 }
 
 /// One crawl as stored.
@@ -188,6 +229,9 @@ pub struct PeerRecord {
     pub crawls: BTreeSet<CrawlId>,
     /// Distinct ENR seq values stored for this node.
     pub enr_versions: u32,
+    /// What dialing learned; empty until the first dial.
+    #[serde(default)]
+    pub dial: DialInfo,
 }
 
 /// Kinds of peer events.
@@ -198,6 +242,41 @@ pub enum PeerEventKind {
     Discovered,
     /// A newer record (higher seq) of a known node.
     EnrUpdated,
+    /// A libp2p connection was established.
+    Connected,
+    /// identify answered (agent, protocols).
+    Identified,
+    /// Waku metadata answered (cluster, shards).
+    Metadata,
+    /// A dial failed; `error_class` says why.
+    DialFailed,
+    /// The connection closed.
+    Disconnected,
+    /// The peer was banned (it answered with someone else's key).
+    Banned,
+    /// A ban expired.
+    Unbanned,
+    /// The peer became reachable (a session starts).
+    PeerUp,
+    /// A reachable peer stopped answering (the session ends).
+    PeerDown,
+}
+
+impl PeerEventKind {
+    /// Every kind.
+    pub const ALL: [PeerEventKind; 11] = [
+        PeerEventKind::Discovered,
+        PeerEventKind::EnrUpdated,
+        PeerEventKind::Connected,
+        PeerEventKind::Identified,
+        PeerEventKind::Metadata,
+        PeerEventKind::DialFailed,
+        PeerEventKind::Disconnected,
+        PeerEventKind::Banned,
+        PeerEventKind::Unbanned,
+        PeerEventKind::PeerUp,
+        PeerEventKind::PeerDown,
+    ];
 }
 
 /// A peer event, before the store assigns its sequence number.
@@ -210,6 +289,12 @@ pub struct NewPeerEvent {
     pub peer_id: Option<String>,
     pub enr_seq: u64,
     pub enr: Option<String>,
+    /// Class of a DIAL_FAILED (or of a PEER_DOWN's last failure).
+    #[serde(default)]
+    pub error_class: Option<ErrorClass>,
+    /// Human-readable detail: the error text, the agent, the cluster…
+    #[serde(default)]
+    pub detail: Option<String>,
 }
 
 /// A stored peer event.
@@ -229,6 +314,12 @@ pub struct PeerFilter {
     pub shard: Option<u16>,
     pub crawl_id: Option<CrawlId>,
     pub seen_since: Option<UnixMillis>,
+    /// Only peers whose identify lists this protocol.
+    pub protocol: Option<String>,
+    /// Only peers whose agent version starts with this.
+    pub agent_prefix: Option<String>,
+    /// Only peers whose last dial connected (true) or failed (false).
+    pub reachable: Option<bool>,
 }
 
 impl PeerFilter {
@@ -270,6 +361,22 @@ impl PeerFilter {
                 return false;
             }
         }
+        let id = peer.dial.identify.as_ref();
+        if let Some(p) = &self.protocol {
+            if id.is_none_or(|i| !i.protocols.contains(p)) {
+                return false;
+            }
+        }
+        if let Some(a) = &self.agent_prefix {
+            if id.is_none_or(|i| !i.agent_version.starts_with(a.as_str())) {
+                return false;
+            }
+        }
+        if let Some(r) = self.reachable {
+            if peer.dial.reachable != Some(r) {
+                return false;
+            }
+        }
         true
     }
 }
@@ -307,6 +414,18 @@ pub struct NetworkStats {
     pub by_record_kind: BTreeMap<String, u64>,
     pub by_fork_digest: BTreeMap<String, u64>,
     pub without_capabilities: u64,
+    /// Peers per protocol from identify.
+    pub by_protocol: BTreeMap<String, u64>,
+    /// Peers per agent version from identify.
+    pub by_agent: BTreeMap<String, u64>,
+    /// Peers per class of their last dial failure (unreachable peers only).
+    pub by_error_class: BTreeMap<String, u64>,
+    /// Peers per (cluster, shard) as their metadata answer reports.
+    pub by_metadata_shard: BTreeMap<(u32, u32), u64>,
+    pub reachable: u64,
+    pub unreachable: u64,
+    /// Peers never dialed.
+    pub not_dialed: u64,
 }
 
 impl NetworkStats {
@@ -344,5 +463,199 @@ impl NetworkStats {
                 .entry(hex::encode(eth2.fork_digest))
                 .or_default() += 1;
         }
+        let dial = &peer.dial;
+        match dial.reachable {
+            Some(true) => self.reachable += 1,
+            Some(false) => {
+                self.unreachable += 1;
+                let class = dial.last_error_class.unwrap_or(ErrorClass::Other);
+                *self
+                    .by_error_class
+                    .entry(class.as_str().to_string())
+                    .or_default() += 1;
+            }
+            None => self.not_dialed += 1,
+        }
+        if let Some(id) = &dial.identify {
+            for p in &id.protocols {
+                *self.by_protocol.entry(p.clone()).or_default() += 1;
+            }
+            *self.by_agent.entry(id.agent_version.clone()).or_default() += 1;
+        }
+        if let Some(MetadataInfo {
+            cluster_id: Some(c),
+            shards,
+        }) = &dial.metadata
+        {
+            for s in shards {
+                *self.by_metadata_shard.entry((*c, *s)).or_default() += 1;
+            }
+        }
     }
+}
+
+/// Why a dial or visit failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum ErrorClass {
+    /// No answer in time (TCP connect, handshake or the visit as a whole).
+    Timeout,
+    /// The TCP connection was refused (nothing listens).
+    Refused,
+    /// No route to the host or network.
+    Unreachable,
+    /// The Noise handshake or the muxer negotiation failed.
+    Handshake,
+    /// The remote key is not the one in its ENR.
+    PeerIdMismatch,
+    /// Connected, but a required protocol could not be negotiated.
+    ProtocolNegotiation,
+    /// The remote is on another cluster and dropped the connection.
+    WrongCluster,
+    /// The ENR has no TCP address to dial.
+    NoAddress,
+    /// The dial was aborted (crawl stopped).
+    Canceled,
+    /// Anything else; the raw error text says what.
+    Other,
+}
+
+impl ErrorClass {
+    /// Every class, for stats and tests.
+    pub const ALL: [ErrorClass; 10] = [
+        ErrorClass::Timeout,
+        ErrorClass::Refused,
+        ErrorClass::Unreachable,
+        ErrorClass::Handshake,
+        ErrorClass::PeerIdMismatch,
+        ErrorClass::ProtocolNegotiation,
+        ErrorClass::WrongCluster,
+        ErrorClass::NoAddress,
+        ErrorClass::Canceled,
+        ErrorClass::Other,
+    ];
+
+    /// The lowercase name used in the API and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorClass::Timeout => "timeout",
+            ErrorClass::Refused => "refused",
+            ErrorClass::Unreachable => "unreachable",
+            ErrorClass::Handshake => "handshake",
+            ErrorClass::PeerIdMismatch => "peer_id_mismatch",
+            ErrorClass::ProtocolNegotiation => "protocol_negotiation",
+            ErrorClass::WrongCluster => "wrong_cluster",
+            ErrorClass::NoAddress => "no_address",
+            ErrorClass::Canceled => "canceled",
+            ErrorClass::Other => "other",
+        }
+    }
+
+    /// Whether trying again later can help. A missing address or a key mismatch will not
+    /// change until the ENR does; a wrong cluster will not change at all.
+    pub fn retryable(self) -> bool {
+        !matches!(
+            self,
+            ErrorClass::NoAddress | ErrorClass::PeerIdMismatch | ErrorClass::WrongCluster
+        )
+    }
+}
+
+/// A peer's place in the address book.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum PeerState {
+    /// Never dialed successfully.
+    #[default]
+    New,
+    /// The last dial connected.
+    Vetted,
+    /// The last dials failed; retried with backoff.
+    Failing,
+    /// Given up on.
+    Bad,
+    /// Banned until a time.
+    Banned,
+}
+
+impl PeerState {
+    /// The lowercase name used in the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PeerState::New => "new",
+            PeerState::Vetted => "vetted",
+            PeerState::Failing => "failing",
+            PeerState::Bad => "bad",
+            PeerState::Banned => "banned",
+        }
+    }
+}
+
+/// What identify told us.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentifyInfo {
+    pub agent_version: String,
+    pub protocol_version: String,
+    pub protocols: Vec<String>,
+    pub listen_addrs: Vec<String>,
+    pub observed_addr: String,
+}
+
+/// What Waku metadata told us.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetadataInfo {
+    pub cluster_id: Option<u32>,
+    pub shards: Vec<u32>,
+}
+
+/// The outcome of one dial and the exchanges after it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VisitReport {
+    pub node_id: NodeId,
+    pub crawl_id: CrawlId,
+    pub started: UnixMillis,
+    pub duration_ms: u64,
+    /// The address dialed (the one that connected, when one did).
+    pub address: Option<String>,
+    /// `None` when the peer was reachable.
+    pub error_class: Option<ErrorClass>,
+    /// Raw error text of the failure (or of a failed exchange after connecting).
+    pub error: Option<String>,
+    pub identify: Option<IdentifyInfo>,
+    pub metadata: Option<MetadataInfo>,
+    /// Why metadata is missing: not supported, no answer, undecodable.
+    pub metadata_error: Option<String>,
+    pub rtt_us: Option<u64>,
+}
+
+impl VisitReport {
+    /// True when the dial connected.
+    pub fn reachable(&self) -> bool {
+        self.error_class.is_none()
+    }
+}
+
+/// Everything dialing has learned about a peer (kept on [`PeerRecord`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DialInfo {
+    pub identify: Option<IdentifyInfo>,
+    pub metadata: Option<MetadataInfo>,
+    pub metadata_error: Option<String>,
+    pub rtt_last_us: Option<u64>,
+    /// Exponential moving average (weight 1/4 for the newest sample).
+    pub rtt_avg_us: Option<u64>,
+    /// Dials made, all crawls.
+    pub attempts: u64,
+    pub last_dial: Option<UnixMillis>,
+    pub last_connected: Option<UnixMillis>,
+    pub last_error_class: Option<ErrorClass>,
+    pub last_error: Option<String>,
+    /// Whether the last dial connected; `None` before the first dial.
+    pub reachable: Option<bool>,
+    pub state: PeerState,
+    /// Current session: up since (reachable) or down since (unreachable after being up).
+    pub up_since: Option<UnixMillis>,
+    pub down_since: Option<UnixMillis>,
+    /// Sessions seen (transitions to up).
+    pub sessions: u32,
+    /// Total time up over closed sessions, in ms.
+    pub uptime_ms: u64,
 }

@@ -11,6 +11,10 @@
 //! | `enrs`        | node id ‖ seq (u64 BE)            | `enr:` text              |
 //! | `crawl_peers` | crawl id (u64 BE) ‖ node id       | empty                    |
 //! | `events`      | sequence (u64 BE)                 | [`PeerEvent`] (JSON)     |
+//! | `visits`      | node id ‖ time (ms, BE) ‖ crawl   | [`VisitReport`] (JSON)   |
+//!
+//! Visits are kept per peer up to [`VISITS_PER_PEER`], oldest dropped first; the peer
+//! record keeps the aggregates (attempts, sessions, uptime, RTT average) for ever.
 //!
 //! Big-endian integer keys keep sled's byte order equal to numeric order, so ranges and
 //! pages are plain key scans.
@@ -28,9 +32,23 @@ use serde::{de::DeserializeOwned, Serialize};
 use tokio::sync::watch;
 
 use crate::model::{
-    Crawl, CrawlId, CrawlState, EventFilter, NetworkStats, NewPeerEvent, NodeId, PeerEvent,
-    PeerFilter, PeerRecord, UnixMillis,
+    Crawl, CrawlId, CrawlState, DialInfo, EventFilter, NetworkStats, NewPeerEvent, NodeId,
+    PeerEvent, PeerFilter, PeerRecord, PeerState, UnixMillis, VisitReport,
 };
+
+/// Visit records kept per peer.
+pub const VISITS_PER_PEER: usize = 100;
+
+/// How a visit changed a peer's session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionChange {
+    /// Still up, still down, or a first failure.
+    None,
+    /// Reachable after being down or unknown: a session starts.
+    Up,
+    /// Unreachable after being up: the session ends.
+    Down,
+}
 use crate::record::DecodedEnr;
 
 /// Version of the on-disk layout; bumped with a migration when it changes.
@@ -78,6 +96,7 @@ pub struct Store {
     enrs: sled::Tree,
     crawl_peers: sled::Tree,
     events: sled::Tree,
+    visits: sled::Tree,
     /// Serializes event appends; holds the next sequence number.
     next_sequence: Arc<std::sync::Mutex<u64>>,
     /// The last sequence written (0 before the first event).
@@ -99,6 +118,56 @@ fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     // Serializing these plain data types to JSON cannot fail (no maps with non-string keys,
     // no custom serializers that error).
     serde_json::to_vec(value).expect("domain types serialize to JSON")
+}
+
+/// Folds one visit into a peer's dial info; returns the session change.
+fn apply_visit(dial: &mut DialInfo, visit: &VisitReport, state: PeerState) -> SessionChange {
+    dial.attempts += 1;
+    dial.last_dial = Some(visit.started);
+    dial.state = state;
+    let end = visit.started + visit.duration_ms;
+    if visit.reachable() {
+        dial.reachable = Some(true);
+        dial.last_connected = Some(end);
+        dial.last_error_class = None;
+        dial.last_error = visit.error.clone();
+        if visit.identify.is_some() {
+            dial.identify = visit.identify.clone();
+        }
+        if visit.metadata.is_some() {
+            dial.metadata = visit.metadata.clone();
+            dial.metadata_error = None;
+        } else if visit.metadata_error.is_some() {
+            dial.metadata_error = visit.metadata_error.clone();
+        }
+        if let Some(rtt) = visit.rtt_us {
+            dial.rtt_last_us = Some(rtt);
+            dial.rtt_avg_us = Some(match dial.rtt_avg_us {
+                Some(avg) => (avg * 3 + rtt) / 4,
+                None => rtt,
+            });
+        }
+        if dial.up_since.is_none() {
+            dial.up_since = Some(visit.started);
+            dial.down_since = None;
+            dial.sessions += 1;
+            return SessionChange::Up;
+        }
+        SessionChange::None
+    } else {
+        dial.reachable = Some(false);
+        dial.last_error_class = visit.error_class;
+        dial.last_error = visit.error.clone();
+        if let Some(up) = dial.up_since.take() {
+            dial.uptime_ms += visit.started.saturating_sub(up);
+            dial.down_since = Some(visit.started);
+            return SessionChange::Down;
+        }
+        if dial.down_since.is_none() {
+            dial.down_since = Some(visit.started);
+        }
+        SessionChange::None
+    }
 }
 
 fn u64_key(bytes: &[u8]) -> Option<u64> {
@@ -143,6 +212,7 @@ impl Store {
             peer_ids: db.open_tree("peer_ids")?,
             enrs: db.open_tree("enrs")?,
             crawl_peers: db.open_tree("crawl_peers")?,
+            visits: db.open_tree("visits")?,
             events,
             meta,
             db,
@@ -250,6 +320,7 @@ impl Store {
                         last_seen: now,
                         crawls: [crawl].into(),
                         enr_versions: 1,
+                        dial: DialInfo::default(),
                     },
                     Upsert::New,
                 ),
@@ -311,6 +382,64 @@ impl Store {
             Some(encode(&record))
         })?;
         Ok(())
+    }
+
+    /// Applies a visit to its peer (dial info, session) and stores the visit record.
+    pub fn record_visit(
+        &self,
+        visit: &VisitReport,
+        state: PeerState,
+    ) -> Result<SessionChange, StoreError> {
+        let mut change = SessionChange::None;
+        self.peers.fetch_and_update(visit.node_id, |old| {
+            let bytes = old?;
+            let Ok(mut record) = decode::<PeerRecord>("peers", bytes) else {
+                return Some(bytes.to_vec());
+            };
+            change = apply_visit(&mut record.dial, visit, state);
+            record.last_seen = record.last_seen.max(visit.started);
+            Some(encode(&record))
+        })?;
+        let mut key = Vec::with_capacity(48);
+        key.extend_from_slice(&visit.node_id);
+        key.extend_from_slice(&be(visit.started));
+        key.extend_from_slice(&be(visit.crawl_id));
+        self.visits.insert(key, encode(visit))?;
+        let stored = self.visits.scan_prefix(visit.node_id).count();
+        if stored > VISITS_PER_PEER {
+            let excess: Vec<_> = self
+                .visits
+                .scan_prefix(visit.node_id)
+                .keys()
+                .take(stored - VISITS_PER_PEER)
+                .collect::<Result<_, _>>()?;
+            for k in excess {
+                self.visits.remove(k)?;
+            }
+        }
+        Ok(change)
+    }
+
+    /// Records a peer's address-book state (bans, bad) outside a visit.
+    pub fn set_peer_state(&self, node: &NodeId, state: PeerState) -> Result<(), StoreError> {
+        self.peers.fetch_and_update(node, |old| {
+            let bytes = old?;
+            let Ok(mut record) = decode::<PeerRecord>("peers", bytes) else {
+                return Some(bytes.to_vec());
+            };
+            record.dial.state = state;
+            Some(encode(&record))
+        })?;
+        Ok(())
+    }
+
+    /// A peer's stored visits, oldest first.
+    pub fn visits(&self, node: &NodeId) -> Result<Vec<VisitReport>, StoreError> {
+        self.visits
+            .scan_prefix(node)
+            .values()
+            .map(|v| decode("visits", &v?))
+            .collect()
     }
 
     /// One peer by node id.

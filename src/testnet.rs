@@ -1,24 +1,56 @@
-//! An in-process network of real discv5 nodes on 127.0.0.1, for demos, tests and benchmarks.
+//! An in-process network of real discv5 + libp2p nodes on 127.0.0.1, for demos, tests and
+//! benchmarks.
 //!
 //! Every node binds its own UDP socket on loopback and carries a signed Waku ENR with varied
 //! capabilities (`waku2`), clusters and shards (`rs`, or `rsv` for nodes on 64+ shards).
+//! Unless libp2p is off, every node also runs a libp2p swarm on TCP (Noise + Yamux) with the
+//! same secp256k1 key: identify (one of a few agent strings), ping, the Waku protocols its
+//! `waku2` bits stand for, and metadata — served for its cluster and enforced as nwaku does
+//! (it asks every new connection for its cluster and drops peers that report another one).
+//! With `down_fraction`, that share of nodes advertise a TCP port in their ENR on which
+//! nothing listens.
 //! Bootstrap is sparse: node *i* knows node *i+1* (a ring, so every node is reachable) and
 //! `degree` random others — nobody knows everyone. Assignments come from a seeded RNG so a
 //! run is reproducible; node keys are fresh each run.
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use discv5::{ConfigBuilder, Discv5, ListenConfig, ProtocolIdentity};
 use enr::CombinedKey;
+use futures::StreamExt;
+use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
+use libp2p::{
+    identify, identity, noise, ping, request_response, tcp, yamux, Multiaddr, StreamProtocol,
+};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 use crate::model::node_id_hex;
 use crate::record::{build_waku_enr, DecodedEnr, Enr, Waku2};
+use crate::waku::{self, MetadataCodec, WakuMetadata};
+
+/// Agent versions the testnet's nodes report, one per node in turn of the seeded RNG.
+pub const AGENTS: [&str; 4] = [
+    "nwaku-v0.36.0",
+    "logos-delivery-v0.38.1",
+    "go-waku-v0.9.1",
+    "js-waku/0.0.32",
+];
+
+/// Protocols every libp2p testnet node supports besides those of its capabilities.
+pub const BASE_PROTOCOLS: [&str; 4] = [
+    "/ipfs/id/1.0.0",
+    "/ipfs/id/push/1.0.0",
+    "/ipfs/ping/1.0.0",
+    waku::METADATA,
+];
 
 /// Test network settings.
 #[derive(Clone, Debug)]
@@ -33,6 +65,10 @@ pub struct TestnetConfig {
     pub protocol_id: [u8; 6],
     /// How many nodes' ENRs are printed as bootstrap records.
     pub bootstrap_count: usize,
+    /// Run libp2p on every node.
+    pub libp2p: bool,
+    /// Share of nodes (0.0..=1.0) that advertise TCP but do not listen.
+    pub down_fraction: f64,
 }
 
 impl Default for TestnetConfig {
@@ -43,6 +79,8 @@ impl Default for TestnetConfig {
             seed: 1,
             protocol_id: *b"d5waku",
             bootstrap_count: 1,
+            libp2p: true,
+            down_fraction: 0.0,
         }
     }
 }
@@ -71,6 +109,14 @@ pub struct NodeInfo {
     pub capabilities: Vec<String>,
     pub cluster_id: u16,
     pub shards: Vec<u16>,
+    /// TCP port in the ENR; `None` without libp2p.
+    pub tcp: Option<u16>,
+    /// False for nodes that advertise TCP but do not listen (`down_fraction`).
+    pub up: bool,
+    /// identify agent version (empty when not up).
+    pub agent: String,
+    /// Protocols identify reports, sorted (empty when not up).
+    pub protocols: Vec<String>,
 }
 
 struct Node {
@@ -78,10 +124,163 @@ struct Node {
     info: NodeInfo,
 }
 
+/// Counters of what the libp2p nodes did.
+#[derive(Debug, Default)]
+pub struct TestnetStats {
+    /// Connections dropped because the peer reported another cluster (or none).
+    pub metadata_drops: AtomicU64,
+    /// Metadata requests answered.
+    pub metadata_served: AtomicU64,
+    /// Connections accepted.
+    pub connections: AtomicU64,
+}
+
 /// A running test network. Dropping it (or calling [`Testnet::shutdown`]) stops every node.
 pub struct Testnet {
     nodes: Vec<Node>,
     bootstrap: Vec<String>,
+    stats: Arc<TestnetStats>,
+    cancel: CancellationToken,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+#[derive(NetworkBehaviour)]
+#[behaviour(prelude = "libp2p::swarm::derive_prelude")]
+struct NodeBehaviour {
+    identify: identify::Behaviour,
+    ping: ping::Behaviour,
+    metadata: request_response::Behaviour<MetadataCodec>,
+    /// The node's capability protocols, inbound only: listed by identify, and a stream
+    /// opened on one reads a frame and closes.
+    services: request_response::Behaviour<MetadataCodec>,
+}
+
+/// Starts a node's libp2p swarm on 127.0.0.1 and returns its TCP port and task.
+async fn start_libp2p(
+    secret: &[u8],
+    agent: &str,
+    caps: Waku2,
+    cluster: u16,
+    shards: &[u16],
+    stats: Arc<TestnetStats>,
+    cancel: CancellationToken,
+) -> Result<(u16, JoinHandle<()>), String> {
+    let mut secret = secret.to_vec();
+    let sk =
+        identity::secp256k1::SecretKey::try_from_bytes(&mut secret).map_err(|e| e.to_string())?;
+    let key = identity::Keypair::from(identity::secp256k1::Keypair::from(sk));
+    let agent = agent.to_string();
+    let protocols: Vec<StreamProtocol> = waku::CAPABILITY_PROTOCOLS
+        .iter()
+        .enumerate()
+        .filter(|(bit, _)| caps.0 & (1 << bit) != 0)
+        .map(|(_, p)| StreamProtocol::new(p))
+        .collect();
+    let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key)
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default().nodelay(true),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .map_err(|e| e.to_string())?
+        .with_behaviour(|key| NodeBehaviour {
+            identify: identify::Behaviour::new(
+                identify::Config::new("ipfs/0.1.0".into(), key.public())
+                    .with_agent_version(agent)
+                    .with_push_listen_addr_updates(false),
+            ),
+            ping: ping::Behaviour::new(ping::Config::new()),
+            metadata: request_response::Behaviour::new(
+                [(
+                    waku::metadata_protocol(),
+                    request_response::ProtocolSupport::Full,
+                )],
+                request_response::Config::default().with_request_timeout(Duration::from_secs(5)),
+            ),
+            services: request_response::Behaviour::new(
+                protocols
+                    .into_iter()
+                    .map(|p| (p, request_response::ProtocolSupport::Inbound)),
+                request_response::Config::default(),
+            ),
+        })
+        .map_err(|e| e.to_string())?
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(30)))
+        .build();
+    swarm
+        .listen_on(
+            "/ip4/127.0.0.1/tcp/0"
+                .parse::<Multiaddr>()
+                .expect("valid literal"),
+        )
+        .map_err(|e| e.to_string())?;
+    let port = loop {
+        match tokio::time::timeout(Duration::from_secs(5), swarm.select_next_some()).await {
+            Ok(SwarmEvent::NewListenAddr { address, .. }) => {
+                if let Some(libp2p::multiaddr::Protocol::Tcp(p)) = address.iter().nth(1) {
+                    break p;
+                }
+            }
+            Ok(_) => {}
+            Err(_) => return Err("the TCP listener did not come up".into()),
+        }
+    };
+    let own = WakuMetadata {
+        cluster_id: Some(u32::from(cluster)),
+        shards: shards.iter().map(|s| u32::from(*s)).collect(),
+    };
+    let task = tokio::spawn(async move {
+        loop {
+            let ev = tokio::select! {
+                _ = cancel.cancelled() => return,
+                ev = swarm.select_next_some() => ev,
+            };
+            match ev {
+                SwarmEvent::ConnectionEstablished { peer_id, .. } => {
+                    stats.connections.fetch_add(1, Ordering::Relaxed);
+                    // As nwaku: ask every new peer for its cluster.
+                    swarm
+                        .behaviour_mut()
+                        .metadata
+                        .send_request(&peer_id, own.clone());
+                }
+                SwarmEvent::Behaviour(NodeBehaviourEvent::Metadata(ev)) => {
+                    use request_response::{Event, Message};
+                    match ev {
+                        Event::Message {
+                            message: Message::Request { channel, .. },
+                            ..
+                        } => {
+                            stats.metadata_served.fetch_add(1, Ordering::Relaxed);
+                            let _ = swarm
+                                .behaviour_mut()
+                                .metadata
+                                .send_response(channel, own.clone());
+                        }
+                        Event::Message {
+                            peer,
+                            message: Message::Response { response, .. },
+                            ..
+                        } => {
+                            if response.cluster_id != own.cluster_id {
+                                stats.metadata_drops.fetch_add(1, Ordering::Relaxed);
+                                let _ = swarm.disconnect_peer_id(peer);
+                            }
+                        }
+                        Event::OutboundFailure { peer, .. } => {
+                            // nwaku drops peers that do not serve metadata.
+                            stats.metadata_drops.fetch_add(1, Ordering::Relaxed);
+                            let _ = swarm.disconnect_peer_id(peer);
+                        }
+                        _ => {}
+                    }
+                }
+                _ => {}
+            }
+        }
+    });
+    Ok((port, task))
 }
 
 /// Picks the Waku profile of node `index`: capabilities 1..=63, and one of three clusters
@@ -121,8 +320,21 @@ impl Testnet {
                 config.nodes
             )));
         }
+        if !(0.0..=1.0).contains(&config.down_fraction) {
+            return Err(TestnetError::Config(
+                "down fraction must be within 0.0..=1.0".into(),
+            ));
+        }
         let mut rng = StdRng::seed_from_u64(config.seed);
         let mut nodes = Vec::with_capacity(config.nodes);
+        let stats = Arc::new(TestnetStats::default());
+        let cancel = CancellationToken::new();
+        let mut tasks = Vec::new();
+        let down = (config.nodes as f64 * config.down_fraction).round() as usize;
+        // Down nodes are spread by the RNG, but never node 0 (the first bootstrap).
+        let mut down_set: Vec<usize> = (1..config.nodes).collect();
+        down_set.shuffle(&mut rng);
+        down_set.truncate(down.min(config.nodes.saturating_sub(1)));
         for index in 0..config.nodes {
             let err = |reason: String| TestnetError::Node { index, reason };
             let socket = tokio::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))
@@ -131,11 +343,41 @@ impl Testnet {
             let udp = socket.local_addr().map_err(|e| err(e.to_string()))?;
             let key = CombinedKey::generate_secp256k1();
             let (caps, cluster, shards) = assign(&mut rng, index);
+            let agent = AGENTS[rng.gen_range(0..AGENTS.len())];
+            let up = !down_set.contains(&index);
+            let tcp = match (config.libp2p, up) {
+                (false, _) => None,
+                (true, true) => {
+                    let secret = match &key {
+                        CombinedKey::Secp256k1(k) => k.to_bytes().to_vec(),
+                        _ => return Err(err("testnet keys are secp256k1".into())),
+                    };
+                    let (port, task) = start_libp2p(
+                        &secret,
+                        agent,
+                        caps,
+                        cluster,
+                        &shards,
+                        stats.clone(),
+                        cancel.clone(),
+                    )
+                    .await
+                    .map_err(err)?;
+                    tasks.push(task);
+                    Some(port)
+                }
+                (true, false) => {
+                    // A port nothing listens on: dials are refused.
+                    let l = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+                        .map_err(|e| err(e.to_string()))?;
+                    Some(l.local_addr().map_err(|e| err(e.to_string()))?.port())
+                }
+            };
             let enr = build_waku_enr(
                 &key,
                 Ipv4Addr::LOCALHOST,
                 udp.port(),
-                None,
+                tcp,
                 caps,
                 cluster,
                 &shards,
@@ -166,6 +408,18 @@ impl Testnet {
                 capabilities: caps.names().iter().map(|s| s.to_string()).collect(),
                 cluster_id: cluster,
                 shards,
+                tcp,
+                up: up && tcp.is_some(),
+                agent: if up && tcp.is_some() {
+                    agent.to_string()
+                } else {
+                    String::new()
+                },
+                protocols: if up && tcp.is_some() {
+                    expected_protocols(caps)
+                } else {
+                    Vec::new()
+                },
             };
             nodes.push(Node { discv5, info });
         }
@@ -188,7 +442,18 @@ impl Testnet {
             .take(config.bootstrap_count)
             .map(|n| n.info.enr.clone())
             .collect();
-        Ok(Testnet { nodes, bootstrap })
+        Ok(Testnet {
+            nodes,
+            bootstrap,
+            stats,
+            cancel,
+            tasks,
+        })
+    }
+
+    /// What the libp2p nodes did so far.
+    pub fn stats(&self) -> &TestnetStats {
+        &self.stats
     }
 
     /// The bootstrap records (`enr:` text).
@@ -226,6 +491,10 @@ impl Testnet {
 
     /// Stops every node.
     pub fn shutdown(&mut self) {
+        self.cancel.cancel();
+        for t in self.tasks.drain(..) {
+            t.abort();
+        }
         for n in &mut self.nodes {
             n.discv5.shutdown();
         }
@@ -236,6 +505,18 @@ impl Drop for Testnet {
     fn drop(&mut self) {
         self.shutdown();
     }
+}
+
+/// The protocols identify reports for a libp2p node with capabilities `caps`, sorted.
+pub fn expected_protocols(caps: Waku2) -> Vec<String> {
+    let mut out: Vec<String> = BASE_PROTOCOLS.iter().map(|s| s.to_string()).collect();
+    for (bit, p) in waku::CAPABILITY_PROTOCOLS.iter().enumerate() {
+        if caps.0 & (1 << bit) != 0 {
+            out.push(p.to_string());
+        }
+    }
+    out.sort();
+    out
 }
 
 /// How long `peerscope testnet` waits between status lines.

@@ -6,9 +6,9 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use crate::api::status::RequestError;
 use crate::model::{
-    node_id_hex, parse_node_id, Crawl, CrawlId, CrawlMode, CrawlProgress, CrawlSettings, CrawlSpec,
-    CrawlState, EventFilter, NetworkStats, NodeId, PeerEvent, PeerEventKind, PeerFilter,
-    PeerRecord, Profile, UnixMillis,
+    node_id_hex, now_millis, parse_node_id, Crawl, CrawlId, CrawlMode, CrawlProgress,
+    CrawlSettings, CrawlSpec, CrawlState, EventFilter, NetworkStats, NodeId, PeerEvent,
+    PeerEventKind, PeerFilter, PeerRecord, Profile, UnixMillis,
 };
 use crate::proto::pb;
 use crate::record::{capability_bit, parse_enr, ShardEncoding};
@@ -251,6 +251,40 @@ pub fn crawl_spec(req: pb::StartCrawlRequest) -> Result<CrawlSpec, RequestError>
             ));
         }
     }
+    if let Some(dial) = req.dial {
+        settings.dial.enabled = dial;
+    }
+    if let Some(c) = req.dial_concurrency {
+        if c == 0 || c > 1024 {
+            return Err(invalid(
+                "dial_concurrency",
+                format!("{c} is not in 1..=1024"),
+            ));
+        }
+        settings.dial.concurrency = c;
+    }
+    if let Some(c) = req.dials_per_ip {
+        if c == 0 || c > 1024 {
+            return Err(invalid("dials_per_ip", format!("{c} is not in 1..=1024")));
+        }
+        settings.dial.per_ip = c;
+    }
+    if let Some(d) = &req.dial_timeout {
+        settings.dial.timeout = duration_in(
+            "dial_timeout",
+            d,
+            Duration::from_millis(100),
+            Duration::from_secs(60),
+        )?;
+    }
+    if let Some(d) = &req.min_redial_interval {
+        settings.dial.min_redial = Some(duration_in(
+            "min_redial_interval",
+            d,
+            Duration::from_secs(1),
+            Duration::from_secs(30 * 24 * 3600),
+        )?);
+    }
     let listen_addr = if req.listen_addr.is_empty() {
         None
     } else {
@@ -344,6 +378,9 @@ pub fn peer_query(
             shard,
             crawl_id: optional_crawl_id("crawl_id", &req.crawl_id)?,
             seen_since,
+            protocol: (!req.protocol.is_empty()).then(|| req.protocol.clone()),
+            agent_prefix: (!req.agent.is_empty()).then(|| req.agent.clone()),
+            reachable: req.reachable,
         },
         after,
     ))
@@ -374,16 +411,15 @@ pub fn peer_key(req: pb::GetPeerRequest) -> Result<PeerKey, RequestError> {
 pub fn event_filter(req: &pb::StreamPeerEventsRequest) -> Result<EventFilter, RequestError> {
     let mut kinds = Vec::new();
     for (i, k) in req.kinds.iter().enumerate() {
-        kinds.push(match pb::PeerEventKind::try_from(*k) {
-            Ok(pb::PeerEventKind::Discovered) => PeerEventKind::Discovered,
-            Ok(pb::PeerEventKind::EnrUpdated) => PeerEventKind::EnrUpdated,
-            _ => {
-                return Err(invalid(
-                    format!("kinds[{i}]"),
-                    format!("{k} is not a peer event kind"),
-                ))
-            }
-        });
+        let kind = pb::PeerEventKind::try_from(*k)
+            .ok()
+            .and_then(|k| PeerEventKind::ALL.into_iter().find(|d| pb_kind(*d) == k));
+        kinds.push(kind.ok_or_else(|| {
+            invalid(
+                format!("kinds[{i}]"),
+                format!("{k} is not a peer event kind"),
+            )
+        })?);
     }
     let node = if req.node_id.is_empty() {
         None
@@ -396,6 +432,23 @@ pub fn event_filter(req: &pb::StreamPeerEventsRequest) -> Result<EventFilter, Re
         node_id: node,
         peer_id: (!req.peer_id.is_empty()).then(|| req.peer_id.clone()),
     })
+}
+
+/// The wire value of an event kind.
+pub fn pb_kind(k: PeerEventKind) -> pb::PeerEventKind {
+    match k {
+        PeerEventKind::Discovered => pb::PeerEventKind::Discovered,
+        PeerEventKind::EnrUpdated => pb::PeerEventKind::EnrUpdated,
+        PeerEventKind::Connected => pb::PeerEventKind::Connected,
+        PeerEventKind::Identified => pb::PeerEventKind::Identified,
+        PeerEventKind::Metadata => pb::PeerEventKind::Metadata,
+        PeerEventKind::DialFailed => pb::PeerEventKind::DialFailed,
+        PeerEventKind::Disconnected => pb::PeerEventKind::Disconnected,
+        PeerEventKind::Banned => pb::PeerEventKind::Banned,
+        PeerEventKind::Unbanned => pb::PeerEventKind::Unbanned,
+        PeerEventKind::PeerUp => pb::PeerEventKind::PeerUp,
+        PeerEventKind::PeerDown => pb::PeerEventKind::PeerDown,
+    }
 }
 
 fn pb_profile(p: &Profile) -> pb::NetworkProfile {
@@ -445,6 +498,12 @@ fn pb_progress(p: &CrawlProgress, elapsed: Duration) -> pb::CrawlProgress {
         enr_updates: p.enr_updates,
         rounds: p.rounds,
         elapsed: Some(to_pb_duration(elapsed)),
+        dials: p.dials,
+        dialing: p.dialing,
+        connected: p.connected,
+        failed_by_class: p.failed_by_class.clone().into_iter().collect(),
+        identified: p.identified,
+        dial_queued: p.dial_queued,
     }
 }
 
@@ -474,6 +533,13 @@ impl From<&Crawl> for pb::Crawl {
                 random_lookups: s.random_lookups,
                 recrawl_interval: Some(to_pb_duration(s.recrawl_interval)),
                 limits: Some(pb_limits(s)),
+                dial: s.dial.enabled,
+                dial_concurrency: s.dial.concurrency,
+                dial_timeout: Some(to_pb_duration(s.dial.timeout)),
+                dials_per_ip: s.dial.per_ip,
+                min_redial_interval: Some(to_pb_duration(
+                    s.dial.min_redial.unwrap_or(s.recrawl_interval),
+                )),
             }),
         }
     }
@@ -482,6 +548,8 @@ impl From<&Crawl> for pb::Crawl {
 impl From<&PeerRecord> for pb::Peer {
     fn from(p: &PeerRecord) -> pb::Peer {
         let e = &p.enr;
+        let d = &p.dial;
+        let id = d.identify.as_ref();
         let mut multiaddrs = Vec::new();
         if let (Some(ip), Some(tcp)) = (e.ip4, e.tcp4) {
             multiaddrs.push(format!("/ip4/{ip}/tcp/{tcp}"));
@@ -534,6 +602,43 @@ impl From<&PeerRecord> for pb::Peer {
             last_seen: Some(to_pb_time(p.last_seen)),
             crawl_ids: p.crawls.iter().map(|c| c.to_string()).collect(),
             enr_versions: p.enr_versions,
+            agent_version: id.map(|i| i.agent_version.clone()).unwrap_or_default(),
+            protocol_version: id.map(|i| i.protocol_version.clone()).unwrap_or_default(),
+            protocols: id.map(|i| i.protocols.clone()).unwrap_or_default(),
+            listen_addrs: id.map(|i| i.listen_addrs.clone()).unwrap_or_default(),
+            observed_addr: id.map(|i| i.observed_addr.clone()).unwrap_or_default(),
+            metadata_cluster_id: d.metadata.as_ref().and_then(|m| m.cluster_id),
+            metadata_shards: d
+                .metadata
+                .as_ref()
+                .map(|m| m.shards.clone())
+                .unwrap_or_default(),
+            metadata_error: d.metadata_error.clone().unwrap_or_default(),
+            rtt_last: d
+                .rtt_last_us
+                .map(|us| to_pb_duration(Duration::from_micros(us))),
+            rtt_avg: d
+                .rtt_avg_us
+                .map(|us| to_pb_duration(Duration::from_micros(us))),
+            dial_attempts: d.attempts,
+            last_dial: d.last_dial.map(to_pb_time),
+            last_connected: d.last_connected.map(to_pb_time),
+            last_error_class: d
+                .last_error_class
+                .map(|c| c.as_str().to_string())
+                .unwrap_or_default(),
+            last_error: d.last_error.clone().unwrap_or_default(),
+            reachable: d.reachable,
+            state: d.state.as_str().to_string(),
+            up_since: d.up_since.map(to_pb_time),
+            down_since: d.down_since.map(to_pb_time),
+            sessions: d.sessions,
+            uptime: Some(to_pb_duration(Duration::from_millis(
+                d.uptime_ms
+                    + d.up_since
+                        .map(|u| now_millis().saturating_sub(u))
+                        .unwrap_or(0),
+            ))),
         }
     }
 }
@@ -544,15 +649,17 @@ impl From<&PeerEvent> for pb::PeerEvent {
         pb::PeerEvent {
             sequence: ev.sequence,
             time: Some(to_pb_time(e.time)),
-            kind: match e.kind {
-                PeerEventKind::Discovered => pb::PeerEventKind::Discovered,
-                PeerEventKind::EnrUpdated => pb::PeerEventKind::EnrUpdated,
-            } as i32,
+            kind: pb_kind(e.kind) as i32,
             crawl_id: e.crawl_id.to_string(),
             node_id: node_id_hex(&e.node_id),
             peer_id: e.peer_id.clone().unwrap_or_default(),
             enr_seq: e.enr_seq,
             enr: e.enr.clone().unwrap_or_default(),
+            error_class: e
+                .error_class
+                .map(|c| c.as_str().to_string())
+                .unwrap_or_default(),
+            detail: e.detail.clone().unwrap_or_default(),
         }
     }
 }
@@ -579,6 +686,21 @@ impl From<&NetworkStats> for pb::GetNetworkStatsResponse {
             by_record_kind: s.by_record_kind.clone().into_iter().collect(),
             by_fork_digest: s.by_fork_digest.clone().into_iter().collect(),
             without_capabilities: s.without_capabilities,
+            by_protocol: s.by_protocol.clone().into_iter().collect(),
+            by_agent: s.by_agent.clone().into_iter().collect(),
+            by_error_class: s.by_error_class.clone().into_iter().collect(),
+            by_metadata_shard: s
+                .by_metadata_shard
+                .iter()
+                .map(|((c, sh), n)| pb::ShardCount {
+                    cluster_id: *c,
+                    shard: *sh,
+                    peers: *n,
+                })
+                .collect(),
+            reachable: s.reachable,
+            unreachable: s.unreachable,
+            not_dialed: s.not_dialed,
         }
     }
 }

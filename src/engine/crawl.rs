@@ -19,7 +19,7 @@
 //! show the walk still finds every node).
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -29,12 +29,20 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use libp2p::multiaddr::Protocol;
+use libp2p::{Multiaddr, PeerId};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+
+use super::dialer::{Dialer, DialerConfig, DialerEvent};
+use super::schedule::{AddressBook, Policy, Transition};
 use crate::model::{
-    now_millis, Crawl, CrawlMode, CrawlSettings, CrawlSpec, CrawlState, NewPeerEvent, NodeId,
-    PeerEventKind,
+    now_millis, Crawl, CrawlMode, CrawlSettings, CrawlSpec, CrawlState, ErrorClass, NewPeerEvent,
+    NodeId, PeerEventKind, PeerState, Profile, VisitReport,
 };
 use crate::record::{parse_enr, DecodedEnr, Enr};
-use crate::store::{Store, StoreError, Upsert};
+use crate::store::{SessionChange, Store, StoreError, Upsert};
+use crate::waku::WakuMetadata;
 
 /// Attempts per FINDNODE request (discv5 itself also retransmits once per attempt).
 const ATTEMPTS: u8 = 2;
@@ -76,6 +84,7 @@ pub(super) struct Discovery {
     events: mpsc::Receiver<Event>,
     local_addr: SocketAddr,
     local_id: NodeId,
+    dialer: Option<Dialer>,
 }
 
 impl Discovery {
@@ -108,11 +117,30 @@ impl Discovery {
         let mut discv5 = Discv5::new(local_enr, key, config).map_err(|e| e.to_string())?;
         discv5.start().await.map_err(|e| e.to_string())?;
         let events = discv5.event_stream().await.map_err(|e| e.to_string())?;
+        let dial = &spec.settings.dial;
+        let dialer = if dial.enabled {
+            let metadata = match &spec.profile {
+                Profile::Waku { cluster_id, shards } => Some(WakuMetadata {
+                    cluster_id: Some(u32::from(*cluster_id)),
+                    shards: shards.iter().map(|s| u32::from(*s)).collect(),
+                }),
+                _ => None,
+            };
+            Some(Dialer::new(DialerConfig {
+                dial_timeout: dial.timeout,
+                visit_timeout: dial.timeout,
+                agent_version: format!("peerscope/{}", env!("CARGO_PKG_VERSION")),
+                metadata,
+            })?)
+        } else {
+            None
+        };
         Ok(Discovery {
             discv5,
             events,
             local_addr,
             local_id,
+            dialer,
         })
     }
 
@@ -160,12 +188,79 @@ struct Crawler {
     queue: VecDeque<NodeId>,
     /// Nodes queued or walked this round.
     scheduled: HashSet<NodeId>,
+    /// Nodes whose probe failed, to be probed once more when the round's queue drains.
+    stragglers: Vec<NodeId>,
+    /// Nodes given their second chance this round.
+    second_chance: HashSet<NodeId>,
     /// Requests ready to send: (node, distance, attempt).
     ready: VecDeque<(NodeId, u64, u8)>,
     walking: HashMap<NodeId, NodeWalk>,
     jobs: JoinSet<Job>,
     events: Vec<NewPeerEvent>,
     limit_hit: bool,
+    /// Dialing: the address book, each node's libp2p identity and addresses, what is still
+    /// to dial this round (ONESHOT), dials in flight per IP.
+    book: AddressBook,
+    targets: HashMap<NodeId, DialTarget>,
+    to_dial: HashSet<NodeId>,
+    per_ip: HashMap<IpAddr, u32>,
+    dialing_ip: HashMap<NodeId, IpAddr>,
+    rng: StdRng,
+    /// CONTINUOUS: when the next walk round starts.
+    next_round: Option<tokio::time::Instant>,
+}
+
+/// Where and whom to dial.
+struct DialTarget {
+    peer: PeerId,
+    addrs: Vec<Multiaddr>,
+    ip: Option<IpAddr>,
+}
+
+/// libp2p TCP addresses of a record: `ip`/`tcp`, `ip6`/`tcp6`, and the plain TCP entries of
+/// `multiaddrs` (DNS and websocket entries need transports the crawler does not run).
+fn dial_target(decoded: &DecodedEnr) -> Option<DialTarget> {
+    let peer: PeerId = decoded.peer_id.as_ref()?.parse().ok()?;
+    let mut addrs = Vec::new();
+    if let (Some(ip), Some(tcp)) = (decoded.ip4, decoded.tcp4) {
+        addrs.push(
+            Multiaddr::empty()
+                .with(Protocol::Ip4(ip))
+                .with(Protocol::Tcp(tcp)),
+        );
+    }
+    if let (Some(ip), Some(tcp)) = (decoded.ip6, decoded.tcp6) {
+        addrs.push(
+            Multiaddr::empty()
+                .with(Protocol::Ip6(ip))
+                .with(Protocol::Tcp(tcp)),
+        );
+    }
+    for text in &decoded.multiaddrs {
+        let Ok(ma) = text.parse::<Multiaddr>() else {
+            continue;
+        };
+        let plain_tcp = {
+            let mut it = ma.iter();
+            matches!(
+                (it.next(), it.next(), it.next()),
+                (
+                    Some(Protocol::Ip4(_) | Protocol::Ip6(_)),
+                    Some(Protocol::Tcp(_)),
+                    None
+                )
+            )
+        };
+        if plain_tcp && !addrs.contains(&ma) {
+            addrs.push(ma);
+        }
+    }
+    let ip = addrs.first().and_then(|a| match a.iter().next() {
+        Some(Protocol::Ip4(ip)) => Some(IpAddr::V4(ip)),
+        Some(Protocol::Ip6(ip)) => Some(IpAddr::V6(ip)),
+        _ => None,
+    });
+    Some(DialTarget { peer, addrs, ip })
 }
 
 /// Runs the crawl until it finishes or is cancelled, then persists its final state.
@@ -178,6 +273,10 @@ pub(super) async fn run(
     persist_every: Duration,
 ) {
     let settings = crawl.spec.settings.clone();
+    let settings_min_redial = settings
+        .dial
+        .min_redial
+        .unwrap_or(settings.recrawl_interval);
     let mut c = Crawler {
         crawl,
         settings,
@@ -187,16 +286,34 @@ pub(super) async fn run(
         queue: VecDeque::new(),
         scheduled: HashSet::new(),
         ready: VecDeque::new(),
+        stragglers: Vec::new(),
+        second_chance: HashSet::new(),
         walking: HashMap::new(),
         jobs: JoinSet::new(),
         events: Vec::new(),
         limit_hit: false,
+        book: AddressBook::new(Policy {
+            min_redial: settings_min_redial,
+            ..Policy::default()
+        }),
+        targets: HashMap::new(),
+        to_dial: HashSet::new(),
+        per_ip: HashMap::new(),
+        dialing_ip: HashMap::new(),
+        rng: StdRng::from_entropy(),
+        next_round: None,
     };
     let end = c.run_loop(&snapshots, &cancel, persist_every).await;
     c.jobs.abort_all();
     c.discovery.discv5.shutdown();
+    // Dropping the swarm closes its connections; visits cut short are not recorded.
+    c.discovery.dialer = None;
+    if let Err(e) = c.flush_events() {
+        tracing::error!(crawl = c.crawl.id, error = %e, "could not write the last events");
+    }
     let crawl = &mut c.crawl;
     crawl.progress.in_flight = 0;
+    crawl.progress.dialing = 0;
     crawl.finished_at = Some(now_millis());
     match end {
         End::Finished => crawl.state = CrawlState::Finished,
@@ -251,6 +368,9 @@ impl Crawler {
         let mut last_persist = Instant::now();
         self.spawn_lookups();
         loop {
+            if let Err(e) = self.fill_dials() {
+                return End::Failed(e.to_string());
+            }
             if let Err(e) = self.flush_events() {
                 return End::Failed(e.to_string());
             }
@@ -269,26 +389,35 @@ impl Crawler {
                 }
                 last_persist = Instant::now();
             }
-            if self.jobs.is_empty() && self.ready.is_empty() && self.queue.is_empty() {
-                // Round complete: every known node walked, nothing new pending.
+            let oneshot = self.crawl.spec.mode == CrawlMode::Oneshot;
+            let mut walk_idle =
+                self.jobs.is_empty() && self.ready.is_empty() && self.queue.is_empty();
+            if walk_idle && !self.stragglers.is_empty() {
+                self.queue.extend(self.stragglers.drain(..));
+                self.fill();
+                walk_idle = false;
+            }
+            let dial_idle =
+                self.to_dial.is_empty() && self.discovery.dialer.as_ref().is_none_or(|d| d.idle());
+            if self.next_round.is_none() && walk_idle && (dial_idle || !oneshot) {
+                // Round complete: every known node walked (and, ONESHOT, dialed), nothing
+                // new pending.
                 self.crawl.progress.rounds += 1;
                 self.update_progress();
                 snapshots.send_replace(self.crawl.clone());
                 if let Err(e) = self.store.put_crawl(&self.crawl) {
                     return End::Failed(e.to_string());
                 }
-                if self.crawl.spec.mode == CrawlMode::Oneshot {
+                if oneshot {
                     return End::Finished;
                 }
-                let pause = tokio::time::sleep(self.settings.recrawl_interval);
-                tokio::select! {
-                    _ = cancel.cancelled() => return End::Stopped,
-                    _ = sleep_until_opt(deadline) => return End::Finished,
-                    _ = pause => {}
-                }
-                self.start_round();
-                continue;
+                self.next_round =
+                    Some(tokio::time::Instant::now() + self.settings.recrawl_interval);
             }
+            let wake = [self.next_round, self.book.next_wakeup()]
+                .into_iter()
+                .flatten()
+                .min();
             tokio::select! {
                 _ = cancel.cancelled() => return End::Stopped,
                 _ = sleep_until_opt(deadline) => return End::Finished,
@@ -315,6 +444,17 @@ impl Crawler {
                         }
                     }
                 }
+                ev = next_dial_event(&mut self.discovery.dialer) => {
+                    if let Err(e) = self.on_dial_event(ev) {
+                        return End::Failed(e.to_string());
+                    }
+                }
+                _ = sleep_until_opt(wake) => {
+                    if self.next_round.is_some_and(|t| t <= tokio::time::Instant::now()) {
+                        self.next_round = None;
+                        self.start_round();
+                    }
+                }
             }
         }
     }
@@ -322,6 +462,7 @@ impl Crawler {
     /// Re-queues every known node for a new round.
     fn start_round(&mut self) {
         self.scheduled.clear();
+        self.second_chance.clear();
         self.crawl.progress.queried = 0;
         self.crawl.progress.unresponsive = 0;
         let mut ids: Vec<NodeId> = self.known.keys().copied().collect();
@@ -433,10 +574,16 @@ impl Crawler {
                     if attempt < ATTEMPTS {
                         self.ready.push_back((node, distance, attempt + 1));
                     } else if distance == PROBE {
-                        // The probe failed: the node is unresponsive this round.
                         self.walking.remove(&node);
-                        self.crawl.progress.queried += 1;
-                        self.crawl.progress.unresponsive += 1;
+                        if self.second_chance.insert(node) {
+                            // Loss under load is common (UDP buffers, busy peers): probe
+                            // again once the round's burst is over.
+                            self.stragglers.push(node);
+                        } else {
+                            // The node is unresponsive this round.
+                            self.crawl.progress.queried += 1;
+                            self.crawl.progress.unresponsive += 1;
+                        }
                     } else {
                         self.finish_request(node);
                     }
@@ -492,7 +639,24 @@ impl Crawler {
                 peer_id: decoded.peer_id.clone(),
                 enr_seq: decoded.seq,
                 enr: Some(decoded.text.clone()),
+                error_class: None,
+                detail: None,
             });
+        }
+        if self.discovery.dialer.is_some() {
+            if let Some(target) = dial_target(&decoded) {
+                self.targets.insert(id, target);
+                let now = tokio::time::Instant::now();
+                if first_sighting {
+                    self.book.add(id, now);
+                    if self.crawl.spec.mode == CrawlMode::Oneshot {
+                        self.to_dial.insert(id);
+                    }
+                } else {
+                    // A new record may fix what made the peer bad.
+                    self.book.revive(id, now);
+                }
+            }
         }
         if first_sighting {
             if self.scheduled.insert(id) {
@@ -503,6 +667,156 @@ impl Crawler {
                     self.limit_hit = true;
                 }
             }
+        }
+        Ok(())
+    }
+
+    fn event(&mut self, kind: PeerEventKind, node: NodeId) -> &mut NewPeerEvent {
+        let (peer_id, enr_seq) = match self.known.get(&node) {
+            Some(enr) => (
+                self.targets.get(&node).map(|t| t.peer.to_string()),
+                enr.seq(),
+            ),
+            None => (None, 0),
+        };
+        self.events.push(NewPeerEvent {
+            time: now_millis(),
+            kind,
+            crawl_id: self.crawl.id,
+            node_id: node,
+            peer_id,
+            enr_seq,
+            enr: None,
+            error_class: None,
+            detail: None,
+        });
+        self.events.last_mut().expect("just pushed")
+    }
+
+    /// Starts dials while fewer than `dial_concurrency` are in flight: due peers from the
+    /// book (biased between new and known), at most `per_ip` at once per IP.
+    fn fill_dials(&mut self) -> Result<(), StoreError> {
+        if self.discovery.dialer.is_none() {
+            return Ok(());
+        }
+        let now = tokio::time::Instant::now();
+        for node in self.book.expire_bans(now) {
+            self.store.set_peer_state(&node, PeerState::New)?;
+            self.event(PeerEventKind::Unbanned, node);
+        }
+        let oneshot = self.crawl.spec.mode == CrawlMode::Oneshot;
+        let limit = self.settings.dial.concurrency as usize;
+        let per_ip_limit = self.settings.dial.per_ip;
+        loop {
+            let Some(dialer) = self.discovery.dialer.as_mut() else {
+                return Ok(());
+            };
+            if dialer.in_flight() >= limit {
+                return Ok(());
+            }
+            let Some(node) = self.book.next_due(now, &mut self.rng) else {
+                return Ok(());
+            };
+            if oneshot && !self.to_dial.contains(&node) {
+                // Already dialed this round.
+                continue;
+            }
+            let Some(target) = self.targets.get(&node) else {
+                continue;
+            };
+            if let Some(ip) = target.ip {
+                let n = self.per_ip.entry(ip).or_default();
+                if *n >= per_ip_limit {
+                    self.book.defer(node, now + Duration::from_millis(50));
+                    continue;
+                }
+                *n += 1;
+                self.dialing_ip.insert(node, ip);
+            }
+            self.to_dial.remove(&node);
+            dialer.dial(self.crawl.id, node, target.peer, target.addrs.clone());
+            self.crawl.progress.dials += 1;
+        }
+    }
+
+    fn on_dial_event(&mut self, ev: DialerEvent) -> Result<(), StoreError> {
+        match ev {
+            DialerEvent::Connected { node, address } => {
+                self.event(PeerEventKind::Connected, node).detail = Some(address);
+            }
+            DialerEvent::Identified { node, info } => {
+                self.crawl.progress.identified += 1;
+                self.event(PeerEventKind::Identified, node).detail = Some(info.agent_version);
+            }
+            DialerEvent::Metadata { node, info } => {
+                let shards: Vec<String> = info.shards.iter().map(|s| s.to_string()).collect();
+                self.event(PeerEventKind::Metadata, node).detail = Some(format!(
+                    "cluster={} shards={}",
+                    info.cluster_id.map(|c| c.to_string()).unwrap_or_default(),
+                    shards.join(",")
+                ));
+            }
+            DialerEvent::Disconnected { node } => {
+                self.event(PeerEventKind::Disconnected, node);
+            }
+            DialerEvent::Done(report) => self.on_visit(report)?,
+        }
+        Ok(())
+    }
+
+    fn on_visit(&mut self, report: VisitReport) -> Result<(), StoreError> {
+        let node = report.node_id;
+        if let Some(ip) = self.dialing_ip.remove(&node) {
+            if let Some(n) = self.per_ip.get_mut(&ip) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    self.per_ip.remove(&ip);
+                }
+            }
+        }
+        let now = tokio::time::Instant::now();
+        let transition = match report.error_class {
+            None => {
+                self.crawl.progress.connected += 1;
+                self.book.on_success(node, now);
+                Transition::None
+            }
+            Some(class) => {
+                *self
+                    .crawl
+                    .progress
+                    .failed_by_class
+                    .entry(class.as_str().to_string())
+                    .or_default() += 1;
+                self.event(PeerEventKind::DialFailed, node);
+                if let Some(ev) = self.events.last_mut() {
+                    ev.error_class = Some(class);
+                    ev.detail = report.error.clone();
+                }
+                if class == ErrorClass::Canceled {
+                    Transition::None
+                } else {
+                    self.book.on_failure(node, class, now, &mut self.rng)
+                }
+            }
+        };
+        let state = self.book.get(&node).map(|e| e.state).unwrap_or_default();
+        match transition {
+            Transition::Banned => {
+                self.event(PeerEventKind::Banned, node).detail = report.error.clone();
+            }
+            Transition::MarkedBad | Transition::None | Transition::Unbanned => {}
+        }
+        match self.store.record_visit(&report, state)? {
+            SessionChange::Up => {
+                self.event(PeerEventKind::PeerUp, node);
+            }
+            SessionChange::Down => {
+                let ev = self.event(PeerEventKind::PeerDown, node);
+                ev.error_class = report.error_class;
+                ev.detail = report.error.clone();
+            }
+            SessionChange::None => {}
         }
         Ok(())
     }
@@ -519,6 +833,19 @@ impl Crawler {
         p.discovered = self.known.len() as u64;
         p.queued = self.queue.len() as u64;
         p.in_flight = self.jobs.len() as u64;
+        p.dialing = self
+            .discovery
+            .dialer
+            .as_ref()
+            .map_or(0, |d| d.in_flight() as u64);
+        p.dial_queued = self.to_dial.len() as u64;
+    }
+}
+
+async fn next_dial_event(dialer: &mut Option<Dialer>) -> DialerEvent {
+    match dialer {
+        Some(d) => d.next().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -15,6 +15,8 @@
 //! state. The engine knows nothing about gRPC.
 
 mod crawl;
+pub mod dialer;
+pub mod schedule;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

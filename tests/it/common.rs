@@ -97,6 +97,7 @@ pub fn oneshot(enrs: &[String]) -> pb::StartCrawlRequest {
         bootstrap_enrs: enrs.to_vec(),
         mode: pb::CrawlMode::Oneshot as i32,
         name: "test".into(),
+        dial: std::env::var("NODIAL").ok().map(|_| false),
         ..Default::default()
     }
 }

@@ -1,0 +1,546 @@
+//! The address book and its dial policy, after the Tendermint PEX reactor in seed/crawler
+//! mode, adapted to discv5 peers.
+//!
+//! Every dialable peer has a state:
+//!
+//! | state     | meaning                                           | next dial                                |
+//! |-----------|---------------------------------------------------|------------------------------------------|
+//! | `New`     | never dialed successfully                         | now                                      |
+//! | `Vetted`  | the last dial connected                           | `min_redial` after it (never sooner)     |
+//! | `Failing` | the last dials failed, fewer than `max_attempts`  | 2^attempts s (capped) plus jitter        |
+//! | `Bad`     | `max_attempts` failures in a row, or a failure the class says not to retry | never (until a newer ENR)|
+//! | `Banned`  | banned (peer id mismatch: someone else's key)     | when the ban expires, as `New`           |
+//!
+//! Selection of whom to dial next is biased: when both new and known (vetted or failing)
+//! peers are due, a new one is taken with probability `new_bias_percent`.
+//!
+//! Everything is a pure function of the `now` passed in, so the policy is unit-tested with
+//! tokio's paused clock.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+
+use rand::Rng;
+use tokio::time::Instant;
+
+use crate::model::{ErrorClass, NodeId, PeerState};
+
+/// Dial policy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Policy {
+    /// A vetted peer is not dialed again sooner than this.
+    pub min_redial: Duration,
+    /// Backoff base: the n-th consecutive failure waits `base * 2^n`.
+    pub backoff_base: Duration,
+    /// Backoff cap (before jitter).
+    pub backoff_cap: Duration,
+    /// Consecutive failures after which a peer is marked bad.
+    pub max_attempts: u32,
+    /// How long a ban lasts.
+    pub ban_duration: Duration,
+    /// Percent chance of picking a new peer when new and known peers are both due.
+    pub new_bias_percent: u8,
+    /// After a restart, overdue peers are spread uniformly over this window.
+    pub restart_spread: Duration,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            min_redial: Duration::from_secs(300),
+            backoff_base: Duration::from_secs(1),
+            backoff_cap: Duration::from_secs(600),
+            max_attempts: 6,
+            ban_duration: Duration::from_secs(3600),
+            new_bias_percent: 50,
+            restart_spread: Duration::from_secs(60),
+        }
+    }
+}
+
+/// One peer in the book.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub state: PeerState,
+    /// Consecutive failed dials.
+    pub attempts: u32,
+    pub last_dial: Option<Instant>,
+    /// When the peer may be dialed next; `None` = never (bad) or in flight.
+    pub next_due: Option<Instant>,
+    pub ban_until: Option<Instant>,
+    pub in_flight: bool,
+}
+
+/// What a state change means for the event log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transition {
+    None,
+    Banned,
+    Unbanned,
+    MarkedBad,
+}
+
+/// The book: entries and the due queues.
+#[derive(Debug, Default)]
+pub struct AddressBook {
+    policy: Policy,
+    entries: HashMap<NodeId, Entry>,
+    /// Due times of never-vetted peers.
+    due_new: BTreeSet<(Instant, NodeId)>,
+    /// Due times of vetted and failing peers.
+    due_known: BTreeSet<(Instant, NodeId)>,
+    /// Banned peers by expiry.
+    bans: BTreeSet<(Instant, NodeId)>,
+}
+
+impl AddressBook {
+    /// An empty book.
+    pub fn new(policy: Policy) -> AddressBook {
+        AddressBook {
+            policy,
+            ..AddressBook::default()
+        }
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Number of peers in the book.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when the book is empty.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// One entry.
+    pub fn get(&self, node: &NodeId) -> Option<&Entry> {
+        self.entries.get(node)
+    }
+
+    fn queue_of(&mut self, state: PeerState) -> &mut BTreeSet<(Instant, NodeId)> {
+        if state == PeerState::New {
+            &mut self.due_new
+        } else {
+            &mut self.due_known
+        }
+    }
+
+    fn unqueue(&mut self, node: &NodeId) {
+        if let Some(e) = self.entries.get(node) {
+            if let Some(due) = e.next_due {
+                let state = e.state;
+                self.queue_of(state).remove(&(due, *node));
+            }
+        }
+    }
+
+    fn set_due(&mut self, node: NodeId, due: Option<Instant>) {
+        self.unqueue(&node);
+        let Some(e) = self.entries.get_mut(&node) else {
+            return;
+        };
+        e.next_due = due;
+        let state = e.state;
+        if let Some(d) = due {
+            self.queue_of(state).insert((d, node));
+        }
+    }
+
+    /// Adds a peer as new and due now; a known peer is left as it is. Returns whether it
+    /// was added.
+    pub fn add(&mut self, node: NodeId, now: Instant) -> bool {
+        if self.entries.contains_key(&node) {
+            return false;
+        }
+        self.entries.insert(
+            node,
+            Entry {
+                state: PeerState::New,
+                attempts: 0,
+                last_dial: None,
+                next_due: None,
+                ban_until: None,
+                in_flight: false,
+            },
+        );
+        self.set_due(node, Some(now));
+        true
+    }
+
+    /// Gives a bad peer a new chance (its record changed): it becomes new and due now.
+    pub fn revive(&mut self, node: NodeId, now: Instant) {
+        if let Some(e) = self.entries.get(&node) {
+            if e.state == PeerState::Bad {
+                self.unqueue(&node);
+                if let Some(e) = self.entries.get_mut(&node) {
+                    e.state = PeerState::New;
+                    e.attempts = 0;
+                }
+                self.set_due(node, Some(now));
+            }
+        }
+    }
+
+    /// Restores a peer from the store after a restart. Overdue peers are spread over
+    /// `restart_spread` so a restart does not dial everyone at once.
+    pub fn restore<R: Rng>(
+        &mut self,
+        node: NodeId,
+        state: PeerState,
+        attempts: u32,
+        due_in: Option<Duration>,
+        now: Instant,
+        rng: &mut R,
+    ) {
+        self.unqueue(&node);
+        let due = match state {
+            PeerState::Bad => None,
+            _ => Some(match due_in {
+                Some(d) if !d.is_zero() => now + d,
+                _ => now + rng.gen_range(Duration::ZERO..=self.policy.restart_spread),
+            }),
+        };
+        let ban_until = (state == PeerState::Banned).then(|| due.unwrap_or(now));
+        self.entries.insert(
+            node,
+            Entry {
+                state,
+                attempts,
+                last_dial: None,
+                next_due: None,
+                ban_until,
+                in_flight: false,
+            },
+        );
+        if state == PeerState::Banned {
+            if let Some(until) = ban_until {
+                self.bans.insert((until, node));
+            }
+        } else {
+            self.set_due(node, due);
+        }
+    }
+
+    /// The earliest time something becomes due (a dial or a ban expiry).
+    pub fn next_wakeup(&self) -> Option<Instant> {
+        [
+            self.due_new.first().map(|(t, _)| *t),
+            self.due_known.first().map(|(t, _)| *t),
+            self.bans.first().map(|(t, _)| *t),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// Lifts expired bans; returns the peers unbanned (they are new and due now).
+    pub fn expire_bans(&mut self, now: Instant) -> Vec<NodeId> {
+        let mut out = Vec::new();
+        while let Some(&(until, node)) = self.bans.first() {
+            if until > now {
+                break;
+            }
+            self.bans.pop_first();
+            if let Some(e) = self.entries.get_mut(&node) {
+                e.state = PeerState::New;
+                e.attempts = 0;
+                e.ban_until = None;
+            }
+            self.set_due(node, Some(now));
+            out.push(node);
+        }
+        out
+    }
+
+    /// Picks the next peer to dial, if one is due, and marks it in flight.
+    pub fn next_due<R: Rng>(&mut self, now: Instant, rng: &mut R) -> Option<NodeId> {
+        let new_due = self.due_new.first().is_some_and(|(t, _)| *t <= now);
+        let known_due = self.due_known.first().is_some_and(|(t, _)| *t <= now);
+        let take_new = match (new_due, known_due) {
+            (false, false) => return None,
+            (true, false) => true,
+            (false, true) => false,
+            (true, true) => rng.gen_range(0..100u8) < self.policy.new_bias_percent,
+        };
+        let (_, node) = if take_new {
+            self.due_new.pop_first()?
+        } else {
+            self.due_known.pop_first()?
+        };
+        if let Some(e) = self.entries.get_mut(&node) {
+            e.next_due = None;
+            e.in_flight = true;
+            e.last_dial = Some(now);
+        }
+        Some(node)
+    }
+
+    /// Puts a picked peer back, due at `at` (used when a per-IP limit defers it).
+    pub fn defer(&mut self, node: NodeId, at: Instant) {
+        if let Some(e) = self.entries.get_mut(&node) {
+            e.in_flight = false;
+        }
+        self.set_due(node, Some(at));
+    }
+
+    /// Records a dial that connected: vetted, due again after `min_redial`.
+    pub fn on_success(&mut self, node: NodeId, now: Instant) {
+        self.unqueue(&node);
+        let Some(e) = self.entries.get_mut(&node) else {
+            return;
+        };
+        e.in_flight = false;
+        e.state = PeerState::Vetted;
+        e.attempts = 0;
+        let due = now + self.policy.min_redial;
+        self.set_due(node, Some(due));
+    }
+
+    /// Records a failed dial. Returns the transition for the event log.
+    pub fn on_failure<R: Rng>(
+        &mut self,
+        node: NodeId,
+        class: ErrorClass,
+        now: Instant,
+        rng: &mut R,
+    ) -> Transition {
+        self.unqueue(&node);
+        let policy = self.policy.clone();
+        let Some(e) = self.entries.get_mut(&node) else {
+            return Transition::None;
+        };
+        e.in_flight = false;
+        e.attempts += 1;
+        if class == ErrorClass::PeerIdMismatch {
+            e.state = PeerState::Banned;
+            let until = now + policy.ban_duration;
+            e.ban_until = Some(until);
+            e.next_due = None;
+            self.bans.insert((until, node));
+            return Transition::Banned;
+        }
+        if !class.retryable() || e.attempts >= policy.max_attempts {
+            e.state = PeerState::Bad;
+            e.next_due = None;
+            return Transition::MarkedBad;
+        }
+        e.state = PeerState::Failing;
+        let due = now + backoff(&policy, e.attempts, rng);
+        self.set_due(node, Some(due));
+        Transition::None
+    }
+}
+
+/// Backoff after the n-th consecutive failure: `base * 2^n`, capped, plus a uniform jitter
+/// of up to half of that.
+pub fn backoff<R: Rng>(policy: &Policy, attempts: u32, rng: &mut R) -> Duration {
+    let exp = policy
+        .backoff_base
+        .saturating_mul(1u32.checked_shl(attempts.min(31)).unwrap_or(u32::MAX))
+        .min(policy.backoff_cap);
+    let jitter = rng.gen_range(Duration::ZERO..=exp / 2);
+    exp + jitter
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::rngs::StdRng;
+    use rand::SeedableRng;
+
+    fn id(n: u8) -> NodeId {
+        [n; 32]
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn backoff_grows_exponentially_within_jitter_bounds() {
+        let policy = Policy::default();
+        let mut rng = StdRng::seed_from_u64(1);
+        for n in 1..=12u32 {
+            let base = (policy.backoff_base * 2u32.pow(n)).min(policy.backoff_cap);
+            for _ in 0..200 {
+                let d = backoff(&policy, n, &mut rng);
+                assert!(d >= base && d <= base + base / 2, "n={n} d={d:?}");
+            }
+        }
+        // The cap holds for absurd attempt counts.
+        assert!(backoff(&policy, 1000, &mut rng) <= policy.backoff_cap * 3 / 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn failures_back_off_then_mark_the_peer_bad() {
+        let policy = Policy {
+            max_attempts: 3,
+            ..Policy::default()
+        };
+        let mut book = AddressBook::new(policy.clone());
+        let mut rng = StdRng::seed_from_u64(2);
+        let start = Instant::now();
+        book.add(id(1), start);
+        for attempt in 1..=2u32 {
+            let now = Instant::now();
+            assert_eq!(book.next_due(now, &mut rng), Some(id(1)));
+            assert_eq!(
+                book.next_due(now, &mut rng),
+                None,
+                "in flight, not due twice"
+            );
+            let t = book.on_failure(id(1), ErrorClass::Refused, now, &mut rng);
+            assert_eq!(t, Transition::None);
+            let e = book.get(&id(1)).unwrap();
+            assert_eq!(e.state, PeerState::Failing);
+            let wait = e.next_due.unwrap() - now;
+            let base = policy.backoff_base * 2u32.pow(attempt);
+            assert!(wait >= base && wait <= base + base / 2, "{wait:?}");
+            // Not due before the backoff elapses.
+            tokio::time::advance(base - Duration::from_millis(1)).await;
+            assert_eq!(book.next_due(Instant::now(), &mut rng), None);
+            tokio::time::advance(base / 2 + Duration::from_millis(2)).await;
+        }
+        let now = Instant::now();
+        assert_eq!(book.next_due(now, &mut rng), Some(id(1)));
+        let t = book.on_failure(id(1), ErrorClass::Timeout, now, &mut rng);
+        assert_eq!(t, Transition::MarkedBad);
+        assert_eq!(book.get(&id(1)).unwrap().state, PeerState::Bad);
+        tokio::time::advance(Duration::from_secs(100_000)).await;
+        assert_eq!(
+            book.next_due(Instant::now(), &mut rng),
+            None,
+            "bad peers are never dialed"
+        );
+        assert_eq!(book.next_wakeup(), None);
+        // A newer record revives it.
+        book.revive(id(1), Instant::now());
+        assert_eq!(book.next_due(Instant::now(), &mut rng), Some(id(1)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn non_retryable_failures_mark_bad_at_once() {
+        let mut book = AddressBook::new(Policy::default());
+        let mut rng = StdRng::seed_from_u64(3);
+        book.add(id(1), Instant::now());
+        book.next_due(Instant::now(), &mut rng).unwrap();
+        let t = book.on_failure(id(1), ErrorClass::NoAddress, Instant::now(), &mut rng);
+        assert_eq!(t, Transition::MarkedBad);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn bans_expire_and_the_peer_is_new_again() {
+        let policy = Policy {
+            ban_duration: Duration::from_secs(60),
+            ..Policy::default()
+        };
+        let mut book = AddressBook::new(policy);
+        let mut rng = StdRng::seed_from_u64(4);
+        book.add(id(9), Instant::now());
+        book.next_due(Instant::now(), &mut rng).unwrap();
+        let t = book.on_failure(id(9), ErrorClass::PeerIdMismatch, Instant::now(), &mut rng);
+        assert_eq!(t, Transition::Banned);
+        assert_eq!(book.get(&id(9)).unwrap().state, PeerState::Banned);
+        assert_eq!(
+            book.next_wakeup(),
+            Some(Instant::now() + Duration::from_secs(60))
+        );
+        tokio::time::advance(Duration::from_secs(59)).await;
+        assert!(book.expire_bans(Instant::now()).is_empty());
+        assert_eq!(book.next_due(Instant::now(), &mut rng), None);
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert_eq!(book.expire_bans(Instant::now()), vec![id(9)]);
+        assert_eq!(book.get(&id(9)).unwrap().state, PeerState::New);
+        assert_eq!(book.next_due(Instant::now(), &mut rng), Some(id(9)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn vetted_peers_wait_the_minimum_redial_interval() {
+        let policy = Policy {
+            min_redial: Duration::from_secs(30),
+            ..Policy::default()
+        };
+        let mut book = AddressBook::new(policy);
+        let mut rng = StdRng::seed_from_u64(5);
+        book.add(id(2), Instant::now());
+        book.next_due(Instant::now(), &mut rng).unwrap();
+        book.on_success(id(2), Instant::now());
+        assert_eq!(book.get(&id(2)).unwrap().state, PeerState::Vetted);
+        tokio::time::advance(Duration::from_millis(29_999)).await;
+        assert_eq!(book.next_due(Instant::now(), &mut rng), None);
+        tokio::time::advance(Duration::from_millis(1)).await;
+        assert_eq!(book.next_due(Instant::now(), &mut rng), Some(id(2)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn selection_is_biased_between_new_and_known_peers() {
+        let policy = Policy {
+            new_bias_percent: 80,
+            ..Policy::default()
+        };
+        let mut book = AddressBook::new(policy);
+        let mut rng = StdRng::seed_from_u64(6);
+        let now = Instant::now();
+        // 500 vetted-and-due peers and 500 new ones.
+        for n in 0..500u16 {
+            let mut known = [0u8; 32];
+            known[..2].copy_from_slice(&n.to_be_bytes());
+            known[2] = 1;
+            book.restore(
+                known,
+                PeerState::Vetted,
+                0,
+                Some(Duration::from_nanos(1)),
+                now,
+                &mut rng,
+            );
+            let mut new = known;
+            new[2] = 2;
+            book.add(new, now);
+        }
+        tokio::time::advance(Duration::from_millis(1)).await;
+        let mut picked_new = 0;
+        for _ in 0..400 {
+            let node = book.next_due(Instant::now(), &mut rng).unwrap();
+            if node[2] == 2 {
+                picked_new += 1;
+            }
+        }
+        // 80% ± a generous margin.
+        assert!(
+            (290..=350).contains(&picked_new),
+            "{picked_new} of 400 were new"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_restart_does_not_cause_a_dial_storm() {
+        let policy = Policy {
+            restart_spread: Duration::from_secs(60),
+            ..Policy::default()
+        };
+        let mut book = AddressBook::new(policy);
+        let mut rng = StdRng::seed_from_u64(7);
+        let now = Instant::now();
+        // 1000 vetted peers, all overdue while the process was down.
+        for n in 0..1000u16 {
+            let mut node = [0u8; 32];
+            node[..2].copy_from_slice(&n.to_be_bytes());
+            book.restore(node, PeerState::Vetted, 0, None, now, &mut rng);
+        }
+        let mut per_second = Vec::new();
+        for _ in 0..61 {
+            let mut n = 0;
+            while book.next_due(Instant::now(), &mut rng).is_some() {
+                n += 1;
+            }
+            per_second.push(n);
+            tokio::time::advance(Duration::from_secs(1)).await;
+        }
+        assert_eq!(per_second.iter().sum::<usize>(), 1000);
+        let max = *per_second.iter().max().unwrap();
+        // Uniform over 60 s is ~17 per second; far from 1000 at once.
+        assert!(max <= 45, "a second saw {max} dials: {per_second:?}");
+    }
+}
