@@ -262,13 +262,15 @@ async fn start_libp2p(
                             peer,
                             message: Message::Response { response, .. },
                             ..
-                        } => {
-                            if response.cluster_id != own.cluster_id {
-                                stats.metadata_drops.fetch_add(1, Ordering::Relaxed);
-                                let _ = swarm.disconnect_peer_id(peer);
-                            }
+                        } if response.cluster_id != own.cluster_id => {
+                            stats.metadata_drops.fetch_add(1, Ordering::Relaxed);
+                            let _ = swarm.disconnect_peer_id(peer);
                         }
-                        Event::OutboundFailure { peer, .. } => {
+                        Event::OutboundFailure {
+                            peer,
+                            error: request_response::OutboundFailure::UnsupportedProtocols,
+                            ..
+                        } => {
                             // nwaku drops peers that do not serve metadata.
                             stats.metadata_drops.fetch_add(1, Ordering::Relaxed);
                             let _ = swarm.disconnect_peer_id(peer);

@@ -219,15 +219,21 @@ fn classify_transport(error: &libp2p::TransportError<std::io::Error>) -> ErrorCl
         }
         source = s.source();
     }
+    // The upgrade and timeout wrappers hide the inner io::Error from downcasting, so the
+    // OS error text is consulted too.
     let text = error_chain(io).to_ascii_lowercase();
-    if kinds.contains(&ErrorKind::ConnectionRefused) {
+    if kinds.contains(&ErrorKind::ConnectionRefused) || text.contains("connection refused") {
         ErrorClass::Refused
-    } else if kinds.contains(&ErrorKind::TimedOut) || text.contains("timeout") {
+    } else if kinds.contains(&ErrorKind::TimedOut)
+        || text.contains("timeout")
+        || text.contains("timed out")
+    {
         ErrorClass::Timeout
     } else if kinds.contains(&ErrorKind::HostUnreachable)
         || kinds.contains(&ErrorKind::NetworkUnreachable)
         || kinds.contains(&ErrorKind::AddrNotAvailable)
         || text.contains("unreachable")
+        || text.contains("no route to host")
     {
         ErrorClass::Unreachable
     } else if text.contains("noise") || text.contains("handshake") || text.contains("yamux") {
@@ -419,15 +425,13 @@ impl Dialer {
                 peer_id: Some(peer),
                 error,
                 ..
-            } => {
-                if self
-                    .visits
-                    .get(&peer)
-                    .is_some_and(|v| v.connected.is_none())
-                {
-                    let (class, text) = classify_dial_error(&error);
-                    self.finish(peer, Some(class), Some(text));
-                }
+            } if self
+                .visits
+                .get(&peer)
+                .is_some_and(|v| v.connected.is_none()) =>
+            {
+                let (class, text) = classify_dial_error(&error);
+                self.finish(peer, Some(class), Some(text));
             }
             SwarmEvent::ConnectionClosed {
                 peer_id,

@@ -3,4 +3,5 @@
 
 mod api;
 mod common;
+mod dial;
 mod discovery;
