@@ -19,6 +19,7 @@
 //! uses `anyhow`.
 
 pub mod api;
+pub mod bench;
 pub mod config;
 pub mod engine;
 pub mod model;

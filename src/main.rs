@@ -32,6 +32,8 @@ enum Command {
     Serve(ServeArgs),
     /// Run a local network of discv5 nodes on 127.0.0.1 to crawl.
     Testnet(TestnetArgs),
+    /// Benchmark a ONESHOT crawl of an in-process testnet against a bare baseline.
+    Bench(BenchArgs),
     /// Start, stop, list, show and watch crawls (client of a running server).
     Crawl {
         #[command(flatten)]
@@ -78,6 +80,25 @@ struct ServeArgs {
     /// Seconds allowed for crawls and streams to end at shutdown [default: 10].
     #[arg(long, env = "PEERSCOPE_SHUTDOWN_GRACE_SECS")]
     shutdown_grace_secs: Option<u64>,
+}
+
+#[derive(clap::Args)]
+struct BenchArgs {
+    /// Testnet size.
+    #[arg(long, default_value_t = 1000)]
+    nodes: usize,
+    /// Runs of each side (alternating).
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+    /// discv5 requests in flight.
+    #[arg(long, default_value_t = peerscope::model::DEFAULT_CONCURRENCY)]
+    concurrency: u32,
+    /// Dials in flight.
+    #[arg(long, default_value_t = peerscope::model::DEFAULT_DIAL_CONCURRENCY)]
+    dial_concurrency: u32,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(clap::Args)]
@@ -302,12 +323,56 @@ async fn testnet(args: TestnetArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn bench(args: BenchArgs) -> anyhow::Result<()> {
+    init_tracing(LogFormat::Text);
+    let mut settings = peerscope::bench::default_settings();
+    settings.concurrency = args.concurrency;
+    settings.dial.concurrency = args.dial_concurrency;
+    settings.dial.per_ip = args.dial_concurrency;
+    let report = peerscope::bench::run(peerscope::bench::BenchConfig {
+        nodes: args.nodes,
+        rounds: args.rounds,
+        settings,
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!(e))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "ONESHOT crawl of {} nodes (discover + dial + identify + metadata), concurrency {} / dials {}",
+            report.nodes, report.concurrency, report.dial_concurrency
+        );
+        println!(
+            "baseline (bare discv5 + libp2p): median {:.2}s; peerscope crawl: median {:.2}s; ratio {:.2}",
+            report.baseline_median_secs, report.crawl_median_secs, report.ratio
+        );
+        let peak = |k: &str| {
+            report
+                .runs
+                .iter()
+                .filter(|r| r.kind == k)
+                .filter_map(|r| r.peak_rss_kib)
+                .max()
+                .unwrap_or(0)
+        };
+        println!(
+            "peak RSS: testnet alone {} KiB, baseline phase {} KiB, crawl phase {} KiB",
+            report.testnet_rss_kib.unwrap_or(0),
+            peak("baseline"),
+            peak("crawl")
+        );
+    }
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::Testnet(args) => testnet(args).await,
+        Command::Bench(args) => bench(args).await,
         Command::Crawl { server, command } => client::crawl(server, command).await,
         Command::Peers { server, command } => client::peers(server, command).await,
         Command::Events { server, args } => client::events(server, args).await,

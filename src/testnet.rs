@@ -122,6 +122,8 @@ pub struct NodeInfo {
 struct Node {
     discv5: Discv5,
     info: NodeInfo,
+    /// Stops this node's libp2p swarm.
+    libp2p_stop: Option<CancellationToken>,
 }
 
 /// Counters of what the libp2p nodes did.
@@ -347,6 +349,7 @@ impl Testnet {
             let (caps, cluster, shards) = assign(&mut rng, index);
             let agent = AGENTS[rng.gen_range(0..AGENTS.len())];
             let up = !down_set.contains(&index);
+            let node_cancel = cancel.child_token();
             let tcp = match (config.libp2p, up) {
                 (false, _) => None,
                 (true, true) => {
@@ -361,7 +364,7 @@ impl Testnet {
                         cluster,
                         &shards,
                         stats.clone(),
-                        cancel.clone(),
+                        node_cancel.clone(),
                     )
                     .await
                     .map_err(err)?;
@@ -423,7 +426,12 @@ impl Testnet {
                     Vec::new()
                 },
             };
-            nodes.push(Node { discv5, info });
+            let libp2p_stop = info.up.then_some(node_cancel);
+            nodes.push(Node {
+                discv5,
+                info,
+                libp2p_stop,
+            });
         }
         let n = nodes.len();
         let enrs: Vec<Enr> = nodes.iter().map(|n| n.discv5.local_enr()).collect();
@@ -451,6 +459,18 @@ impl Testnet {
             cancel,
             tasks,
         })
+    }
+
+    /// Stops node `index`'s libp2p swarm (its TCP port then refuses connections); discv5
+    /// keeps running. Returns false if the node has no running swarm.
+    pub fn stop_libp2p(&mut self, index: usize) -> bool {
+        match self.nodes.get_mut(index).and_then(|n| n.libp2p_stop.take()) {
+            Some(token) => {
+                token.cancel();
+                true
+            }
+            None => false,
+        }
     }
 
     /// What the libp2p nodes did so far.

@@ -562,7 +562,10 @@ impl Crawler {
                             self.ready.push_back((node, d, 1));
                         }
                     }
-                    self.store.touch_peer(&node, now_millis())?;
+                    if distance == PROBE {
+                        // It answered: seen now (once per walk, not per request).
+                        self.store.touch_peer(&node, now_millis())?;
+                    }
                     self.finish_request(node);
                     for enr in enrs {
                         self.on_enr(enr)?;

@@ -422,3 +422,91 @@ async fn dial_failures_are_classified() {
     let r = visit(someone, vec![], Duration::from_secs(1)).await;
     assert_eq!(r.error_class, Some(ErrorClass::NoAddress), "{:?}", r.error);
 }
+
+/// CONTINUOUS crawls re-dial on the address-book schedule: a node that stops listening
+/// ends its session (PEER_DOWN, refused) and its uptime is kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn continuous_crawl_sees_a_peer_go_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut net = Testnet::start(TestnetConfig {
+        nodes: 8,
+        seed: 11,
+        ..TestnetConfig::default()
+    })
+    .await
+    .unwrap();
+    let victim = net.nodes()[2].clone();
+    let server = Server::start(dir.path()).await;
+    let mut client = server.client().await;
+    let second = || prost_types::Duration {
+        seconds: 1,
+        nanos: 0,
+    };
+    let crawl = client
+        .start_crawl(pb::StartCrawlRequest {
+            mode: pb::CrawlMode::Continuous as i32,
+            recrawl_interval: Some(second()),
+            min_redial_interval: Some(second()),
+            ..oneshot(net.bootstrap_enrs())
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .crawl
+        .unwrap();
+    let mut events = client
+        .stream_peer_events(pb::StreamPeerEventsRequest {
+            after_sequence: Some(0),
+            node_id: victim.node_id.clone(),
+            kinds: vec![
+                pb::PeerEventKind::PeerUp as i32,
+                pb::PeerEventKind::PeerDown as i32,
+            ],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let up = within(Duration::from_secs(30), events.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .event
+        .unwrap();
+    assert_eq!(up.kind, pb::PeerEventKind::PeerUp as i32);
+    // Let it be re-dialed at least once while up (vetted, min redial 1 s).
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert!(net.stop_libp2p(2));
+    let down = within(Duration::from_secs(30), events.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .event
+        .unwrap();
+    assert_eq!(down.kind, pb::PeerEventKind::PeerDown as i32);
+    assert_eq!(down.error_class, "refused", "{}", down.detail);
+    let peer = client
+        .get_peer(pb::GetPeerRequest {
+            key: Some(pb::get_peer_request::Key::NodeId(victim.node_id.clone())),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .peer
+        .unwrap();
+    assert!(peer.dial_attempts >= 3, "{}", peer.dial_attempts);
+    assert_eq!(peer.sessions, 1);
+    assert!(peer.up_since.is_none() && peer.down_since.is_some());
+    assert!(peer.uptime.unwrap().seconds >= 2);
+    assert_eq!(peer.state, "failing");
+    assert_eq!(peer.reachable, Some(false));
+    client
+        .stop_crawl(pb::StopCrawlRequest {
+            crawl_id: crawl.id.clone(),
+        })
+        .await
+        .unwrap();
+    drop(events);
+    drop(client);
+    server.stop().await;
+}

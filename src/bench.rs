@@ -1,0 +1,326 @@
+//! `peerscope bench`: a ONESHOT crawl of an in-process testnet against a bare baseline
+//! that does the same discv5 queries and libp2p handshakes at the same concurrency with no
+//! bookkeeping (no store, no events, no address book), in the same process and run.
+//!
+//! Runs alternate (baseline, crawl, baseline, crawl, …) so drift on a noisy machine hits
+//! both sides; the report gives every time, the medians and their ratio, and the peak
+//! resident memory of each phase (Linux: the peak is reset before each phase through
+//! `/proc/self/clear_refs`).
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use discv5::{Discv5, ListenConfig};
+use enr::CombinedKey;
+use serde::Serialize;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::engine::dialer::{Dialer, DialerConfig, DialerEvent};
+use crate::engine::{discv5_config, passive_local_enr, Engine, EngineConfig};
+use crate::model::{
+    CrawlMode, CrawlSettings, CrawlSpec, CrawlState, DialSettings, NodeId, Profile,
+};
+use crate::record::{DecodedEnr, Enr};
+use crate::store::Store;
+use crate::testnet::{Testnet, TestnetConfig};
+use crate::waku::WakuMetadata;
+
+/// Benchmark settings.
+#[derive(Clone, Debug)]
+pub struct BenchConfig {
+    pub nodes: usize,
+    pub rounds: usize,
+    pub settings: CrawlSettings,
+}
+
+/// One measured run.
+#[derive(Clone, Debug, Serialize)]
+pub struct Run {
+    pub kind: &'static str,
+    pub secs: f64,
+    pub discovered: usize,
+    pub identified: usize,
+    /// FINDNODE requests that failed (timeouts, mostly).
+    pub find_node_failures: u64,
+    pub peak_rss_kib: Option<u64>,
+}
+
+/// The report.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub nodes: usize,
+    pub concurrency: u32,
+    pub dial_concurrency: u32,
+    pub runs: Vec<Run>,
+    pub baseline_median_secs: f64,
+    pub crawl_median_secs: f64,
+    /// crawl / baseline.
+    pub ratio: f64,
+    /// Resident memory with the testnet up, before any run.
+    pub testnet_rss_kib: Option<u64>,
+}
+
+fn proc_status(field: &str) -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with(field))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn reset_peak() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    match v.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+/// The bare baseline: walk every node with the same FINDNODE requests (distance 0, then
+/// 256 down) and dial it with identify + metadata + ping, bounded the same way.
+async fn baseline(net: &Testnet, settings: &CrawlSettings) -> Result<(usize, usize, u64), String> {
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    let key = CombinedKey::generate_secp256k1();
+    let local = passive_local_enr(&key)?;
+    let local_id = local.node_id();
+    let mut discv5 = Discv5::new(
+        local,
+        key,
+        discv5_config(
+            ListenConfig::FromSockets {
+                ipv4: Some(std::sync::Arc::new(socket)),
+                ipv6: None,
+            },
+            *b"d5waku",
+            settings.request_timeout,
+        ),
+    )
+    .map_err(|e| e.to_string())?;
+    discv5.start().await.map_err(|e| e.to_string())?;
+    let mut dialer = Dialer::new(DialerConfig {
+        dial_timeout: settings.dial.timeout,
+        visit_timeout: settings.dial.timeout,
+        agent_version: "baseline".into(),
+        metadata: Some(WakuMetadata {
+            cluster_id: Some(1),
+            shards: vec![],
+        }),
+    })?;
+    let lowest = 257 - u64::from(settings.find_node_distances);
+    let distances: Vec<u64> = std::iter::once(0).chain((lowest..=256).rev()).collect();
+    let mut seen: HashSet<NodeId> = HashSet::new();
+    let mut requests: Vec<(Enr, u64, u8)> = Vec::new();
+    let mut to_dial: Vec<Enr> = Vec::new();
+    for text in net.bootstrap_enrs() {
+        let enr: Enr = text.parse().map_err(|e: String| e)?;
+        seen.insert(enr.node_id().raw());
+        for d in &distances {
+            requests.push((enr.clone(), *d, 1));
+        }
+        to_dial.push(enr);
+    }
+    let mut jobs = JoinSet::new();
+    let mut identified = 0usize;
+    let mut dialing = 0usize;
+    let mut failures = 0u64;
+    loop {
+        while jobs.len() < settings.concurrency as usize {
+            let Some((enr, d, attempt)) = requests.pop() else {
+                break;
+            };
+            let fut = discv5.find_node_designated_peer(enr.clone(), vec![d]);
+            jobs.spawn(async move { (enr, d, attempt, fut.await) });
+        }
+        while dialing < settings.dial.concurrency as usize {
+            let Some(enr) = to_dial.pop() else { break };
+            let d = DecodedEnr::from_enr(&enr);
+            let (Some(peer), Some(ip), Some(tcp)) = (d.peer_id, d.ip4, d.tcp4) else {
+                continue;
+            };
+            let Ok(peer) = peer.parse() else { continue };
+            let addr = format!("/ip4/{ip}/tcp/{tcp}")
+                .parse()
+                .map_err(|e| format!("{e}"))?;
+            dialer.dial(0, d.node_id, peer, vec![addr]);
+            dialing += 1;
+        }
+        if jobs.is_empty() && requests.is_empty() && dialing == 0 && to_dial.is_empty() {
+            break;
+        }
+        tokio::select! {
+            Some(done) = jobs.join_next(), if !jobs.is_empty() => {
+                let Ok((enr, d, attempt, result)) = done else { continue };
+                match result {
+                    Ok(found) => {
+                        for e in found {
+                            let id = e.node_id();
+                            if id != local_id && seen.insert(id.raw()) {
+                                for d in &distances {
+                                    requests.push((e.clone(), *d, 1));
+                                }
+                                to_dial.push(e);
+                            }
+                        }
+                    }
+                    // One retry, as the crawler.
+                    Err(_) if attempt < 2 => {
+                        failures += 1;
+                        requests.push((enr, d, attempt + 1));
+                    }
+                    Err(_) => failures += 1,
+                }
+            }
+            ev = dialer.next() => {
+                if let DialerEvent::Done(r) = ev {
+                    dialing -= 1;
+                    if r.identify.is_some() {
+                        identified += 1;
+                    }
+                }
+            }
+        }
+    }
+    discv5.shutdown();
+    Ok((seen.len(), identified, failures))
+}
+
+async fn crawl(
+    net: &Testnet,
+    settings: &CrawlSettings,
+) -> Result<(usize, usize, u64, f64), String> {
+    let dir = tempfile_dir()?;
+    let store = Store::open(&dir, 500).map_err(|e| e.to_string())?;
+    let engine = Engine::new(
+        store,
+        EngineConfig {
+            default_discv5_addr: "127.0.0.1:0".parse().expect("valid literal"),
+            ..EngineConfig::default()
+        },
+        CancellationToken::new(),
+    )
+    .map_err(|e| e.to_string())?;
+    let spec = CrawlSpec {
+        name: "bench".into(),
+        labels: Default::default(),
+        profile: Profile::Waku {
+            cluster_id: 1,
+            shards: vec![],
+        },
+        bootstrap_enrs: net.bootstrap_enrs().to_vec(),
+        mode: CrawlMode::Oneshot,
+        settings: settings.clone(),
+        listen_addr: None,
+    };
+    // Timed from here: opening and flushing the store are not part of the crawl.
+    let t = Instant::now();
+    let started = engine.start_crawl(spec).await.map_err(|e| e.to_string())?;
+    let done = loop {
+        let c = engine.get_crawl(started.id).map_err(|e| e.to_string())?;
+        if c.state != CrawlState::Running {
+            break c;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    let secs = t.elapsed().as_secs_f64();
+    engine.shutdown().await;
+    drop(engine);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok((
+        done.progress.discovered as usize,
+        done.progress.identified as usize,
+        done.progress.find_node_failures,
+        secs,
+    ))
+}
+
+fn tempfile_dir() -> Result<std::path::PathBuf, String> {
+    let dir = std::env::temp_dir().join(format!(
+        "peerscope-bench-{}-{}",
+        std::process::id(),
+        rand::random::<u64>()
+    ));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    Ok(dir)
+}
+
+/// Runs the benchmark.
+pub async fn run(config: BenchConfig) -> Result<Report, String> {
+    let net = Testnet::start(TestnetConfig {
+        nodes: config.nodes,
+        ..TestnetConfig::default()
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    // Let the testnet's own table pings settle.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let testnet_rss_kib = proc_status("VmRSS:");
+    let mut runs = Vec::new();
+    for _ in 0..config.rounds.max(1) {
+        for kind in ["baseline", "crawl"] {
+            reset_peak();
+            let t = Instant::now();
+            let (discovered, identified, find_node_failures, secs) = if kind == "baseline" {
+                let (d, i, f) = baseline(&net, &config.settings).await?;
+                (d, i, f, t.elapsed().as_secs_f64())
+            } else {
+                crawl(&net, &config.settings).await?
+            };
+            let run = Run {
+                kind,
+                secs,
+                discovered,
+                identified,
+                find_node_failures,
+                peak_rss_kib: proc_status("VmHWM:"),
+            };
+            eprintln!(
+                "{kind:>8}: {secs:.2}s, discovered {discovered}/{}, identified {identified}, FINDNODE failures {find_node_failures}, peak RSS {} KiB",
+                config.nodes,
+                run.peak_rss_kib.map(|k| k.to_string()).unwrap_or_else(|| "?".into())
+            );
+            runs.push(run);
+            // Let connections from the previous run close.
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+    let times = |k: &str| -> Vec<f64> {
+        runs.iter()
+            .filter(|r| r.kind == k)
+            .map(|r| r.secs)
+            .collect()
+    };
+    let b = median(times("baseline"));
+    let c = median(times("crawl"));
+    Ok(Report {
+        nodes: config.nodes,
+        concurrency: config.settings.concurrency,
+        dial_concurrency: config.settings.dial.concurrency,
+        runs,
+        baseline_median_secs: b,
+        crawl_median_secs: c,
+        ratio: if b > 0.0 { c / b } else { 0.0 },
+        testnet_rss_kib,
+    })
+}
+
+/// Default settings of the benchmark: the crawl defaults, without random lookups (the
+/// baseline does none) and without the per-IP dial limit (every testnet node shares
+/// 127.0.0.1, so the politeness limit would otherwise cap dials at `per_ip`, not at the
+/// dial concurrency the baseline uses).
+pub fn default_settings() -> CrawlSettings {
+    let dial = DialSettings::default();
+    CrawlSettings {
+        random_lookups: 0,
+        dial: DialSettings {
+            per_ip: dial.concurrency,
+            ..dial
+        },
+        ..CrawlSettings::default()
+    }
+}
