@@ -4,8 +4,7 @@
 //!
 //! Runs alternate (baseline, crawl, baseline, crawl, …) so drift on a noisy machine hits
 //! both sides; the report gives every time, the medians and their ratio, and the peak
-//! resident memory of each phase (Linux: the peak is reset before each phase through
-//! `/proc/self/clear_refs`).
+//! resident memory of each phase (Linux: `VmRSS` sampled every 20 ms during the phase).
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -67,8 +66,32 @@ fn proc_status(field: &str) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-fn reset_peak() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
+/// Samples `VmRSS` every 20 ms until dropped; `peak()` is the largest sample.
+struct RssSampler {
+    peak: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RssSampler {
+    fn start() -> RssSampler {
+        let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let p = peak.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                if let Some(kib) = proc_status("VmRSS:") {
+                    p.fetch_max(kib, std::sync::atomic::Ordering::Relaxed);
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        });
+        RssSampler { peak, task }
+    }
+
+    fn peak(self) -> Option<u64> {
+        self.task.abort();
+        let v = self.peak.load(std::sync::atomic::Ordering::Relaxed);
+        (v > 0).then_some(v)
+    }
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -263,7 +286,7 @@ pub async fn run(config: BenchConfig) -> Result<Report, String> {
     let mut runs = Vec::new();
     for _ in 0..config.rounds.max(1) {
         for kind in ["baseline", "crawl"] {
-            reset_peak();
+            let sampler = RssSampler::start();
             let t = Instant::now();
             let (discovered, identified, find_node_failures, secs) = if kind == "baseline" {
                 let (d, i, f) = baseline(&net, &config.settings).await?;
@@ -277,7 +300,7 @@ pub async fn run(config: BenchConfig) -> Result<Report, String> {
                 discovered,
                 identified,
                 find_node_failures,
-                peak_rss_kib: proc_status("VmHWM:"),
+                peak_rss_kib: sampler.peak(),
             };
             eprintln!(
                 "{kind:>8}: {secs:.2}s, discovered {discovered}/{}, identified {identified}, FINDNODE failures {find_node_failures}, peak RSS {} KiB",

@@ -5,13 +5,16 @@
 //! ```text
 //!   api      gRPC edge (tonic): Crawler service, health, reflection; converts and validates
 //!    │
-//!   engine   crawls: one discv5 instance and enumeration loop per crawl
+//!   engine   crawls: per crawl one discv5 instance and enumeration loop, one libp2p dialer
+//!            (identify, Waku metadata, ping) and one address book (PEX dial policy)
 //!    │
 //!   store    sled: crawls, peers, ENR history, sequence-numbered event log
 //!
 //!   record   ENR decoding (Waku waku2/rs/rsv/multiaddrs, Ethereum eth2/attnets/syncnets)
 //!   model    domain types shared by all of the above
-//!   testnet  an in-process network of real discv5 nodes on loopback
+//!   testnet  an in-process network of real discv5 + libp2p nodes on loopback
+//!   waku     Waku protocol ids and the metadata codec
+//!   bench    the crawl-vs-baseline benchmark
 //!   config   `peerscope serve` settings: defaults, TOML file, environment, flags
 //! ```
 //!

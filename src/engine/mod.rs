@@ -7,7 +7,9 @@
 //!                    ├─ its own Discv5 (one protocol id per instance), UDP socket bound at start
 //!                    ├─ routing-table walk: FINDNODE per distance to every node (bounded in flight)
 //!                    ├─ random lookups (discv5 iterative queries)
-//!                    └─▶ Store: peers, ENR history, events (sequence-numbered) ─▶ subscribers
+//!                    ├─ its own libp2p swarm (dialer.rs): dial, identify, metadata, ping
+//!                    ├─ address book (schedule.rs): who to dial when (PEX policy)
+//!                    └─▶ Store: peers, ENR history, visits, events (sequence-numbered) ─▶ subscribers
 //! ```
 //!
 //! Each crawl has a child of the engine's root cancellation token: `stop_crawl` cancels the
