@@ -28,6 +28,7 @@ pub mod engine;
 pub mod model;
 pub mod proto;
 pub mod record;
+pub mod relay;
 pub mod store;
 pub mod testnet;
 pub mod waku;

@@ -133,6 +133,20 @@ impl Default for DialSettings {
     }
 }
 
+/// Default long-lived relay connections per crawl.
+pub const DEFAULT_RELAY_PEERS: u32 = 8;
+
+/// Relay-monitor settings of one crawl.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RelaySettings {
+    pub enabled: bool,
+    /// Long-lived connections to keep.
+    pub peers: u32,
+    /// Pubsub topics to subscribe to.
+    pub topics: Vec<String>,
+}
+
 /// Effective settings of one crawl (defaults already applied and validated).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CrawlSettings {
@@ -145,6 +159,8 @@ pub struct CrawlSettings {
     pub max_duration: Option<Duration>,
     #[serde(default)]
     pub dial: DialSettings,
+    #[serde(default)]
+    pub relay: RelaySettings,
 }
 
 impl Default for CrawlSettings {
@@ -158,6 +174,7 @@ impl Default for CrawlSettings {
             max_peers: None,
             max_duration: None,
             dial: DialSettings::default(),
+            relay: RelaySettings::default(),
         }
     }
 }
@@ -196,6 +213,9 @@ pub struct CrawlProgress {
     pub failed_by_class: BTreeMap<String, u64>,
     pub identified: u64,
     pub dial_queued: u64,
+    pub relay_peers: u64,
+    pub relay_mesh_peers: u64,
+    pub messages: u64,
 }
 
 /// One crawl as stored.
@@ -658,4 +678,27 @@ pub struct DialInfo {
     pub sessions: u32,
     /// Total time up over closed sessions, in ms.
     pub uptime_ms: u64,
+}
+
+/// Relay traffic on one (pubsub topic, content topic).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageCount {
+    pub pubsub_topic: String,
+    /// The content topic, or [`crate::relay::OTHER_CONTENT_TOPIC`] for the aggregate of
+    /// content topics beyond the cap.
+    pub content_topic: String,
+    pub messages: u64,
+    pub bytes: u64,
+    pub first_seen: UnixMillis,
+    pub last_seen: UnixMillis,
+}
+
+/// Data on a pubsub topic that did not decode as a Waku message.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UndecodableCount {
+    pub pubsub_topic: String,
+    pub messages: u64,
+    pub bytes: u64,
+    pub first_seen: UnixMillis,
+    pub last_seen: UnixMillis,
 }

@@ -12,6 +12,9 @@
 //! | `crawl_peers` | crawl id (u64 BE) ‖ node id       | empty                    |
 //! | `events`      | sequence (u64 BE)                 | [`PeerEvent`] (JSON)     |
 //! | `visits`      | node id ‖ time (ms, BE) ‖ crawl   | [`VisitReport`] (JSON)   |
+//! | `msg_counts`  | pubsub ‖ 0 ‖ content              | [`MessageCount`] (JSON)  |
+//! | `msg_buckets` | pubsub ‖ 0 ‖ content ‖ 0 ‖ minute | messages, bytes (u64 BE) |
+//! | `msg_undecodable` | pubsub                        | [`UndecodableCount`]     |
 //!
 //! Visits are kept per peer up to [`VISITS_PER_PEER`], oldest dropped first; the peer
 //! record keeps the aggregates (attempts, sessions, uptime, RTT average) for ever.
@@ -32,9 +35,44 @@ use serde::{de::DeserializeOwned, Serialize};
 use tokio::sync::watch;
 
 use crate::model::{
-    Crawl, CrawlId, CrawlState, DialInfo, EventFilter, NetworkStats, NewPeerEvent, NodeId,
-    PeerEvent, PeerFilter, PeerRecord, PeerState, UnixMillis, VisitReport,
+    Crawl, CrawlId, CrawlState, DialInfo, EventFilter, MessageCount, NetworkStats, NewPeerEvent,
+    NodeId, PeerEvent, PeerFilter, PeerRecord, PeerState, UndecodableCount, UnixMillis,
+    VisitReport,
 };
+
+/// Counts to add to one (pubsub, content) row, with their per-minute split.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MessageDelta {
+    pub messages: u64,
+    pub bytes: u64,
+    pub first: UnixMillis,
+    pub last: UnixMillis,
+    /// minute since the epoch → (messages, bytes).
+    pub buckets: std::collections::BTreeMap<u64, (u64, u64)>,
+}
+
+impl MessageDelta {
+    /// Adds one message.
+    pub fn add(&mut self, bytes: u64, at: UnixMillis) {
+        if self.messages == 0 || at < self.first {
+            self.first = at;
+        }
+        self.last = self.last.max(at);
+        self.messages += 1;
+        self.bytes += bytes;
+        let b = self.buckets.entry(at / 60_000).or_default();
+        b.0 += 1;
+        b.1 += bytes;
+    }
+}
+
+fn topic_key(pubsub: &str, content: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(pubsub.len() + content.len() + 1);
+    k.extend_from_slice(pubsub.as_bytes());
+    k.push(0);
+    k.extend_from_slice(content.as_bytes());
+    k
+}
 
 /// Visit records kept per peer.
 pub const VISITS_PER_PEER: usize = 100;
@@ -97,6 +135,9 @@ pub struct Store {
     crawl_peers: sled::Tree,
     events: sled::Tree,
     visits: sled::Tree,
+    msg_counts: sled::Tree,
+    msg_buckets: sled::Tree,
+    msg_undecodable: sled::Tree,
     /// Serializes event appends; holds the next sequence number.
     next_sequence: Arc<std::sync::Mutex<u64>>,
     /// The last sequence written (0 before the first event).
@@ -213,6 +254,9 @@ impl Store {
             enrs: db.open_tree("enrs")?,
             crawl_peers: db.open_tree("crawl_peers")?,
             visits: db.open_tree("visits")?,
+            msg_counts: db.open_tree("msg_counts")?,
+            msg_buckets: db.open_tree("msg_buckets")?,
+            msg_undecodable: db.open_tree("msg_undecodable")?,
             events,
             meta,
             db,
@@ -565,6 +609,165 @@ impl Store {
             }
         }
         Ok(stats)
+    }
+
+    // ---- relay message counts -----------------------------------------------------------
+
+    /// The content topics stored per pubsub topic.
+    pub fn message_topics(
+        &self,
+    ) -> Result<std::collections::HashMap<String, std::collections::HashSet<String>>, StoreError>
+    {
+        let mut out: std::collections::HashMap<String, std::collections::HashSet<String>> =
+            Default::default();
+        for item in self.msg_counts.iter() {
+            let (_, v) = item?;
+            let row: MessageCount = decode("msg_counts", &v)?;
+            if row.content_topic != crate::relay::OTHER_CONTENT_TOPIC {
+                out.entry(row.pubsub_topic)
+                    .or_default()
+                    .insert(row.content_topic);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Adds counts (key: pubsub topic and content topic, `None` = undecodable) and drops
+    /// buckets older than `drop_before_minute`.
+    pub fn apply_message_deltas(
+        &self,
+        deltas: std::collections::HashMap<(String, Option<String>), MessageDelta>,
+        drop_before_minute: u64,
+    ) -> Result<(), StoreError> {
+        for ((pubsub, content), d) in deltas {
+            match content {
+                Some(content) => {
+                    let key = topic_key(&pubsub, &content);
+                    self.msg_counts.fetch_and_update(&key, |old| {
+                        let mut row = old
+                            .and_then(|b| decode::<MessageCount>("msg_counts", b).ok())
+                            .unwrap_or_else(|| MessageCount {
+                                pubsub_topic: pubsub.clone(),
+                                content_topic: content.clone(),
+                                first_seen: d.first,
+                                ..MessageCount::default()
+                            });
+                        row.messages += d.messages;
+                        row.bytes += d.bytes;
+                        row.first_seen = row.first_seen.min(d.first);
+                        row.last_seen = row.last_seen.max(d.last);
+                        Some(encode(&row))
+                    })?;
+                    for (minute, (m, b)) in &d.buckets {
+                        let mut bkey = key.clone();
+                        bkey.push(0);
+                        bkey.extend_from_slice(&be(*minute));
+                        self.msg_buckets.fetch_and_update(&bkey, |old| {
+                            let (om, ob) = old
+                                .filter(|o| o.len() == 16)
+                                .map(|o| {
+                                    (u64_key(&o[..8]).unwrap_or(0), u64_key(&o[8..]).unwrap_or(0))
+                                })
+                                .unwrap_or((0, 0));
+                            let mut v = be(om + m).to_vec();
+                            v.extend_from_slice(&be(ob + b));
+                            Some(v)
+                        })?;
+                    }
+                    // Retention: drop this row's buckets older than the window.
+                    let mut prefix = key.clone();
+                    prefix.push(0);
+                    let mut end = prefix.clone();
+                    end.extend_from_slice(&be(drop_before_minute));
+                    let old: Vec<_> = self
+                        .msg_buckets
+                        .range(prefix.clone()..end)
+                        .keys()
+                        .collect::<Result<_, _>>()?;
+                    for k in old {
+                        self.msg_buckets.remove(k)?;
+                    }
+                }
+                None => {
+                    self.msg_undecodable
+                        .fetch_and_update(pubsub.as_bytes(), |old| {
+                            let mut row = old
+                                .and_then(|b| decode::<UndecodableCount>("msg_undecodable", b).ok())
+                                .unwrap_or_else(|| UndecodableCount {
+                                    pubsub_topic: pubsub.clone(),
+                                    first_seen: d.first,
+                                    ..UndecodableCount::default()
+                                });
+                            row.messages += d.messages;
+                            row.bytes += d.bytes;
+                            row.first_seen = row.first_seen.min(d.first);
+                            row.last_seen = row.last_seen.max(d.last);
+                            Some(encode(&row))
+                        })?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Count rows, optionally of one pubsub topic and with a content-topic prefix, in
+    /// (pubsub, content) order.
+    pub fn message_counts(
+        &self,
+        pubsub: &str,
+        content_prefix: &str,
+    ) -> Result<Vec<MessageCount>, StoreError> {
+        let iter = if pubsub.is_empty() {
+            self.msg_counts.iter()
+        } else {
+            self.msg_counts.scan_prefix(topic_key(pubsub, ""))
+        };
+        let mut out = Vec::new();
+        for item in iter {
+            let (_, v) = item?;
+            let row: MessageCount = decode("msg_counts", &v)?;
+            if row.content_topic.starts_with(content_prefix) {
+                out.push(row);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Undecodable counts, of one pubsub topic or all.
+    pub fn undecodable_counts(&self, pubsub: &str) -> Result<Vec<UndecodableCount>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.msg_undecodable.iter() {
+            let (_, v) = item?;
+            let row: UndecodableCount = decode("msg_undecodable", &v)?;
+            if pubsub.is_empty() || row.pubsub_topic == pubsub {
+                out.push(row);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Messages and bytes of one row in minutes `from..to` (minutes since the epoch).
+    pub fn message_window(
+        &self,
+        pubsub: &str,
+        content: &str,
+        from_minute: u64,
+        to_minute: u64,
+    ) -> Result<(u64, u64), StoreError> {
+        let mut start = topic_key(pubsub, content);
+        start.push(0);
+        let mut end = start.clone();
+        start.extend_from_slice(&be(from_minute));
+        end.extend_from_slice(&be(to_minute));
+        let (mut m, mut b) = (0, 0);
+        for item in self.msg_buckets.range(start..end) {
+            let (_, v) = item?;
+            if v.len() == 16 {
+                m += u64_key(&v[..8]).unwrap_or(0);
+                b += u64_key(&v[8..]).unwrap_or(0);
+            }
+        }
+        Ok((m, b))
     }
 
     // ---- events -------------------------------------------------------------------------

@@ -21,20 +21,44 @@ use std::time::Duration;
 use discv5::{ConfigBuilder, Discv5, ListenConfig, ProtocolIdentity};
 use enr::CombinedKey;
 use futures::StreamExt;
+use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{
-    identify, identity, noise, ping, request_response, tcp, yamux, Multiaddr, StreamProtocol,
+    gossipsub, identify, identity, noise, ping, request_response, tcp, yamux, Multiaddr,
+    StreamProtocol,
 };
+use prost::Message as _;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::model::node_id_hex;
 use crate::record::{build_waku_enr, DecodedEnr, Enr, Waku2};
+use crate::relay::{gossipsub_behaviour, pubsub_topic, WakuMessage};
 use crate::waku::{self, MetadataCodec, WakuMetadata};
+
+/// Content topics the test network's publisher uses.
+pub const CONTENT_TOPICS: [&str; 5] = [
+    "/toychat/2/huilong/proto",
+    "/peerscope/1/status/json",
+    "/waku/2/default-content/proto",
+    "/status/1/community/proto",
+    "/app/1/chat/proto",
+];
+
+/// Commands to a node's libp2p task.
+enum NodeCommand {
+    Dial(Multiaddr),
+    Publish {
+        topic: String,
+        data: Vec<u8>,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
+}
 
 /// Agent versions the testnet's nodes report, one per node in turn of the seeded RNG.
 pub const AGENTS: [&str; 4] = [
@@ -124,6 +148,8 @@ struct Node {
     info: NodeInfo,
     /// Stops this node's libp2p swarm.
     libp2p_stop: Option<CancellationToken>,
+    /// Commands to the libp2p task.
+    commands: Option<mpsc::Sender<NodeCommand>>,
 }
 
 /// Counters of what the libp2p nodes did.
@@ -135,6 +161,9 @@ pub struct TestnetStats {
     pub metadata_served: AtomicU64,
     /// Connections accepted.
     pub connections: AtomicU64,
+    /// Relay messages published: (pubsub topic, content topic) → (messages, bytes of the
+    /// encoded WakuMessages). Undecodable data is listed under content topic "".
+    pub published: std::sync::Mutex<std::collections::BTreeMap<(String, String), (u64, u64)>>,
 }
 
 /// A running test network. Dropping it (or calling [`Testnet::shutdown`]) stops every node.
@@ -144,6 +173,8 @@ pub struct Testnet {
     stats: Arc<TestnetStats>,
     cancel: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
+    /// TCP ports of down nodes, bound and never listened on.
+    _reserved: Vec<tokio::net::TcpSocket>,
 }
 
 #[derive(NetworkBehaviour)]
@@ -152,9 +183,11 @@ struct NodeBehaviour {
     identify: identify::Behaviour,
     ping: ping::Behaviour,
     metadata: request_response::Behaviour<MetadataCodec>,
-    /// The node's capability protocols, inbound only: listed by identify, and a stream
-    /// opened on one reads a frame and closes.
+    /// The node's capability protocols except relay, inbound only: listed by identify, and
+    /// a stream opened on one reads a frame and closes.
     services: request_response::Behaviour<MetadataCodec>,
+    /// Waku relay, on relay nodes.
+    relay: Toggle<gossipsub::Behaviour>,
 }
 
 /// Starts a node's libp2p swarm on 127.0.0.1 and returns its TCP port and task.
@@ -166,18 +199,30 @@ async fn start_libp2p(
     shards: &[u16],
     stats: Arc<TestnetStats>,
     cancel: CancellationToken,
-) -> Result<(u16, JoinHandle<()>), String> {
+) -> Result<(u16, JoinHandle<()>, mpsc::Sender<NodeCommand>), String> {
     let mut secret = secret.to_vec();
     let sk =
         identity::secp256k1::SecretKey::try_from_bytes(&mut secret).map_err(|e| e.to_string())?;
     let key = identity::Keypair::from(identity::secp256k1::Keypair::from(sk));
     let agent = agent.to_string();
+    let relay = caps.0 & Waku2::RELAY != 0;
     let protocols: Vec<StreamProtocol> = waku::CAPABILITY_PROTOCOLS
         .iter()
         .enumerate()
-        .filter(|(bit, _)| caps.0 & (1 << bit) != 0)
+        .filter(|(bit, p)| caps.0 & (1 << bit) != 0 && **p != waku::RELAY)
         .map(|(_, p)| StreamProtocol::new(p))
         .collect();
+    let mut gossip = if relay {
+        Some(gossipsub_behaviour(false)?)
+    } else {
+        None
+    };
+    if let Some(g) = gossip.as_mut() {
+        for shard in shards {
+            g.subscribe(&gossipsub::IdentTopic::new(pubsub_topic(cluster, *shard)))
+                .map_err(|e| e.to_string())?;
+        }
+    }
     let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key)
         .with_tokio()
         .with_tcp(
@@ -206,6 +251,7 @@ async fn start_libp2p(
                     .map(|p| (p, request_response::ProtocolSupport::Inbound)),
                 request_response::Config::default(),
             ),
+            relay: Toggle::from(gossip),
         })
         .map_err(|e| e.to_string())?
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(30)))
@@ -232,10 +278,29 @@ async fn start_libp2p(
         cluster_id: Some(u32::from(cluster)),
         shards: shards.iter().map(|s| u32::from(*s)).collect(),
     };
+    let (commands, mut command_rx) = mpsc::channel::<NodeCommand>(64);
     let task = tokio::spawn(async move {
         loop {
             let ev = tokio::select! {
                 _ = cancel.cancelled() => return,
+                Some(cmd) = command_rx.recv() => {
+                    match cmd {
+                        NodeCommand::Dial(addr) => {
+                            let _ = swarm.dial(addr);
+                        }
+                        NodeCommand::Publish { topic, data, reply } => {
+                            let result = match swarm.behaviour_mut().relay.as_mut() {
+                                Some(g) => g
+                                    .publish(gossipsub::IdentTopic::new(topic), data)
+                                    .map(|_| ())
+                                    .map_err(|e| e.to_string()),
+                                None => Err("not a relay node".to_string()),
+                            };
+                            let _ = reply.send(result);
+                        }
+                    }
+                    continue;
+                }
                 ev = swarm.select_next_some() => ev,
             };
             match ev {
@@ -284,7 +349,7 @@ async fn start_libp2p(
             }
         }
     });
-    Ok((port, task))
+    Ok((port, task, commands))
 }
 
 /// Picks the Waku profile of node `index`: capabilities 1..=63, and one of three clusters
@@ -334,6 +399,7 @@ impl Testnet {
         let stats = Arc::new(TestnetStats::default());
         let cancel = CancellationToken::new();
         let mut tasks = Vec::new();
+        let mut reserved = Vec::new();
         let down = (config.nodes as f64 * config.down_fraction).round() as usize;
         // Down nodes are spread by the RNG, but never node 0 (the first bootstrap).
         let mut down_set: Vec<usize> = (1..config.nodes).collect();
@@ -350,6 +416,7 @@ impl Testnet {
             let agent = AGENTS[rng.gen_range(0..AGENTS.len())];
             let up = !down_set.contains(&index);
             let node_cancel = cancel.child_token();
+            let mut commands = None;
             let tcp = match (config.libp2p, up) {
                 (false, _) => None,
                 (true, true) => {
@@ -357,7 +424,7 @@ impl Testnet {
                         CombinedKey::Secp256k1(k) => k.to_bytes().to_vec(),
                         _ => return Err(err("testnet keys are secp256k1".into())),
                     };
-                    let (port, task) = start_libp2p(
+                    let (port, task, tx) = start_libp2p(
                         &secret,
                         agent,
                         caps,
@@ -369,13 +436,19 @@ impl Testnet {
                     .await
                     .map_err(err)?;
                     tasks.push(task);
+                    commands = Some(tx);
                     Some(port)
                 }
                 (true, false) => {
-                    // A port nothing listens on: dials are refused.
-                    let l = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+                    // A port bound but never listened on: dials are refused, and holding
+                    // the socket keeps any other listener off the port.
+                    let socket = tokio::net::TcpSocket::new_v4().map_err(|e| err(e.to_string()))?;
+                    socket
+                        .bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
                         .map_err(|e| err(e.to_string()))?;
-                    Some(l.local_addr().map_err(|e| err(e.to_string()))?.port())
+                    let port = socket.local_addr().map_err(|e| err(e.to_string()))?.port();
+                    reserved.push(socket);
+                    Some(port)
                 }
             };
             let enr = build_waku_enr(
@@ -431,6 +504,7 @@ impl Testnet {
                 discv5,
                 info,
                 libp2p_stop,
+                commands,
             });
         }
         let n = nodes.len();
@@ -447,6 +521,39 @@ impl Testnet {
                 }
             }
         }
+        // Relay mesh: for every pubsub topic, its relay nodes in a ring plus a chord, so
+        // each topic's nodes form one connected gossipsub overlay.
+        let mut by_topic: std::collections::BTreeMap<String, Vec<usize>> = Default::default();
+        for (i, n) in nodes.iter().enumerate() {
+            if n.info.up && n.info.waku2 & Waku2::RELAY != 0 {
+                for s in &n.info.shards {
+                    by_topic
+                        .entry(pubsub_topic(n.info.cluster_id, *s))
+                        .or_default()
+                        .push(i);
+                }
+            }
+        }
+        for members in by_topic.values() {
+            let m = members.len();
+            if m < 2 {
+                continue;
+            }
+            for (k, &i) in members.iter().enumerate() {
+                for step in [1, m / 2] {
+                    let j = members[(k + step) % m];
+                    if j == i {
+                        continue;
+                    }
+                    if let (Some(tx), Some(port)) = (&nodes[i].commands, nodes[j].info.tcp) {
+                        let addr: Multiaddr = format!("/ip4/127.0.0.1/tcp/{port}")
+                            .parse()
+                            .expect("valid multiaddr");
+                        let _ = tx.try_send(NodeCommand::Dial(addr));
+                    }
+                }
+            }
+        }
         let bootstrap = nodes
             .iter()
             .take(config.bootstrap_count)
@@ -458,6 +565,7 @@ impl Testnet {
             stats,
             cancel,
             tasks,
+            _reserved: reserved,
         })
     }
 
@@ -471,6 +579,105 @@ impl Testnet {
             }
             None => false,
         }
+    }
+
+    /// Relay nodes (index) subscribed to a pubsub topic.
+    pub fn relay_nodes_on(&self, topic: &str) -> Vec<usize> {
+        self.nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| {
+                n.info.up
+                    && n.info.waku2 & Waku2::RELAY != 0
+                    && n.info
+                        .shards
+                        .iter()
+                        .any(|s| pubsub_topic(n.info.cluster_id, *s) == topic)
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// Publishes `data` as-is on `topic` from node `index` and records it as published
+    /// under `content_topic` ("" for data that is not a WakuMessage).
+    async fn publish_data(
+        &self,
+        index: usize,
+        topic: &str,
+        content_topic: &str,
+        data: Vec<u8>,
+    ) -> Result<(), String> {
+        let tx = self
+            .nodes
+            .get(index)
+            .and_then(|n| n.commands.clone())
+            .ok_or_else(|| format!("node {index} runs no libp2p"))?;
+        let len = data.len() as u64;
+        let (reply, rx) = oneshot::channel();
+        tx.send(NodeCommand::Publish {
+            topic: topic.to_string(),
+            data,
+            reply,
+        })
+        .await
+        .map_err(|_| format!("node {index} stopped"))?;
+        rx.await.map_err(|_| format!("node {index} stopped"))??;
+        let mut p = self
+            .stats
+            .published
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let e = p
+            .entry((topic.to_string(), content_topic.to_string()))
+            .or_default();
+        e.0 += 1;
+        e.1 += len;
+        Ok(())
+    }
+
+    /// Publishes a WakuMessage from relay node `index` on `topic`. Payloads must differ
+    /// between messages (the message id is the hash of the data). Returns its encoded size.
+    pub async fn publish(
+        &self,
+        index: usize,
+        topic: &str,
+        content_topic: &str,
+        payload: Vec<u8>,
+    ) -> Result<u64, String> {
+        let msg = WakuMessage {
+            payload,
+            content_topic: content_topic.to_string(),
+            timestamp: Some(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos() as i64)
+                    .unwrap_or(0),
+            ),
+            ..Default::default()
+        };
+        let data = msg.encode_to_vec();
+        let len = data.len() as u64;
+        self.publish_data(index, topic, content_topic, data).await?;
+        Ok(len)
+    }
+
+    /// Publishes bytes that are not a WakuMessage.
+    pub async fn publish_garbage(
+        &self,
+        index: usize,
+        topic: &str,
+        data: Vec<u8>,
+    ) -> Result<(), String> {
+        self.publish_data(index, topic, "", data).await
+    }
+
+    /// What was published so far: (pubsub topic, content topic) → (messages, bytes).
+    pub fn published(&self) -> std::collections::BTreeMap<(String, String), (u64, u64)> {
+        self.stats
+            .published
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// What the libp2p nodes did so far.

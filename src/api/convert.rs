@@ -285,6 +285,57 @@ pub fn crawl_spec(req: pb::StartCrawlRequest) -> Result<CrawlSpec, RequestError>
             Duration::from_secs(30 * 24 * 3600),
         )?);
     }
+    let waku = match &profile {
+        Profile::Waku { cluster_id, shards } => Some((*cluster_id, shards.clone())),
+        _ => None,
+    };
+    settings.relay.enabled = match (req.relay, &waku) {
+        (Some(true), None) => {
+            return Err(invalid("relay", "the relay monitor needs the waku profile"));
+        }
+        (Some(true), Some(_)) if !settings.dial.enabled => {
+            return Err(invalid(
+                "relay",
+                "the relay monitor needs dial (relay peers are vetted by dialing them)",
+            ));
+        }
+        (Some(r), _) => r,
+        (None, Some(_)) => mode == CrawlMode::Continuous && settings.dial.enabled,
+        (None, None) => false,
+    };
+    settings.relay.peers = match req.relay_peers {
+        Some(n) if n == 0 || n > 64 => {
+            return Err(invalid("relay_peers", format!("{n} is not in 1..=64")));
+        }
+        Some(n) => n,
+        None => crate::model::DEFAULT_RELAY_PEERS,
+    };
+    if req.pubsub_topics.len() > 64 {
+        return Err(invalid("pubsub_topics", "at most 64 topics"));
+    }
+    for (i, t) in req.pubsub_topics.iter().enumerate() {
+        if t.is_empty() || t.len() > 256 || t.contains('\0') {
+            return Err(invalid(
+                format!("pubsub_topics[{i}]"),
+                "must be 1..=256 bytes without NUL",
+            ));
+        }
+    }
+    settings.relay.topics = if !req.pubsub_topics.is_empty() {
+        req.pubsub_topics.clone()
+    } else if let Some((cluster, shards)) = &waku {
+        let shards: Vec<u16> = if shards.is_empty() {
+            (0..8).collect()
+        } else {
+            shards.clone()
+        };
+        shards
+            .iter()
+            .map(|s| crate::relay::pubsub_topic(*cluster, *s))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let listen_addr = if req.listen_addr.is_empty() {
         None
     } else {
@@ -304,6 +355,22 @@ pub fn crawl_spec(req: pb::StartCrawlRequest) -> Result<CrawlSpec, RequestError>
         settings,
         listen_addr,
     })
+}
+
+/// Validates the time window of `GetMessageCounts`: minutes since the epoch, `from..to`.
+pub fn count_window(req: &pb::GetMessageCountsRequest) -> Result<(u64, u64), RequestError> {
+    let until = match &req.until {
+        Some(t) => from_pb_time("until", t)?,
+        None => now_millis() + 60_000,
+    };
+    let since = match &req.since {
+        Some(t) => from_pb_time("since", t)?,
+        None => until.saturating_sub(3_600_000),
+    };
+    if since >= until {
+        return Err(invalid("since", "must be before until"));
+    }
+    Ok((since / 60_000, until.div_ceil(60_000)))
 }
 
 /// Converts a crawl-state filter (UNSPECIFIED = all).
@@ -504,6 +571,9 @@ fn pb_progress(p: &CrawlProgress, elapsed: Duration) -> pb::CrawlProgress {
         failed_by_class: p.failed_by_class.clone().into_iter().collect(),
         identified: p.identified,
         dial_queued: p.dial_queued,
+        relay_peers: p.relay_peers,
+        relay_mesh_peers: p.relay_mesh_peers,
+        messages: p.messages,
     }
 }
 
@@ -540,6 +610,9 @@ impl From<&Crawl> for pb::Crawl {
                 min_redial_interval: Some(to_pb_duration(
                     s.dial.min_redial.unwrap_or(s.recrawl_interval),
                 )),
+                relay: s.relay.enabled,
+                relay_peers: s.relay.peers,
+                pubsub_topics: s.relay.topics.clone(),
             }),
         }
     }
@@ -701,6 +774,7 @@ impl From<&NetworkStats> for pb::GetNetworkStatsResponse {
             reachable: s.reachable,
             unreachable: s.unreachable,
             not_dialed: s.not_dialed,
+            by_pubsub_topic: Vec::new(),
         }
     }
 }

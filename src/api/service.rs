@@ -14,6 +14,7 @@ use crate::api::status::RequestError;
 use crate::engine::Engine;
 use crate::model::EventFilter;
 use crate::proto::pb;
+use crate::relay::OTHER_CONTENT_TOPIC;
 use crate::store::Store;
 
 /// Events read from the store per batch while a subscriber catches up.
@@ -224,14 +225,50 @@ impl pb::crawler_server::Crawler for CrawlerApi {
 
     async fn get_message_counts(
         &self,
-        _request: Request<pb::GetMessageCountsRequest>,
+        request: Request<pb::GetMessageCountsRequest>,
     ) -> Result<Response<pb::GetMessageCountsResponse>, Status> {
-        Err(RequestError::Unimplemented(
-            "GetMessageCounts: the relay monitor (gossipsub on /vac/waku/relay/2.0.0) is not \
-             part of this server yet, so no message counts exist"
-                .into(),
-        )
-        .into())
+        let req = request.into_inner();
+        let (from, to) = convert::count_window(&req)?;
+        let cap = self.engine.flushed_counter()?.max_content_topics();
+        let store = self.store().clone();
+        let reply = tokio::task::spawn_blocking(move || {
+            let mut counts = Vec::new();
+            for row in store.message_counts(&req.pubsub_topic, &req.content_topic_prefix)? {
+                let (wm, wb) =
+                    store.message_window(&row.pubsub_topic, &row.content_topic, from, to)?;
+                counts.push(pb::MessageCount {
+                    other: row.content_topic == OTHER_CONTENT_TOPIC,
+                    first_seen: Some(convert::to_pb_time(row.first_seen)),
+                    last_seen: Some(convert::to_pb_time(row.last_seen)),
+                    window_messages: wm,
+                    window_bytes: wb,
+                    messages_per_minute: wm as f64 / (to - from).max(1) as f64,
+                    pubsub_topic: row.pubsub_topic,
+                    content_topic: row.content_topic,
+                    messages: row.messages,
+                    bytes: row.bytes,
+                });
+            }
+            let undecodable = store
+                .undecodable_counts(&req.pubsub_topic)?
+                .into_iter()
+                .map(|u| pb::UndecodableCount {
+                    first_seen: Some(convert::to_pb_time(u.first_seen)),
+                    last_seen: Some(convert::to_pb_time(u.last_seen)),
+                    pubsub_topic: u.pubsub_topic,
+                    messages: u.messages,
+                    bytes: u.bytes,
+                })
+                .collect();
+            Ok::<_, crate::store::StoreError>(pb::GetMessageCountsResponse {
+                counts,
+                undecodable,
+                max_content_topics: cap.min(u32::MAX as usize) as u32,
+            })
+        })
+        .await
+        .map_err(|e| Status::internal(format!("counts task failed: {e}")))??;
+        Ok(Response::new(reply))
     }
 
     async fn get_network_stats(
@@ -242,11 +279,43 @@ impl pb::crawler_server::Crawler for CrawlerApi {
         if let Some(id) = crawl {
             self.engine.get_crawl(id)?;
         }
+        self.engine.flushed_counter()?;
         let store = self.store().clone();
-        let stats = tokio::task::spawn_blocking(move || store.network_stats(crawl))
-            .await
-            .map_err(|e| Status::internal(format!("stats task failed: {e}")))??;
-        Ok(Response::new((&stats).into()))
+        let (stats, topics) = tokio::task::spawn_blocking(move || {
+            let stats = store.network_stats(crawl)?;
+            let mut topics: std::collections::BTreeMap<String, pb::PubsubTopicSummary> =
+                Default::default();
+            for row in store.message_counts("", "")? {
+                let t = topics.entry(row.pubsub_topic.clone()).or_insert_with(|| {
+                    pb::PubsubTopicSummary {
+                        pubsub_topic: row.pubsub_topic.clone(),
+                        ..Default::default()
+                    }
+                });
+                t.messages += row.messages;
+                t.bytes += row.bytes;
+                if row.content_topic == OTHER_CONTENT_TOPIC {
+                    t.other_messages += row.messages;
+                } else {
+                    t.content_topics += 1;
+                }
+            }
+            for u in store.undecodable_counts("")? {
+                let t = topics.entry(u.pubsub_topic.clone()).or_insert_with(|| {
+                    pb::PubsubTopicSummary {
+                        pubsub_topic: u.pubsub_topic.clone(),
+                        ..Default::default()
+                    }
+                });
+                t.undecodable += u.messages;
+            }
+            Ok::<_, crate::store::StoreError>((stats, topics))
+        })
+        .await
+        .map_err(|e| Status::internal(format!("stats task failed: {e}")))??;
+        let mut reply: pb::GetNetworkStatsResponse = (&stats).into();
+        reply.by_pubsub_topic = topics.into_values().collect();
+        Ok(Response::new(reply))
     }
 }
 

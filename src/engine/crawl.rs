@@ -35,12 +35,14 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 
 use super::dialer::{Dialer, DialerConfig, DialerEvent};
+use super::relay::{RelayConfig, RelayEvent, RelayMonitor};
 use super::schedule::{AddressBook, Policy, Transition};
 use crate::model::{
     now_millis, Crawl, CrawlMode, CrawlSettings, CrawlSpec, CrawlState, ErrorClass, NewPeerEvent,
     NodeId, PeerEventKind, PeerState, Profile, VisitReport,
 };
 use crate::record::{parse_enr, DecodedEnr, Enr};
+use crate::relay::MessageCounter;
 use crate::store::{SessionChange, Store, StoreError, Upsert};
 use crate::waku::WakuMetadata;
 
@@ -85,11 +87,16 @@ pub(super) struct Discovery {
     local_addr: SocketAddr,
     local_id: NodeId,
     dialer: Option<Dialer>,
+    relay: Option<RelayMonitor>,
 }
 
 impl Discovery {
     /// Binds the UDP socket on `addr` and starts discv5 with the crawl's bootstrap ENRs.
-    pub(super) async fn start(spec: &CrawlSpec, addr: SocketAddr) -> Result<Discovery, String> {
+    pub(super) async fn start(
+        spec: &CrawlSpec,
+        addr: SocketAddr,
+        counter: &MessageCounter,
+    ) -> Result<Discovery, String> {
         let socket = tokio::net::UdpSocket::bind(addr)
             .await
             .map_err(|e| e.to_string())?;
@@ -135,12 +142,27 @@ impl Discovery {
         } else {
             None
         };
+        let relay_settings = &spec.settings.relay;
+        let relay = if relay_settings.enabled {
+            Some(RelayMonitor::new(
+                RelayConfig {
+                    topics: relay_settings.topics.clone(),
+                    peers: relay_settings.peers as usize,
+                    dial_timeout: dial.timeout,
+                    agent_version: format!("peerscope/{}", env!("CARGO_PKG_VERSION")),
+                },
+                counter.clone(),
+            )?)
+        } else {
+            None
+        };
         Ok(Discovery {
             discv5,
             events,
             local_addr,
             local_id,
             dialer,
+            relay,
         })
     }
 
@@ -306,8 +328,9 @@ pub(super) async fn run(
     let end = c.run_loop(&snapshots, &cancel, persist_every).await;
     c.jobs.abort_all();
     c.discovery.discv5.shutdown();
-    // Dropping the swarm closes its connections; visits cut short are not recorded.
+    // Dropping the swarms closes their connections; visits cut short are not recorded.
     c.discovery.dialer = None;
+    c.discovery.relay = None;
     if let Err(e) = c.flush_events() {
         tracing::error!(crawl = c.crawl.id, error = %e, "could not write the last events");
     }
@@ -449,6 +472,7 @@ impl Crawler {
                         return End::Failed(e.to_string());
                     }
                 }
+                _ev = next_relay_event(&mut self.discovery.relay) => {}
                 _ = sleep_until_opt(wake) => {
                     if self.next_round.is_some_and(|t| t <= tokio::time::Instant::now()) {
                         self.next_round = None;
@@ -782,6 +806,7 @@ impl Crawler {
             None => {
                 self.crawl.progress.connected += 1;
                 self.book.on_success(node, now);
+                self.offer_relay(&report);
                 Transition::None
             }
             Some(class) => {
@@ -824,6 +849,34 @@ impl Crawler {
         Ok(())
     }
 
+    /// Offers a reachable peer to the relay monitor if it runs relay on the crawl's cluster.
+    fn offer_relay(&mut self, report: &VisitReport) {
+        let Some(relay) = self.discovery.relay.as_mut() else {
+            return;
+        };
+        let Profile::Waku { cluster_id, .. } = &self.crawl.spec.profile else {
+            return;
+        };
+        let relays = report
+            .identify
+            .as_ref()
+            .is_some_and(|i| i.protocols.iter().any(|p| p == crate::waku::RELAY));
+        let cluster = report
+            .metadata
+            .as_ref()
+            .and_then(|m| m.cluster_id)
+            .or_else(|| {
+                self.known
+                    .get(&report.node_id)
+                    .and_then(|e| DecodedEnr::from_enr(e).shards.map(|s| u32::from(s.cluster)))
+            });
+        if relays && cluster == Some(u32::from(*cluster_id)) {
+            if let Some(t) = self.targets.get(&report.node_id) {
+                relay.offer(t.peer, t.addrs.clone());
+            }
+        }
+    }
+
     fn flush_events(&mut self) -> Result<(), StoreError> {
         if !self.events.is_empty() {
             self.store.append_events(std::mem::take(&mut self.events))?;
@@ -842,12 +895,24 @@ impl Crawler {
             .as_ref()
             .map_or(0, |d| d.in_flight() as u64);
         p.dial_queued = self.to_dial.len() as u64;
+        if let Some(r) = &self.discovery.relay {
+            p.relay_peers = r.connected() as u64;
+            p.relay_mesh_peers = r.min_mesh_peers() as u64;
+            p.messages = r.messages();
+        }
     }
 }
 
 async fn next_dial_event(dialer: &mut Option<Dialer>) -> DialerEvent {
     match dialer {
         Some(d) => d.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn next_relay_event(relay: &mut Option<RelayMonitor>) -> RelayEvent {
+    match relay {
+        Some(r) => r.next().await,
         None => std::future::pending().await,
     }
 }

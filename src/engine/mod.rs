@@ -18,6 +18,7 @@
 
 mod crawl;
 pub mod dialer;
+pub mod relay;
 pub mod schedule;
 
 use std::collections::HashMap;
@@ -30,7 +31,11 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::model::{now_millis, Crawl, CrawlId, CrawlProgress, CrawlSpec, CrawlState};
+use crate::relay::MessageCounter;
 use crate::store::{Store, StoreError};
+
+/// How often relay counts are written to the store.
+const COUNT_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
 
 pub use crawl::{discv5_config, passive_local_enr};
 
@@ -59,6 +64,8 @@ pub struct EngineConfig {
     pub default_discv5_addr: SocketAddr,
     /// How often a running crawl writes its progress to the store.
     pub persist_interval: Duration,
+    /// Cap on distinct content topics counted per pubsub topic (the rest go to "other").
+    pub max_content_topics: usize,
 }
 
 /// Default UDP address for crawls: every interface, a free port per crawl.
@@ -69,6 +76,7 @@ impl Default for EngineConfig {
         EngineConfig {
             default_discv5_addr: DEFAULT_DISCV5_ADDR.parse().expect("valid literal"),
             persist_interval: Duration::from_secs(2),
+            max_content_topics: crate::relay::DEFAULT_MAX_CONTENT_TOPICS,
         }
     }
 }
@@ -81,6 +89,7 @@ struct RunningCrawl {
 
 struct Inner {
     store: Store,
+    counter: MessageCounter,
     config: EngineConfig,
     root: CancellationToken,
     crawls: Mutex<HashMap<CrawlId, RunningCrawl>>,
@@ -104,9 +113,29 @@ impl Engine {
         if !interrupted.is_empty() {
             tracing::warn!(crawls = ?interrupted, "marked crawls interrupted by the previous run");
         }
+        let counter = MessageCounter::new(store.clone(), config.max_content_topics)?;
+        {
+            // Writes relay counts every second until shutdown (then once more in shutdown).
+            let counter = counter.clone();
+            let root = root.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(COUNT_FLUSH_INTERVAL);
+                loop {
+                    tokio::select! {
+                        _ = root.cancelled() => return,
+                        _ = tick.tick() => {
+                            if let Err(e) = counter.flush() {
+                                tracing::error!(error = %e, "could not write relay counts");
+                            }
+                        }
+                    }
+                }
+            });
+        }
         Ok(Engine {
             inner: Arc::new(Inner {
                 store,
+                counter,
                 config,
                 root,
                 crawls: Mutex::new(HashMap::new()),
@@ -117,6 +146,13 @@ impl Engine {
     /// The store the engine writes to.
     pub fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    /// The relay message counter, after writing what it holds to the store (so a read of
+    /// the store that follows sees every message counted so far).
+    pub fn flushed_counter(&self) -> Result<&MessageCounter, EngineError> {
+        self.inner.counter.flush()?;
+        Ok(&self.inner.counter)
     }
 
     fn running(&self) -> std::sync::MutexGuard<'_, HashMap<CrawlId, RunningCrawl>> {
@@ -144,7 +180,7 @@ impl Engine {
             error: None,
             listen_addr: None,
         };
-        let started = match crawl::Discovery::start(&crawl.spec, addr).await {
+        let started = match crawl::Discovery::start(&crawl.spec, addr, &self.inner.counter).await {
             Ok(d) => d,
             Err(reason) => {
                 crawl.state = CrawlState::Failed;
@@ -244,6 +280,9 @@ impl Engine {
         let tasks: Vec<_> = self.running().drain().map(|(_, r)| r.task).collect();
         for t in tasks {
             let _ = t.await;
+        }
+        if let Err(e) = self.inner.counter.flush() {
+            tracing::error!(error = %e, "could not write relay counts");
         }
     }
 }

@@ -483,10 +483,34 @@ async fn bad_arguments_get_clear_codes_naming_the_field() {
         .unwrap_err();
     assert_eq!(status.code(), Code::OutOfRange);
     let status = client
-        .get_message_counts(pb::GetMessageCountsRequest::default())
+        .get_message_counts(pb::GetMessageCountsRequest {
+            since: Some(prost_types::Timestamp {
+                seconds: 2_000_000_000,
+                nanos: 0,
+            }),
+            until: Some(prost_types::Timestamp {
+                seconds: 1_000_000_000,
+                nanos: 0,
+            }),
+            ..Default::default()
+        })
         .await
         .unwrap_err();
-    assert_eq!(status.code(), Code::Unimplemented);
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(status.message().contains("since"));
+    let status = client
+        .start_crawl(pb::StartCrawlRequest {
+            relay: Some(true),
+            profile: Some(pb::NetworkProfile {
+                profile: Some(pb::network_profile::Profile::Ethereum(
+                    pb::EthereumProfile {},
+                )),
+            }),
+            ..good.clone()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
     assert!(status.message().contains("relay"));
     let status = client
         .watch_crawl(pb::WatchCrawlRequest {

@@ -23,13 +23,19 @@ pub struct Server {
 
 impl Server {
     pub async fn start(dir: &Path) -> Server {
+        Server::start_with(dir, EngineConfig::default()).await
+    }
+
+    /// A server with engine settings of the test's choosing (the discv5 address is always
+    /// 127.0.0.1).
+    pub async fn start_with(dir: &Path, config: EngineConfig) -> Server {
         let store = Store::open(dir, 100).expect("open store");
         let root = CancellationToken::new();
         let engine = Engine::new(
             store,
             EngineConfig {
                 default_discv5_addr: "127.0.0.1:0".parse().unwrap(),
-                ..EngineConfig::default()
+                ..config
             },
             root.clone(),
         )

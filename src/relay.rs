@@ -1,0 +1,272 @@
+//! Waku relay: the gossipsub configuration Waku expects, `WakuMessage`, and the message
+//! counter.
+//!
+//! **Gossipsub.** Protocol id exactly `/vac/waku/relay/2.0.0` (not a prefix), message id =
+//! raw sha256 of the message data (as nwaku, go-waku and js-waku compute it), anonymous
+//! messages (StrictNoSign), max transmit size 1 MiB. The crawler validates every message
+//! itself and reports `Ignore`: it observes and never forwards, and nobody is penalised.
+//!
+//! **Counting.** Per (pubsub topic, content topic): messages, bytes (the size of the
+//! encoded `WakuMessage`, i.e. the gossipsub data), first and last seen, and per-minute
+//! buckets. A message delivered twice (same id) reaches the counter once: gossipsub drops
+//! duplicates it has seen within its duplicate-cache window (60 s). Data that does not
+//! decode as a `WakuMessage` with a content topic is counted per pubsub topic as
+//! undecodable.
+//!
+//! **Bounded memory, nothing silent.** At most `max_content_topics` distinct content topics
+//! are kept per pubsub topic; messages on further content topics are added to the explicit
+//! aggregate [`OTHER_CONTENT_TOPIC`], which the API returns like any other row, so the sum
+//! over a pubsub topic's rows is always exact. Per-minute buckets are kept for
+//! [`BUCKET_RETENTION_MINUTES`].
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use libp2p::gossipsub;
+use prost::Message;
+use sha2::{Digest, Sha256};
+
+use crate::model::{now_millis, UnixMillis};
+use crate::store::{MessageDelta, Store, StoreError};
+use crate::waku;
+
+/// The content-topic name of the aggregate of content topics beyond the cap. It cannot
+/// collide with a Waku content topic, which always starts with `/`.
+pub const OTHER_CONTENT_TOPIC: &str = "(other)";
+
+/// Default cap on distinct content topics per pubsub topic.
+pub const DEFAULT_MAX_CONTENT_TOPICS: usize = 1000;
+
+/// Per-minute buckets older than this are dropped (7 days).
+pub const BUCKET_RETENTION_MINUTES: u64 = 7 * 24 * 60;
+
+/// Largest relay message accepted (Status allows 1024 KiB payloads).
+pub const MAX_TRANSMIT_SIZE: usize = 1 << 20;
+
+/// A Waku message (14/WAKU2-MESSAGE).
+#[derive(Clone, PartialEq, Eq, Message)]
+pub struct WakuMessage {
+    #[prost(bytes = "vec", tag = "1")]
+    pub payload: Vec<u8>,
+    #[prost(string, tag = "2")]
+    pub content_topic: String,
+    #[prost(uint32, optional, tag = "3")]
+    pub version: Option<u32>,
+    /// Unix epoch nanoseconds.
+    #[prost(sint64, optional, tag = "10")]
+    pub timestamp: Option<i64>,
+    #[prost(bytes = "vec", optional, tag = "11")]
+    pub meta: Option<Vec<u8>>,
+    #[prost(bytes = "vec", optional, tag = "21")]
+    pub rate_limit_proof: Option<Vec<u8>>,
+    #[prost(bool, optional, tag = "31")]
+    pub ephemeral: Option<bool>,
+}
+
+/// Decodes gossipsub data as a `WakuMessage`; `None` for anything without a content topic.
+pub fn decode_waku_message(data: &[u8]) -> Option<WakuMessage> {
+    WakuMessage::decode(data)
+        .ok()
+        .filter(|m| !m.content_topic.is_empty())
+}
+
+/// The static-sharding pubsub topic of a cluster and shard.
+pub fn pubsub_topic(cluster: u16, shard: u16) -> String {
+    format!("/waku/2/rs/{cluster}/{shard}")
+}
+
+/// Gossipsub configured as Waku relay. `observer` turns on manual validation (the crawler
+/// reports `Ignore` and never forwards); without it messages are accepted and forwarded
+/// (the test network's nodes).
+pub fn gossipsub_config(observer: bool) -> Result<gossipsub::Config, String> {
+    let mut b = gossipsub::ConfigBuilder::default();
+    b.protocol_id(waku::RELAY, gossipsub::Version::V1_1)
+        .message_id_fn(|m| gossipsub::MessageId::new(&Sha256::digest(&m.data)))
+        .validation_mode(gossipsub::ValidationMode::Anonymous)
+        .max_transmit_size(MAX_TRANSMIT_SIZE)
+        .heartbeat_interval(Duration::from_secs(1))
+        .duplicate_cache_time(Duration::from_secs(60));
+    if observer {
+        b.validate_messages();
+    }
+    b.build().map_err(|e| e.to_string())
+}
+
+/// A gossipsub behaviour configured as Waku relay.
+pub fn gossipsub_behaviour(observer: bool) -> Result<gossipsub::Behaviour, String> {
+    gossipsub::Behaviour::new(
+        gossipsub::MessageAuthenticity::Anonymous,
+        gossipsub_config(observer)?,
+    )
+    .map_err(|e| e.to_string())
+}
+
+#[derive(Default)]
+struct Pending {
+    /// (pubsub, content or None for undecodable) → delta.
+    deltas: HashMap<(String, Option<String>), MessageDelta>,
+}
+
+struct Inner {
+    store: Store,
+    max_content_topics: usize,
+    /// Distinct content topics kept per pubsub topic (loaded from the store at start).
+    known: HashMap<String, HashSet<String>>,
+    pending: Pending,
+    /// Messages recorded since start (all topics, including undecodable).
+    recorded: u64,
+}
+
+/// Counts relay messages; shared by every crawl, flushed to the store periodically.
+#[derive(Clone)]
+pub struct MessageCounter {
+    inner: Arc<Mutex<Inner>>,
+}
+
+impl MessageCounter {
+    /// A counter over `store`, resuming the content-topic sets it holds.
+    pub fn new(store: Store, max_content_topics: usize) -> Result<MessageCounter, StoreError> {
+        let known = store.message_topics()?;
+        Ok(MessageCounter {
+            inner: Arc::new(Mutex::new(Inner {
+                store,
+                max_content_topics: max_content_topics.max(1),
+                known,
+                pending: Pending::default(),
+                recorded: 0,
+            })),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // Every update is a single map operation; a poisoned lock still holds valid maps.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The cap on distinct content topics per pubsub topic.
+    pub fn max_content_topics(&self) -> usize {
+        self.lock().max_content_topics
+    }
+
+    /// Messages recorded since the process started.
+    pub fn recorded(&self) -> u64 {
+        self.lock().recorded
+    }
+
+    /// Records one message of `bytes` bytes seen on `pubsub`: `content` is its content
+    /// topic, or `None` when the data did not decode.
+    pub fn record(&self, pubsub: &str, content: Option<&str>, bytes: u64, at: UnixMillis) {
+        let mut inner = self.lock();
+        inner.recorded += 1;
+        let key = match content {
+            None => None,
+            Some(c) => {
+                let cap = inner.max_content_topics;
+                let set = inner.known.entry(pubsub.to_string()).or_default();
+                if set.contains(c) {
+                    Some(c.to_string())
+                } else if set.len() < cap {
+                    set.insert(c.to_string());
+                    Some(c.to_string())
+                } else {
+                    Some(OTHER_CONTENT_TOPIC.to_string())
+                }
+            }
+        };
+        let d = inner
+            .pending
+            .deltas
+            .entry((pubsub.to_string(), key))
+            .or_default();
+        d.add(bytes, at);
+    }
+
+    /// Writes pending counts to the store.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        let (store, deltas) = {
+            let mut inner = self.lock();
+            let deltas = std::mem::take(&mut inner.pending.deltas);
+            (inner.store.clone(), deltas)
+        };
+        if deltas.is_empty() {
+            return Ok(());
+        }
+        let min_minute = now_millis() / 60_000;
+        store.apply_message_deltas(deltas, min_minute.saturating_sub(BUCKET_RETENTION_MINUTES))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_waku_messages_and_rejects_garbage() {
+        let m = WakuMessage {
+            payload: b"hi".to_vec(),
+            content_topic: "/toychat/2/huilong/proto".into(),
+            timestamp: Some(-5),
+            ephemeral: Some(true),
+            ..Default::default()
+        };
+        let data = m.encode_to_vec();
+        assert_eq!(decode_waku_message(&data), Some(m));
+        assert_eq!(decode_waku_message(&[0xff, 0xff, 0xff]), None);
+        // Valid protobuf without a content topic is not a Waku message.
+        let no_topic = WakuMessage {
+            payload: b"x".to_vec(),
+            ..Default::default()
+        };
+        assert_eq!(decode_waku_message(&no_topic.encode_to_vec()), None);
+    }
+
+    #[test]
+    fn content_topics_beyond_the_cap_go_to_other_and_persist() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), 100).unwrap();
+        let counter = MessageCounter::new(store.clone(), 2).unwrap();
+        let t = now_millis();
+        for (i, ct) in ["/a/1/x/p", "/b/1/x/p", "/c/1/x/p", "/d/1/x/p", "/a/1/x/p"]
+            .iter()
+            .enumerate()
+        {
+            counter.record("/waku/2/rs/1/0", Some(ct), 10 + i as u64, t);
+        }
+        counter.record("/waku/2/rs/1/0", None, 3, t);
+        counter.flush().unwrap();
+        let rows = store.message_counts("", "").unwrap();
+        let get = |c: &str| rows.iter().find(|r| r.content_topic == c).cloned();
+        assert_eq!(get("/a/1/x/p").unwrap().messages, 2);
+        assert_eq!(get("/a/1/x/p").unwrap().bytes, 10 + 14);
+        assert_eq!(get("/b/1/x/p").unwrap().messages, 1);
+        let other = get(OTHER_CONTENT_TOPIC).unwrap();
+        assert_eq!((other.messages, other.bytes), (2, 12 + 13));
+        assert!(get("/c/1/x/p").is_none());
+        let und = store.undecodable_counts("").unwrap();
+        assert_eq!(und.len(), 1);
+        assert_eq!((und[0].messages, und[0].bytes), (1, 3));
+        // A new counter over the same store keeps the cap's membership.
+        let again = MessageCounter::new(store.clone(), 2).unwrap();
+        again.record("/waku/2/rs/1/0", Some("/b/1/x/p"), 1, t);
+        again.record("/waku/2/rs/1/0", Some("/e/1/x/p"), 1, t);
+        again.flush().unwrap();
+        let rows = store.message_counts("", "").unwrap();
+        assert_eq!(
+            rows.iter()
+                .find(|r| r.content_topic == "/b/1/x/p")
+                .unwrap()
+                .messages,
+            2
+        );
+        assert_eq!(
+            rows.iter()
+                .find(|r| r.content_topic == OTHER_CONTENT_TOPIC)
+                .unwrap()
+                .messages,
+            3
+        );
+        let total: u64 = rows.iter().map(|r| r.messages).sum();
+        assert_eq!(total, 7);
+    }
+}

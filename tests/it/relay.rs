@@ -1,0 +1,267 @@
+//! The relay monitor against a gossipsub mesh of testnet nodes on loopback.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use peerscope::engine::EngineConfig;
+use peerscope::proto::pb;
+use peerscope::proto::pb::crawler_client::CrawlerClient;
+use peerscope::testnet::{Testnet, TestnetConfig, CONTENT_TOPICS};
+use tonic::transport::Channel;
+
+use crate::common::{oneshot, within, Server};
+
+/// The pubsub topics of cluster 1 with at least two relay nodes, most populated first.
+fn busy_topics(net: &Testnet, n: usize) -> Vec<String> {
+    let mut topics: Vec<(usize, String)> = (0..8)
+        .map(|s| format!("/waku/2/rs/1/{s}"))
+        .map(|t| (net.relay_nodes_on(&t).len(), t))
+        .filter(|(k, _)| *k >= 2)
+        .collect();
+    topics.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    topics.into_iter().take(n).map(|(_, t)| t).collect()
+}
+
+async fn start_relay_crawl(
+    client: &mut CrawlerClient<Channel>,
+    net: &Testnet,
+    topics: &[String],
+) -> String {
+    let crawl = client
+        .start_crawl(pb::StartCrawlRequest {
+            mode: pb::CrawlMode::Continuous as i32,
+            recrawl_interval: Some(prost_types::Duration {
+                seconds: 600,
+                nanos: 0,
+            }),
+            relay: Some(true),
+            relay_peers: Some(64),
+            pubsub_topics: topics.to_vec(),
+            ..oneshot(net.bootstrap_enrs())
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .crawl
+        .unwrap();
+    // Wait until every subscribed topic has a gossipsub mesh.
+    within(Duration::from_secs(60), async {
+        loop {
+            let c = client
+                .get_crawl(pb::GetCrawlRequest {
+                    crawl_id: crawl.id.clone(),
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .crawl
+                .unwrap();
+            let p = c.progress.unwrap();
+            if p.relay_mesh_peers >= 1 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    })
+    .await;
+    crawl.id
+}
+
+async fn counts(client: &mut CrawlerClient<Channel>) -> pb::GetMessageCountsResponse {
+    client
+        .get_message_counts(pb::GetMessageCountsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+/// Waits until the API has counted `total` messages (decodable), then a little longer to
+/// catch any over-count.
+async fn settle(client: &mut CrawlerClient<Channel>, total: u64) -> pb::GetMessageCountsResponse {
+    within(Duration::from_secs(30), async {
+        loop {
+            let c = counts(client).await;
+            if c.counts.iter().map(|r| r.messages).sum::<u64>() >= total {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    counts(client).await
+}
+
+fn as_map(c: &pb::GetMessageCountsResponse) -> BTreeMap<(String, String), (u64, u64)> {
+    c.counts
+        .iter()
+        .map(|r| {
+            (
+                (r.pubsub_topic.clone(), r.content_topic.clone()),
+                (r.messages, r.bytes),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn counts_equal_what_the_testnet_published_and_survive_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = Testnet::start(TestnetConfig {
+        nodes: 40,
+        seed: 5,
+        ..TestnetConfig::default()
+    })
+    .await
+    .unwrap();
+    let topics = busy_topics(&net, 3);
+    assert!(
+        topics.len() >= 2,
+        "the seeded testnet has relay nodes on shared shards"
+    );
+    let server = Server::start(dir.path()).await;
+    let mut client = server.client().await;
+    let crawl_id = start_relay_crawl(&mut client, &net, &topics).await;
+
+    // Publish from two nodes per topic on three content topics; payloads differ.
+    let mut n = 0u32;
+    for topic in &topics {
+        let publishers = net.relay_nodes_on(topic);
+        for &node in publishers.iter().take(2) {
+            for ct in &CONTENT_TOPICS[..3] {
+                for _ in 0..5 {
+                    n += 1;
+                    let payload = format!("message {n} from node {node}").into_bytes();
+                    net.publish(node, topic, ct, payload).await.unwrap();
+                }
+            }
+        }
+    }
+    let published = net.published();
+    let total: u64 = published.values().map(|v| v.0).sum();
+    assert_eq!(total, u64::from(n));
+    let got = settle(&mut client, total).await;
+    assert_eq!(
+        as_map(&got),
+        published,
+        "counts per (pubsub, content topic) are exact"
+    );
+    assert!(got.undecodable.is_empty());
+    assert!(got
+        .counts
+        .iter()
+        .all(|r| !r.other && r.window_messages == r.messages));
+
+    // Garbage on a topic: only the undecodable counter moves.
+    let node = net.relay_nodes_on(&topics[0])[0];
+    net.publish_garbage(node, &topics[0], vec![0xff, 0x00, 0xfe, 0x13])
+        .await
+        .unwrap();
+    let after = within(Duration::from_secs(30), async {
+        loop {
+            let c = counts(&mut client).await;
+            if !c.undecodable.is_empty() {
+                return c;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    })
+    .await;
+    assert_eq!(after.undecodable.len(), 1);
+    assert_eq!(after.undecodable[0].pubsub_topic, topics[0]);
+    assert_eq!(
+        (after.undecodable[0].messages, after.undecodable[0].bytes),
+        (1, 4)
+    );
+    assert_eq!(as_map(&after), published);
+
+    // The per-topic summary in GetNetworkStats agrees.
+    let stats = client
+        .get_network_stats(pb::GetNetworkStatsRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    for t in &stats.by_pubsub_topic {
+        let want: u64 = published
+            .iter()
+            .filter(|((p, _), _)| p == &t.pubsub_topic)
+            .map(|(_, v)| v.0)
+            .sum();
+        assert_eq!(t.messages, want, "{}", t.pubsub_topic);
+        assert_eq!(t.content_topics, 3);
+        assert_eq!(t.undecodable, u64::from(t.pubsub_topic == topics[0]));
+    }
+
+    // Restart: counts are kept.
+    client
+        .stop_crawl(pb::StopCrawlRequest { crawl_id })
+        .await
+        .unwrap();
+    drop(client);
+    server.stop().await;
+    let server = Server::start(dir.path()).await;
+    let mut client = server.client().await;
+    let again = counts(&mut client).await;
+    assert_eq!(as_map(&again), published);
+    assert_eq!(again.undecodable.len(), 1);
+    drop(client);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn content_topics_beyond_the_cap_are_summed_in_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = Testnet::start(TestnetConfig {
+        nodes: 40,
+        seed: 5,
+        ..TestnetConfig::default()
+    })
+    .await
+    .unwrap();
+    let topic = busy_topics(&net, 1).remove(0);
+    let server = Server::start_with(
+        dir.path(),
+        EngineConfig {
+            max_content_topics: 3,
+            ..EngineConfig::default()
+        },
+    )
+    .await;
+    let mut client = server.client().await;
+    start_relay_crawl(&mut client, &net, std::slice::from_ref(&topic)).await;
+    let node = net.relay_nodes_on(&topic)[0];
+    let mut n = 0;
+    // 5 content topics, 4 messages each, sent one content topic after the other so the
+    // first three are the ones kept.
+    for ct in CONTENT_TOPICS {
+        for _ in 0..4 {
+            n += 1;
+            net.publish(node, &topic, ct, format!("cap test {n}").into_bytes())
+                .await
+                .unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let got = settle(&mut client, 20).await;
+    assert_eq!(got.max_content_topics, 3);
+    assert_eq!(got.counts.len(), 4, "{:?}", got.counts);
+    let named: Vec<_> = got.counts.iter().filter(|r| !r.other).collect();
+    assert_eq!(named.len(), 3);
+    let other: Vec<_> = got.counts.iter().filter(|r| r.other).collect();
+    assert_eq!(other.len(), 1);
+    assert_eq!(other[0].content_topic, "(other)");
+    let published = net.published();
+    let total: u64 = published.values().map(|v| v.0).sum();
+    let total_bytes: u64 = published.values().map(|v| v.1).sum();
+    assert_eq!(got.counts.iter().map(|r| r.messages).sum::<u64>(), total);
+    assert_eq!(got.counts.iter().map(|r| r.bytes).sum::<u64>(), total_bytes);
+    assert_eq!(other[0].messages, 8);
+    for r in named {
+        assert_eq!(
+            published[&(topic.clone(), r.content_topic.clone())],
+            (r.messages, r.bytes)
+        );
+    }
+    drop(client);
+    server.stop().await;
+}
