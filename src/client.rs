@@ -115,6 +115,16 @@ pub struct ListPeersArgs {
 }
 
 #[derive(Args)]
+pub struct CountsArgs {
+    /// Only this pubsub topic.
+    #[arg(long, default_value = "")]
+    pubsub_topic: String,
+    /// Only content topics with this prefix.
+    #[arg(long, default_value = "")]
+    content_prefix: String,
+}
+
+#[derive(Args)]
 pub struct EventsArgs {
     /// Replay stored events after this sequence number first.
     #[arg(long)]
@@ -296,6 +306,12 @@ pub async fn crawl(server: ServerArg, cmd: CrawlCommand) -> anyhow::Result<()> {
                 "  FINDNODE requests {} (failed {}), lookups {}, ENR updates {}, identified {}",
                 p.find_node_requests, p.find_node_failures, p.lookups, p.enr_updates, p.identified
             );
+            if c.settings.as_ref().is_some_and(|s| s.relay) {
+                println!(
+                    "  relay: {} peers, smallest mesh {}, {} messages counted",
+                    p.relay_peers, p.relay_mesh_peers, p.messages
+                );
+            }
             for (class, n) in &p.failed_by_class {
                 println!("  dials failed ({class}): {n}");
             }
@@ -427,5 +443,40 @@ pub async fn events(server: ServerArg, a: EventsArgs) -> anyhow::Result<()> {
             ev.sequence, ev.crawl_id, kind, ev.node_id, ev.enr_seq
         );
     }
+    Ok(())
+}
+
+pub async fn counts(server: ServerArg, a: CountsArgs) -> anyhow::Result<()> {
+    let mut client = connect(&server).await?;
+    let r = client
+        .get_message_counts(pb::GetMessageCountsRequest {
+            pubsub_topic: a.pubsub_topic,
+            content_topic_prefix: a.content_prefix,
+            ..Default::default()
+        })
+        .await
+        .map_err(status_line)?
+        .into_inner();
+    println!(
+        "{:<22} {:<40} {:>10} {:>12} {:>10}",
+        "pubsub topic", "content topic", "messages", "bytes", "msg/min"
+    );
+    for c in &r.counts {
+        println!(
+            "{:<22} {:<40} {:>10} {:>12} {:>10.1}",
+            c.pubsub_topic, c.content_topic, c.messages, c.bytes, c.messages_per_minute
+        );
+    }
+    for u in &r.undecodable {
+        println!(
+            "{:<22} {:<40} {:>10} {:>12}",
+            u.pubsub_topic, "(undecodable)", u.messages, u.bytes
+        );
+    }
+    eprintln!(
+        "{} rows; at most {} content topics per pubsub topic, the rest under (other)",
+        r.counts.len(),
+        r.max_content_topics
+    );
     Ok(())
 }

@@ -11,6 +11,7 @@
 //! log_format = "json"
 //! flush_every_ms = 500
 //! shutdown_grace_secs = 10
+//! max_content_topics = 1000
 //! ```
 
 use std::net::SocketAddr;
@@ -66,6 +67,7 @@ pub struct FileConfig {
     pub log_format: Option<LogFormat>,
     pub flush_every_ms: Option<u64>,
     pub shutdown_grace_secs: Option<u64>,
+    pub max_content_topics: Option<usize>,
 }
 
 impl FileConfig {
@@ -98,6 +100,9 @@ pub struct ServeConfig {
     pub flush_every_ms: u64,
     /// Time allowed for crawls and streams to end on shutdown. Default 10 s.
     pub shutdown_grace: Duration,
+    /// Distinct content topics counted per pubsub topic; the rest go to "(other)".
+    /// Default 1000.
+    pub max_content_topics: usize,
 }
 
 /// The default data directory, from `XDG_DATA_HOME` or `HOME`.
@@ -127,7 +132,18 @@ impl ServeConfig {
                 reason: format!("{flush_every_ms} is not in 1..=60000"),
             });
         }
+        let max_content_topics = cli
+            .max_content_topics
+            .or(file.max_content_topics)
+            .unwrap_or(crate::relay::DEFAULT_MAX_CONTENT_TOPICS);
+        if max_content_topics == 0 || max_content_topics > 1_000_000 {
+            return Err(ConfigError::Invalid {
+                key: "max_content_topics",
+                reason: format!("{max_content_topics} is not in 1..=1000000"),
+            });
+        }
         Ok(ServeConfig {
+            max_content_topics,
             data_dir,
             grpc_addr: cli
                 .grpc_addr

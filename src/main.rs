@@ -48,6 +48,13 @@ enum Command {
         #[command(subcommand)]
         command: client::PeersCommand,
     },
+    /// Print relay message counts per pubsub and content topic (client of a running server).
+    Counts {
+        #[command(flatten)]
+        server: client::ServerArg,
+        #[command(flatten)]
+        args: client::CountsArgs,
+    },
     /// Print peer events; --follow keeps streaming (client of a running server).
     Events {
         #[command(flatten)]
@@ -80,6 +87,10 @@ struct ServeArgs {
     /// Seconds allowed for crawls and streams to end at shutdown [default: 10].
     #[arg(long, env = "PEERSCOPE_SHUTDOWN_GRACE_SECS")]
     shutdown_grace_secs: Option<u64>,
+    /// Distinct content topics counted per pubsub topic; further ones are summed under
+    /// "(other)" [default: 1000].
+    #[arg(long, env = "PEERSCOPE_MAX_CONTENT_TOPICS")]
+    max_content_topics: Option<usize>,
 }
 
 #[derive(clap::Args)]
@@ -124,6 +135,10 @@ struct TestnetArgs {
     /// Run discv5 only (no libp2p swarms, no TCP in the ENRs).
     #[arg(long)]
     no_libp2p: bool,
+    /// Relay messages per second to publish from random relay nodes on their pubsub topics
+    /// (0: none). What was published is printed with every status line.
+    #[arg(long, default_value_t = 0.0)]
+    publish_rate: f64,
     /// Stop after this many seconds (default: run until Ctrl-C).
     #[arg(long)]
     duration: Option<u64>,
@@ -182,6 +197,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         log_format: args.log_format,
         flush_every_ms: args.flush_every_ms,
         shutdown_grace_secs: args.shutdown_grace_secs,
+        max_content_topics: args.max_content_topics,
     };
     let config = ServeConfig::resolve(cli, file)?;
     init_tracing(config.log_format);
@@ -195,6 +211,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         store.clone(),
         EngineConfig {
             default_discv5_addr: config.discv5_addr,
+            max_content_topics: config.max_content_topics,
             ..EngineConfig::default()
         },
         root.clone(),
@@ -304,21 +321,81 @@ async fn testnet(args: TestnetArgs) -> anyhow::Result<()> {
     tokio::pin!(deadline);
     let mut status = tokio::time::interval(STATUS_INTERVAL);
     status.tick().await;
+    if !(0.0..=10_000.0).contains(&args.publish_rate) {
+        anyhow::bail!("--publish-rate must be within 0..=10000");
+    }
+    let mut publish = (args.publish_rate > 0.0).then(|| {
+        let mut t = tokio::time::interval(Duration::from_secs_f64(1.0 / args.publish_rate));
+        t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        t
+    });
+    let relay_topics: Vec<(String, Vec<usize>)> = {
+        let mut topics = std::collections::BTreeSet::new();
+        for n in net.nodes() {
+            for s in &n.shards {
+                topics.insert(peerscope::relay::pubsub_topic(n.cluster_id, *s));
+            }
+        }
+        topics
+            .into_iter()
+            .map(|t| {
+                let nodes = net.relay_nodes_on(&t);
+                (t, nodes)
+            })
+            .filter(|(_, nodes)| nodes.len() >= 2)
+            .collect()
+    };
+    let mut sent = 0u64;
+    let print_status = |net: &Testnet| {
+        let sizes = net.table_sizes();
+        let avg = sizes.iter().sum::<usize>() as f64 / sizes.len().max(1) as f64;
+        let published: Vec<_> = net
+            .published()
+            .into_iter()
+            .map(|((p, c), (m, b))| {
+                serde_json::json!({"pubsub_topic": p, "content_topic": c, "messages": m, "bytes": b})
+            })
+            .collect();
+        if args.json {
+            println!(
+                "{}",
+                serde_json::json!({"status": {"nodes": sizes.len(), "avg_table_size": avg, "published": published}})
+            );
+        } else {
+            let total: u64 = net.published().values().map(|v| v.0).sum();
+            println!(
+                "testnet: {} nodes up, {avg:.1} routing-table entries on average, {total} relay messages published",
+                sizes.len()
+            );
+        }
+    };
     loop {
         tokio::select! {
             _ = shutdown_signal() => break,
             _ = &mut deadline => break,
-            _ = status.tick() => {
-                let sizes = net.table_sizes();
-                let avg = sizes.iter().sum::<usize>() as f64 / sizes.len().max(1) as f64;
-                if args.json {
-                    println!("{}", serde_json::json!({"status": {"nodes": sizes.len(), "avg_table_size": avg}}));
-                } else {
-                    println!("testnet: {} nodes up, {avg:.1} routing-table entries on average", sizes.len());
+            _ = status.tick() => print_status(&net),
+            _ = async {
+                match publish.as_mut() {
+                    Some(t) => { t.tick().await; }
+                    None => std::future::pending::<()>().await,
+                }
+            } => {
+                if relay_topics.is_empty() {
+                    continue;
+                }
+                sent += 1;
+                let (topic, nodes) = &relay_topics[(sent as usize) % relay_topics.len()];
+                let node = nodes[(sent as usize / relay_topics.len()) % nodes.len()];
+                let ct = peerscope::testnet::CONTENT_TOPICS
+                    [(sent as usize) % peerscope::testnet::CONTENT_TOPICS.len()];
+                let payload = format!("testnet message {sent}").into_bytes();
+                if let Err(e) = net.publish(node, topic, ct, payload).await {
+                    tracing::debug!(error = %e, "publish failed (no peers on the topic yet?)");
                 }
             }
         }
     }
+    print_status(&net);
     drop(net);
     Ok(())
 }
@@ -376,5 +453,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Crawl { server, command } => client::crawl(server, command).await,
         Command::Peers { server, command } => client::peers(server, command).await,
         Command::Events { server, args } => client::events(server, args).await,
+        Command::Counts { server, args } => client::counts(server, args).await,
     }
 }

@@ -361,11 +361,11 @@ pub fn crawl_spec(req: pb::StartCrawlRequest) -> Result<CrawlSpec, RequestError>
 pub fn count_window(req: &pb::GetMessageCountsRequest) -> Result<(u64, u64), RequestError> {
     let until = match &req.until {
         Some(t) => from_pb_time("until", t)?,
-        None => now_millis() + 60_000,
+        None => now_millis(),
     };
     let since = match &req.since {
         Some(t) => from_pb_time("since", t)?,
-        None => until.saturating_sub(3_600_000),
+        None => until.saturating_sub(5 * 60_000),
     };
     if since >= until {
         return Err(invalid("since", "must be before until"));
