@@ -11,10 +11,10 @@ use tonic::transport::Channel;
 use peerscope::proto::pb;
 use peerscope::proto::pb::crawler_client::CrawlerClient;
 
-/// Where the server is.
+/// Where the server is and how to talk to it.
 #[derive(Args, Clone)]
 pub struct ServerArg {
-    /// gRPC address of `peerscope serve`.
+    /// gRPC address of `peerscope serve` (https:// for TLS).
     #[arg(
         long,
         global = true,
@@ -22,7 +22,29 @@ pub struct ServerArg {
         default_value = "http://127.0.0.1:50051"
     )]
     server: String,
+    /// Bearer token, when the server requires one.
+    #[arg(long, global = true, env = "PEERSCOPE_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// PEM CA certificate to trust for https:// (e.g. a self-signed server certificate).
+    #[arg(long, global = true, env = "PEERSCOPE_CA_CERT")]
+    ca_cert: Option<std::path::PathBuf>,
 }
+
+/// Adds the bearer token to every request.
+#[derive(Clone)]
+pub struct TokenInterceptor(Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>);
+
+impl tonic::service::Interceptor for TokenInterceptor {
+    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(v) = &self.0 {
+            req.metadata_mut().insert("authorization", v.clone());
+        }
+        Ok(req)
+    }
+}
+
+type Client =
+    CrawlerClient<tonic::service::interceptor::InterceptedService<Channel, TokenInterceptor>>;
 
 #[derive(Subcommand)]
 pub enum CrawlCommand {
@@ -137,10 +159,33 @@ pub struct EventsArgs {
     crawl: Option<String>,
 }
 
-async fn connect(server: &ServerArg) -> anyhow::Result<CrawlerClient<Channel>> {
-    CrawlerClient::connect(server.server.clone())
+async fn connect(server: &ServerArg) -> anyhow::Result<Client> {
+    let mut endpoint = Channel::from_shared(server.server.clone())
+        .with_context(|| format!("{:?} is not a server URL", server.server))?;
+    if server.server.starts_with("https://") {
+        let mut tls = tonic::transport::ClientTlsConfig::new();
+        if let Some(ca) = &server.ca_cert {
+            let pem = std::fs::read(ca).with_context(|| format!("reading {}", ca.display()))?;
+            tls = tls.ca_certificate(tonic::transport::Certificate::from_pem(pem));
+        }
+        endpoint = endpoint.tls_config(tls)?;
+    }
+    let channel = endpoint
+        .connect()
         .await
-        .with_context(|| format!("cannot reach peerscope at {}", server.server))
+        .with_context(|| format!("cannot reach peerscope at {}", server.server))?;
+    let token = match &server.token {
+        Some(t) => Some(
+            format!("Bearer {}", t.trim())
+                .parse()
+                .context("the token has characters a header cannot carry")?,
+        ),
+        None => None,
+    };
+    Ok(CrawlerClient::with_interceptor(
+        channel,
+        TokenInterceptor(token),
+    ))
 }
 
 fn status_line(s: tonic::Status) -> anyhow::Error {
@@ -182,7 +227,7 @@ fn progress_line(c: &pb::Crawl) -> String {
     )
 }
 
-async fn watch(client: &mut CrawlerClient<Channel>, id: &str) -> anyhow::Result<pb::Crawl> {
+async fn watch(client: &mut Client, id: &str) -> anyhow::Result<pb::Crawl> {
     let mut stream = client
         .watch_crawl(pb::WatchCrawlRequest {
             crawl_id: id.into(),

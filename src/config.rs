@@ -12,6 +12,10 @@
 //! flush_every_ms = 500
 //! shutdown_grace_secs = 10
 //! max_content_topics = 1000
+//! http_addr = "127.0.0.1:8008"
+//! token_file = "/etc/peerscope/token"
+//! tls_cert = "/etc/peerscope/cert.pem"
+//! tls_key = "/etc/peerscope/key.pem"
 //! ```
 
 use std::net::SocketAddr;
@@ -68,6 +72,13 @@ pub struct FileConfig {
     pub flush_every_ms: Option<u64>,
     pub shutdown_grace_secs: Option<u64>,
     pub max_content_topics: Option<usize>,
+    pub http_addr: Option<SocketAddr>,
+    pub token: Option<String>,
+    pub token_file: Option<PathBuf>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub event_retention: Option<u64>,
+    pub event_max_age_days: Option<u64>,
 }
 
 impl FileConfig {
@@ -103,7 +114,21 @@ pub struct ServeConfig {
     /// Distinct content topics counted per pubsub topic; the rest go to "(other)".
     /// Default 1000.
     pub max_content_topics: usize,
+    /// HTTP address of `/metrics`, `/allpeersinfo`, `/contenttopics`. Default
+    /// 127.0.0.1:8008.
+    pub http_addr: SocketAddr,
+    /// Bearer token required on gRPC (except health) and HTTP; none by default.
+    pub token: Option<String>,
+    /// TLS certificate chain and key (PEM files) for gRPC; plaintext by default.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// Events kept in the log. Default 10,000,000.
+    pub event_retention: u64,
+    /// Events older than this are dropped. Default 30 days.
+    pub event_max_age: Duration,
 }
+
+/// Default HTTP address (metrics and JSON), loopback only.
+pub const DEFAULT_HTTP_ADDR: &str = "127.0.0.1:8008";
 
 /// The default data directory, from `XDG_DATA_HOME` or `HOME`.
 pub fn default_data_dir() -> Option<PathBuf> {
@@ -142,7 +167,59 @@ impl ServeConfig {
                 reason: format!("{max_content_topics} is not in 1..=1000000"),
             });
         }
+        let token = match (cli.token.or(file.token), cli.token_file.or(file.token_file)) {
+            (Some(t), _) => Some(t),
+            (None, Some(path)) => Some(
+                std::fs::read_to_string(&path)
+                    .map_err(|source| ConfigError::Read { path, source })?,
+            ),
+            (None, None) => None,
+        };
+        if token.as_ref().is_some_and(|t| t.trim().is_empty()) {
+            return Err(ConfigError::Invalid {
+                key: "token",
+                reason: "the token is empty".into(),
+            });
+        }
+        let tls = match (cli.tls_cert.or(file.tls_cert), cli.tls_key.or(file.tls_key)) {
+            (Some(c), Some(k)) => Some((c, k)),
+            (None, None) => None,
+            _ => {
+                return Err(ConfigError::Invalid {
+                    key: "tls_cert",
+                    reason: "set both tls_cert and tls_key, or neither".into(),
+                })
+            }
+        };
+        let event_retention = cli
+            .event_retention
+            .or(file.event_retention)
+            .unwrap_or(crate::engine::DEFAULT_EVENT_RETENTION);
+        if event_retention == 0 {
+            return Err(ConfigError::Invalid {
+                key: "event_retention",
+                reason: "must keep at least one event".into(),
+            });
+        }
+        let event_max_age = match cli.event_max_age_days.or(file.event_max_age_days) {
+            Some(0) => {
+                return Err(ConfigError::Invalid {
+                    key: "event_max_age_days",
+                    reason: "must be at least 1".into(),
+                })
+            }
+            Some(d) => Duration::from_secs(d.saturating_mul(24 * 3600)),
+            None => crate::engine::DEFAULT_EVENT_MAX_AGE,
+        };
         Ok(ServeConfig {
+            event_retention,
+            event_max_age,
+            http_addr: cli
+                .http_addr
+                .or(file.http_addr)
+                .unwrap_or_else(|| DEFAULT_HTTP_ADDR.parse().expect("valid literal")),
+            token,
+            tls,
             max_content_topics,
             data_dir,
             grpc_addr: cli

@@ -25,6 +25,7 @@ pub mod api;
 pub mod bench;
 pub mod config;
 pub mod engine;
+pub mod metrics;
 pub mod model;
 pub mod proto;
 pub mod record;

@@ -91,6 +91,27 @@ struct ServeArgs {
     /// "(other)" [default: 1000].
     #[arg(long, env = "PEERSCOPE_MAX_CONTENT_TOPICS")]
     max_content_topics: Option<usize>,
+    /// HTTP address of /metrics, /allpeersinfo and /contenttopics [default: 127.0.0.1:8008].
+    #[arg(long, env = "PEERSCOPE_HTTP_ADDR")]
+    http_addr: Option<std::net::SocketAddr>,
+    /// Bearer token required on every gRPC call (except health) and HTTP request.
+    #[arg(long, env = "PEERSCOPE_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// File holding the bearer token.
+    #[arg(long, env = "PEERSCOPE_TOKEN_FILE")]
+    token_file: Option<PathBuf>,
+    /// PEM certificate chain: serve gRPC over TLS (with --tls-key).
+    #[arg(long, env = "PEERSCOPE_TLS_CERT")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "PEERSCOPE_TLS_KEY")]
+    tls_key: Option<PathBuf>,
+    /// Peer events kept in the log; older ones are dropped [default: 10000000].
+    #[arg(long, env = "PEERSCOPE_EVENT_RETENTION")]
+    event_retention: Option<u64>,
+    /// Peer events older than this many days are dropped [default: 30].
+    #[arg(long, env = "PEERSCOPE_EVENT_MAX_AGE_DAYS")]
+    event_max_age_days: Option<u64>,
 }
 
 #[derive(clap::Args)]
@@ -198,6 +219,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         flush_every_ms: args.flush_every_ms,
         shutdown_grace_secs: args.shutdown_grace_secs,
         max_content_topics: args.max_content_topics,
+        http_addr: args.http_addr,
+        token: args.token,
+        token_file: args.token_file,
+        tls_cert: args.tls_cert,
+        tls_key: args.tls_key,
+        event_retention: args.event_retention,
+        event_max_age_days: args.event_max_age_days,
     };
     let config = ServeConfig::resolve(cli, file)?;
     init_tracing(config.log_format);
@@ -212,6 +240,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         EngineConfig {
             default_discv5_addr: config.discv5_addr,
             max_content_topics: config.max_content_topics,
+            event_retention: config.event_retention,
+            event_max_age: config.event_max_age,
             ..EngineConfig::default()
         },
         root.clone(),
@@ -229,10 +259,36 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // Machine-readable line for scripts that start the server with port 0.
     println!("grpc listening on {addr}");
 
-    let mut server = tokio::spawn(peerscope::api::serve(
+    let token = config.token.as_deref().and_then(peerscope::api::Token::new);
+    for (what, a) in [("gRPC", addr), ("HTTP", config.http_addr)] {
+        if !a.ip().is_loopback() && token.is_none() {
+            tracing::warn!(addr = %a, "{what} listens beyond loopback without a token: anyone who can reach it controls peerscope");
+        }
+    }
+    let tls = match &config.tls {
+        Some((cert, key)) => Some((
+            std::fs::read(cert).with_context(|| format!("reading {}", cert.display()))?,
+            std::fs::read(key).with_context(|| format!("reading {}", key.display()))?,
+        )),
+        None => None,
+    };
+    let http = tokio::net::TcpListener::bind(config.http_addr)
+        .await
+        .with_context(|| format!("binding HTTP address {}", config.http_addr))?;
+    let http_addr = http.local_addr()?;
+    tracing::info!(http = %http_addr, "metrics and JSON endpoints serving");
+    println!("http listening on {http_addr}");
+    let http_task = tokio::spawn(peerscope::api::serve_http(
+        http,
+        engine.clone(),
+        token.clone(),
+        root.clone(),
+    ));
+    let mut server = tokio::spawn(peerscope::api::serve_with(
         listener,
         engine.clone(),
         root.clone(),
+        peerscope::api::ServeOptions { token, tls },
     ));
     let early = tokio::select! {
         _ = shutdown_signal() => { tracing::info!("shutting down"); None }
@@ -255,6 +311,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Ok(Ok(Err(e))) => tracing::error!(error = %e, "gRPC server failed"),
         Ok(Err(e)) => tracing::error!(error = %e, "gRPC server task failed"),
         Err(_) => tracing::warn!(?grace, "gRPC server did not drain within the grace period"),
+    }
+    if tokio::time::timeout(grace, http_task).await.is_err() {
+        tracing::warn!("HTTP server did not drain within the grace period");
     }
     store.flush().await.context("flushing the store")?;
     tracing::info!("stopped");

@@ -252,6 +252,21 @@ pub struct PeerRecord {
     /// What dialing learned; empty until the first dial.
     #[serde(default)]
     pub dial: DialInfo,
+    /// Where its IP is; `None` until geolocated.
+    #[serde(default)]
+    pub geo: Option<GeoInfo>,
+}
+
+/// Geolocation of a peer's IP.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GeoInfo {
+    pub country: String,
+    pub country_code: String,
+    pub city: String,
+    /// Autonomous system, e.g. "AS14061 DigitalOcean, LLC".
+    pub asn: String,
+    /// A private, loopback or link-local address: not looked up.
+    pub private: bool,
 }
 
 /// Kinds of peer events.
@@ -446,6 +461,8 @@ pub struct NetworkStats {
     pub unreachable: u64,
     /// Peers never dialed.
     pub not_dialed: u64,
+    /// Peers per country (geolocated peers only).
+    pub by_country: BTreeMap<String, u64>,
 }
 
 impl NetworkStats {
@@ -495,6 +512,14 @@ impl NetworkStats {
                     .or_default() += 1;
             }
             None => self.not_dialed += 1,
+        }
+        if let Some(g) = &peer.geo {
+            let country = if g.private {
+                "private".to_string()
+            } else {
+                g.country.clone()
+            };
+            *self.by_country.entry(country).or_default() += 1;
         }
         if let Some(id) = &dial.identify {
             for p in &id.protocols {

@@ -365,6 +365,7 @@ impl Store {
                         crawls: [crawl].into(),
                         enr_versions: 1,
                         dial: DialInfo::default(),
+                        geo: None,
                     },
                     Upsert::New,
                 ),
@@ -792,6 +793,31 @@ impl Store {
         self.meta.insert("event_high_water", &be(last))?;
         self.last_sequence.send_replace(last);
         Ok(seqs)
+    }
+
+    /// Drops the oldest events so that at most `keep` remain, and events older than
+    /// `min_time` (Unix ms). Returns how many were dropped. Sequence numbers are never
+    /// reused: the high-water mark is kept in `meta`.
+    pub fn trim_events(&self, keep: u64, min_time: UnixMillis) -> Result<u64, StoreError> {
+        let last = self.last_sequence();
+        let keep_from = last.saturating_sub(keep).saturating_add(1);
+        let mut dropped = 0;
+        for item in self.events.iter() {
+            let (k, v) = item?;
+            let seq = u64_key(&k).unwrap_or(0);
+            let old = if seq < keep_from {
+                true
+            } else {
+                let ev: PeerEvent = decode("events", &v)?;
+                ev.event.time < min_time
+            };
+            if !old {
+                break;
+            }
+            self.events.remove(k)?;
+            dropped += 1;
+        }
+        Ok(dropped)
     }
 
     /// The last sequence number written (0 before any event).

@@ -4,15 +4,20 @@
 //! This layer sees the engine handle, the store and domain types only; it never touches
 //! discv5 or libp2p types.
 
+pub mod auth;
 pub mod convert;
+pub mod http;
 mod service;
 pub mod status;
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::server::TcpIncoming;
-use tonic::transport::Server;
+use tonic::transport::{Identity, Server, ServerTlsConfig};
 
+pub use auth::{AuthInterceptor, Token};
+pub use http::serve_http;
 pub use service::CrawlerApi;
 
 use crate::engine::Engine;
@@ -30,12 +35,32 @@ pub enum ApiError {
     Transport(#[from] tonic::transport::Error),
 }
 
-/// Serves the API on `listener` until `shutdown` is cancelled. Streams end on shutdown, so
-/// the server drains promptly.
+/// Security options of the gRPC server.
+#[derive(Clone, Debug, Default)]
+pub struct ServeOptions {
+    /// Bearer token required on every call except health.
+    pub token: Option<Token>,
+    /// PEM certificate chain and private key: serve TLS.
+    pub tls: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+/// Serves the API on `listener` until `shutdown` is cancelled, without token or TLS.
 pub async fn serve(
     listener: TcpListener,
     engine: Engine,
     shutdown: CancellationToken,
+) -> Result<(), ApiError> {
+    serve_with(listener, engine, shutdown, ServeOptions::default()).await
+}
+
+/// Serves the API on `listener` until `shutdown` is cancelled. Streams end on shutdown, so
+/// the server drains promptly. Health stays open without a token, so orchestrators can
+/// probe it.
+pub async fn serve_with(
+    listener: TcpListener,
+    engine: Engine,
+    shutdown: CancellationToken,
+    options: ServeOptions,
 ) -> Result<(), ApiError> {
     let (health, health_service) = tonic_health::server::health_reporter();
     health
@@ -59,11 +84,22 @@ pub async fn serve(
                 .await;
         }
     };
-    Server::builder()
+    let auth = AuthInterceptor {
+        token: options.token.clone(),
+    };
+    let mut builder = Server::builder();
+    if let Some((cert, key)) = &options.tls {
+        builder =
+            builder.tls_config(ServerTlsConfig::new().identity(Identity::from_pem(cert, key)))?;
+    }
+    builder
         .add_service(health_service)
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha)
-        .add_service(pb::crawler_server::CrawlerServer::new(api))
+        .add_service(InterceptedService::new(reflection_v1, auth.clone()))
+        .add_service(InterceptedService::new(reflection_v1alpha, auth.clone()))
+        .add_service(InterceptedService::new(
+            pb::crawler_server::CrawlerServer::new(api),
+            auth,
+        ))
         .serve_with_incoming_shutdown(TcpIncoming::from(listener), on_shutdown)
         .await?;
     Ok(())

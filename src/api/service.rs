@@ -174,7 +174,21 @@ impl pb::crawler_server::Crawler for CrawlerApi {
                 ))
                 .into())
             }
-            Some(after) => after,
+            Some(after) => {
+                // Resuming is exact only if nothing after `after` was dropped by retention.
+                if let Some(first) = store.first_sequence()? {
+                    if after.saturating_add(1) < first {
+                        return Err(RequestError::OutOfRange(format!(
+                            "after_sequence: events up to {} were dropped by retention; the \
+                             oldest stored is {first} (resume with after_sequence >= {})",
+                            first - 1,
+                            first - 1
+                        ))
+                        .into());
+                    }
+                }
+                after
+            }
         };
         let (tx, rx) = mpsc::channel(STREAM_BUFFER);
         tokio::spawn(tail_events(store, filter, start, tx, self.shutdown.clone()));

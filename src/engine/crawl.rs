@@ -37,6 +37,7 @@ use rand::SeedableRng;
 use super::dialer::{Dialer, DialerConfig, DialerEvent};
 use super::relay::{RelayConfig, RelayEvent, RelayMonitor};
 use super::schedule::{AddressBook, Policy, Transition};
+use crate::metrics::Metrics;
 use crate::model::{
     now_millis, Crawl, CrawlMode, CrawlSettings, CrawlSpec, CrawlState, ErrorClass, NewPeerEvent,
     NodeId, PeerEventKind, PeerState, Profile, VisitReport,
@@ -96,6 +97,7 @@ impl Discovery {
         spec: &CrawlSpec,
         addr: SocketAddr,
         counter: &MessageCounter,
+        metrics: &Metrics,
     ) -> Result<Discovery, String> {
         let socket = tokio::net::UdpSocket::bind(addr)
             .await
@@ -152,6 +154,7 @@ impl Discovery {
                     agent_version: format!("peerscope/{}", env!("CARGO_PKG_VERSION")),
                 },
                 counter.clone(),
+                metrics.clone(),
             )?)
         } else {
             None
@@ -203,6 +206,7 @@ struct Crawler {
     crawl: Crawl,
     settings: CrawlSettings,
     store: Store,
+    metrics: Metrics,
     discovery: Discovery,
     /// Every node this crawl knows, with its newest record.
     known: HashMap<NodeId, Enr>,
@@ -290,6 +294,7 @@ pub(super) async fn run(
     discovery: Discovery,
     crawl: Crawl,
     store: Store,
+    metrics: Metrics,
     snapshots: watch::Sender<Crawl>,
     cancel: CancellationToken,
     persist_every: Duration,
@@ -303,6 +308,7 @@ pub(super) async fn run(
         crawl,
         settings,
         store,
+        metrics,
         discovery,
         known: HashMap::new(),
         queue: VecDeque::new(),
@@ -542,6 +548,7 @@ impl Crawler {
             return;
         };
         self.crawl.progress.find_node_requests += 1;
+        self.metrics.find_node(1, 0);
         let fut = self
             .discovery
             .discv5
@@ -597,6 +604,7 @@ impl Crawler {
                 }
                 Err(reason) => {
                     self.crawl.progress.find_node_failures += 1;
+                    self.metrics.find_node(0, 1);
                     tracing::trace!(node = %hex::encode(node), distance, %reason, "FINDNODE failed");
                     if attempt < ATTEMPTS {
                         self.ready.push_back((node, distance, attempt + 1));
@@ -802,6 +810,15 @@ impl Crawler {
             }
         }
         let now = tokio::time::Instant::now();
+        self.metrics.dial(
+            report
+                .error_class
+                .map(ErrorClass::as_str)
+                .unwrap_or("connected"),
+        );
+        if let Some(us) = report.rtt_us {
+            self.metrics.ping(Duration::from_micros(us));
+        }
         let transition = match report.error_class {
             None => {
                 self.crawl.progress.connected += 1;
@@ -879,7 +896,9 @@ impl Crawler {
 
     fn flush_events(&mut self) -> Result<(), StoreError> {
         if !self.events.is_empty() {
+            let n = self.events.len() as u64;
             self.store.append_events(std::mem::take(&mut self.events))?;
+            self.metrics.events_written(n);
         }
         Ok(())
     }

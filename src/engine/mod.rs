@@ -30,6 +30,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::metrics::Metrics;
 use crate::model::{now_millis, Crawl, CrawlId, CrawlProgress, CrawlSpec, CrawlState};
 use crate::relay::MessageCounter;
 use crate::store::{Store, StoreError};
@@ -66,7 +67,16 @@ pub struct EngineConfig {
     pub persist_interval: Duration,
     /// Cap on distinct content topics counted per pubsub topic (the rest go to "other").
     pub max_content_topics: usize,
+    /// Events kept in the log (the oldest are dropped first).
+    pub event_retention: u64,
+    /// Events older than this are dropped.
+    pub event_max_age: Duration,
 }
+
+/// Default number of events kept.
+pub const DEFAULT_EVENT_RETENTION: u64 = 10_000_000;
+/// Default age after which events are dropped (30 days).
+pub const DEFAULT_EVENT_MAX_AGE: Duration = Duration::from_secs(30 * 24 * 3600);
 
 /// Default UDP address for crawls: every interface, a free port per crawl.
 pub const DEFAULT_DISCV5_ADDR: &str = "0.0.0.0:0";
@@ -77,6 +87,8 @@ impl Default for EngineConfig {
             default_discv5_addr: DEFAULT_DISCV5_ADDR.parse().expect("valid literal"),
             persist_interval: Duration::from_secs(2),
             max_content_topics: crate::relay::DEFAULT_MAX_CONTENT_TOPICS,
+            event_retention: DEFAULT_EVENT_RETENTION,
+            event_max_age: DEFAULT_EVENT_MAX_AGE,
         }
     }
 }
@@ -90,6 +102,7 @@ struct RunningCrawl {
 struct Inner {
     store: Store,
     counter: MessageCounter,
+    metrics: Metrics,
     config: EngineConfig,
     root: CancellationToken,
     crawls: Mutex<HashMap<CrawlId, RunningCrawl>>,
@@ -115,17 +128,30 @@ impl Engine {
         }
         let counter = MessageCounter::new(store.clone(), config.max_content_topics)?;
         {
-            // Writes relay counts every second until shutdown (then once more in shutdown).
+            // Writes relay counts every second until shutdown (then once more in shutdown),
+            // and applies event retention every minute.
             let counter = counter.clone();
             let root = root.clone();
+            let store = store.clone();
+            let (keep, max_age) = (config.event_retention, config.event_max_age);
             tokio::spawn(async move {
                 let mut tick = tokio::time::interval(COUNT_FLUSH_INTERVAL);
+                let mut n = 0u64;
                 loop {
                     tokio::select! {
                         _ = root.cancelled() => return,
                         _ = tick.tick() => {
                             if let Err(e) = counter.flush() {
                                 tracing::error!(error = %e, "could not write relay counts");
+                            }
+                            n += 1;
+                            if n % 60 == 1 {
+                                let min_time = now_millis().saturating_sub(max_age.as_millis() as u64);
+                                match store.trim_events(keep, min_time) {
+                                    Ok(0) => {}
+                                    Ok(d) => tracing::info!(dropped = d, "event retention"),
+                                    Err(e) => tracing::error!(error = %e, "event retention failed"),
+                                }
                             }
                         }
                     }
@@ -136,6 +162,7 @@ impl Engine {
             inner: Arc::new(Inner {
                 store,
                 counter,
+                metrics: Metrics::new(),
                 config,
                 root,
                 crawls: Mutex::new(HashMap::new()),
@@ -146,6 +173,36 @@ impl Engine {
     /// The store the engine writes to.
     pub fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    /// The metrics registry.
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    /// Refreshes the store-derived and crawl gauges (peer aggregates at most every few
+    /// seconds) and renders the metrics text.
+    pub fn render_metrics(&self) -> Result<String, EngineError> {
+        let m = &self.inner.metrics;
+        if m.stats_stale() {
+            let store = &self.inner.store;
+            let stats = store.network_stats(None)?;
+            m.set_stats(&stats, store.size_on_disk()?, store.peer_count() as u64);
+        }
+        let (running, discovered) = {
+            let crawls = self.running();
+            let live: Vec<_> = crawls
+                .values()
+                .map(|r| r.snapshot.borrow().clone())
+                .filter(|c| c.state == CrawlState::Running)
+                .collect();
+            (
+                live.len() as u64,
+                live.iter().map(|c| c.progress.discovered).sum::<u64>(),
+            )
+        };
+        m.set_crawls(running, discovered);
+        Ok(m.render())
     }
 
     /// The relay message counter, after writing what it holds to the store (so a read of
@@ -180,7 +237,14 @@ impl Engine {
             error: None,
             listen_addr: None,
         };
-        let started = match crawl::Discovery::start(&crawl.spec, addr, &self.inner.counter).await {
+        let started = match crawl::Discovery::start(
+            &crawl.spec,
+            addr,
+            &self.inner.counter,
+            &self.inner.metrics,
+        )
+        .await
+        {
             Ok(d) => d,
             Err(reason) => {
                 crawl.state = CrawlState::Failed;
@@ -201,6 +265,7 @@ impl Engine {
             started,
             crawl.clone(),
             store.clone(),
+            self.inner.metrics.clone(),
             tx,
             cancel.clone(),
             self.inner.config.persist_interval,

@@ -20,6 +20,7 @@ use libp2p::{
     gossipsub, identify, identity, noise, ping, request_response, tcp, yamux, Multiaddr, PeerId,
 };
 
+use crate::metrics::Metrics;
 use crate::model::now_millis;
 use crate::relay::{decode_waku_message, gossipsub_behaviour, MessageCounter};
 use crate::waku::{metadata_protocol, MetadataCodec};
@@ -58,6 +59,7 @@ pub struct RelayMonitor {
     swarm: libp2p::Swarm<RelayBehaviour>,
     config: RelayConfig,
     counter: MessageCounter,
+    metrics: Metrics,
     connected: HashSet<PeerId>,
     dialing: HashSet<PeerId>,
     candidates: VecDeque<(PeerId, Vec<Multiaddr>)>,
@@ -68,7 +70,11 @@ pub struct RelayMonitor {
 
 impl RelayMonitor {
     /// Starts the swarm and subscribes to the topics.
-    pub fn new(config: RelayConfig, counter: MessageCounter) -> Result<RelayMonitor, String> {
+    pub fn new(
+        config: RelayConfig,
+        counter: MessageCounter,
+        metrics: Metrics,
+    ) -> Result<RelayMonitor, String> {
         let dial_timeout = config.dial_timeout;
         let agent = config.agent_version.clone();
         let mut swarm =
@@ -118,6 +124,7 @@ impl RelayMonitor {
             swarm,
             config,
             counter,
+            metrics,
             connected: HashSet::new(),
             dialing: HashSet::new(),
             candidates: VecDeque::new(),
@@ -233,6 +240,7 @@ impl RelayMonitor {
                     now_millis(),
                 );
                 self.messages += 1;
+                self.metrics.relay_message(pubsub);
                 // Observe, never forward, never penalise.
                 self.swarm
                     .behaviour_mut()

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
+use peerscope::api::ServeOptions;
 use peerscope::engine::{Engine, EngineConfig};
 use peerscope::proto::pb;
 use peerscope::proto::pb::crawler_client::CrawlerClient;
@@ -16,6 +17,7 @@ use tonic::transport::Channel;
 /// A running server: gRPC on 127.0.0.1, crawls bound to 127.0.0.1.
 pub struct Server {
     pub addr: SocketAddr,
+    pub http: SocketAddr,
     root: CancellationToken,
     engine: Engine,
     task: JoinHandle<()>,
@@ -29,6 +31,11 @@ impl Server {
     /// A server with engine settings of the test's choosing (the discv5 address is always
     /// 127.0.0.1).
     pub async fn start_with(dir: &Path, config: EngineConfig) -> Server {
+        Server::start_full(dir, config, ServeOptions::default()).await
+    }
+
+    /// A server with engine settings and gRPC/HTTP security options.
+    pub async fn start_full(dir: &Path, config: EngineConfig, options: ServeOptions) -> Server {
         let store = Store::open(dir, 100).expect("open store");
         let root = CancellationToken::new();
         let engine = Engine::new(
@@ -42,17 +49,26 @@ impl Server {
         .expect("engine");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        let http_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let http = http_listener.local_addr().unwrap();
+        tokio::spawn(peerscope::api::serve_http(
+            http_listener,
+            engine.clone(),
+            options.token.clone(),
+            root.clone(),
+        ));
         let task = tokio::spawn({
             let engine = engine.clone();
             let root = root.clone();
             async move {
-                peerscope::api::serve(listener, engine, root)
+                peerscope::api::serve_with(listener, engine, root, options)
                     .await
                     .expect("serve");
             }
         });
         Server {
             addr,
+            http,
             root,
             engine,
             task,
@@ -160,4 +176,48 @@ pub async fn all_peers(
         }
         token = page.next_page_token;
     }
+}
+
+/// A plain HTTP/1.1 GET on loopback; returns the status code and body.
+pub async fn http_get(addr: SocketAddr, path: &str, token: Option<&str>) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    let req = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n{auth}Connection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    within(Duration::from_secs(20), s.read_to_end(&mut buf))
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let status: u16 = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .expect("an HTTP status line");
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    (status, body)
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        body = rest[n..].trim_start_matches("\r\n");
+    }
+    out
 }

@@ -5,4 +5,5 @@ mod api;
 mod common;
 mod dial;
 mod discovery;
+mod observe;
 mod relay;

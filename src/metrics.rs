@@ -1,0 +1,373 @@
+//! Prometheus metrics: the seed monitor's (`networkmonitor_*`, same names and labels) and
+//! peerscope's own (`peerscope_*`).
+//!
+//! The `networkmonitor_*` gauges describe the stored peers and are recomputed from the
+//! store when scraped (at most every [`STATS_TTL`]); `networkmonitor_peer_ping` and the
+//! `peerscope_*` counters are updated as crawls run. Labels stay bounded: error classes and
+//! capabilities are fixed sets, and the free-text labels (protocols, user agents,
+//! countries, pubsub topics) keep the [`MAX_LABEL_VALUES`] most frequent values and sum the
+//! rest under `other`.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+use crate::model::NetworkStats;
+
+/// Most distinct values kept per free-text label.
+pub const MAX_LABEL_VALUES: usize = 100;
+/// How long scraped peer aggregates are reused.
+pub const STATS_TTL: Duration = Duration::from_secs(5);
+
+type Labels = Vec<(String, String)>;
+
+fn label(name: &str, value: impl Into<String>) -> Labels {
+    vec![(name.to_string(), value.into())]
+}
+
+/// All metrics; cheap to clone.
+#[derive(Clone)]
+pub struct Metrics {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    registry: Registry,
+    peer_type_as_per_enr: Family<Labels, Gauge>,
+    peer_cluster_as_per_enr: Family<Labels, Gauge>,
+    peer_type_as_per_protocol: Family<Labels, Gauge>,
+    peer_user_agents: Family<Labels, Gauge>,
+    peer_ping: Histogram,
+    peer_count: Family<Labels, Gauge>,
+    peer_country_count: Family<Labels, Gauge>,
+    dials: Family<Labels, Counter>,
+    find_node_requests: Counter,
+    find_node_failures: Counter,
+    relay_messages: Family<Labels, Counter>,
+    relay_topics: Mutex<std::collections::HashSet<String>>,
+    events_written: Counter,
+    subscribers: Gauge,
+    store_size: Gauge,
+    peers_stored: Gauge,
+    crawls_running: Gauge,
+    crawl_discovered: Gauge,
+    last_stats: Mutex<Option<Instant>>,
+}
+
+/// Keeps the `MAX_LABEL_VALUES` largest entries and sums the rest under "other".
+fn top(map: &BTreeMap<String, u64>) -> Vec<(String, u64)> {
+    let mut v: Vec<(String, u64)> = map.iter().map(|(k, n)| (k.clone(), *n)).collect();
+    if v.len() <= MAX_LABEL_VALUES {
+        return v;
+    }
+    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let rest: u64 = v[MAX_LABEL_VALUES..].iter().map(|(_, n)| n).sum();
+    v.truncate(MAX_LABEL_VALUES);
+    v.push(("other".to_string(), rest));
+    v
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    /// A fresh registry with every metric registered.
+    pub fn new() -> Metrics {
+        let mut registry = Registry::default();
+        let inner = Inner {
+            peer_type_as_per_enr: Family::default(),
+            peer_cluster_as_per_enr: Family::default(),
+            peer_type_as_per_protocol: Family::default(),
+            peer_user_agents: Family::default(),
+            // Milliseconds, the seed monitor's buckets.
+            peer_ping: Histogram::new(
+                [
+                    100.0, 200.0, 300.0, 400.0, 500.0, 600.0, 700.0, 800.0, 900.0, 1000.0, 2000.0,
+                ]
+                .into_iter(),
+            ),
+            peer_count: Family::default(),
+            peer_country_count: Family::default(),
+            dials: Family::default(),
+            find_node_requests: Counter::default(),
+            find_node_failures: Counter::default(),
+            relay_messages: Family::default(),
+            relay_topics: Mutex::default(),
+            events_written: Counter::default(),
+            subscribers: Gauge::default(),
+            store_size: Gauge::default(),
+            peers_stored: Gauge::default(),
+            crawls_running: Gauge::default(),
+            crawl_discovered: Gauge::default(),
+            last_stats: Mutex::new(None),
+            registry: Registry::default(),
+        };
+        let r = &mut registry;
+        r.register(
+            "networkmonitor_peer_type_as_per_enr",
+            "Number of peers supporting each capability according to the ENR",
+            inner.peer_type_as_per_enr.clone(),
+        );
+        r.register(
+            "networkmonitor_peer_cluster_as_per_enr",
+            "Number of peers on each cluster according to the ENR",
+            inner.peer_cluster_as_per_enr.clone(),
+        );
+        r.register(
+            "networkmonitor_peer_type_as_per_protocol",
+            "Number of peers supporting each protocol, after a successful connection",
+            inner.peer_type_as_per_protocol.clone(),
+        );
+        r.register(
+            "networkmonitor_peer_user_agents",
+            "Number of peers with each user agent",
+            inner.peer_user_agents.clone(),
+        );
+        r.register(
+            "networkmonitor_peer_ping",
+            "Histogram tracking ping durations (ms) for discovered peers",
+            inner.peer_ping.clone(),
+        );
+        r.register(
+            "networkmonitor_peer_count",
+            "Number of discovered peers",
+            inner.peer_count.clone(),
+        );
+        r.register(
+            "networkmonitor_peer_country_count",
+            "Number of peers per country",
+            inner.peer_country_count.clone(),
+        );
+        r.register(
+            "peerscope_dials",
+            "Dials by outcome: connected or the failure class",
+            inner.dials.clone(),
+        );
+        r.register(
+            "peerscope_find_node_requests",
+            "discv5 FINDNODE requests sent",
+            inner.find_node_requests.clone(),
+        );
+        r.register(
+            "peerscope_find_node_failures",
+            "discv5 FINDNODE requests that failed",
+            inner.find_node_failures.clone(),
+        );
+        r.register(
+            "peerscope_relay_messages",
+            "Relay messages counted per pubsub topic",
+            inner.relay_messages.clone(),
+        );
+        r.register(
+            "peerscope_events_written",
+            "Peer events written to the store",
+            inner.events_written.clone(),
+        );
+        r.register(
+            "peerscope_event_subscribers",
+            "StreamPeerEvents subscribers connected",
+            inner.subscribers.clone(),
+        );
+        r.register(
+            "peerscope_store_size_bytes",
+            "Size of the store on disk",
+            inner.store_size.clone(),
+        );
+        r.register(
+            "peerscope_peers_stored",
+            "Peers in the store",
+            inner.peers_stored.clone(),
+        );
+        r.register(
+            "peerscope_crawls_running",
+            "Crawls running",
+            inner.crawls_running.clone(),
+        );
+        r.register(
+            "peerscope_crawl_discovered",
+            "Nodes discovered by the running crawls (sum)",
+            inner.crawl_discovered.clone(),
+        );
+        let inner = Inner { registry, ..inner };
+        Metrics {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// A dial ended: `outcome` is "connected" or an error class name.
+    pub fn dial(&self, outcome: &str) {
+        self.inner
+            .dials
+            .get_or_create(&label("outcome", outcome))
+            .inc();
+    }
+
+    /// A ping answered.
+    pub fn ping(&self, rtt: Duration) {
+        self.inner.peer_ping.observe(rtt.as_secs_f64() * 1000.0);
+    }
+
+    /// FINDNODE requests sent and failed.
+    pub fn find_node(&self, requests: u64, failures: u64) {
+        self.inner.find_node_requests.inc_by(requests);
+        self.inner.find_node_failures.inc_by(failures);
+    }
+
+    /// A relay message counted on `pubsub`.
+    pub fn relay_message(&self, pubsub: &str) {
+        let mut topics = self
+            .inner
+            .relay_topics
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let name = if topics.contains(pubsub) || topics.len() < MAX_LABEL_VALUES {
+            topics.insert(pubsub.to_string());
+            pubsub
+        } else {
+            "other"
+        };
+        self.inner
+            .relay_messages
+            .get_or_create(&label("pubsub_topic", name))
+            .inc();
+    }
+
+    /// Events written.
+    pub fn events_written(&self, n: u64) {
+        self.inner.events_written.inc_by(n);
+    }
+
+    /// A subscriber connected; the guard counts it until dropped.
+    pub fn subscriber(&self) -> SubscriberGuard {
+        self.inner.subscribers.inc();
+        SubscriberGuard {
+            gauge: self.inner.subscribers.clone(),
+        }
+    }
+
+    /// Whether the peer aggregates are due for a refresh.
+    pub fn stats_stale(&self) -> bool {
+        let last = self
+            .inner
+            .last_stats
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        last.is_none_or(|t| t.elapsed() >= STATS_TTL)
+    }
+
+    /// Sets the store-derived gauges.
+    pub fn set_stats(&self, s: &NetworkStats, store_bytes: u64, peers: u64) {
+        let i = &self.inner;
+        i.peer_type_as_per_enr.clear();
+        for (cap, n) in &s.by_capability {
+            i.peer_type_as_per_enr
+                .get_or_create(&label("capability", cap.clone()))
+                .set(*n as i64);
+        }
+        i.peer_cluster_as_per_enr.clear();
+        for (c, n) in &s.by_cluster {
+            i.peer_cluster_as_per_enr
+                .get_or_create(&label("cluster", c.to_string()))
+                .set(*n as i64);
+        }
+        i.peer_type_as_per_protocol.clear();
+        for (p, n) in top(&s.by_protocol) {
+            i.peer_type_as_per_protocol
+                .get_or_create(&label("protocols", p))
+                .set(n as i64);
+        }
+        i.peer_user_agents.clear();
+        for (a, n) in top(&s.by_agent) {
+            i.peer_user_agents
+                .get_or_create(&label("user_agent", a))
+                .set(n as i64);
+        }
+        i.peer_count.clear();
+        i.peer_count
+            .get_or_create(&label("connected", "true"))
+            .set(s.reachable as i64);
+        i.peer_count
+            .get_or_create(&label("connected", "false"))
+            .set((s.peers - s.reachable) as i64);
+        i.peer_country_count.clear();
+        for (c, n) in top(&s.by_country) {
+            i.peer_country_count
+                .get_or_create(&label("country", c))
+                .set(n as i64);
+        }
+        i.store_size.set(store_bytes as i64);
+        i.peers_stored.set(peers as i64);
+        *i.last_stats.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+    }
+
+    /// Sets the crawl gauges.
+    pub fn set_crawls(&self, running: u64, discovered: u64) {
+        self.inner.crawls_running.set(running as i64);
+        self.inner.crawl_discovered.set(discovered as i64);
+    }
+
+    /// The OpenMetrics text.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = encode(&mut out, &self.inner.registry);
+        out
+    }
+}
+
+/// Decrements the subscriber gauge when dropped.
+pub struct SubscriberGuard {
+    gauge: Gauge,
+}
+
+impl Drop for SubscriberGuard {
+    fn drop(&mut self) {
+        self.gauge.dec();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_the_seed_monitor_names_with_bounded_labels() {
+        let m = Metrics::new();
+        let mut s = NetworkStats::default();
+        for i in 0..150 {
+            s.by_agent.insert(format!("agent-{i:03}"), 1 + i as u64);
+        }
+        s.by_country.insert("Germany".into(), 3);
+        s.peers = 10;
+        s.reachable = 7;
+        m.set_stats(&s, 1234, 10);
+        m.ping(Duration::from_millis(150));
+        m.dial("refused");
+        let text = m.render();
+        assert!(
+            text.contains("networkmonitor_peer_country_count{country=\"Germany\"} 3"),
+            "{text}"
+        );
+        assert!(text.contains("networkmonitor_peer_count{connected=\"true\"} 7"));
+        assert!(text.contains("networkmonitor_peer_count{connected=\"false\"} 3"));
+        assert!(text.contains("networkmonitor_peer_ping_count 1"));
+        assert!(text.contains("peerscope_dials_total{outcome=\"refused\"} 1"));
+        let agents = text
+            .lines()
+            .filter(|l| l.starts_with("networkmonitor_peer_user_agents{"))
+            .count();
+        assert_eq!(agents, MAX_LABEL_VALUES + 1, "top values plus other");
+        // The 50 smallest (1..=50) are summed under other.
+        assert!(text.contains("networkmonitor_peer_user_agents{user_agent=\"other\"} 1275"));
+    }
+}

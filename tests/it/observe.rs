@@ -1,0 +1,420 @@
+//! Observing and protecting the service: resumable events, retention, Prometheus and the
+//! seed monitor's JSON, bearer tokens, TLS.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use peerscope::api::{ServeOptions, Token};
+use peerscope::engine::EngineConfig;
+use peerscope::proto::pb;
+use peerscope::proto::pb::crawler_client::CrawlerClient;
+use peerscope::testnet::{Testnet, TestnetConfig};
+use tokio_stream::StreamExt;
+use tonic::transport::Channel;
+use tonic::Code;
+
+use crate::common::{http_get, oneshot, wait_final, within, Server};
+
+async fn read_events(
+    client: &mut CrawlerClient<Channel>,
+    after: u64,
+    crawl_id: &str,
+    limit: usize,
+) -> Vec<pb::PeerEvent> {
+    let mut stream = client
+        .stream_peer_events(pb::StreamPeerEventsRequest {
+            after_sequence: Some(after),
+            crawl_id: crawl_id.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut out = Vec::new();
+    while out.len() < limit {
+        match tokio::time::timeout(Duration::from_millis(700), stream.next()).await {
+            Ok(Some(Ok(m))) => out.push(m.event.unwrap()),
+            _ => break,
+        }
+    }
+    out
+}
+
+/// A client that disconnects mid-crawl and resumes with `after_sequence` gets exactly what
+/// it missed: no gap, no duplicate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resumed_streams_receive_exactly_the_missing_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = Testnet::start(TestnetConfig {
+        nodes: 48,
+        seed: 21,
+        ..TestnetConfig::default()
+    })
+    .await
+    .unwrap();
+    let server = Server::start(dir.path()).await;
+    let mut client = server.client().await;
+    let mut live = client
+        .stream_peer_events(pb::StreamPeerEventsRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let crawl = client
+        .start_crawl(oneshot(net.bootstrap_enrs()))
+        .await
+        .unwrap()
+        .into_inner()
+        .crawl
+        .unwrap();
+    // Read 40 events live, then drop the stream while the crawl goes on.
+    let mut first = Vec::new();
+    while first.len() < 40 {
+        let ev = within(Duration::from_secs(20), live.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .event
+            .unwrap();
+        first.push(ev);
+    }
+    drop(live);
+    let done = wait_final(&mut client, &crawl.id, Duration::from_secs(90)).await;
+    assert_eq!(done.state, pb::CrawlState::Finished as i32);
+    // Resume after the last event seen.
+    let last_seen = first.last().unwrap().sequence;
+    let rest = read_events(&mut client, last_seen, "", usize::MAX).await;
+    let all: Vec<u64> = first
+        .iter()
+        .chain(rest.iter())
+        .map(|e| e.sequence)
+        .collect();
+    // Contiguous from the first live event to the end: nothing missing, nothing twice.
+    let expected: Vec<u64> = (all[0]..all[0] + all.len() as u64).collect();
+    assert_eq!(all, expected);
+    // And the concatenation equals a full replay.
+    let replay = read_events(&mut client, all[0] - 1, "", usize::MAX).await;
+    assert_eq!(
+        replay.iter().map(|e| e.sequence).collect::<Vec<_>>(),
+        expected
+    );
+    assert_eq!(
+        replay.last().unwrap().sequence,
+        all.last().copied().unwrap()
+    );
+    drop(client);
+    server.stop().await;
+}
+
+/// Events dropped by retention cannot be resumed from: OUT_OF_RANGE says from where.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resuming_before_retention_is_out_of_range() {
+    use peerscope::model::{NewPeerEvent, PeerEventKind};
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = peerscope::store::Store::open(dir.path(), 100).unwrap();
+        let events = (0..100u8)
+            .map(|i| NewPeerEvent {
+                time: peerscope::model::now_millis(),
+                kind: PeerEventKind::Discovered,
+                crawl_id: 1,
+                node_id: [i; 32],
+                peer_id: None,
+                enr_seq: 1,
+                enr: None,
+                error_class: None,
+                detail: None,
+            })
+            .collect();
+        store.append_events(events).unwrap();
+        assert_eq!(store.trim_events(10, 0).unwrap(), 90);
+        assert_eq!(store.first_sequence().unwrap(), Some(91));
+        store.flush().await.unwrap();
+    }
+    let server = Server::start(dir.path()).await;
+    let mut client = server.client().await;
+    let status = client
+        .stream_peer_events(pb::StreamPeerEventsRequest {
+            after_sequence: Some(5),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::OutOfRange);
+    assert!(status.message().contains("90"), "{}", status.message());
+    // From the retention edge on, resume works and is complete.
+    let evs = read_events(&mut client, 90, "", usize::MAX).await;
+    assert_eq!(
+        evs.iter().map(|e| e.sequence).collect::<Vec<_>>(),
+        (91..=100).collect::<Vec<_>>()
+    );
+    drop(client);
+    server.stop().await;
+}
+
+fn metric(text: &str, name_and_labels: &str) -> Option<f64> {
+    text.lines()
+        .find(|l| l.starts_with(name_and_labels) && l[name_and_labels.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+/// `/metrics` during and after a crawl carries the seed monitor's names with values equal
+/// to GetNetworkStats; `/allpeersinfo` lists every peer with the seed monitor's fields.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_and_json_match_network_stats() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = Testnet::start(TestnetConfig {
+        nodes: 40,
+        down_fraction: 0.25,
+        seed: 8,
+        ..TestnetConfig::default()
+    })
+    .await
+    .unwrap();
+    let server = Server::start(dir.path()).await;
+    let mut client = server.client().await;
+    let crawl = client
+        .start_crawl(oneshot(net.bootstrap_enrs()))
+        .await
+        .unwrap()
+        .into_inner()
+        .crawl
+        .unwrap();
+    // Scraped while running: the crawl gauges exist.
+    let (code, during) = http_get(server.http, "/metrics", None).await;
+    assert_eq!(code, 200);
+    assert!(during.contains("peerscope_crawls_running"), "{during}");
+    wait_final(&mut client, &crawl.id, Duration::from_secs(90)).await;
+    // Past the cache of the scraped aggregates.
+    tokio::time::sleep(peerscope::metrics::STATS_TTL).await;
+    let (code, text) = http_get(server.http, "/metrics", None).await;
+    assert_eq!(code, 200);
+    let stats = client
+        .get_network_stats(pb::GetNetworkStatsRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(stats.peers, 40);
+    for (cap, n) in &stats.by_capability {
+        let got = metric(
+            &text,
+            &format!("networkmonitor_peer_type_as_per_enr{{capability=\"{cap}\"}}"),
+        );
+        assert_eq!(got, Some(*n as f64), "capability {cap}");
+    }
+    for (cluster, n) in &stats.by_cluster {
+        let got = metric(
+            &text,
+            &format!("networkmonitor_peer_cluster_as_per_enr{{cluster=\"{cluster}\"}}"),
+        );
+        assert_eq!(got, Some(*n as f64), "cluster {cluster}");
+    }
+    for (proto, n) in &stats.by_protocol {
+        let got = metric(
+            &text,
+            &format!("networkmonitor_peer_type_as_per_protocol{{protocols=\"{proto}\"}}"),
+        );
+        assert_eq!(got, Some(*n as f64), "protocol {proto}");
+    }
+    for (agent, n) in &stats.by_agent {
+        let got = metric(
+            &text,
+            &format!("networkmonitor_peer_user_agents{{user_agent=\"{agent}\"}}"),
+        );
+        assert_eq!(got, Some(*n as f64), "agent {agent}");
+    }
+    assert_eq!(
+        metric(&text, "networkmonitor_peer_count{connected=\"true\"}"),
+        Some(stats.reachable as f64)
+    );
+    assert_eq!(
+        metric(&text, "networkmonitor_peer_count{connected=\"false\"}"),
+        Some((stats.peers - stats.reachable) as f64)
+    );
+    assert_eq!(
+        metric(&text, "networkmonitor_peer_ping_count"),
+        Some(stats.reachable as f64)
+    );
+    assert_eq!(
+        metric(&text, "peerscope_dials_total{outcome=\"refused\"}"),
+        Some(10.0)
+    );
+    assert_eq!(
+        metric(&text, "peerscope_dials_total{outcome=\"connected\"}"),
+        Some(30.0)
+    );
+    assert_eq!(metric(&text, "peerscope_peers_stored"), Some(40.0));
+    assert!(metric(&text, "peerscope_events_written_total").unwrap() >= 40.0 * 2.0);
+    // Nothing is geolocated in this run, so no country series is invented.
+    assert!(!text.contains("networkmonitor_peer_country_count{"));
+
+    let (code, body) = http_get(server.http, "/allpeersinfo", None).await;
+    assert_eq!(code, 200);
+    let peers: Vec<serde_json::Value> = serde_json::from_str(&body).unwrap();
+    assert_eq!(peers.len(), 40);
+    let by_id: HashMap<String, serde_json::Value> = peers
+        .into_iter()
+        .map(|p| (p["peerId"].as_str().unwrap().to_string(), p))
+        .collect();
+    for n in net.nodes() {
+        let p = &by_id[&n.peer_id];
+        assert_eq!(p["enr"], serde_json::json!(n.enr));
+        assert_eq!(p["enrCapabilities"], serde_json::json!(n.capabilities));
+        assert_eq!(p["ip"], "127.0.0.1");
+        assert_eq!(p["retries"], 1);
+        if n.up {
+            assert_eq!(p["userAgent"], serde_json::json!(n.agent));
+            let mut protos: Vec<String> =
+                serde_json::from_value(p["supportedProtocols"].clone()).unwrap();
+            protos.sort();
+            assert_eq!(protos, n.protocols);
+            assert!(p["lastPingDuration"].as_f64().unwrap() > 0.0);
+            assert_eq!(p["connError"], "");
+        } else {
+            assert!(p["connError"].as_str().unwrap().contains("refused"));
+        }
+    }
+    let (code, body) = http_get(server.http, "/contenttopics", None).await;
+    assert_eq!(code, 200);
+    let _: HashMap<String, u64> = serde_json::from_str(&body).unwrap();
+    drop(client);
+    server.stop().await;
+}
+
+/// With a token: every call without it (or with a wrong one) fails UNAUTHENTICATED, health
+/// still answers, the right token works; HTTP answers 401 without it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_locks_the_control_plane_but_not_health() {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::{health_client::HealthClient, HealthCheckRequest};
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_full(
+        dir.path(),
+        EngineConfig::default(),
+        ServeOptions {
+            token: Token::new("correct horse"),
+            tls: None,
+        },
+    )
+    .await;
+    let channel = server.channel().await;
+    let mut plain = CrawlerClient::new(channel.clone());
+    let status = plain
+        .list_crawls(pb::ListCrawlsRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    let with = |token: &'static str| {
+        move |mut req: tonic::Request<()>| {
+            req.metadata_mut()
+                .insert("authorization", format!("Bearer {token}").parse().unwrap());
+            Ok(req)
+        }
+    };
+    let mut wrong = CrawlerClient::with_interceptor(channel.clone(), with("battery staple"));
+    let status = wrong
+        .list_crawls(pb::ListCrawlsRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    let mut right = CrawlerClient::with_interceptor(channel.clone(), with("correct horse"));
+    right
+        .list_crawls(pb::ListCrawlsRequest::default())
+        .await
+        .expect("the right token is accepted");
+    // Reflection is protected too; health is not.
+    {
+        use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+        use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+        use tonic_reflection::pb::v1::ServerReflectionRequest;
+        let mut r = ServerReflectionClient::new(channel.clone());
+        let req = ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::ListServices(String::new())),
+        };
+        let status = r
+            .server_reflection_info(tokio_stream::iter(vec![req]))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::Unauthenticated);
+    }
+    let mut health = HealthClient::new(channel);
+    let s = health
+        .check(HealthCheckRequest {
+            service: "peerscope.v1.Crawler".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .status;
+    assert_eq!(s, ServingStatus::Serving as i32);
+
+    let (code, _) = http_get(server.http, "/metrics", None).await;
+    assert_eq!(code, 401);
+    let (code, _) = http_get(server.http, "/allpeersinfo", Some("nope")).await;
+    assert_eq!(code, 401);
+    let (code, body) = http_get(server.http, "/metrics", Some("correct horse")).await;
+    assert_eq!(code, 200);
+    assert!(body.contains("networkmonitor_peer_count"));
+    server.stop().await;
+}
+
+/// gRPC over TLS with a self-signed certificate: a client trusting it round-trips; a
+/// plaintext client does not get through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_round_trip() {
+    use tonic::transport::{Certificate, ClientTlsConfig, Endpoint};
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let cert_pem = cert.cert.pem();
+    let key_pem = cert.key_pair.serialize_pem();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_full(
+        dir.path(),
+        EngineConfig::default(),
+        ServeOptions {
+            token: None,
+            tls: Some((cert_pem.clone().into_bytes(), key_pem.into_bytes())),
+        },
+    )
+    .await;
+    let channel = Endpoint::from_shared(format!("https://localhost:{}", server.addr.port()))
+        .unwrap()
+        .tls_config(
+            ClientTlsConfig::new()
+                .ca_certificate(Certificate::from_pem(cert_pem))
+                .domain_name("localhost"),
+        )
+        .unwrap()
+        .connect()
+        .await
+        .expect("TLS handshake");
+    let mut client = CrawlerClient::new(channel);
+    let listed = client
+        .list_crawls(pb::ListCrawlsRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(listed.crawls.is_empty());
+    let status = client
+        .get_crawl(pb::GetCrawlRequest {
+            crawl_id: "3".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::NotFound);
+    // Plaintext HTTP/2 to a TLS port fails.
+    let plain = Endpoint::from_shared(format!("http://127.0.0.1:{}", server.addr.port()))
+        .unwrap()
+        .connect_timeout(Duration::from_secs(2))
+        .timeout(Duration::from_secs(2))
+        .connect()
+        .await;
+    if let Ok(ch) = plain {
+        let r = CrawlerClient::new(ch)
+            .list_crawls(pb::ListCrawlsRequest::default())
+            .await;
+        assert!(r.is_err());
+    }
+    drop(client);
+    server.stop().await;
+}
