@@ -23,6 +23,11 @@ use crate::model::NetworkStats;
 
 /// Most distinct values kept per free-text label.
 pub const MAX_LABEL_VALUES: usize = 100;
+/// Ping histogram buckets in milliseconds (the seed monitor's).
+const PING_BUCKETS_MS: [f64; 11] = [
+    100.0, 200.0, 300.0, 400.0, 500.0, 600.0, 700.0, 800.0, 900.0, 1000.0, 2000.0,
+];
+
 /// How long scraped peer aggregates are reused.
 pub const STATS_TTL: Duration = Duration::from_secs(5);
 
@@ -90,12 +95,7 @@ impl Metrics {
             peer_type_as_per_protocol: Family::default(),
             peer_user_agents: Family::default(),
             // Milliseconds, the seed monitor's buckets.
-            peer_ping: Histogram::new(
-                [
-                    100.0, 200.0, 300.0, 400.0, 500.0, 600.0, 700.0, 800.0, 900.0, 1000.0, 2000.0,
-                ]
-                .into_iter(),
-            ),
+            peer_ping: Histogram::new(PING_BUCKETS_MS),
             peer_count: Family::default(),
             peer_country_count: Family::default(),
             dials: Family::default(),
