@@ -347,3 +347,169 @@ pub fn default_settings() -> CrawlSettings {
         ..CrawlSettings::default()
     }
 }
+
+/// One crawl served over gRPC with `subscribers` StreamPeerEvents clients (one of them
+/// slow) attached; returns the crawl time, the events written, and what each subscriber
+/// received.
+async fn crawl_with_subscribers(
+    net: &Testnet,
+    settings: &CrawlSettings,
+    subscribers: usize,
+) -> Result<(f64, u64, Vec<u64>), String> {
+    use crate::proto::pb;
+    use crate::proto::pb::crawler_client::CrawlerClient;
+    use futures::StreamExt;
+
+    let dir = tempfile_dir()?;
+    let store = Store::open(&dir, 500).map_err(|e| e.to_string())?;
+    let root = CancellationToken::new();
+    let engine = Engine::new(
+        store.clone(),
+        EngineConfig {
+            default_discv5_addr: "127.0.0.1:0".parse().expect("valid literal"),
+            ..EngineConfig::default()
+        },
+        root.clone(),
+    )
+    .map_err(|e| e.to_string())?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let server = tokio::spawn(crate::api::serve(listener, engine.clone(), root.clone()));
+    let url = format!("http://{addr}");
+    // Subscribers stop once they have seen `target` (set when the crawl ends).
+    let target = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(u64::MAX));
+    let mut subs = JoinSet::new();
+    for i in 0..subscribers {
+        let url = url.clone();
+        let target = target.clone();
+        let mut client = CrawlerClient::connect(url).await.map_err(|e| e.to_string())?;
+        let mut stream = client
+            .stream_peer_events(pb::StreamPeerEventsRequest {
+                after_sequence: Some(0),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| e.to_string())?
+            .into_inner();
+        subs.spawn(async move {
+            let slow = i == 0;
+            let mut got = 0u64;
+            let mut last = 0u64;
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
+            loop {
+                if last >= target.load(std::sync::atomic::Ordering::Relaxed) {
+                    return got;
+                }
+                let next = tokio::time::timeout_at(deadline, stream.next()).await;
+                match next {
+                    Ok(Some(Ok(m))) => {
+                        got += 1;
+                        last = m.event.map(|e| e.sequence).unwrap_or(last);
+                        if slow {
+                            // A deliberately slow reader: 2 ms per event.
+                            tokio::time::sleep(Duration::from_millis(2)).await;
+                        }
+                    }
+                    _ => return got,
+                }
+            }
+        });
+    }
+    let spec = CrawlSpec {
+        name: "bench".into(),
+        labels: Default::default(),
+        profile: Profile::Waku {
+            cluster_id: 1,
+            shards: vec![],
+        },
+        bootstrap_enrs: net.bootstrap_enrs().to_vec(),
+        mode: CrawlMode::Oneshot,
+        settings: settings.clone(),
+        listen_addr: None,
+    };
+    let t = Instant::now();
+    let started = engine.start_crawl(spec).await.map_err(|e| e.to_string())?;
+    loop {
+        let c = engine.get_crawl(started.id).map_err(|e| e.to_string())?;
+        if c.state != CrawlState::Running {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let secs = t.elapsed().as_secs_f64();
+    let written = store.last_sequence();
+    target.store(written, std::sync::atomic::Ordering::Relaxed);
+    let mut received = Vec::new();
+    while let Some(r) = subs.join_next().await {
+        received.push(r.unwrap_or(0));
+    }
+    root.cancel();
+    engine.shutdown().await;
+    let _ = server.await;
+    drop(engine);
+    drop(store);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok((secs, written, received))
+}
+
+/// Subscriber report.
+#[derive(Clone, Debug, Serialize)]
+pub struct SubscriberReport {
+    pub nodes: usize,
+    pub subscribers: usize,
+    pub without_secs: Vec<f64>,
+    pub with_secs: Vec<f64>,
+    /// median(with) / median(without).
+    pub ratio: f64,
+    /// Every subscriber of every run received every event written.
+    pub all_received: bool,
+    pub events_per_run: Vec<u64>,
+}
+
+/// Crawls with and without `subscribers` event subscribers (alternating).
+pub async fn run_subscribers(
+    config: BenchConfig,
+    subscribers: usize,
+) -> Result<SubscriberReport, String> {
+    let net = Testnet::start(TestnetConfig {
+        nodes: config.nodes,
+        ..TestnetConfig::default()
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut without = Vec::new();
+    let mut with = Vec::new();
+    let mut all_received = true;
+    let mut events = Vec::new();
+    for _ in 0..config.rounds.max(1) {
+        for n in [0, subscribers] {
+            let (secs, written, received) =
+                crawl_with_subscribers(&net, &config.settings, n).await?;
+            let ok = received.iter().all(|r| *r == written);
+            all_received &= ok;
+            eprintln!(
+                "{n:>4} subscribers: {secs:.2}s, {written} events, every subscriber got all: {ok}"
+            );
+            events.push(written);
+            if n == 0 {
+                without.push(secs);
+            } else {
+                with.push(secs);
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+    let (a, b) = (median(without.clone()), median(with.clone()));
+    Ok(SubscriberReport {
+        nodes: config.nodes,
+        subscribers,
+        without_secs: without,
+        with_secs: with,
+        ratio: if a > 0.0 { b / a } else { 0.0 },
+        all_received,
+        events_per_run: events,
+    })
+}

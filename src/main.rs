@@ -128,6 +128,10 @@ struct BenchArgs {
     /// Dials in flight.
     #[arg(long, default_value_t = peerscope::model::DEFAULT_DIAL_CONCURRENCY)]
     dial_concurrency: u32,
+    /// Instead: compare crawls with and without this many StreamPeerEvents subscribers
+    /// (one of them slow) attached over gRPC.
+    #[arg(long)]
+    subscribers: Option<usize>,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -465,13 +469,29 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     settings.concurrency = args.concurrency;
     settings.dial.concurrency = args.dial_concurrency;
     settings.dial.per_ip = args.dial_concurrency;
-    let report = peerscope::bench::run(peerscope::bench::BenchConfig {
+    let config = peerscope::bench::BenchConfig {
         nodes: args.nodes,
         rounds: args.rounds,
         settings,
-    })
-    .await
-    .map_err(|e| anyhow::anyhow!(e))?;
+    };
+    if let Some(n) = args.subscribers {
+        let r = peerscope::bench::run_subscribers(config, n)
+            .await
+            .map_err(|e| anyhow::anyhow!(e))?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&r)?);
+        } else {
+            println!(
+                "ONESHOT crawl of {} nodes served over gRPC: without subscribers {:?} s, with {} subscribers (one slow) {:?} s; ratio of medians {:.3}; every subscriber received every event: {}",
+                r.nodes, r.without_secs, r.subscribers, r.with_secs, r.ratio, r.all_received
+            );
+        }
+        anyhow::ensure!(r.all_received, "a subscriber missed events");
+        return Ok(());
+    }
+    let report = peerscope::bench::run(config)
+        .await
+        .map_err(|e| anyhow::anyhow!(e))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
