@@ -24,10 +24,12 @@
 pub mod api;
 pub mod bench;
 pub mod config;
+pub mod dns;
 pub mod engine;
 pub mod model;
 pub mod proto;
 pub mod record;
 pub mod store;
 pub mod testnet;
+pub mod testnet_dns;
 pub mod waku;
