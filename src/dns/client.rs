@@ -115,7 +115,9 @@ enum Subtree {
 /// A DNS client for trees. Keeps one hickory resolver (and its cache) and the highest
 /// sequence number seen per tree, so that an older root is refused later.
 ///
-/// Must be created and used inside a tokio runtime.
+/// `Send + Sync`: share it behind an `Arc`. Creating one needs no runtime; its lookups
+/// must run on a tokio runtime, where hickory spawns its connection tasks. Those tasks
+/// belong to the client and end when it is dropped.
 pub struct DnsClient {
     resolver: TokioResolver,
     settings: ResolverSettings,
@@ -539,6 +541,23 @@ mod tests {
         assert!(is_ancestor(&p, "B", "R"));
         assert!(!is_ancestor(&p, "B", "C"));
         assert!(!is_ancestor(&p, "C", "A"));
+    }
+
+    #[test]
+    fn client_and_futures_can_cross_tasks() {
+        fn send_sync<T: Send + Sync>(_: &T) {}
+        fn send<T: Send>(_: &T) {}
+        let client = DnsClient::new(ResolverSettings {
+            nameservers: vec![SocketAddr::from(([127, 0, 0, 1], 9))],
+            ..ResolverSettings::default()
+        })
+        .expect("no runtime needed to build");
+        send_sync(&client);
+        // Futures are only built, never polled: no lookup is sent.
+        send(&client.resolve_tree("enrtree://x@y"));
+        send(&client.resolve_all_report(&[]));
+        let settings = ResolverSettings::default();
+        send(&resolve_all(&[], &settings));
     }
 
     #[test]

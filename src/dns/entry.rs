@@ -330,6 +330,23 @@ mod tests {
         assert!(!parsed.verify(signing_key(8).verifying_key()));
     }
 
+    /// (r, n − s) verifies mathematically whenever (r, s) does; like go-ethereum, only the
+    /// low-S form is accepted.
+    #[test]
+    fn high_s_signature_is_refused() {
+        let sk = signing_key(7);
+        let hash = subdomain_hash("enrtree-branch:");
+        let root = Root::sign(hash.clone(), hash, 1, &sk);
+        let low = Signature::from_slice(&root.signature[..64]).unwrap();
+        let (r, s) = low.split_scalars();
+        let high = Signature::from_scalars(r, -s).unwrap();
+        assert_ne!(high, low);
+        let mut flipped = root.clone();
+        flipped.signature[..64].copy_from_slice(&high.to_bytes());
+        assert!(root.verify(sk.verifying_key()));
+        assert!(!flipped.verify(sk.verifying_key()));
+    }
+
     #[test]
     fn root_parse_errors_name_the_field() {
         let good = Root::parse(EIP_ROOT).unwrap();

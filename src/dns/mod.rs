@@ -56,9 +56,12 @@
 //!
 //! # Runtime
 //!
-//! Resolution runs on the caller's tokio runtime (hickory's resolver spawns nothing of its
-//! own that outlives a lookup). Only the nameservers in [`ResolverSettings::nameservers`]
-//! are contacted; with an empty list the system configuration (`/etc/resolv.conf`) is used.
+//! Lookups run on the caller's tokio runtime (either flavour); hickory spawns its
+//! per-connection tasks there, owned by the [`DnsClient`] and ended when it is dropped. Only
+//! the nameservers in [`ResolverSettings::nameservers`] are contacted, each over UDP and,
+//! for truncated answers, TCP on the same port; with an empty list the system
+//! configuration (`/etc/resolv.conf`) is used. Names are always queried fully qualified,
+//! so no search domain is ever appended.
 
 mod build;
 mod client;

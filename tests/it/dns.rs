@@ -513,3 +513,24 @@ async fn silent_nameserver_times_out() {
         started.elapsed()
     );
 }
+
+/// An answer too large for one UDP datagram (the root name also carries bulky foreign TXT
+/// records) arrives truncated, and the resolver retries over TCP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_answers_fall_back_to_tcp() {
+    init_tracing();
+    let tree = build_tree(&waku_enrs(3), &[], 1, &signing_key(), "tcp.peerscope.test").unwrap();
+    let mut records = tree.records.clone();
+    for i in 0..12 {
+        records.push((
+            "tcp.peerscope.test".into(),
+            format!("filler-{i}-{}", "x".repeat(400)),
+        ));
+    }
+    let server = TreeServer::start(records).await.unwrap();
+    let got = within(LIMIT, resolve_tree(&tree.url, &settings(&server)))
+        .await
+        .expect("resolves over TCP");
+    assert_eq!(got.enrs.len(), 3);
+    server.shutdown().await.unwrap();
+}
