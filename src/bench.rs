@@ -384,7 +384,9 @@ async fn crawl_with_subscribers(
     for i in 0..subscribers {
         let url = url.clone();
         let target = target.clone();
-        let mut client = CrawlerClient::connect(url).await.map_err(|e| e.to_string())?;
+        let mut client = CrawlerClient::connect(url)
+            .await
+            .map_err(|e| e.to_string())?;
         let mut stream = client
             .stream_peer_events(pb::StreamPeerEventsRequest {
                 after_sequence: Some(0),

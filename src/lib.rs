@@ -24,6 +24,7 @@
 pub mod api;
 pub mod bench;
 pub mod config;
+pub mod dns;
 pub mod engine;
 pub mod metrics;
 pub mod model;
@@ -32,4 +33,5 @@ pub mod record;
 pub mod relay;
 pub mod store;
 pub mod testnet;
+pub mod testnet_dns;
 pub mod waku;

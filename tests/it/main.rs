@@ -5,5 +5,6 @@ mod api;
 mod common;
 mod dial;
 mod discovery;
+mod dns;
 mod observe;
 mod relay;
