@@ -11,7 +11,7 @@
  */
 import fs from "node:fs";
 import { parseArgs } from "node:util";
-import { PeerEventKind, PeerscopeClient, peerEventKindFromJSON } from "../src";
+import { PeerEventKind, PeerscopeClient } from "../src";
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -26,10 +26,16 @@ async function main(): Promise<number> {
     },
   });
   const stateFile = values["state-file"];
-  let after = values.after === undefined ? undefined : BigInt(values.after);
-  if (stateFile && fs.existsSync(stateFile)) after = BigInt(fs.readFileSync(stateFile, "utf8").trim());
+  // Sequence numbers are uint64: kept as decimal strings, as the client returns them.
+  let after = values.after;
+  if (stateFile && fs.existsSync(stateFile)) after = fs.readFileSync(stateFile, "utf8").trim();
   const maxEvents = values["max-events"] === undefined ? undefined : Number(values["max-events"]);
-  const kinds = values.kind!.map((k) => peerEventKindFromJSON("PEER_EVENT_KIND_" + k.toUpperCase()));
+  const kinds = values.kind!.map((k) => "PEER_EVENT_KIND_" + k.toUpperCase());
+  const unknown = kinds.filter((k) => !(k in PeerEventKind));
+  if (unknown.length) {
+    console.error(`unknown event kind: ${unknown.join(", ")} (kinds: ${Object.keys(PeerEventKind).join(", ")})`);
+    return 1;
+  }
 
   const client = new PeerscopeClient(values.server);
   let seen = 0;
@@ -37,9 +43,9 @@ async function main(): Promise<number> {
     for await (const ev of client.followEvents({
       afterSequence: after,
       durationMs: values.duration === undefined ? undefined : Number(values.duration) * 1000,
-      filter: { crawlId: values["crawl-id"], kinds },
+      filter: { crawlId: values["crawl-id"], kinds: kinds as (keyof typeof PeerEventKind)[] },
     })) {
-      const kind = PeerEventKind[ev.kind].replace(/^PEER_EVENT_KIND_/, "");
+      const kind = ev.kind.replace(/^PEER_EVENT_KIND_/, "");
       const detail = ev.errorClass ? `${ev.errorClass}: ${ev.detail}` : ev.detail;
       console.log(`${ev.sequence} ${kind} ${ev.nodeId} ${detail}`.trimEnd());
       if (stateFile) {

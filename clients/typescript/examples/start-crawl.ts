@@ -8,7 +8,14 @@
  * Exit status: 0 when the crawl FINISHED, 1 otherwise (or on a gRPC error).
  */
 import { parseArgs } from "node:util";
-import { type Crawl, CrawlState, FINAL_STATES, PeerscopeClient, WatchCrawlRequest, type WatchCrawlResponse } from "../src";
+import {
+  type Crawl__Output,
+  CrawlState,
+  FINAL_STATES,
+  PeerscopeClient,
+  type WatchCrawlResponse__Output,
+  duration,
+} from "../src";
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -27,21 +34,21 @@ async function main(): Promise<number> {
   const timeoutMs = Number(values.timeout) * 1000;
   const client = new PeerscopeClient(values.server);
   try {
-    let crawl: Crawl = await client.startCrawl(values.enr, {
+    let crawl: Crawl__Output = await client.startCrawl(values.enr, {
       profile: { waku: { clusterId: Number(values["cluster-id"]) } },
       name: values.name,
     });
     console.log(`started crawl ${crawl.id} on ${crawl.listenAddr}`);
     // WatchCrawl sends a snapshot every `interval` and ends after the final one.
     const call = client.raw.watchCrawl(
-      WatchCrawlRequest.fromPartial({ crawlId: crawl.id, interval: { nanos: 250_000_000 } }),
+      { crawlId: crawl.id, interval: duration(250) },
       { deadline: Date.now() + timeoutMs },
     );
-    for await (const snap of call as AsyncIterable<WatchCrawlResponse>) {
+    for await (const snap of call as AsyncIterable<WatchCrawlResponse__Output>) {
       crawl = snap.crawl!;
       const p = crawl.progress!;
       console.log(
-        `  ${CrawlState[crawl.state]}: discovered ${p.discovered}, queried ${p.queried}, queued ${p.queued}, connected ${p.connected}`,
+        `  ${crawl.state}: discovered ${p.discovered}, queried ${p.queried}, queued ${p.queued}, connected ${p.connected}`,
       );
     }
     if (!FINAL_STATES.has(crawl.state)) {
@@ -49,7 +56,7 @@ async function main(): Promise<number> {
       return 1;
     }
     const p = crawl.progress!;
-    const state = CrawlState[crawl.state].replace(/^CRAWL_STATE_/, "");
+    const state = crawl.state.replace(/^CRAWL_STATE_/, "");
     console.log(
       `crawl ${crawl.id} ${state}: discovered ${p.discovered}, queried ${p.queried}, connected ${p.connected}, identified ${p.identified}` +
         (crawl.error ? ` (${crawl.error})` : ""),

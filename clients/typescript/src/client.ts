@@ -1,56 +1,50 @@
 /**
- * A small promise/async-iterator layer over the generated `CrawlerClient` (@grpc/grpc-js).
+ * A small promise/async-iterator layer over the @grpc/grpc-js `CrawlerClient`.
  *
- * For any RPC or option not wrapped here, use `client.raw` (the generated client) with the
- * generated message types. Failed calls reject with the grpc-js `ServiceError`: `err.code`
- * is a `status` value, `err.details` the server's message (for INVALID_ARGUMENT it names
- * the offending field).
+ * For any RPC or option not wrapped here, use `client.raw` (the typed grpc-js client) with
+ * the generated types. Failed calls reject with the grpc-js `ServiceError`: `err.code` is a
+ * `status` value, `err.details` the server's message (for INVALID_ARGUMENT it names the
+ * offending field).
+ *
+ * Representation (see LOADER_OPTIONS): 64-bit integers are decimal strings on output (pass
+ * a number, string or bigint on input), enums are their names, timestamps and durations
+ * are `{ seconds: string, nanos: number }`.
  */
-import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
-import {
-  type CallOptions,
-  type ChannelCredentials,
-  type ClientReadableStream,
-  type ServiceError,
-  credentials as grpcCredentials,
-  Metadata,
-  status,
-} from "@grpc/grpc-js";
-import {
-  type Crawl,
-  CrawlerClient,
-  CrawlMode,
-  CrawlState,
-  type DeepPartial,
-  GetCrawlRequest,
-  type GetCrawlResponse,
-  GetMessageCountsRequest,
-  type GetMessageCountsResponse,
-  GetNetworkStatsRequest,
-  type GetNetworkStatsResponse,
-  GetPeerRequest,
-  type GetPeerResponse,
-  ListCrawlsRequest,
-  type ListCrawlsResponse,
-  ListPeersRequest,
-  type ListPeersResponse,
-  type Peer,
-  type PeerEvent,
-  StartCrawlRequest,
-  type StartCrawlResponse,
-  StopCrawlRequest,
-  type StopCrawlResponse,
-  StreamPeerEventsRequest,
-  type StreamPeerEventsResponse,
-  WatchCrawlRequest,
-  type WatchCrawlResponse,
-} from "./gen/peerscope/v1/peerscope";
+import * as grpc from "@grpc/grpc-js";
+import { status } from "@grpc/grpc-js";
+import type { Crawl__Output } from "./gen/peerscope/v1/Crawl";
+import type { CrawlerClient } from "./gen/peerscope/v1/Crawler";
+import { CrawlMode } from "./gen/peerscope/v1/CrawlMode";
+import { CrawlState, type CrawlState__Output } from "./gen/peerscope/v1/CrawlState";
+import type { GetCrawlRequest } from "./gen/peerscope/v1/GetCrawlRequest";
+import type { GetCrawlResponse__Output } from "./gen/peerscope/v1/GetCrawlResponse";
+import type { GetMessageCountsRequest } from "./gen/peerscope/v1/GetMessageCountsRequest";
+import type { GetMessageCountsResponse__Output } from "./gen/peerscope/v1/GetMessageCountsResponse";
+import type { GetNetworkStatsRequest } from "./gen/peerscope/v1/GetNetworkStatsRequest";
+import type { GetNetworkStatsResponse__Output } from "./gen/peerscope/v1/GetNetworkStatsResponse";
+import type { GetPeerRequest } from "./gen/peerscope/v1/GetPeerRequest";
+import type { GetPeerResponse__Output } from "./gen/peerscope/v1/GetPeerResponse";
+import type { ListCrawlsRequest } from "./gen/peerscope/v1/ListCrawlsRequest";
+import type { ListCrawlsResponse__Output } from "./gen/peerscope/v1/ListCrawlsResponse";
+import type { ListPeersRequest } from "./gen/peerscope/v1/ListPeersRequest";
+import type { ListPeersResponse__Output } from "./gen/peerscope/v1/ListPeersResponse";
+import type { Peer__Output } from "./gen/peerscope/v1/Peer";
+import type { PeerEvent__Output } from "./gen/peerscope/v1/PeerEvent";
+import type { StartCrawlRequest } from "./gen/peerscope/v1/StartCrawlRequest";
+import type { StartCrawlResponse__Output } from "./gen/peerscope/v1/StartCrawlResponse";
+import type { StopCrawlRequest } from "./gen/peerscope/v1/StopCrawlRequest";
+import type { StopCrawlResponse__Output } from "./gen/peerscope/v1/StopCrawlResponse";
+import type { StreamPeerEventsRequest } from "./gen/peerscope/v1/StreamPeerEventsRequest";
+import type { StreamPeerEventsResponse__Output } from "./gen/peerscope/v1/StreamPeerEventsResponse";
+import type { WatchCrawlResponse__Output } from "./gen/peerscope/v1/WatchCrawlResponse";
+import { checkHealth, type ServingStatus } from "./health";
+import { load } from "./proto";
 
 /** Where `peerscope serve` listens by default. */
 export const DEFAULT_ADDRESS = "127.0.0.1:50051";
 
 /** Crawl states a crawl never leaves. */
-export const FINAL_STATES: ReadonlySet<CrawlState> = new Set([
+export const FINAL_STATES: ReadonlySet<CrawlState__Output> = new Set<CrawlState__Output>([
   CrawlState.CRAWL_STATE_FINISHED,
   CrawlState.CRAWL_STATE_STOPPED,
   CrawlState.CRAWL_STATE_FAILED,
@@ -62,8 +56,7 @@ export const FINAL_STATES: ReadonlySet<CrawlState> = new Set([
  * spelling of the `peerscope` CLI) → `host:port`.
  */
 export function normalizeAddress(address?: string): string {
-  let a = address ?? process.env.PEERSCOPE_SERVER ?? DEFAULT_ADDRESS;
-  if (a === "") a = DEFAULT_ADDRESS;
+  let a = address || process.env.PEERSCOPE_SERVER || DEFAULT_ADDRESS;
   if (a.startsWith("https://")) {
     throw new Error("TLS: pass credentials (grpc.credentials.createSsl()) and a host:port address");
   }
@@ -72,20 +65,31 @@ export function normalizeAddress(address?: string): string {
 }
 
 /** True when `err` is a gRPC error with this status code. */
-export function isStatus(err: unknown, code: status): err is ServiceError {
-  return typeof err === "object" && err !== null && (err as ServiceError).code === code;
+export function isStatus(err: unknown, code: status): err is grpc.ServiceError {
+  return typeof err === "object" && err !== null && (err as grpc.ServiceError).code === code;
+}
+
+/** A protobuf Timestamp (as received) as a Date (millisecond precision). */
+export function toDate(ts: { seconds?: string | number | null; nanos?: number | null } | null | undefined): Date | undefined {
+  if (!ts) return undefined;
+  return new Date(Number(ts.seconds ?? 0) * 1000 + Math.floor((ts.nanos ?? 0) / 1e6));
+}
+
+/** A duration in milliseconds as a protobuf Duration for requests. */
+export function duration(ms: number): { seconds: number; nanos: number } {
+  return { seconds: Math.floor(ms / 1000), nanos: Math.round((ms % 1000) * 1e6) };
 }
 
 export interface ClientOptions {
   /** Deadline of every unary call made through the helpers, in ms (default 10 000). */
   timeoutMs?: number;
   /** Channel credentials (default: insecure, which is what the server speaks). */
-  credentials?: ChannelCredentials;
+  credentials?: grpc.ChannelCredentials;
 }
 
 export interface FollowEventsOptions {
-  /** Start after this sequence (`0n`: replay the whole log). Unset: live events only. */
-  afterSequence?: bigint;
+  /** Start after this sequence (0: replay the whole log). Unset: live events only. */
+  afterSequence?: string | number | bigint;
   /** Bound on the whole iteration, in ms; it then ends quietly. Unset: no bound. */
   durationMs?: number;
   /** Failed reconnects in a row before giving up (default 5). */
@@ -93,21 +97,21 @@ export interface FollowEventsOptions {
   /** First reconnect delay in ms, doubled on every failure in a row (default 1000). */
   reconnectDelayMs?: number;
   /** StreamPeerEventsRequest filters: crawlId, kinds, nodeId, peerId. */
-  filter?: Omit<DeepPartial<StreamPeerEventsRequest>, "afterSequence">;
+  filter?: Omit<StreamPeerEventsRequest, "afterSequence" | "_afterSequence">;
 }
+
+type UnaryMethod<Req, Res> = (
+  req: Req,
+  metadata: grpc.Metadata,
+  options: grpc.CallOptions,
+  cb: grpc.requestCallback<Res>,
+) => grpc.ClientUnaryCall;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-type Unary<Req, Res> = (
-  req: Req,
-  metadata: Metadata,
-  options: Partial<CallOptions>,
-  cb: (err: ServiceError | null, res: Res) => void,
-) => unknown;
-
 /** A connection to a peerscope server. Call {@link close} when done. */
 export class PeerscopeClient {
-  /** The generated @grpc/grpc-js client: every RPC of the API. */
+  /** The typed @grpc/grpc-js client: every RPC of the API. */
   readonly raw: CrawlerClient;
   readonly address: string;
   readonly timeoutMs: number;
@@ -115,7 +119,8 @@ export class PeerscopeClient {
   constructor(address?: string, options: ClientOptions = {}) {
     this.address = normalizeAddress(address);
     this.timeoutMs = options.timeoutMs ?? 10_000;
-    this.raw = new CrawlerClient(this.address, options.credentials ?? grpcCredentials.createInsecure());
+    const Crawler = load().peerscope.v1.Crawler;
+    this.raw = new Crawler(this.address, options.credentials ?? grpc.credentials.createInsecure());
   }
 
   close(): void {
@@ -129,35 +134,15 @@ export class PeerscopeClient {
     );
   }
 
-  private unary<Req, Res>(fn: Unary<Req, Res>, req: Req, timeoutMs = this.timeoutMs): Promise<Res> {
-    return new Promise((resolve, reject) => {
-      fn.call(this.raw, req, new Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) =>
-        err ? reject(err) : resolve(res),
-      );
-    });
+  /** `grpc.health.v1.Health/Check` for `service` ("" = the whole server). */
+  health(service = ""): Promise<ServingStatus> {
+    return checkHealth(this.raw, service, Date.now() + this.timeoutMs);
   }
 
-  /** `grpc.health.v1.Health/Check`: "SERVING", "NOT_SERVING", … for `service` ("" = the server). */
-  health(service = "", timeoutMs = this.timeoutMs): Promise<string> {
-    // HealthCheckRequest { string service = 1 }, HealthCheckResponse { ServingStatus status = 1 }.
-    const names = ["UNKNOWN", "SERVING", "NOT_SERVING", "SERVICE_UNKNOWN"];
+  private unary<Req, Res>(method: UnaryMethod<Req, Res>, req: Req): Promise<Res> {
     return new Promise((resolve, reject) => {
-      this.raw.makeUnaryRequest<string, string>(
-        "/grpc.health.v1.Health/Check",
-        (s) => Buffer.from(new BinaryWriter().uint32(10).string(s).finish()),
-        (buf) => {
-          const r = new BinaryReader(buf);
-          let st = 0;
-          while (r.pos < r.len) {
-            const [field, wire] = r.tag();
-            if (field === 1) st = r.int32();
-            else r.skip(wire);
-          }
-          return names[st] ?? String(st);
-        },
-        service,
-        { deadline: Date.now() + timeoutMs },
-        (err, res) => (err ? reject(err) : resolve(res as string)),
+      method.call(this.raw, req, new grpc.Metadata(), { deadline: Date.now() + this.timeoutMs }, (err, res) =>
+        err ? reject(err) : resolve(res!),
       );
     });
   }
@@ -168,35 +153,26 @@ export class PeerscopeClient {
    * Starts a crawl and returns it (state RUNNING). The profile defaults to Waku cluster 1
    * and the mode to ONESHOT; any other StartCrawlRequest field can be given in `fields`.
    */
-  async startCrawl(bootstrapEnrs: string[], fields: DeepPartial<StartCrawlRequest> = {}): Promise<Crawl> {
-    const req = StartCrawlRequest.fromPartial({
+  async startCrawl(bootstrapEnrs: string[], fields: StartCrawlRequest = {}): Promise<Crawl__Output> {
+    const req: StartCrawlRequest = {
       profile: { waku: { clusterId: 1 } },
       mode: CrawlMode.CRAWL_MODE_ONESHOT,
       ...fields,
       bootstrapEnrs,
-    });
-    const res = await this.unary<StartCrawlRequest, StartCrawlResponse>(this.raw.startCrawl, req);
-    return res.crawl!;
+    };
+    return (await this.unary<StartCrawlRequest, StartCrawlResponse__Output>(this.raw.startCrawl, req)).crawl!;
   }
 
-  async getCrawl(crawlId: string): Promise<Crawl> {
-    const res = await this.unary<GetCrawlRequest, GetCrawlResponse>(
-      this.raw.getCrawl,
-      GetCrawlRequest.fromPartial({ crawlId }),
-    );
-    return res.crawl!;
+  async getCrawl(crawlId: string): Promise<Crawl__Output> {
+    return (await this.unary<GetCrawlRequest, GetCrawlResponse__Output>(this.raw.getCrawl, { crawlId })).crawl!;
   }
 
-  async stopCrawl(crawlId: string): Promise<Crawl> {
-    const res = await this.unary<StopCrawlRequest, StopCrawlResponse>(
-      this.raw.stopCrawl,
-      StopCrawlRequest.fromPartial({ crawlId }),
-    );
-    return res.crawl!;
+  async stopCrawl(crawlId: string): Promise<Crawl__Output> {
+    return (await this.unary<StopCrawlRequest, StopCrawlResponse__Output>(this.raw.stopCrawl, { crawlId })).crawl!;
   }
 
-  listCrawls(req: DeepPartial<ListCrawlsRequest> = {}): Promise<ListCrawlsResponse> {
-    return this.unary<ListCrawlsRequest, ListCrawlsResponse>(this.raw.listCrawls, ListCrawlsRequest.fromPartial(req));
+  listCrawls(req: ListCrawlsRequest = {}): Promise<ListCrawlsResponse__Output> {
+    return this.unary<ListCrawlsRequest, ListCrawlsResponse__Output>(this.raw.listCrawls, req);
   }
 
   /**
@@ -204,14 +180,10 @@ export class PeerscopeClient {
    * (a snapshot every `intervalMs`; the server ends the stream after the final one).
    * Rejects with an Error after `timeoutMs`; the crawl itself keeps running.
    */
-  async waitForCrawl(crawlId: string, timeoutMs = 300_000, intervalMs = 500): Promise<Crawl> {
-    const req = WatchCrawlRequest.fromPartial({
-      crawlId,
-      interval: { seconds: BigInt(Math.floor(intervalMs / 1000)), nanos: (intervalMs % 1000) * 1e6 },
-    });
-    const call = this.raw.watchCrawl(req, { deadline: Date.now() + timeoutMs });
+  async waitForCrawl(crawlId: string, timeoutMs = 300_000, intervalMs = 500): Promise<Crawl__Output> {
+    const call = this.raw.watchCrawl({ crawlId, interval: duration(intervalMs) }, { deadline: Date.now() + timeoutMs });
     try {
-      for await (const snap of call as AsyncIterable<WatchCrawlResponse>) {
+      for await (const snap of call as AsyncIterable<WatchCrawlResponse__Output>) {
         if (snap.crawl && FINAL_STATES.has(snap.crawl.state)) return snap.crawl;
       }
     } catch (err) {
@@ -229,14 +201,12 @@ export class PeerscopeClient {
 
   // Peers -----------------------------------------------------------------------------
 
-  listPeers(req: DeepPartial<ListPeersRequest> = {}): Promise<ListPeersResponse> {
-    return this.unary<ListPeersRequest, ListPeersResponse>(this.raw.listPeers, ListPeersRequest.fromPartial(req));
+  listPeers(req: ListPeersRequest = {}): Promise<ListPeersResponse__Output> {
+    return this.unary<ListPeersRequest, ListPeersResponse__Output>(this.raw.listPeers, req);
   }
 
   /** Every peer matching `filter` (ListPeersRequest fields), in node-id order, page by page. */
-  async *listAllPeers(
-    filter: Omit<DeepPartial<ListPeersRequest>, "pageToken"> = {},
-  ): AsyncGenerator<Peer, void, undefined> {
+  async *listAllPeers(filter: Omit<ListPeersRequest, "pageToken"> = {}): AsyncGenerator<Peer__Output, void, undefined> {
     let pageToken = "";
     const seen = new Set<string>();
     for (;;) {
@@ -249,23 +219,17 @@ export class PeerscopeClient {
     }
   }
 
-  getPeer(key: { nodeId: string } | { peerId: string }): Promise<GetPeerResponse> {
-    return this.unary<GetPeerRequest, GetPeerResponse>(this.raw.getPeer, GetPeerRequest.fromPartial(key));
+  getPeer(key: GetPeerRequest): Promise<GetPeerResponse__Output> {
+    return this.unary<GetPeerRequest, GetPeerResponse__Output>(this.raw.getPeer, key);
   }
 
-  getNetworkStats(crawlId = ""): Promise<GetNetworkStatsResponse> {
-    return this.unary<GetNetworkStatsRequest, GetNetworkStatsResponse>(
-      this.raw.getNetworkStats,
-      GetNetworkStatsRequest.fromPartial({ crawlId }),
-    );
+  getNetworkStats(crawlId = ""): Promise<GetNetworkStatsResponse__Output> {
+    return this.unary<GetNetworkStatsRequest, GetNetworkStatsResponse__Output>(this.raw.getNetworkStats, { crawlId });
   }
 
   /** Answers UNIMPLEMENTED until the server has a relay monitor. */
-  getMessageCounts(req: DeepPartial<GetMessageCountsRequest> = {}): Promise<GetMessageCountsResponse> {
-    return this.unary<GetMessageCountsRequest, GetMessageCountsResponse>(
-      this.raw.getMessageCounts,
-      GetMessageCountsRequest.fromPartial(req),
-    );
+  getMessageCounts(req: GetMessageCountsRequest = {}): Promise<GetMessageCountsResponse__Output> {
+    return this.unary<GetMessageCountsRequest, GetMessageCountsResponse__Output>(this.raw.getMessageCounts, req);
   }
 
   // Events ----------------------------------------------------------------------------
@@ -280,19 +244,20 @@ export class PeerscopeClient {
    * pass a number to be gap-free from the start. A resume point beyond the server's last
    * sequence (e.g. its data dir was wiped) fails with OUT_OF_RANGE.
    */
-  async *followEvents(opts: FollowEventsOptions = {}): AsyncGenerator<PeerEvent, void, undefined> {
-    let last = opts.afterSequence;
+  async *followEvents(opts: FollowEventsOptions = {}): AsyncGenerator<PeerEvent__Output, void, undefined> {
+    let last: string | undefined = opts.afterSequence === undefined ? undefined : String(opts.afterSequence);
     const deadline = opts.durationMs === undefined ? undefined : Date.now() + opts.durationMs;
     const maxReconnects = opts.maxReconnects ?? 5;
     const baseDelay = opts.reconnectDelayMs ?? 1000;
     let failures = 0;
     for (;;) {
       if (deadline !== undefined && Date.now() >= deadline) return;
-      const req = StreamPeerEventsRequest.fromPartial({ ...opts.filter, afterSequence: last });
+      const req: StreamPeerEventsRequest = { ...opts.filter };
+      if (last !== undefined) req.afterSequence = last;
       const call = this.raw.streamPeerEvents(req, deadline === undefined ? {} : { deadline });
       let reason = "the server ended the stream";
       try {
-        for await (const res of call as AsyncIterable<StreamPeerEventsResponse>) {
+        for await (const res of call as AsyncIterable<StreamPeerEventsResponse__Output>) {
           const ev = res.event!;
           last = ev.sequence;
           failures = 0;
@@ -317,7 +282,7 @@ export class PeerscopeClient {
 }
 
 /** Cancels a stream the caller is done with, without an unhandled 'error' event. */
-function cancelQuietly(call: ClientReadableStream<unknown>): void {
+function cancelQuietly(call: grpc.ClientReadableStream<unknown>): void {
   call.on("error", () => {});
   call.cancel();
 }
