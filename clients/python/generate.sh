@@ -4,14 +4,19 @@
 #   python -m venv /tmp/gen && /tmp/gen/bin/pip install -c constraints.txt grpcio-tools
 #   PYTHON=/tmp/gen/bin/python ./generate.sh
 #
+# (`pip install -c constraints.txt ".[test]"` brings the same grpcio-tools.)
+#
 # The stubs land in src/peerscope_client/v1/. protoc names the modules after the proto
 # path (peerscope/v1/peerscope.proto -> peerscope.v1.peerscope_pb2), so the absolute
 # import in the generated *_pb2_grpc.py is rewritten to a relative one to make it work
 # inside the peerscope_client package. Nothing else is touched.
+#
+# OUT=dir writes the three files to dir instead (the tests use it to check that the
+# committed stubs are up to date). PYTHON=python picks the interpreter with grpcio-tools.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 proto_root="$(cd "$here/../../proto" && pwd)"
-out="$here/src/peerscope_client/v1"
+out="${OUT:-$here/src/peerscope_client/v1}"
 python="${PYTHON:-python3}"
 
 tmp="$(mktemp -d)"
