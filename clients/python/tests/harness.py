@@ -32,6 +32,21 @@ def peerscope_bin() -> str:
     return path
 
 
+_serve_flags: Optional[str] = None
+
+
+def _serve_supports(flag: str) -> bool:
+    """Whether `peerscope serve` of this binary has `flag` (newer servers add listeners,
+    e.g. --http-addr, whose fixed default port would clash between two test servers)."""
+    global _serve_flags
+    if _serve_flags is None:
+        out = subprocess.run(
+            [peerscope_bin(), "serve", "--help"], capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL
+        )
+        _serve_flags = out.stdout
+    return flag in _serve_flags
+
+
 def _die_with_parent(args: List[str]) -> List[str]:
     # Where util-linux's setpriv exists, the child gets SIGTERM if the test process dies
     # (a safety net only: fixtures stop their processes themselves).
@@ -153,6 +168,7 @@ class Server:
                 "127.0.0.1:0",
                 "--shutdown-grace-secs",
                 "5",
+                *(["--http-addr", "127.0.0.1:0"] if _serve_supports("--http-addr") else []),
             ],
             log_path,
         )

@@ -51,7 +51,7 @@ def test_follow_events_survives_a_server_restart(testnet, tmp_path):
     consumer = threading.Thread(target=consume, daemon=True)
     try:
         with Client(address) as c:
-            c.wait_until_ready(15)
+            c.wait_until_ready(30)
             first = continuous(c, testnet, "before restart")
         consumer.start()
         wait_until(lambda: len(received) >= 150 or failure, 30, "events from the first server")
@@ -61,7 +61,7 @@ def test_follow_events_survives_a_server_restart(testnet, tmp_path):
         time.sleep(0.5)  # the follower is now retrying against a closed port
         servers.append(Server(data, tmp_path / "server-2.log", port=port))
         with Client(address) as c:
-            c.wait_until_ready(15)
+            c.wait_until_ready(30)
             # The shutdown stopped the first crawl; the log carries on after its events.
             assert c.get_crawl(first.id).state == pb.CRAWL_STATE_STOPPED
             second = continuous(c, testnet, "after restart")
@@ -93,4 +93,5 @@ def test_follow_events_survives_a_server_restart(testnet, tmp_path):
         stop.set()
         for s in servers:
             s.stop()
-        consumer.join(timeout=20)
+        if consumer.ident is not None:
+            consumer.join(timeout=20)

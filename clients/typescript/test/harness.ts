@@ -153,6 +153,15 @@ export class Testnet {
   }
 }
 
+let serveHelp: string | undefined;
+
+/** Whether `peerscope serve` of this binary has `flag` (newer servers add listeners, e.g.
+ * --http-addr, whose fixed default port would clash between two test servers). */
+function serveSupports(flag: string): boolean {
+  serveHelp ??= spawnSync(peerscopeBin(), ["serve", "--help"], { encoding: "utf8", timeout: 30_000 }).stdout ?? "";
+  return serveHelp.includes(flag);
+}
+
 export class Server {
   static readonly PREFIX = "grpc listening on ";
 
@@ -174,6 +183,7 @@ export class Server {
         "127.0.0.1:0",
         "--shutdown-grace-secs",
         "5",
+        ...(serveSupports("--http-addr") ? ["--http-addr", "127.0.0.1:0"] : []),
       ],
       logPath,
     );
