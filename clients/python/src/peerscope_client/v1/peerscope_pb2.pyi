@@ -1,0 +1,666 @@
+import datetime
+
+from google.protobuf import duration_pb2 as _duration_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class CrawlMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CRAWL_MODE_UNSPECIFIED: _ClassVar[CrawlMode]
+    CRAWL_MODE_ONESHOT: _ClassVar[CrawlMode]
+    CRAWL_MODE_CONTINUOUS: _ClassVar[CrawlMode]
+
+class CrawlState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CRAWL_STATE_UNSPECIFIED: _ClassVar[CrawlState]
+    CRAWL_STATE_RUNNING: _ClassVar[CrawlState]
+    CRAWL_STATE_FINISHED: _ClassVar[CrawlState]
+    CRAWL_STATE_STOPPED: _ClassVar[CrawlState]
+    CRAWL_STATE_FAILED: _ClassVar[CrawlState]
+    CRAWL_STATE_INTERRUPTED: _ClassVar[CrawlState]
+
+class PeerEventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PEER_EVENT_KIND_UNSPECIFIED: _ClassVar[PeerEventKind]
+    PEER_EVENT_KIND_DISCOVERED: _ClassVar[PeerEventKind]
+    PEER_EVENT_KIND_ENR_UPDATED: _ClassVar[PeerEventKind]
+    PEER_EVENT_KIND_CONNECTED: _ClassVar[PeerEventKind]
+    PEER_EVENT_KIND_IDENTIFIED: _ClassVar[PeerEventKind]
+    PEER_EVENT_KIND_METADATA: _ClassVar[PeerEventKind]
+    PEER_EVENT_KIND_DIAL_FAILED: _ClassVar[PeerEventKind]
+    PEER_EVENT_KIND_DISCONNECTED: _ClassVar[PeerEventKind]
+    PEER_EVENT_KIND_BANNED: _ClassVar[PeerEventKind]
+    PEER_EVENT_KIND_UNBANNED: _ClassVar[PeerEventKind]
+    PEER_EVENT_KIND_PEER_UP: _ClassVar[PeerEventKind]
+    PEER_EVENT_KIND_PEER_DOWN: _ClassVar[PeerEventKind]
+
+class ShardEncoding(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SHARD_ENCODING_UNSPECIFIED: _ClassVar[ShardEncoding]
+    SHARD_ENCODING_RS: _ClassVar[ShardEncoding]
+    SHARD_ENCODING_RSV: _ClassVar[ShardEncoding]
+CRAWL_MODE_UNSPECIFIED: CrawlMode
+CRAWL_MODE_ONESHOT: CrawlMode
+CRAWL_MODE_CONTINUOUS: CrawlMode
+CRAWL_STATE_UNSPECIFIED: CrawlState
+CRAWL_STATE_RUNNING: CrawlState
+CRAWL_STATE_FINISHED: CrawlState
+CRAWL_STATE_STOPPED: CrawlState
+CRAWL_STATE_FAILED: CrawlState
+CRAWL_STATE_INTERRUPTED: CrawlState
+PEER_EVENT_KIND_UNSPECIFIED: PeerEventKind
+PEER_EVENT_KIND_DISCOVERED: PeerEventKind
+PEER_EVENT_KIND_ENR_UPDATED: PeerEventKind
+PEER_EVENT_KIND_CONNECTED: PeerEventKind
+PEER_EVENT_KIND_IDENTIFIED: PeerEventKind
+PEER_EVENT_KIND_METADATA: PeerEventKind
+PEER_EVENT_KIND_DIAL_FAILED: PeerEventKind
+PEER_EVENT_KIND_DISCONNECTED: PeerEventKind
+PEER_EVENT_KIND_BANNED: PeerEventKind
+PEER_EVENT_KIND_UNBANNED: PeerEventKind
+PEER_EVENT_KIND_PEER_UP: PeerEventKind
+PEER_EVENT_KIND_PEER_DOWN: PeerEventKind
+SHARD_ENCODING_UNSPECIFIED: ShardEncoding
+SHARD_ENCODING_RS: ShardEncoding
+SHARD_ENCODING_RSV: ShardEncoding
+
+class NetworkProfile(_message.Message):
+    __slots__ = ("waku", "ethereum", "custom")
+    WAKU_FIELD_NUMBER: _ClassVar[int]
+    ETHEREUM_FIELD_NUMBER: _ClassVar[int]
+    CUSTOM_FIELD_NUMBER: _ClassVar[int]
+    waku: WakuProfile
+    ethereum: EthereumProfile
+    custom: CustomProfile
+    def __init__(self, waku: _Optional[_Union[WakuProfile, _Mapping]] = ..., ethereum: _Optional[_Union[EthereumProfile, _Mapping]] = ..., custom: _Optional[_Union[CustomProfile, _Mapping]] = ...) -> None: ...
+
+class WakuProfile(_message.Message):
+    __slots__ = ("cluster_id", "shards")
+    CLUSTER_ID_FIELD_NUMBER: _ClassVar[int]
+    SHARDS_FIELD_NUMBER: _ClassVar[int]
+    cluster_id: int
+    shards: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, cluster_id: _Optional[int] = ..., shards: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class EthereumProfile(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class CustomProfile(_message.Message):
+    __slots__ = ("protocol_id",)
+    PROTOCOL_ID_FIELD_NUMBER: _ClassVar[int]
+    protocol_id: str
+    def __init__(self, protocol_id: _Optional[str] = ...) -> None: ...
+
+class CrawlLimits(_message.Message):
+    __slots__ = ("max_peers", "max_duration")
+    MAX_PEERS_FIELD_NUMBER: _ClassVar[int]
+    MAX_DURATION_FIELD_NUMBER: _ClassVar[int]
+    max_peers: int
+    max_duration: _duration_pb2.Duration
+    def __init__(self, max_peers: _Optional[int] = ..., max_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
+class StartCrawlRequest(_message.Message):
+    __slots__ = ("profile", "bootstrap_enrs", "dns_tree_urls", "mode", "recrawl_interval", "concurrency", "request_timeout", "find_node_distances", "random_lookups", "limits", "name", "labels", "listen_addr", "dial", "dial_concurrency", "dial_timeout", "dials_per_ip", "min_redial_interval")
+    class LabelsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    PROFILE_FIELD_NUMBER: _ClassVar[int]
+    BOOTSTRAP_ENRS_FIELD_NUMBER: _ClassVar[int]
+    DNS_TREE_URLS_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    RECRAWL_INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    CONCURRENCY_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    FIND_NODE_DISTANCES_FIELD_NUMBER: _ClassVar[int]
+    RANDOM_LOOKUPS_FIELD_NUMBER: _ClassVar[int]
+    LIMITS_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    LISTEN_ADDR_FIELD_NUMBER: _ClassVar[int]
+    DIAL_FIELD_NUMBER: _ClassVar[int]
+    DIAL_CONCURRENCY_FIELD_NUMBER: _ClassVar[int]
+    DIAL_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    DIALS_PER_IP_FIELD_NUMBER: _ClassVar[int]
+    MIN_REDIAL_INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    profile: NetworkProfile
+    bootstrap_enrs: _containers.RepeatedScalarFieldContainer[str]
+    dns_tree_urls: _containers.RepeatedScalarFieldContainer[str]
+    mode: CrawlMode
+    recrawl_interval: _duration_pb2.Duration
+    concurrency: int
+    request_timeout: _duration_pb2.Duration
+    find_node_distances: int
+    random_lookups: int
+    limits: CrawlLimits
+    name: str
+    labels: _containers.ScalarMap[str, str]
+    listen_addr: str
+    dial: bool
+    dial_concurrency: int
+    dial_timeout: _duration_pb2.Duration
+    dials_per_ip: int
+    min_redial_interval: _duration_pb2.Duration
+    def __init__(self, profile: _Optional[_Union[NetworkProfile, _Mapping]] = ..., bootstrap_enrs: _Optional[_Iterable[str]] = ..., dns_tree_urls: _Optional[_Iterable[str]] = ..., mode: _Optional[_Union[CrawlMode, str]] = ..., recrawl_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., concurrency: _Optional[int] = ..., request_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., find_node_distances: _Optional[int] = ..., random_lookups: _Optional[int] = ..., limits: _Optional[_Union[CrawlLimits, _Mapping]] = ..., name: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., listen_addr: _Optional[str] = ..., dial: _Optional[bool] = ..., dial_concurrency: _Optional[int] = ..., dial_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., dials_per_ip: _Optional[int] = ..., min_redial_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
+class StartCrawlResponse(_message.Message):
+    __slots__ = ("crawl",)
+    CRAWL_FIELD_NUMBER: _ClassVar[int]
+    crawl: Crawl
+    def __init__(self, crawl: _Optional[_Union[Crawl, _Mapping]] = ...) -> None: ...
+
+class StopCrawlRequest(_message.Message):
+    __slots__ = ("crawl_id",)
+    CRAWL_ID_FIELD_NUMBER: _ClassVar[int]
+    crawl_id: str
+    def __init__(self, crawl_id: _Optional[str] = ...) -> None: ...
+
+class StopCrawlResponse(_message.Message):
+    __slots__ = ("crawl",)
+    CRAWL_FIELD_NUMBER: _ClassVar[int]
+    crawl: Crawl
+    def __init__(self, crawl: _Optional[_Union[Crawl, _Mapping]] = ...) -> None: ...
+
+class GetCrawlRequest(_message.Message):
+    __slots__ = ("crawl_id",)
+    CRAWL_ID_FIELD_NUMBER: _ClassVar[int]
+    crawl_id: str
+    def __init__(self, crawl_id: _Optional[str] = ...) -> None: ...
+
+class GetCrawlResponse(_message.Message):
+    __slots__ = ("crawl",)
+    CRAWL_FIELD_NUMBER: _ClassVar[int]
+    crawl: Crawl
+    def __init__(self, crawl: _Optional[_Union[Crawl, _Mapping]] = ...) -> None: ...
+
+class ListCrawlsRequest(_message.Message):
+    __slots__ = ("page_size", "page_token", "state")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    state: CrawlState
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., state: _Optional[_Union[CrawlState, str]] = ...) -> None: ...
+
+class ListCrawlsResponse(_message.Message):
+    __slots__ = ("crawls", "next_page_token")
+    CRAWLS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    crawls: _containers.RepeatedCompositeFieldContainer[Crawl]
+    next_page_token: str
+    def __init__(self, crawls: _Optional[_Iterable[_Union[Crawl, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class WatchCrawlRequest(_message.Message):
+    __slots__ = ("crawl_id", "interval")
+    CRAWL_ID_FIELD_NUMBER: _ClassVar[int]
+    INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    crawl_id: str
+    interval: _duration_pb2.Duration
+    def __init__(self, crawl_id: _Optional[str] = ..., interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
+class WatchCrawlResponse(_message.Message):
+    __slots__ = ("crawl",)
+    CRAWL_FIELD_NUMBER: _ClassVar[int]
+    crawl: Crawl
+    def __init__(self, crawl: _Optional[_Union[Crawl, _Mapping]] = ...) -> None: ...
+
+class Crawl(_message.Message):
+    __slots__ = ("id", "name", "labels", "state", "mode", "profile", "bootstrap_enrs", "created_at", "finished_at", "progress", "error", "listen_addr", "settings")
+    class LabelsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    PROFILE_FIELD_NUMBER: _ClassVar[int]
+    BOOTSTRAP_ENRS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    FINISHED_AT_FIELD_NUMBER: _ClassVar[int]
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    LISTEN_ADDR_FIELD_NUMBER: _ClassVar[int]
+    SETTINGS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    labels: _containers.ScalarMap[str, str]
+    state: CrawlState
+    mode: CrawlMode
+    profile: NetworkProfile
+    bootstrap_enrs: _containers.RepeatedScalarFieldContainer[str]
+    created_at: _timestamp_pb2.Timestamp
+    finished_at: _timestamp_pb2.Timestamp
+    progress: CrawlProgress
+    error: str
+    listen_addr: str
+    settings: CrawlSettings
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., state: _Optional[_Union[CrawlState, str]] = ..., mode: _Optional[_Union[CrawlMode, str]] = ..., profile: _Optional[_Union[NetworkProfile, _Mapping]] = ..., bootstrap_enrs: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., progress: _Optional[_Union[CrawlProgress, _Mapping]] = ..., error: _Optional[str] = ..., listen_addr: _Optional[str] = ..., settings: _Optional[_Union[CrawlSettings, _Mapping]] = ...) -> None: ...
+
+class CrawlSettings(_message.Message):
+    __slots__ = ("concurrency", "request_timeout", "find_node_distances", "random_lookups", "recrawl_interval", "limits", "dial", "dial_concurrency", "dial_timeout", "dials_per_ip", "min_redial_interval")
+    CONCURRENCY_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    FIND_NODE_DISTANCES_FIELD_NUMBER: _ClassVar[int]
+    RANDOM_LOOKUPS_FIELD_NUMBER: _ClassVar[int]
+    RECRAWL_INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    LIMITS_FIELD_NUMBER: _ClassVar[int]
+    DIAL_FIELD_NUMBER: _ClassVar[int]
+    DIAL_CONCURRENCY_FIELD_NUMBER: _ClassVar[int]
+    DIAL_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    DIALS_PER_IP_FIELD_NUMBER: _ClassVar[int]
+    MIN_REDIAL_INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    concurrency: int
+    request_timeout: _duration_pb2.Duration
+    find_node_distances: int
+    random_lookups: int
+    recrawl_interval: _duration_pb2.Duration
+    limits: CrawlLimits
+    dial: bool
+    dial_concurrency: int
+    dial_timeout: _duration_pb2.Duration
+    dials_per_ip: int
+    min_redial_interval: _duration_pb2.Duration
+    def __init__(self, concurrency: _Optional[int] = ..., request_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., find_node_distances: _Optional[int] = ..., random_lookups: _Optional[int] = ..., recrawl_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., limits: _Optional[_Union[CrawlLimits, _Mapping]] = ..., dial: _Optional[bool] = ..., dial_concurrency: _Optional[int] = ..., dial_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., dials_per_ip: _Optional[int] = ..., min_redial_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
+class CrawlProgress(_message.Message):
+    __slots__ = ("discovered", "queried", "queued", "in_flight", "find_node_requests", "find_node_failures", "unresponsive", "lookups", "enr_updates", "rounds", "elapsed", "dials", "dialing", "connected", "failed_by_class", "identified", "dial_queued")
+    class FailedByClassEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    DISCOVERED_FIELD_NUMBER: _ClassVar[int]
+    QUERIED_FIELD_NUMBER: _ClassVar[int]
+    QUEUED_FIELD_NUMBER: _ClassVar[int]
+    IN_FLIGHT_FIELD_NUMBER: _ClassVar[int]
+    FIND_NODE_REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    FIND_NODE_FAILURES_FIELD_NUMBER: _ClassVar[int]
+    UNRESPONSIVE_FIELD_NUMBER: _ClassVar[int]
+    LOOKUPS_FIELD_NUMBER: _ClassVar[int]
+    ENR_UPDATES_FIELD_NUMBER: _ClassVar[int]
+    ROUNDS_FIELD_NUMBER: _ClassVar[int]
+    ELAPSED_FIELD_NUMBER: _ClassVar[int]
+    DIALS_FIELD_NUMBER: _ClassVar[int]
+    DIALING_FIELD_NUMBER: _ClassVar[int]
+    CONNECTED_FIELD_NUMBER: _ClassVar[int]
+    FAILED_BY_CLASS_FIELD_NUMBER: _ClassVar[int]
+    IDENTIFIED_FIELD_NUMBER: _ClassVar[int]
+    DIAL_QUEUED_FIELD_NUMBER: _ClassVar[int]
+    discovered: int
+    queried: int
+    queued: int
+    in_flight: int
+    find_node_requests: int
+    find_node_failures: int
+    unresponsive: int
+    lookups: int
+    enr_updates: int
+    rounds: int
+    elapsed: _duration_pb2.Duration
+    dials: int
+    dialing: int
+    connected: int
+    failed_by_class: _containers.ScalarMap[str, int]
+    identified: int
+    dial_queued: int
+    def __init__(self, discovered: _Optional[int] = ..., queried: _Optional[int] = ..., queued: _Optional[int] = ..., in_flight: _Optional[int] = ..., find_node_requests: _Optional[int] = ..., find_node_failures: _Optional[int] = ..., unresponsive: _Optional[int] = ..., lookups: _Optional[int] = ..., enr_updates: _Optional[int] = ..., rounds: _Optional[int] = ..., elapsed: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., dials: _Optional[int] = ..., dialing: _Optional[int] = ..., connected: _Optional[int] = ..., failed_by_class: _Optional[_Mapping[str, int]] = ..., identified: _Optional[int] = ..., dial_queued: _Optional[int] = ...) -> None: ...
+
+class PeerEvent(_message.Message):
+    __slots__ = ("sequence", "time", "kind", "crawl_id", "node_id", "peer_id", "enr_seq", "enr", "error_class", "detail")
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    CRAWL_ID_FIELD_NUMBER: _ClassVar[int]
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    PEER_ID_FIELD_NUMBER: _ClassVar[int]
+    ENR_SEQ_FIELD_NUMBER: _ClassVar[int]
+    ENR_FIELD_NUMBER: _ClassVar[int]
+    ERROR_CLASS_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    sequence: int
+    time: _timestamp_pb2.Timestamp
+    kind: PeerEventKind
+    crawl_id: str
+    node_id: str
+    peer_id: str
+    enr_seq: int
+    enr: str
+    error_class: str
+    detail: str
+    def __init__(self, sequence: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., kind: _Optional[_Union[PeerEventKind, str]] = ..., crawl_id: _Optional[str] = ..., node_id: _Optional[str] = ..., peer_id: _Optional[str] = ..., enr_seq: _Optional[int] = ..., enr: _Optional[str] = ..., error_class: _Optional[str] = ..., detail: _Optional[str] = ...) -> None: ...
+
+class StreamPeerEventsRequest(_message.Message):
+    __slots__ = ("after_sequence", "crawl_id", "kinds", "node_id", "peer_id")
+    AFTER_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    CRAWL_ID_FIELD_NUMBER: _ClassVar[int]
+    KINDS_FIELD_NUMBER: _ClassVar[int]
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    PEER_ID_FIELD_NUMBER: _ClassVar[int]
+    after_sequence: int
+    crawl_id: str
+    kinds: _containers.RepeatedScalarFieldContainer[PeerEventKind]
+    node_id: str
+    peer_id: str
+    def __init__(self, after_sequence: _Optional[int] = ..., crawl_id: _Optional[str] = ..., kinds: _Optional[_Iterable[_Union[PeerEventKind, str]]] = ..., node_id: _Optional[str] = ..., peer_id: _Optional[str] = ...) -> None: ...
+
+class StreamPeerEventsResponse(_message.Message):
+    __slots__ = ("event",)
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    event: PeerEvent
+    def __init__(self, event: _Optional[_Union[PeerEvent, _Mapping]] = ...) -> None: ...
+
+class GetPeerRequest(_message.Message):
+    __slots__ = ("node_id", "peer_id")
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    PEER_ID_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    peer_id: str
+    def __init__(self, node_id: _Optional[str] = ..., peer_id: _Optional[str] = ...) -> None: ...
+
+class GetPeerResponse(_message.Message):
+    __slots__ = ("peer",)
+    PEER_FIELD_NUMBER: _ClassVar[int]
+    peer: Peer
+    def __init__(self, peer: _Optional[_Union[Peer, _Mapping]] = ...) -> None: ...
+
+class ListPeersRequest(_message.Message):
+    __slots__ = ("page_size", "page_token", "capability", "cluster_id", "shard", "crawl_id", "seen_since", "protocol", "agent", "reachable")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    CAPABILITY_FIELD_NUMBER: _ClassVar[int]
+    CLUSTER_ID_FIELD_NUMBER: _ClassVar[int]
+    SHARD_FIELD_NUMBER: _ClassVar[int]
+    CRAWL_ID_FIELD_NUMBER: _ClassVar[int]
+    SEEN_SINCE_FIELD_NUMBER: _ClassVar[int]
+    PROTOCOL_FIELD_NUMBER: _ClassVar[int]
+    AGENT_FIELD_NUMBER: _ClassVar[int]
+    REACHABLE_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    capability: str
+    cluster_id: int
+    shard: int
+    crawl_id: str
+    seen_since: _timestamp_pb2.Timestamp
+    protocol: str
+    agent: str
+    reachable: bool
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., capability: _Optional[str] = ..., cluster_id: _Optional[int] = ..., shard: _Optional[int] = ..., crawl_id: _Optional[str] = ..., seen_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., protocol: _Optional[str] = ..., agent: _Optional[str] = ..., reachable: _Optional[bool] = ...) -> None: ...
+
+class ListPeersResponse(_message.Message):
+    __slots__ = ("peers", "next_page_token")
+    PEERS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    peers: _containers.RepeatedCompositeFieldContainer[Peer]
+    next_page_token: str
+    def __init__(self, peers: _Optional[_Iterable[_Union[Peer, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class Peer(_message.Message):
+    __slots__ = ("node_id", "peer_id", "enr", "enr_fields", "multiaddrs", "capabilities", "cluster_id", "shards", "first_seen", "last_seen", "crawl_ids", "enr_versions", "agent_version", "protocol_version", "protocols", "listen_addrs", "observed_addr", "metadata_cluster_id", "metadata_shards", "metadata_error", "rtt_last", "rtt_avg", "dial_attempts", "last_dial", "last_connected", "last_error_class", "last_error", "reachable", "state", "up_since", "down_since", "sessions", "uptime")
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    PEER_ID_FIELD_NUMBER: _ClassVar[int]
+    ENR_FIELD_NUMBER: _ClassVar[int]
+    ENR_FIELDS_FIELD_NUMBER: _ClassVar[int]
+    MULTIADDRS_FIELD_NUMBER: _ClassVar[int]
+    CAPABILITIES_FIELD_NUMBER: _ClassVar[int]
+    CLUSTER_ID_FIELD_NUMBER: _ClassVar[int]
+    SHARDS_FIELD_NUMBER: _ClassVar[int]
+    FIRST_SEEN_FIELD_NUMBER: _ClassVar[int]
+    LAST_SEEN_FIELD_NUMBER: _ClassVar[int]
+    CRAWL_IDS_FIELD_NUMBER: _ClassVar[int]
+    ENR_VERSIONS_FIELD_NUMBER: _ClassVar[int]
+    AGENT_VERSION_FIELD_NUMBER: _ClassVar[int]
+    PROTOCOL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    PROTOCOLS_FIELD_NUMBER: _ClassVar[int]
+    LISTEN_ADDRS_FIELD_NUMBER: _ClassVar[int]
+    OBSERVED_ADDR_FIELD_NUMBER: _ClassVar[int]
+    METADATA_CLUSTER_ID_FIELD_NUMBER: _ClassVar[int]
+    METADATA_SHARDS_FIELD_NUMBER: _ClassVar[int]
+    METADATA_ERROR_FIELD_NUMBER: _ClassVar[int]
+    RTT_LAST_FIELD_NUMBER: _ClassVar[int]
+    RTT_AVG_FIELD_NUMBER: _ClassVar[int]
+    DIAL_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    LAST_DIAL_FIELD_NUMBER: _ClassVar[int]
+    LAST_CONNECTED_FIELD_NUMBER: _ClassVar[int]
+    LAST_ERROR_CLASS_FIELD_NUMBER: _ClassVar[int]
+    LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
+    REACHABLE_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    UP_SINCE_FIELD_NUMBER: _ClassVar[int]
+    DOWN_SINCE_FIELD_NUMBER: _ClassVar[int]
+    SESSIONS_FIELD_NUMBER: _ClassVar[int]
+    UPTIME_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    peer_id: str
+    enr: str
+    enr_fields: EnrFields
+    multiaddrs: _containers.RepeatedScalarFieldContainer[str]
+    capabilities: _containers.RepeatedScalarFieldContainer[str]
+    cluster_id: int
+    shards: _containers.RepeatedScalarFieldContainer[int]
+    first_seen: _timestamp_pb2.Timestamp
+    last_seen: _timestamp_pb2.Timestamp
+    crawl_ids: _containers.RepeatedScalarFieldContainer[str]
+    enr_versions: int
+    agent_version: str
+    protocol_version: str
+    protocols: _containers.RepeatedScalarFieldContainer[str]
+    listen_addrs: _containers.RepeatedScalarFieldContainer[str]
+    observed_addr: str
+    metadata_cluster_id: int
+    metadata_shards: _containers.RepeatedScalarFieldContainer[int]
+    metadata_error: str
+    rtt_last: _duration_pb2.Duration
+    rtt_avg: _duration_pb2.Duration
+    dial_attempts: int
+    last_dial: _timestamp_pb2.Timestamp
+    last_connected: _timestamp_pb2.Timestamp
+    last_error_class: str
+    last_error: str
+    reachable: bool
+    state: str
+    up_since: _timestamp_pb2.Timestamp
+    down_since: _timestamp_pb2.Timestamp
+    sessions: int
+    uptime: _duration_pb2.Duration
+    def __init__(self, node_id: _Optional[str] = ..., peer_id: _Optional[str] = ..., enr: _Optional[str] = ..., enr_fields: _Optional[_Union[EnrFields, _Mapping]] = ..., multiaddrs: _Optional[_Iterable[str]] = ..., capabilities: _Optional[_Iterable[str]] = ..., cluster_id: _Optional[int] = ..., shards: _Optional[_Iterable[int]] = ..., first_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., crawl_ids: _Optional[_Iterable[str]] = ..., enr_versions: _Optional[int] = ..., agent_version: _Optional[str] = ..., protocol_version: _Optional[str] = ..., protocols: _Optional[_Iterable[str]] = ..., listen_addrs: _Optional[_Iterable[str]] = ..., observed_addr: _Optional[str] = ..., metadata_cluster_id: _Optional[int] = ..., metadata_shards: _Optional[_Iterable[int]] = ..., metadata_error: _Optional[str] = ..., rtt_last: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rtt_avg: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., dial_attempts: _Optional[int] = ..., last_dial: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_connected: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_error_class: _Optional[str] = ..., last_error: _Optional[str] = ..., reachable: _Optional[bool] = ..., state: _Optional[str] = ..., up_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., down_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sessions: _Optional[int] = ..., uptime: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
+class ShardInfo(_message.Message):
+    __slots__ = ("cluster_id", "shards", "encoding", "raw")
+    CLUSTER_ID_FIELD_NUMBER: _ClassVar[int]
+    SHARDS_FIELD_NUMBER: _ClassVar[int]
+    ENCODING_FIELD_NUMBER: _ClassVar[int]
+    RAW_FIELD_NUMBER: _ClassVar[int]
+    cluster_id: int
+    shards: _containers.RepeatedScalarFieldContainer[int]
+    encoding: ShardEncoding
+    raw: bytes
+    def __init__(self, cluster_id: _Optional[int] = ..., shards: _Optional[_Iterable[int]] = ..., encoding: _Optional[_Union[ShardEncoding, str]] = ..., raw: _Optional[bytes] = ...) -> None: ...
+
+class Eth2Info(_message.Message):
+    __slots__ = ("fork_digest", "next_fork_version", "next_fork_epoch")
+    FORK_DIGEST_FIELD_NUMBER: _ClassVar[int]
+    NEXT_FORK_VERSION_FIELD_NUMBER: _ClassVar[int]
+    NEXT_FORK_EPOCH_FIELD_NUMBER: _ClassVar[int]
+    fork_digest: str
+    next_fork_version: str
+    next_fork_epoch: int
+    def __init__(self, fork_digest: _Optional[str] = ..., next_fork_version: _Optional[str] = ..., next_fork_epoch: _Optional[int] = ...) -> None: ...
+
+class EnrFields(_message.Message):
+    __slots__ = ("seq", "ip4", "tcp4", "udp4", "ip6", "tcp6", "udp6", "waku2", "multiaddrs", "shards", "eth2", "attnets", "syncnets", "issues")
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    IP4_FIELD_NUMBER: _ClassVar[int]
+    TCP4_FIELD_NUMBER: _ClassVar[int]
+    UDP4_FIELD_NUMBER: _ClassVar[int]
+    IP6_FIELD_NUMBER: _ClassVar[int]
+    TCP6_FIELD_NUMBER: _ClassVar[int]
+    UDP6_FIELD_NUMBER: _ClassVar[int]
+    WAKU2_FIELD_NUMBER: _ClassVar[int]
+    MULTIADDRS_FIELD_NUMBER: _ClassVar[int]
+    SHARDS_FIELD_NUMBER: _ClassVar[int]
+    ETH2_FIELD_NUMBER: _ClassVar[int]
+    ATTNETS_FIELD_NUMBER: _ClassVar[int]
+    SYNCNETS_FIELD_NUMBER: _ClassVar[int]
+    ISSUES_FIELD_NUMBER: _ClassVar[int]
+    seq: int
+    ip4: str
+    tcp4: int
+    udp4: int
+    ip6: str
+    tcp6: int
+    udp6: int
+    waku2: int
+    multiaddrs: _containers.RepeatedScalarFieldContainer[str]
+    shards: ShardInfo
+    eth2: Eth2Info
+    attnets: _containers.RepeatedScalarFieldContainer[int]
+    syncnets: _containers.RepeatedScalarFieldContainer[int]
+    issues: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, seq: _Optional[int] = ..., ip4: _Optional[str] = ..., tcp4: _Optional[int] = ..., udp4: _Optional[int] = ..., ip6: _Optional[str] = ..., tcp6: _Optional[int] = ..., udp6: _Optional[int] = ..., waku2: _Optional[int] = ..., multiaddrs: _Optional[_Iterable[str]] = ..., shards: _Optional[_Union[ShardInfo, _Mapping]] = ..., eth2: _Optional[_Union[Eth2Info, _Mapping]] = ..., attnets: _Optional[_Iterable[int]] = ..., syncnets: _Optional[_Iterable[int]] = ..., issues: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class GetMessageCountsRequest(_message.Message):
+    __slots__ = ("pubsub_topic", "content_topic_prefix")
+    PUBSUB_TOPIC_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_TOPIC_PREFIX_FIELD_NUMBER: _ClassVar[int]
+    pubsub_topic: str
+    content_topic_prefix: str
+    def __init__(self, pubsub_topic: _Optional[str] = ..., content_topic_prefix: _Optional[str] = ...) -> None: ...
+
+class GetMessageCountsResponse(_message.Message):
+    __slots__ = ("counts",)
+    COUNTS_FIELD_NUMBER: _ClassVar[int]
+    counts: _containers.RepeatedCompositeFieldContainer[MessageCount]
+    def __init__(self, counts: _Optional[_Iterable[_Union[MessageCount, _Mapping]]] = ...) -> None: ...
+
+class MessageCount(_message.Message):
+    __slots__ = ("pubsub_topic", "content_topic", "messages", "bytes", "first_seen", "last_seen")
+    PUBSUB_TOPIC_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_TOPIC_FIELD_NUMBER: _ClassVar[int]
+    MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    BYTES_FIELD_NUMBER: _ClassVar[int]
+    FIRST_SEEN_FIELD_NUMBER: _ClassVar[int]
+    LAST_SEEN_FIELD_NUMBER: _ClassVar[int]
+    pubsub_topic: str
+    content_topic: str
+    messages: int
+    bytes: int
+    first_seen: _timestamp_pb2.Timestamp
+    last_seen: _timestamp_pb2.Timestamp
+    def __init__(self, pubsub_topic: _Optional[str] = ..., content_topic: _Optional[str] = ..., messages: _Optional[int] = ..., bytes: _Optional[int] = ..., first_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class GetNetworkStatsRequest(_message.Message):
+    __slots__ = ("crawl_id",)
+    CRAWL_ID_FIELD_NUMBER: _ClassVar[int]
+    crawl_id: str
+    def __init__(self, crawl_id: _Optional[str] = ...) -> None: ...
+
+class GetNetworkStatsResponse(_message.Message):
+    __slots__ = ("peers", "by_capability", "by_cluster", "by_shard", "by_record_kind", "by_fork_digest", "without_capabilities", "by_protocol", "by_agent", "by_error_class", "by_metadata_shard", "reachable", "unreachable", "not_dialed")
+    class ByCapabilityEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    class ByClusterEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: int
+        value: int
+        def __init__(self, key: _Optional[int] = ..., value: _Optional[int] = ...) -> None: ...
+    class ByRecordKindEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    class ByForkDigestEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    class ByProtocolEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    class ByAgentEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    class ByErrorClassEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    PEERS_FIELD_NUMBER: _ClassVar[int]
+    BY_CAPABILITY_FIELD_NUMBER: _ClassVar[int]
+    BY_CLUSTER_FIELD_NUMBER: _ClassVar[int]
+    BY_SHARD_FIELD_NUMBER: _ClassVar[int]
+    BY_RECORD_KIND_FIELD_NUMBER: _ClassVar[int]
+    BY_FORK_DIGEST_FIELD_NUMBER: _ClassVar[int]
+    WITHOUT_CAPABILITIES_FIELD_NUMBER: _ClassVar[int]
+    BY_PROTOCOL_FIELD_NUMBER: _ClassVar[int]
+    BY_AGENT_FIELD_NUMBER: _ClassVar[int]
+    BY_ERROR_CLASS_FIELD_NUMBER: _ClassVar[int]
+    BY_METADATA_SHARD_FIELD_NUMBER: _ClassVar[int]
+    REACHABLE_FIELD_NUMBER: _ClassVar[int]
+    UNREACHABLE_FIELD_NUMBER: _ClassVar[int]
+    NOT_DIALED_FIELD_NUMBER: _ClassVar[int]
+    peers: int
+    by_capability: _containers.ScalarMap[str, int]
+    by_cluster: _containers.ScalarMap[int, int]
+    by_shard: _containers.RepeatedCompositeFieldContainer[ShardCount]
+    by_record_kind: _containers.ScalarMap[str, int]
+    by_fork_digest: _containers.ScalarMap[str, int]
+    without_capabilities: int
+    by_protocol: _containers.ScalarMap[str, int]
+    by_agent: _containers.ScalarMap[str, int]
+    by_error_class: _containers.ScalarMap[str, int]
+    by_metadata_shard: _containers.RepeatedCompositeFieldContainer[ShardCount]
+    reachable: int
+    unreachable: int
+    not_dialed: int
+    def __init__(self, peers: _Optional[int] = ..., by_capability: _Optional[_Mapping[str, int]] = ..., by_cluster: _Optional[_Mapping[int, int]] = ..., by_shard: _Optional[_Iterable[_Union[ShardCount, _Mapping]]] = ..., by_record_kind: _Optional[_Mapping[str, int]] = ..., by_fork_digest: _Optional[_Mapping[str, int]] = ..., without_capabilities: _Optional[int] = ..., by_protocol: _Optional[_Mapping[str, int]] = ..., by_agent: _Optional[_Mapping[str, int]] = ..., by_error_class: _Optional[_Mapping[str, int]] = ..., by_metadata_shard: _Optional[_Iterable[_Union[ShardCount, _Mapping]]] = ..., reachable: _Optional[int] = ..., unreachable: _Optional[int] = ..., not_dialed: _Optional[int] = ...) -> None: ...
+
+class ShardCount(_message.Message):
+    __slots__ = ("cluster_id", "shard", "peers")
+    CLUSTER_ID_FIELD_NUMBER: _ClassVar[int]
+    SHARD_FIELD_NUMBER: _ClassVar[int]
+    PEERS_FIELD_NUMBER: _ClassVar[int]
+    cluster_id: int
+    shard: int
+    peers: int
+    def __init__(self, cluster_id: _Optional[int] = ..., shard: _Optional[int] = ..., peers: _Optional[int] = ...) -> None: ...

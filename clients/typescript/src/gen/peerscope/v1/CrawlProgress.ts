@@ -1,0 +1,152 @@
+// Original file: proto/peerscope/v1/peerscope.proto
+
+import type { Duration as _google_protobuf_Duration, Duration__Output as _google_protobuf_Duration__Output } from '../../google/protobuf/Duration';
+import type { Long } from '@grpc/proto-loader';
+
+/**
+ * Progress counters of a crawl.
+ */
+export interface CrawlProgress {
+  /**
+   * Distinct nodes discovered.
+   */
+  'discovered'?: (number | string | Long);
+  /**
+   * Nodes whose routing table was walked (all distances asked), in the current round.
+   */
+  'queried'?: (number | string | Long);
+  /**
+   * Nodes known but not yet walked in the current round.
+   */
+  'queued'?: (number | string | Long);
+  /**
+   * discv5 requests in flight now.
+   */
+  'inFlight'?: (number | string | Long);
+  /**
+   * FINDNODE requests sent, all rounds.
+   */
+  'findNodeRequests'?: (number | string | Long);
+  /**
+   * FINDNODE requests that failed (timeout or error), all rounds.
+   */
+  'findNodeFailures'?: (number | string | Long);
+  /**
+   * Nodes none of whose FINDNODE requests were answered, in the current round.
+   */
+  'unresponsive'?: (number | string | Long);
+  /**
+   * Random lookups completed, all rounds.
+   */
+  'lookups'?: (number | string | Long);
+  /**
+   * ENR records newer than the stored one (higher seq) seen.
+   */
+  'enrUpdates'?: (number | string | Long);
+  /**
+   * Enumeration rounds completed.
+   */
+  'rounds'?: (number | string | Long);
+  /**
+   * Time since the crawl started.
+   */
+  'elapsed'?: (_google_protobuf_Duration | null);
+  /**
+   * Dials started, all rounds.
+   */
+  'dials'?: (number | string | Long);
+  /**
+   * Dials in flight now.
+   */
+  'dialing'?: (number | string | Long);
+  /**
+   * Dials that connected, all rounds.
+   */
+  'connected'?: (number | string | Long);
+  /**
+   * Dials that failed, all rounds, by error class (see `Peer.last_error_class`).
+   */
+  'failedByClass'?: ({[key: string]: number | string | Long});
+  /**
+   * Peers identified (identify answered), all rounds.
+   */
+  'identified'?: (number | string | Long);
+  /**
+   * Discovered peers not dialed yet in the current round.
+   */
+  'dialQueued'?: (number | string | Long);
+}
+
+/**
+ * Progress counters of a crawl.
+ */
+export interface CrawlProgress__Output {
+  /**
+   * Distinct nodes discovered.
+   */
+  'discovered': (string);
+  /**
+   * Nodes whose routing table was walked (all distances asked), in the current round.
+   */
+  'queried': (string);
+  /**
+   * Nodes known but not yet walked in the current round.
+   */
+  'queued': (string);
+  /**
+   * discv5 requests in flight now.
+   */
+  'inFlight': (string);
+  /**
+   * FINDNODE requests sent, all rounds.
+   */
+  'findNodeRequests': (string);
+  /**
+   * FINDNODE requests that failed (timeout or error), all rounds.
+   */
+  'findNodeFailures': (string);
+  /**
+   * Nodes none of whose FINDNODE requests were answered, in the current round.
+   */
+  'unresponsive': (string);
+  /**
+   * Random lookups completed, all rounds.
+   */
+  'lookups': (string);
+  /**
+   * ENR records newer than the stored one (higher seq) seen.
+   */
+  'enrUpdates': (string);
+  /**
+   * Enumeration rounds completed.
+   */
+  'rounds': (string);
+  /**
+   * Time since the crawl started.
+   */
+  'elapsed': (_google_protobuf_Duration__Output | null);
+  /**
+   * Dials started, all rounds.
+   */
+  'dials': (string);
+  /**
+   * Dials in flight now.
+   */
+  'dialing': (string);
+  /**
+   * Dials that connected, all rounds.
+   */
+  'connected': (string);
+  /**
+   * Dials that failed, all rounds, by error class (see `Peer.last_error_class`).
+   */
+  'failedByClass': ({[key: string]: string});
+  /**
+   * Peers identified (identify answered), all rounds.
+   */
+  'identified': (string);
+  /**
+   * Discovered peers not dialed yet in the current round.
+   */
+  'dialQueued': (string);
+}

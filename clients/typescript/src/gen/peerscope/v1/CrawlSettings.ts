@@ -1,0 +1,38 @@
+// Original file: proto/peerscope/v1/peerscope.proto
+
+import type { Duration as _google_protobuf_Duration, Duration__Output as _google_protobuf_Duration__Output } from '../../google/protobuf/Duration';
+import type { CrawlLimits as _peerscope_v1_CrawlLimits, CrawlLimits__Output as _peerscope_v1_CrawlLimits__Output } from '../../peerscope/v1/CrawlLimits';
+
+/**
+ * The effective settings of a crawl.
+ */
+export interface CrawlSettings {
+  'concurrency'?: (number);
+  'requestTimeout'?: (_google_protobuf_Duration | null);
+  'findNodeDistances'?: (number);
+  'randomLookups'?: (number);
+  'recrawlInterval'?: (_google_protobuf_Duration | null);
+  'limits'?: (_peerscope_v1_CrawlLimits | null);
+  'dial'?: (boolean);
+  'dialConcurrency'?: (number);
+  'dialTimeout'?: (_google_protobuf_Duration | null);
+  'dialsPerIp'?: (number);
+  'minRedialInterval'?: (_google_protobuf_Duration | null);
+}
+
+/**
+ * The effective settings of a crawl.
+ */
+export interface CrawlSettings__Output {
+  'concurrency': (number);
+  'requestTimeout': (_google_protobuf_Duration__Output | null);
+  'findNodeDistances': (number);
+  'randomLookups': (number);
+  'recrawlInterval': (_google_protobuf_Duration__Output | null);
+  'limits': (_peerscope_v1_CrawlLimits__Output | null);
+  'dial': (boolean);
+  'dialConcurrency': (number);
+  'dialTimeout': (_google_protobuf_Duration__Output | null);
+  'dialsPerIp': (number);
+  'minRedialInterval': (_google_protobuf_Duration__Output | null);
+}

@@ -1,0 +1,73 @@
+// Original file: proto/peerscope/v1/peerscope.proto
+
+/**
+ * Where a crawl is in its life.
+ */
+export const CrawlState = {
+  /**
+   * Never returned by the server.
+   */
+  CRAWL_STATE_UNSPECIFIED: 'CRAWL_STATE_UNSPECIFIED',
+  /**
+   * Discovering.
+   */
+  CRAWL_STATE_RUNNING: 'CRAWL_STATE_RUNNING',
+  /**
+   * A ONESHOT crawl that enumerated the network, or a crawl that reached one of its limits.
+   */
+  CRAWL_STATE_FINISHED: 'CRAWL_STATE_FINISHED',
+  /**
+   * Stopped by StopCrawl or by server shutdown.
+   */
+  CRAWL_STATE_STOPPED: 'CRAWL_STATE_STOPPED',
+  /**
+   * Could not run (for example its UDP socket could not be bound); see `Crawl.error`.
+   */
+  CRAWL_STATE_FAILED: 'CRAWL_STATE_FAILED',
+  /**
+   * The server process ended (crash or kill) while the crawl was running; found so at the
+   * next start.
+   */
+  CRAWL_STATE_INTERRUPTED: 'CRAWL_STATE_INTERRUPTED',
+} as const;
+
+/**
+ * Where a crawl is in its life.
+ */
+export type CrawlState =
+  /**
+   * Never returned by the server.
+   */
+  | 'CRAWL_STATE_UNSPECIFIED'
+  | 0
+  /**
+   * Discovering.
+   */
+  | 'CRAWL_STATE_RUNNING'
+  | 1
+  /**
+   * A ONESHOT crawl that enumerated the network, or a crawl that reached one of its limits.
+   */
+  | 'CRAWL_STATE_FINISHED'
+  | 2
+  /**
+   * Stopped by StopCrawl or by server shutdown.
+   */
+  | 'CRAWL_STATE_STOPPED'
+  | 3
+  /**
+   * Could not run (for example its UDP socket could not be bound); see `Crawl.error`.
+   */
+  | 'CRAWL_STATE_FAILED'
+  | 4
+  /**
+   * The server process ended (crash or kill) while the crawl was running; found so at the
+   * next start.
+   */
+  | 'CRAWL_STATE_INTERRUPTED'
+  | 5
+
+/**
+ * Where a crawl is in its life.
+ */
+export type CrawlState__Output = typeof CrawlState[keyof typeof CrawlState]

@@ -1,0 +1,124 @@
+// Original file: proto/peerscope/v1/peerscope.proto
+
+import type { ShardCount as _peerscope_v1_ShardCount, ShardCount__Output as _peerscope_v1_ShardCount__Output } from '../../peerscope/v1/ShardCount';
+import type { Long } from '@grpc/proto-loader';
+
+export interface GetNetworkStatsResponse {
+  /**
+   * Peers counted.
+   */
+  'peers'?: (number | string | Long);
+  /**
+   * Peers per Waku capability (a peer counts once under each capability it has).
+   */
+  'byCapability'?: ({[key: string]: number | string | Long});
+  /**
+   * Peers per cluster id from the ENR.
+   */
+  'byCluster'?: ({[key: number]: number | string | Long});
+  /**
+   * Peers per (cluster, shard), sorted by cluster then shard.
+   */
+  'byShard'?: (_peerscope_v1_ShardCount)[];
+  /**
+   * Peers per record kind: `waku` (has waku2/rs/rsv), `eth2` (consensus), `eth`
+   * (execution), `other`.
+   */
+  'byRecordKind'?: ({[key: string]: number | string | Long});
+  /**
+   * Peers per eth2 fork digest (hex).
+   */
+  'byForkDigest'?: ({[key: string]: number | string | Long});
+  /**
+   * Peers with no `waku2` key, or with all its bits zero.
+   */
+  'withoutCapabilities'?: (number | string | Long);
+  /**
+   * Peers per protocol from identify.
+   */
+  'byProtocol'?: ({[key: string]: number | string | Long});
+  /**
+   * Peers per identify agent version.
+   */
+  'byAgent'?: ({[key: string]: number | string | Long});
+  /**
+   * Unreachable peers per class of their last dial failure.
+   */
+  'byErrorClass'?: ({[key: string]: number | string | Long});
+  /**
+   * Peers per (cluster, shard) as their metadata answers report.
+   */
+  'byMetadataShard'?: (_peerscope_v1_ShardCount)[];
+  /**
+   * Peers whose last dial connected.
+   */
+  'reachable'?: (number | string | Long);
+  /**
+   * Peers whose last dial failed.
+   */
+  'unreachable'?: (number | string | Long);
+  /**
+   * Peers never dialed.
+   */
+  'notDialed'?: (number | string | Long);
+}
+
+export interface GetNetworkStatsResponse__Output {
+  /**
+   * Peers counted.
+   */
+  'peers': (string);
+  /**
+   * Peers per Waku capability (a peer counts once under each capability it has).
+   */
+  'byCapability': ({[key: string]: string});
+  /**
+   * Peers per cluster id from the ENR.
+   */
+  'byCluster': ({[key: number]: string});
+  /**
+   * Peers per (cluster, shard), sorted by cluster then shard.
+   */
+  'byShard': (_peerscope_v1_ShardCount__Output)[];
+  /**
+   * Peers per record kind: `waku` (has waku2/rs/rsv), `eth2` (consensus), `eth`
+   * (execution), `other`.
+   */
+  'byRecordKind': ({[key: string]: string});
+  /**
+   * Peers per eth2 fork digest (hex).
+   */
+  'byForkDigest': ({[key: string]: string});
+  /**
+   * Peers with no `waku2` key, or with all its bits zero.
+   */
+  'withoutCapabilities': (string);
+  /**
+   * Peers per protocol from identify.
+   */
+  'byProtocol': ({[key: string]: string});
+  /**
+   * Peers per identify agent version.
+   */
+  'byAgent': ({[key: string]: string});
+  /**
+   * Unreachable peers per class of their last dial failure.
+   */
+  'byErrorClass': ({[key: string]: string});
+  /**
+   * Peers per (cluster, shard) as their metadata answers report.
+   */
+  'byMetadataShard': (_peerscope_v1_ShardCount__Output)[];
+  /**
+   * Peers whose last dial connected.
+   */
+  'reachable': (string);
+  /**
+   * Peers whose last dial failed.
+   */
+  'unreachable': (string);
+  /**
+   * Peers never dialed.
+   */
+  'notDialed': (string);
+}

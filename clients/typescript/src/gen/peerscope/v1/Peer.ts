@@ -1,0 +1,290 @@
+// Original file: proto/peerscope/v1/peerscope.proto
+
+import type { EnrFields as _peerscope_v1_EnrFields, EnrFields__Output as _peerscope_v1_EnrFields__Output } from '../../peerscope/v1/EnrFields';
+import type { Timestamp as _google_protobuf_Timestamp, Timestamp__Output as _google_protobuf_Timestamp__Output } from '../../google/protobuf/Timestamp';
+import type { Duration as _google_protobuf_Duration, Duration__Output as _google_protobuf_Duration__Output } from '../../google/protobuf/Duration';
+import type { Long } from '@grpc/proto-loader';
+
+/**
+ * A peer as the store knows it.
+ */
+export interface Peer {
+  /**
+   * discv5 node id, hex.
+   */
+  'nodeId'?: (string);
+  /**
+   * libp2p peer id derived from the ENR public key; empty when the key type has none.
+   */
+  'peerId'?: (string);
+  /**
+   * The newest ENR seen, as `enr:` text.
+   */
+  'enr'?: (string);
+  /**
+   * The fields decoded from that ENR.
+   */
+  'enrFields'?: (_peerscope_v1_EnrFields | null);
+  /**
+   * libp2p addresses built from the ENR (`ip`/`tcp`, `ip6`/`tcp6`) and its `multiaddrs`.
+   */
+  'multiaddrs'?: (string)[];
+  /**
+   * Waku capabilities from the ENR `waku2` field: relay, store, filter, lightpush, sync, mix.
+   */
+  'capabilities'?: (string)[];
+  /**
+   * Cluster from the ENR `rs`/`rsv` field.
+   */
+  'clusterId'?: (number);
+  /**
+   * Shards from the ENR `rs`/`rsv` field.
+   */
+  'shards'?: (number)[];
+  /**
+   * When any crawl first discovered it.
+   */
+  'firstSeen'?: (_google_protobuf_Timestamp | null);
+  /**
+   * When any crawl last saw it (discovered it, or it answered).
+   */
+  'lastSeen'?: (_google_protobuf_Timestamp | null);
+  /**
+   * Crawls that saw it.
+   */
+  'crawlIds'?: (string)[];
+  /**
+   * Number of distinct ENR versions (seq values) stored.
+   */
+  'enrVersions'?: (number);
+  /**
+   * identify: agent version, e.g. `nwaku-v0.36.0`. Empty before the first identify.
+   */
+  'agentVersion'?: (string);
+  /**
+   * identify: protocol version.
+   */
+  'protocolVersion'?: (string);
+  /**
+   * identify: protocols the peer supports.
+   */
+  'protocols'?: (string)[];
+  /**
+   * identify: addresses the peer listens on.
+   */
+  'listenAddrs'?: (string)[];
+  /**
+   * identify: our address as the peer saw it.
+   */
+  'observedAddr'?: (string);
+  /**
+   * Waku metadata: the cluster the peer reports.
+   */
+  'metadataClusterId'?: (number);
+  /**
+   * Waku metadata: the shards the peer reports.
+   */
+  'metadataShards'?: (number)[];
+  /**
+   * Why metadata is missing (not supported, no answer, undecodable); empty otherwise.
+   */
+  'metadataError'?: (string);
+  /**
+   * Last ping round-trip time.
+   */
+  'rttLast'?: (_google_protobuf_Duration | null);
+  /**
+   * Moving average of the ping RTT (the newest sample weighs 1/4).
+   */
+  'rttAvg'?: (_google_protobuf_Duration | null);
+  /**
+   * Dials made, all crawls.
+   */
+  'dialAttempts'?: (number | string | Long);
+  /**
+   * When it was last dialed.
+   */
+  'lastDial'?: (_google_protobuf_Timestamp | null);
+  /**
+   * When a dial last connected.
+   */
+  'lastConnected'?: (_google_protobuf_Timestamp | null);
+  /**
+   * Class of the last dial failure (see PeerEvent.error_class); empty when the last dial
+   * connected.
+   */
+  'lastErrorClass'?: (string);
+  /**
+   * Raw text of the last error.
+   */
+  'lastError'?: (string);
+  /**
+   * Whether the last dial connected; unset before the first dial.
+   */
+  'reachable'?: (boolean);
+  /**
+   * Address-book state: new, vetted, failing, bad or banned.
+   */
+  'state'?: (string);
+  /**
+   * Start of the current session, while reachable.
+   */
+  'upSince'?: (_google_protobuf_Timestamp | null);
+  /**
+   * Since when it has been unreachable, after being reachable or at the first failure.
+   */
+  'downSince'?: (_google_protobuf_Timestamp | null);
+  /**
+   * Sessions seen (times it became reachable).
+   */
+  'sessions'?: (number);
+  /**
+   * Total time up over ended sessions plus the current one.
+   */
+  'uptime'?: (_google_protobuf_Duration | null);
+  '_clusterId'?: "clusterId";
+  '_metadataClusterId'?: "metadataClusterId";
+  '_reachable'?: "reachable";
+}
+
+/**
+ * A peer as the store knows it.
+ */
+export interface Peer__Output {
+  /**
+   * discv5 node id, hex.
+   */
+  'nodeId': (string);
+  /**
+   * libp2p peer id derived from the ENR public key; empty when the key type has none.
+   */
+  'peerId': (string);
+  /**
+   * The newest ENR seen, as `enr:` text.
+   */
+  'enr': (string);
+  /**
+   * The fields decoded from that ENR.
+   */
+  'enrFields': (_peerscope_v1_EnrFields__Output | null);
+  /**
+   * libp2p addresses built from the ENR (`ip`/`tcp`, `ip6`/`tcp6`) and its `multiaddrs`.
+   */
+  'multiaddrs': (string)[];
+  /**
+   * Waku capabilities from the ENR `waku2` field: relay, store, filter, lightpush, sync, mix.
+   */
+  'capabilities': (string)[];
+  /**
+   * Cluster from the ENR `rs`/`rsv` field.
+   */
+  'clusterId'?: (number);
+  /**
+   * Shards from the ENR `rs`/`rsv` field.
+   */
+  'shards': (number)[];
+  /**
+   * When any crawl first discovered it.
+   */
+  'firstSeen': (_google_protobuf_Timestamp__Output | null);
+  /**
+   * When any crawl last saw it (discovered it, or it answered).
+   */
+  'lastSeen': (_google_protobuf_Timestamp__Output | null);
+  /**
+   * Crawls that saw it.
+   */
+  'crawlIds': (string)[];
+  /**
+   * Number of distinct ENR versions (seq values) stored.
+   */
+  'enrVersions': (number);
+  /**
+   * identify: agent version, e.g. `nwaku-v0.36.0`. Empty before the first identify.
+   */
+  'agentVersion': (string);
+  /**
+   * identify: protocol version.
+   */
+  'protocolVersion': (string);
+  /**
+   * identify: protocols the peer supports.
+   */
+  'protocols': (string)[];
+  /**
+   * identify: addresses the peer listens on.
+   */
+  'listenAddrs': (string)[];
+  /**
+   * identify: our address as the peer saw it.
+   */
+  'observedAddr': (string);
+  /**
+   * Waku metadata: the cluster the peer reports.
+   */
+  'metadataClusterId'?: (number);
+  /**
+   * Waku metadata: the shards the peer reports.
+   */
+  'metadataShards': (number)[];
+  /**
+   * Why metadata is missing (not supported, no answer, undecodable); empty otherwise.
+   */
+  'metadataError': (string);
+  /**
+   * Last ping round-trip time.
+   */
+  'rttLast': (_google_protobuf_Duration__Output | null);
+  /**
+   * Moving average of the ping RTT (the newest sample weighs 1/4).
+   */
+  'rttAvg': (_google_protobuf_Duration__Output | null);
+  /**
+   * Dials made, all crawls.
+   */
+  'dialAttempts': (string);
+  /**
+   * When it was last dialed.
+   */
+  'lastDial': (_google_protobuf_Timestamp__Output | null);
+  /**
+   * When a dial last connected.
+   */
+  'lastConnected': (_google_protobuf_Timestamp__Output | null);
+  /**
+   * Class of the last dial failure (see PeerEvent.error_class); empty when the last dial
+   * connected.
+   */
+  'lastErrorClass': (string);
+  /**
+   * Raw text of the last error.
+   */
+  'lastError': (string);
+  /**
+   * Whether the last dial connected; unset before the first dial.
+   */
+  'reachable'?: (boolean);
+  /**
+   * Address-book state: new, vetted, failing, bad or banned.
+   */
+  'state': (string);
+  /**
+   * Start of the current session, while reachable.
+   */
+  'upSince': (_google_protobuf_Timestamp__Output | null);
+  /**
+   * Since when it has been unreachable, after being reachable or at the first failure.
+   */
+  'downSince': (_google_protobuf_Timestamp__Output | null);
+  /**
+   * Sessions seen (times it became reachable).
+   */
+  'sessions': (number);
+  /**
+   * Total time up over ended sessions plus the current one.
+   */
+  'uptime': (_google_protobuf_Duration__Output | null);
+  '_clusterId'?: "clusterId";
+  '_metadataClusterId'?: "metadataClusterId";
+  '_reachable'?: "reachable";
+}

@@ -1,0 +1,184 @@
+// Original file: proto/peerscope/v1/peerscope.proto
+
+import type { NetworkProfile as _peerscope_v1_NetworkProfile, NetworkProfile__Output as _peerscope_v1_NetworkProfile__Output } from '../../peerscope/v1/NetworkProfile';
+import type { CrawlMode as _peerscope_v1_CrawlMode, CrawlMode__Output as _peerscope_v1_CrawlMode__Output } from '../../peerscope/v1/CrawlMode';
+import type { Duration as _google_protobuf_Duration, Duration__Output as _google_protobuf_Duration__Output } from '../../google/protobuf/Duration';
+import type { CrawlLimits as _peerscope_v1_CrawlLimits, CrawlLimits__Output as _peerscope_v1_CrawlLimits__Output } from '../../peerscope/v1/CrawlLimits';
+
+export interface StartCrawlRequest {
+  /**
+   * The network to crawl. Required.
+   */
+  'profile'?: (_peerscope_v1_NetworkProfile | null);
+  /**
+   * Bootstrap records, as `enr:` text. At least one is required (until DNS trees are
+   * supported). Each must parse and carry a valid signature and a UDP endpoint.
+   */
+  'bootstrapEnrs'?: (string)[];
+  /**
+   * EIP-1459 tree URLs (`enrtree://KEY@domain`). Not supported yet: a non-empty list answers
+   * UNIMPLEMENTED.
+   */
+  'dnsTreeUrls'?: (string)[];
+  /**
+   * ONESHOT (default) or CONTINUOUS.
+   */
+  'mode'?: (_peerscope_v1_CrawlMode);
+  /**
+   * CONTINUOUS only: pause between two enumeration rounds. Default 5 minutes; minimum 1s.
+   */
+  'recrawlInterval'?: (_google_protobuf_Duration | null);
+  /**
+   * Maximum discv5 requests in flight. Default 64; must be 1..=4096 when set.
+   */
+  'concurrency'?: (number);
+  /**
+   * Timeout of one discv5 request. Default 1s; must be 10ms..=60s when set.
+   */
+  'requestTimeout'?: (_google_protobuf_Duration | null);
+  /**
+   * Number of FINDNODE distances asked of every node, counted down from 256 (17 asks
+   * 256..=240, as Nebula does). Default 17; must be 1..=256 when set.
+   */
+  'findNodeDistances'?: (number);
+  /**
+   * Random-target lookups per round, on top of the routing-table walk. Default 8; may be 0.
+   */
+  'randomLookups'?: (number);
+  /**
+   * Limits.
+   */
+  'limits'?: (_peerscope_v1_CrawlLimits | null);
+  /**
+   * A free-form name shown in listings. At most 200 bytes.
+   */
+  'name'?: (string);
+  /**
+   * Free-form labels. At most 32 entries, keys and values at most 200 bytes.
+   */
+  'labels'?: ({[key: string]: string});
+  /**
+   * UDP address the crawl's discv5 socket binds to. Default: the server's configured
+   * discv5 address (`--discv5-addr`). Port 0 picks a free port.
+   */
+  'listenAddr'?: (string);
+  /**
+   * Dial every discovered peer over libp2p (TCP + Noise + Yamux) to read identify, Waku
+   * metadata and ping. Default true.
+   */
+  'dial'?: (boolean);
+  /**
+   * Dials in flight at once. Default 32; must be 1..=1024 when set.
+   */
+  'dialConcurrency'?: (number);
+  /**
+   * Bound on TCP connect + Noise + Yamux of one dial. Default 5s; must be 100ms..=60s.
+   */
+  'dialTimeout'?: (_google_protobuf_Duration | null);
+  /**
+   * Dials in flight to one IP address at once (politeness). Default 4; must be
+   * 1..=1024 when set.
+   */
+  'dialsPerIp'?: (number);
+  /**
+   * CONTINUOUS only: a peer whose last dial connected is not dialed again sooner than
+   * this. Default: `recrawl_interval`. Failed dials back off 2^n s plus jitter (capped at
+   * 10 min); after 6 failures in a row a peer is given up on.
+   */
+  'minRedialInterval'?: (_google_protobuf_Duration | null);
+  '_concurrency'?: "concurrency";
+  '_findNodeDistances'?: "findNodeDistances";
+  '_randomLookups'?: "randomLookups";
+  '_dial'?: "dial";
+  '_dialConcurrency'?: "dialConcurrency";
+  '_dialsPerIp'?: "dialsPerIp";
+}
+
+export interface StartCrawlRequest__Output {
+  /**
+   * The network to crawl. Required.
+   */
+  'profile': (_peerscope_v1_NetworkProfile__Output | null);
+  /**
+   * Bootstrap records, as `enr:` text. At least one is required (until DNS trees are
+   * supported). Each must parse and carry a valid signature and a UDP endpoint.
+   */
+  'bootstrapEnrs': (string)[];
+  /**
+   * EIP-1459 tree URLs (`enrtree://KEY@domain`). Not supported yet: a non-empty list answers
+   * UNIMPLEMENTED.
+   */
+  'dnsTreeUrls': (string)[];
+  /**
+   * ONESHOT (default) or CONTINUOUS.
+   */
+  'mode': (_peerscope_v1_CrawlMode__Output);
+  /**
+   * CONTINUOUS only: pause between two enumeration rounds. Default 5 minutes; minimum 1s.
+   */
+  'recrawlInterval': (_google_protobuf_Duration__Output | null);
+  /**
+   * Maximum discv5 requests in flight. Default 64; must be 1..=4096 when set.
+   */
+  'concurrency'?: (number);
+  /**
+   * Timeout of one discv5 request. Default 1s; must be 10ms..=60s when set.
+   */
+  'requestTimeout': (_google_protobuf_Duration__Output | null);
+  /**
+   * Number of FINDNODE distances asked of every node, counted down from 256 (17 asks
+   * 256..=240, as Nebula does). Default 17; must be 1..=256 when set.
+   */
+  'findNodeDistances'?: (number);
+  /**
+   * Random-target lookups per round, on top of the routing-table walk. Default 8; may be 0.
+   */
+  'randomLookups'?: (number);
+  /**
+   * Limits.
+   */
+  'limits': (_peerscope_v1_CrawlLimits__Output | null);
+  /**
+   * A free-form name shown in listings. At most 200 bytes.
+   */
+  'name': (string);
+  /**
+   * Free-form labels. At most 32 entries, keys and values at most 200 bytes.
+   */
+  'labels': ({[key: string]: string});
+  /**
+   * UDP address the crawl's discv5 socket binds to. Default: the server's configured
+   * discv5 address (`--discv5-addr`). Port 0 picks a free port.
+   */
+  'listenAddr': (string);
+  /**
+   * Dial every discovered peer over libp2p (TCP + Noise + Yamux) to read identify, Waku
+   * metadata and ping. Default true.
+   */
+  'dial'?: (boolean);
+  /**
+   * Dials in flight at once. Default 32; must be 1..=1024 when set.
+   */
+  'dialConcurrency'?: (number);
+  /**
+   * Bound on TCP connect + Noise + Yamux of one dial. Default 5s; must be 100ms..=60s.
+   */
+  'dialTimeout': (_google_protobuf_Duration__Output | null);
+  /**
+   * Dials in flight to one IP address at once (politeness). Default 4; must be
+   * 1..=1024 when set.
+   */
+  'dialsPerIp'?: (number);
+  /**
+   * CONTINUOUS only: a peer whose last dial connected is not dialed again sooner than
+   * this. Default: `recrawl_interval`. Failed dials back off 2^n s plus jitter (capped at
+   * 10 min); after 6 failures in a row a peer is given up on.
+   */
+  'minRedialInterval': (_google_protobuf_Duration__Output | null);
+  '_concurrency'?: "concurrency";
+  '_findNodeDistances'?: "findNodeDistances";
+  '_randomLookups'?: "randomLookups";
+  '_dial'?: "dial";
+  '_dialConcurrency'?: "dialConcurrency";
+  '_dialsPerIp'?: "dialsPerIp";
+}
