@@ -137,6 +137,32 @@ pub struct ListPeersArgs {
 }
 
 #[derive(Args)]
+pub struct TreeArgs {
+    /// Domain the tree is published under.
+    #[arg(long)]
+    domain: String,
+    /// File with the tree-signing secp256k1 key (64 hex characters); created with a new
+    /// random key if it does not exist.
+    #[arg(long)]
+    key_file: std::path::PathBuf,
+    /// Tree sequence number (raise it for every new version).
+    #[arg(long, default_value_t = 1)]
+    seq: u64,
+    /// Only peers of this cluster.
+    #[arg(long)]
+    cluster: Option<u32>,
+    /// Only peers with this Waku capability.
+    #[arg(long)]
+    capability: Option<String>,
+    /// Only peers seen within this many seconds.
+    #[arg(long)]
+    seen_within: Option<u64>,
+    /// Only peers of this crawl.
+    #[arg(long)]
+    crawl: Option<String>,
+}
+
+#[derive(Args)]
 pub struct CountsArgs {
     /// Only this pubsub topic.
     #[arg(long, default_value = "")]
@@ -523,5 +549,77 @@ pub async fn counts(server: ServerArg, a: CountsArgs) -> anyhow::Result<()> {
         r.counts.len(),
         r.max_content_topics
     );
+    Ok(())
+}
+
+/// Reads or creates the tree-signing key.
+fn tree_key(path: &std::path::Path) -> anyhow::Result<k256::ecdsa::SigningKey> {
+    if path.exists() {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let bytes = hex::decode(text.trim())
+            .with_context(|| format!("{} does not hold hex", path.display()))?;
+        return k256::ecdsa::SigningKey::from_slice(&bytes)
+            .map_err(|e| anyhow::anyhow!("{} is not a secp256k1 key: {e}", path.display()));
+    }
+    let key = peerscope::dns::random_signing_key();
+    std::fs::write(path, hex::encode(key.to_bytes()))
+        .with_context(|| format!("writing {}", path.display()))?;
+    eprintln!("created a new tree key in {}", path.display());
+    Ok(key)
+}
+
+pub async fn tree(server: ServerArg, a: TreeArgs) -> anyhow::Result<()> {
+    let key = tree_key(&a.key_file)?;
+    let mut client = connect(&server).await?;
+    let seen_since = a.seen_within.map(|s| {
+        let t = std::time::SystemTime::now() - Duration::from_secs(s);
+        let d = t.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        prost_types::Timestamp {
+            seconds: d.as_secs() as i64,
+            nanos: 0,
+        }
+    });
+    let mut enrs = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = client
+            .list_peers(pb::ListPeersRequest {
+                page_size: 1000,
+                page_token: token.clone(),
+                capability: a.capability.clone().unwrap_or_default(),
+                cluster_id: a.cluster,
+                crawl_id: a.crawl.clone().unwrap_or_default(),
+                seen_since,
+                // Vetted peers only: the last dial connected.
+                reachable: Some(true),
+                ..Default::default()
+            })
+            .await
+            .map_err(status_line)?
+            .into_inner();
+        for p in &page.peers {
+            match peerscope::record::parse_enr(&p.enr) {
+                Ok(e) => enrs.push(e),
+                Err(e) => eprintln!("skipping {}: {e}", p.node_id),
+            }
+        }
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    if enrs.is_empty() {
+        bail!("no vetted peer matches the filters: nothing to publish");
+    }
+    let tree = peerscope::dns::build_tree(&enrs, &[], a.seq, &key, &a.domain)
+        .map_err(|e| anyhow::anyhow!(e))?;
+    eprintln!(
+        "{} records; publish the zone below, then use {}",
+        enrs.len(),
+        tree.url
+    );
+    print!("{}", tree.zone_file());
+    println!("; {}", tree.url);
     Ok(())
 }

@@ -79,6 +79,8 @@ pub struct FileConfig {
     pub tls_key: Option<PathBuf>,
     pub event_retention: Option<u64>,
     pub event_max_age_days: Option<u64>,
+    /// Nameservers for EIP-1459 trees; empty = the system's.
+    pub dns_nameservers: Option<Vec<SocketAddr>>,
 }
 
 impl FileConfig {
@@ -125,6 +127,8 @@ pub struct ServeConfig {
     pub event_retention: u64,
     /// Events older than this are dropped. Default 30 days.
     pub event_max_age: Duration,
+    /// Nameservers for EIP-1459 trees; empty = the system's (/etc/resolv.conf).
+    pub dns_nameservers: Vec<SocketAddr>,
 }
 
 /// Default HTTP address (metrics and JSON), loopback only.
@@ -212,6 +216,11 @@ impl ServeConfig {
             None => crate::engine::DEFAULT_EVENT_MAX_AGE,
         };
         Ok(ServeConfig {
+            dns_nameservers: cli
+                .dns_nameservers
+                .filter(|v| !v.is_empty())
+                .or(file.dns_nameservers)
+                .unwrap_or_default(),
             event_retention,
             event_max_age,
             http_addr: cli

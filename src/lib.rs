@@ -14,6 +14,9 @@
 //!   model    domain types shared by all of the above
 //!   testnet  an in-process network of real discv5 + libp2p nodes on loopback
 //!   waku     Waku protocol ids and the metadata codec
+//!   relay    Waku relay: gossipsub config, WakuMessage, message counter
+//!   dns      EIP-1459 trees: resolve and verify, build and sign
+//!   metrics  Prometheus registry
 //!   bench    the crawl-vs-baseline benchmark
 //!   config   `peerscope serve` settings: defaults, TOML file, environment, flags
 //! ```

@@ -48,6 +48,14 @@ enum Command {
         #[command(subcommand)]
         command: client::PeersCommand,
     },
+    /// Sign an EIP-1459 tree of the peers a server has vetted and print it as a zone file
+    /// (client of a running server).
+    Tree {
+        #[command(flatten)]
+        server: client::ServerArg,
+        #[command(flatten)]
+        args: client::TreeArgs,
+    },
     /// Print relay message counts per pubsub and content topic (client of a running server).
     Counts {
         #[command(flatten)]
@@ -112,6 +120,13 @@ struct ServeArgs {
     /// Peer events older than this many days are dropped [default: 30].
     #[arg(long, env = "PEERSCOPE_EVENT_MAX_AGE_DAYS")]
     event_max_age_days: Option<u64>,
+    /// Nameserver (ip:port) for EIP-1459 trees; repeat for several [default: the system's].
+    #[arg(
+        long = "dns-nameserver",
+        env = "PEERSCOPE_DNS_NAMESERVERS",
+        value_delimiter = ','
+    )]
+    dns_nameservers: Vec<std::net::SocketAddr>,
 }
 
 #[derive(clap::Args)]
@@ -167,6 +182,10 @@ struct TestnetArgs {
     /// Stop after this many seconds (default: run until Ctrl-C).
     #[arg(long)]
     duration: Option<u64>,
+    /// Also serve the bootstrap ENRs as a signed EIP-1459 tree from a DNS server on
+    /// 127.0.0.1 (prints its enrtree:// URL and the server address).
+    #[arg(long)]
+    dns: bool,
     /// Print JSON lines instead of text.
     #[arg(long)]
     json: bool,
@@ -177,7 +196,7 @@ fn init_tracing(format: LogFormat) {
         .ok()
         .and_then(|v| EnvFilter::try_new(v).ok())
         .or_else(|| EnvFilter::try_from_default_env().ok())
-        .unwrap_or_else(|| EnvFilter::new("info"));
+        .unwrap_or_else(|| EnvFilter::new("info,hickory_server=warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -230,6 +249,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tls_key: args.tls_key,
         event_retention: args.event_retention,
         event_max_age_days: args.event_max_age_days,
+        dns_nameservers: Some(args.dns_nameservers),
     };
     let config = ServeConfig::resolve(cli, file)?;
     init_tracing(config.log_format);
@@ -246,6 +266,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             max_content_topics: config.max_content_topics,
             event_retention: config.event_retention,
             event_max_age: config.event_max_age,
+            dns: peerscope::dns::ResolverSettings {
+                nameservers: config.dns_nameservers.clone(),
+                ..peerscope::dns::ResolverSettings::default()
+            },
             ..EngineConfig::default()
         },
         root.clone(),
@@ -348,11 +372,24 @@ async fn testnet(args: TestnetArgs) -> anyhow::Result<()> {
         down_fraction: args.down,
     })
     .await?;
+    let dns = if args.dns {
+        let (server, url) = net
+            .serve_dns_tree("nodes.peerscope.test")
+            .await
+            .map_err(|e| anyhow::anyhow!(e))?;
+        Some((server, url))
+    } else {
+        None
+    };
     if args.json {
-        let line = serde_json::json!({
+        let mut line = serde_json::json!({
             "bootstrap_enrs": net.bootstrap_enrs(),
             "nodes": net.nodes(),
         });
+        if let Some((server, url)) = &dns {
+            line["dns_tree_url"] = serde_json::json!(url);
+            line["dns_server"] = serde_json::json!(server.addr().to_string());
+        }
         println!("{line}");
     } else {
         let nodes = net.nodes();
@@ -373,6 +410,14 @@ async fn testnet(args: TestnetArgs) -> anyhow::Result<()> {
         println!("bootstrap ENRs:");
         for e in net.bootstrap_enrs() {
             println!("  {e}");
+        }
+        if let Some((server, url)) = &dns {
+            println!("DNS tree: {url}");
+            println!(
+                "  served by 127.0.0.1 DNS at {} (peerscope serve --dns-nameserver {})",
+                server.addr(),
+                server.addr()
+            );
         }
     }
     let deadline = async {
@@ -533,5 +578,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Peers { server, command } => client::peers(server, command).await,
         Command::Events { server, args } => client::events(server, args).await,
         Command::Counts { server, args } => client::counts(server, args).await,
+        Command::Tree { server, args } => client::tree(server, args).await,
     }
 }

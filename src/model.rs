@@ -185,8 +185,12 @@ pub struct CrawlSpec {
     pub name: String,
     pub labels: BTreeMap<String, String>,
     pub profile: Profile,
-    /// Bootstrap records as `enr:` text (each was parsed and verified on input).
+    /// Bootstrap records as `enr:` text (each was parsed and verified on input); records
+    /// resolved from `dns_tree_urls` are added when the crawl starts.
     pub bootstrap_enrs: Vec<String>,
+    /// EIP-1459 tree URLs (`enrtree://KEY@domain`), resolved and verified at start.
+    #[serde(default)]
+    pub dns_tree_urls: Vec<String>,
     pub mode: CrawlMode,
     pub settings: CrawlSettings,
     /// UDP address to bind; `None` uses the server's default.

@@ -680,6 +680,26 @@ impl Testnet {
             .clone()
     }
 
+    /// Signs a tree of the bootstrap ENRs for `domain` and serves it from a DNS server on
+    /// 127.0.0.1. Returns the server (keep it) and the `enrtree://` URL.
+    pub async fn serve_dns_tree(
+        &self,
+        domain: &str,
+    ) -> Result<(crate::testnet_dns::TreeServer, String), String> {
+        let enrs: Vec<Enr> = self
+            .bootstrap
+            .iter()
+            .filter_map(|t| crate::record::parse_enr(t).ok())
+            .collect();
+        let key = crate::dns::random_signing_key();
+        let tree =
+            crate::dns::build_tree(&enrs, &[], 1, &key, domain).map_err(|e| e.to_string())?;
+        let server = crate::testnet_dns::TreeServer::start(tree.records.clone())
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok((server, tree.url))
+    }
+
     /// What the libp2p nodes did so far.
     pub fn stats(&self) -> &TestnetStats {
         &self.stats

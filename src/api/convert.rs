@@ -160,17 +160,17 @@ fn mode(value: i32) -> Result<CrawlMode, RequestError> {
 /// Validates a `StartCrawlRequest` into a crawl spec.
 pub fn crawl_spec(req: pb::StartCrawlRequest) -> Result<CrawlSpec, RequestError> {
     let profile = profile(req.profile)?;
-    if !req.dns_tree_urls.is_empty() {
-        return Err(RequestError::Unimplemented(
-            "dns_tree_urls: EIP-1459 DNS tree bootstrap is not supported by this server yet; \
-             pass bootstrap_enrs"
-                .into(),
-        ));
+    if req.dns_tree_urls.len() > 64 {
+        return Err(invalid("dns_tree_urls", "at most 64 URLs"));
     }
-    if req.bootstrap_enrs.is_empty() {
+    for (i, url) in req.dns_tree_urls.iter().enumerate() {
+        url.parse::<crate::dns::TreeUrl>()
+            .map_err(|e| invalid(format!("dns_tree_urls[{i}]"), e.to_string()))?;
+    }
+    if req.bootstrap_enrs.is_empty() && req.dns_tree_urls.is_empty() {
         return Err(invalid(
             "bootstrap_enrs",
-            "required: at least one enr: record",
+            "required: at least one enr: record (or a dns_tree_urls entry)",
         ));
     }
     if req.bootstrap_enrs.len() > MAX_BOOTSTRAP {
@@ -347,6 +347,7 @@ pub fn crawl_spec(req: pb::StartCrawlRequest) -> Result<CrawlSpec, RequestError>
         })?)
     };
     Ok(CrawlSpec {
+        dns_tree_urls: req.dns_tree_urls,
         name: req.name,
         labels: req.labels.into_iter().collect::<BTreeMap<_, _>>(),
         profile,
@@ -591,6 +592,7 @@ impl From<&Crawl> for pb::Crawl {
             } as i32,
             profile: Some(pb_profile(&c.spec.profile)),
             bootstrap_enrs: c.spec.bootstrap_enrs.clone(),
+            dns_tree_urls: c.spec.dns_tree_urls.clone(),
             created_at: Some(to_pb_time(c.created_at)),
             finished_at: c.finished_at.map(to_pb_time),
             progress: Some(pb_progress(&c.progress, c.elapsed())),

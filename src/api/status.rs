@@ -45,6 +45,9 @@ impl From<EngineError> for Status {
         match e {
             EngineError::UnknownCrawl(_) => Status::not_found(e.to_string()),
             EngineError::Bind { .. } => Status::failed_precondition(e.to_string()),
+            EngineError::DnsTree { .. } => {
+                Status::failed_precondition(format!("dns_tree_urls: {e}"))
+            }
             EngineError::ShuttingDown => Status::unavailable(e.to_string()),
             EngineError::Store(e) => e.into(),
         }

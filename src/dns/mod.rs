@@ -69,6 +69,18 @@ mod entry;
 mod url;
 
 pub use build::{build_tree, txt_strings, BuiltTree, MAX_BRANCH_CHILDREN};
+
+/// A random secp256k1 key for signing trees.
+pub fn random_signing_key() -> k256::ecdsa::SigningKey {
+    use rand::Rng;
+    loop {
+        let bytes: [u8; 32] = rand::thread_rng().gen();
+        // All but a negligible share of 32-byte strings are valid scalars.
+        if let Ok(key) = k256::ecdsa::SigningKey::from_slice(&bytes) {
+            return key;
+        }
+    }
+}
 pub use client::{
     resolve_all, resolve_all_report, resolve_tree, DnsClient, Resolution, ResolverSettings, Tree,
     DEFAULT_CONCURRENCY, DEFAULT_MAX_DEPTH, DEFAULT_MAX_ENTRIES, DEFAULT_MAX_TREES,

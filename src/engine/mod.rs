@@ -47,6 +47,9 @@ pub enum EngineError {
     /// No crawl has this id.
     #[error("crawl {0} not found")]
     UnknownCrawl(CrawlId),
+    /// An EIP-1459 tree could not be resolved or did not verify; nothing from it is used.
+    #[error("{url}: {reason}")]
+    DnsTree { url: String, reason: String },
     /// The crawl's discv5 socket could not be bound or started.
     #[error("could not start discv5 on {addr}: {reason}")]
     Bind { addr: SocketAddr, reason: String },
@@ -71,6 +74,8 @@ pub struct EngineConfig {
     pub event_retention: u64,
     /// Events older than this are dropped.
     pub event_max_age: Duration,
+    /// How EIP-1459 trees are resolved (nameservers, limits).
+    pub dns: crate::dns::ResolverSettings,
 }
 
 /// Default number of events kept.
@@ -89,6 +94,7 @@ impl Default for EngineConfig {
             max_content_topics: crate::relay::DEFAULT_MAX_CONTENT_TOPICS,
             event_retention: DEFAULT_EVENT_RETENTION,
             event_max_age: DEFAULT_EVENT_MAX_AGE,
+            dns: crate::dns::ResolverSettings::default(),
         }
     }
 }
@@ -217,10 +223,41 @@ impl Engine {
         self.inner.crawls.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Starts a crawl: binds its discv5 socket, persists it as running, spawns its task.
-    pub async fn start_crawl(&self, spec: CrawlSpec) -> Result<Crawl, EngineError> {
+    /// Starts a crawl: resolves its DNS trees (every one must verify), binds its discv5
+    /// socket, persists it as running, spawns its task.
+    pub async fn start_crawl(&self, mut spec: CrawlSpec) -> Result<Crawl, EngineError> {
         if self.inner.root.is_cancelled() {
             return Err(EngineError::ShuttingDown);
+        }
+        if !spec.dns_tree_urls.is_empty() {
+            let resolution =
+                crate::dns::resolve_all_report(&spec.dns_tree_urls, &self.inner.config.dns)
+                    .await
+                    .map_err(|e| EngineError::DnsTree {
+                        url: spec.dns_tree_urls.join(", "),
+                        reason: e.to_string(),
+                    })?;
+            if let Some((url, e)) = resolution.failures.into_iter().next() {
+                return Err(EngineError::DnsTree {
+                    url,
+                    reason: e.to_string(),
+                });
+            }
+            for tree in resolution.trees {
+                tracing::info!(url = %tree.url, seq = tree.seq, records = tree.enrs.len(), "DNS tree resolved");
+                for enr in tree.enrs {
+                    let text = enr.to_base64();
+                    if !spec.bootstrap_enrs.contains(&text) {
+                        spec.bootstrap_enrs.push(text);
+                    }
+                }
+            }
+            if spec.bootstrap_enrs.is_empty() {
+                return Err(EngineError::DnsTree {
+                    url: spec.dns_tree_urls.join(", "),
+                    reason: "the trees hold no records".into(),
+                });
+            }
         }
         let store = &self.inner.store;
         let id = store.next_crawl_id()?;

@@ -395,13 +395,13 @@ async fn bad_arguments_get_clear_codes_naming_the_field() {
             "listen_addr",
         ),
         (
-            "dns trees (not yet supported)",
+            "malformed DNS tree URL (rejected before any lookup)",
             pb::StartCrawlRequest {
-                dns_tree_urls: vec!["enrtree://AM5FCQLWIZX2QFPNJAP7VUERCCRNGRHWZG3YYHIUV7BVDQ5FDPRT2@nodes.example.org".into()],
+                dns_tree_urls: vec!["enrtree://not-a-key@nodes.peerscope.test".into()],
                 ..good.clone()
             },
-            Code::Unimplemented,
-            "dns_tree_urls",
+            Code::InvalidArgument,
+            "dns_tree_urls[0]",
         ),
     ];
     for (what, req, code, field) in cases {

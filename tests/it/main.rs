@@ -6,5 +6,6 @@ mod common;
 mod dial;
 mod discovery;
 mod dns;
+mod dns_crawl;
 mod observe;
 mod relay;
