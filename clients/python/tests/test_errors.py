@@ -54,15 +54,15 @@ CASES = {
         grpc.StatusCode.INVALID_ARGUMENT,
         "concurrency",
     ),
-    "DNS tree": (
+    "malformed DNS tree URL": (
         lambda s, t: s.StartCrawl(
             pb.StartCrawlRequest(
-                profile=waku(), bootstrap_enrs=t.bootstrap_enrs, dns_tree_urls=["enrtree://KEY@nodes.example.org"]
+                profile=waku(), bootstrap_enrs=t.bootstrap_enrs, dns_tree_urls=["enrtree://not-a-key@nodes.peerscope.test"]
             ),
             timeout=10,
         ),
-        grpc.StatusCode.UNIMPLEMENTED,
-        "dns_tree_urls",
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "dns_tree_urls[0]",
     ),
     "crawl id not a number": (
         lambda s, t: s.GetCrawl(pb.GetCrawlRequest(crawl_id="abc"), timeout=10),
@@ -119,14 +119,8 @@ def test_refused_crawls_leave_no_trace(stub, testnet):
     assert [c.id for c in after] == [c.id for c in before]
 
 
-def test_message_counts_answer_or_explain(stub):
-    """UNIMPLEMENTED (with a message saying what is missing) until the server has a relay
-    monitor; after that, an answer. Nothing else."""
-    try:
-        resp = stub.GetMessageCounts(pb.GetMessageCountsRequest(), timeout=10)
-    except grpc.RpcError as e:
-        assert e.code() == grpc.StatusCode.UNIMPLEMENTED, e.details()
-        assert "GetMessageCounts" in e.details() and "relay monitor" in e.details()
-    else:
-        # No crawl of this session runs a relay monitor: nothing was counted.
-        assert sum(c.messages for c in resp.counts) == 0
+def test_message_counts_answer(stub):
+    """No crawl of this session runs a relay monitor: the answer is empty, with the cap."""
+    resp = stub.GetMessageCounts(pb.GetMessageCountsRequest(), timeout=10)
+    assert sum(c.messages for c in resp.counts) == 0
+    assert resp.max_content_topics >= 1

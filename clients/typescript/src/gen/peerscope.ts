@@ -28,6 +28,7 @@ import type { MessageCount as _peerscope_v1_MessageCount, MessageCount__Output a
 import type { NetworkProfile as _peerscope_v1_NetworkProfile, NetworkProfile__Output as _peerscope_v1_NetworkProfile__Output } from './peerscope/v1/NetworkProfile';
 import type { Peer as _peerscope_v1_Peer, Peer__Output as _peerscope_v1_Peer__Output } from './peerscope/v1/Peer';
 import type { PeerEvent as _peerscope_v1_PeerEvent, PeerEvent__Output as _peerscope_v1_PeerEvent__Output } from './peerscope/v1/PeerEvent';
+import type { PubsubTopicSummary as _peerscope_v1_PubsubTopicSummary, PubsubTopicSummary__Output as _peerscope_v1_PubsubTopicSummary__Output } from './peerscope/v1/PubsubTopicSummary';
 import type { ShardCount as _peerscope_v1_ShardCount, ShardCount__Output as _peerscope_v1_ShardCount__Output } from './peerscope/v1/ShardCount';
 import type { ShardInfo as _peerscope_v1_ShardInfo, ShardInfo__Output as _peerscope_v1_ShardInfo__Output } from './peerscope/v1/ShardInfo';
 import type { StartCrawlRequest as _peerscope_v1_StartCrawlRequest, StartCrawlRequest__Output as _peerscope_v1_StartCrawlRequest__Output } from './peerscope/v1/StartCrawlRequest';
@@ -36,6 +37,7 @@ import type { StopCrawlRequest as _peerscope_v1_StopCrawlRequest, StopCrawlReque
 import type { StopCrawlResponse as _peerscope_v1_StopCrawlResponse, StopCrawlResponse__Output as _peerscope_v1_StopCrawlResponse__Output } from './peerscope/v1/StopCrawlResponse';
 import type { StreamPeerEventsRequest as _peerscope_v1_StreamPeerEventsRequest, StreamPeerEventsRequest__Output as _peerscope_v1_StreamPeerEventsRequest__Output } from './peerscope/v1/StreamPeerEventsRequest';
 import type { StreamPeerEventsResponse as _peerscope_v1_StreamPeerEventsResponse, StreamPeerEventsResponse__Output as _peerscope_v1_StreamPeerEventsResponse__Output } from './peerscope/v1/StreamPeerEventsResponse';
+import type { UndecodableCount as _peerscope_v1_UndecodableCount, UndecodableCount__Output as _peerscope_v1_UndecodableCount__Output } from './peerscope/v1/UndecodableCount';
 import type { WakuProfile as _peerscope_v1_WakuProfile, WakuProfile__Output as _peerscope_v1_WakuProfile__Output } from './peerscope/v1/WakuProfile';
 import type { WatchCrawlRequest as _peerscope_v1_WatchCrawlRequest, WatchCrawlRequest__Output as _peerscope_v1_WatchCrawlRequest__Output } from './peerscope/v1/WatchCrawlRequest';
 import type { WatchCrawlResponse as _peerscope_v1_WatchCrawlResponse, WatchCrawlResponse__Output as _peerscope_v1_WatchCrawlResponse__Output } from './peerscope/v1/WatchCrawlResponse';
@@ -84,6 +86,7 @@ export interface ProtoGrpcType {
       Peer: MessageTypeDefinition<_peerscope_v1_Peer, _peerscope_v1_Peer__Output>
       PeerEvent: MessageTypeDefinition<_peerscope_v1_PeerEvent, _peerscope_v1_PeerEvent__Output>
       PeerEventKind: EnumTypeDefinition
+      PubsubTopicSummary: MessageTypeDefinition<_peerscope_v1_PubsubTopicSummary, _peerscope_v1_PubsubTopicSummary__Output>
       ShardCount: MessageTypeDefinition<_peerscope_v1_ShardCount, _peerscope_v1_ShardCount__Output>
       ShardEncoding: EnumTypeDefinition
       ShardInfo: MessageTypeDefinition<_peerscope_v1_ShardInfo, _peerscope_v1_ShardInfo__Output>
@@ -93,6 +96,7 @@ export interface ProtoGrpcType {
       StopCrawlResponse: MessageTypeDefinition<_peerscope_v1_StopCrawlResponse, _peerscope_v1_StopCrawlResponse__Output>
       StreamPeerEventsRequest: MessageTypeDefinition<_peerscope_v1_StreamPeerEventsRequest, _peerscope_v1_StreamPeerEventsRequest__Output>
       StreamPeerEventsResponse: MessageTypeDefinition<_peerscope_v1_StreamPeerEventsResponse, _peerscope_v1_StreamPeerEventsResponse__Output>
+      UndecodableCount: MessageTypeDefinition<_peerscope_v1_UndecodableCount, _peerscope_v1_UndecodableCount__Output>
       WakuProfile: MessageTypeDefinition<_peerscope_v1_WakuProfile, _peerscope_v1_WakuProfile__Output>
       WatchCrawlRequest: MessageTypeDefinition<_peerscope_v1_WatchCrawlRequest, _peerscope_v1_WatchCrawlRequest__Output>
       WatchCrawlResponse: MessageTypeDefinition<_peerscope_v1_WatchCrawlResponse, _peerscope_v1_WatchCrawlResponse__Output>

@@ -108,7 +108,7 @@ class CrawlLimits(_message.Message):
     def __init__(self, max_peers: _Optional[int] = ..., max_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class StartCrawlRequest(_message.Message):
-    __slots__ = ("profile", "bootstrap_enrs", "dns_tree_urls", "mode", "recrawl_interval", "concurrency", "request_timeout", "find_node_distances", "random_lookups", "limits", "name", "labels", "listen_addr", "dial", "dial_concurrency", "dial_timeout", "dials_per_ip", "min_redial_interval")
+    __slots__ = ("profile", "bootstrap_enrs", "dns_tree_urls", "mode", "recrawl_interval", "concurrency", "request_timeout", "find_node_distances", "random_lookups", "limits", "name", "labels", "listen_addr", "dial", "dial_concurrency", "dial_timeout", "dials_per_ip", "min_redial_interval", "relay", "relay_peers", "pubsub_topics")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -134,6 +134,9 @@ class StartCrawlRequest(_message.Message):
     DIAL_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
     DIALS_PER_IP_FIELD_NUMBER: _ClassVar[int]
     MIN_REDIAL_INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    RELAY_FIELD_NUMBER: _ClassVar[int]
+    RELAY_PEERS_FIELD_NUMBER: _ClassVar[int]
+    PUBSUB_TOPICS_FIELD_NUMBER: _ClassVar[int]
     profile: NetworkProfile
     bootstrap_enrs: _containers.RepeatedScalarFieldContainer[str]
     dns_tree_urls: _containers.RepeatedScalarFieldContainer[str]
@@ -152,7 +155,10 @@ class StartCrawlRequest(_message.Message):
     dial_timeout: _duration_pb2.Duration
     dials_per_ip: int
     min_redial_interval: _duration_pb2.Duration
-    def __init__(self, profile: _Optional[_Union[NetworkProfile, _Mapping]] = ..., bootstrap_enrs: _Optional[_Iterable[str]] = ..., dns_tree_urls: _Optional[_Iterable[str]] = ..., mode: _Optional[_Union[CrawlMode, str]] = ..., recrawl_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., concurrency: _Optional[int] = ..., request_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., find_node_distances: _Optional[int] = ..., random_lookups: _Optional[int] = ..., limits: _Optional[_Union[CrawlLimits, _Mapping]] = ..., name: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., listen_addr: _Optional[str] = ..., dial: _Optional[bool] = ..., dial_concurrency: _Optional[int] = ..., dial_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., dials_per_ip: _Optional[int] = ..., min_redial_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    relay: bool
+    relay_peers: int
+    pubsub_topics: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, profile: _Optional[_Union[NetworkProfile, _Mapping]] = ..., bootstrap_enrs: _Optional[_Iterable[str]] = ..., dns_tree_urls: _Optional[_Iterable[str]] = ..., mode: _Optional[_Union[CrawlMode, str]] = ..., recrawl_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., concurrency: _Optional[int] = ..., request_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., find_node_distances: _Optional[int] = ..., random_lookups: _Optional[int] = ..., limits: _Optional[_Union[CrawlLimits, _Mapping]] = ..., name: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., listen_addr: _Optional[str] = ..., dial: _Optional[bool] = ..., dial_concurrency: _Optional[int] = ..., dial_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., dials_per_ip: _Optional[int] = ..., min_redial_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., relay: _Optional[bool] = ..., relay_peers: _Optional[int] = ..., pubsub_topics: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class StartCrawlResponse(_message.Message):
     __slots__ = ("crawl",)
@@ -217,7 +223,7 @@ class WatchCrawlResponse(_message.Message):
     def __init__(self, crawl: _Optional[_Union[Crawl, _Mapping]] = ...) -> None: ...
 
 class Crawl(_message.Message):
-    __slots__ = ("id", "name", "labels", "state", "mode", "profile", "bootstrap_enrs", "created_at", "finished_at", "progress", "error", "listen_addr", "settings")
+    __slots__ = ("id", "name", "labels", "state", "mode", "profile", "bootstrap_enrs", "dns_tree_urls", "created_at", "finished_at", "progress", "error", "listen_addr", "settings")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -232,6 +238,7 @@ class Crawl(_message.Message):
     MODE_FIELD_NUMBER: _ClassVar[int]
     PROFILE_FIELD_NUMBER: _ClassVar[int]
     BOOTSTRAP_ENRS_FIELD_NUMBER: _ClassVar[int]
+    DNS_TREE_URLS_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     FINISHED_AT_FIELD_NUMBER: _ClassVar[int]
     PROGRESS_FIELD_NUMBER: _ClassVar[int]
@@ -245,16 +252,17 @@ class Crawl(_message.Message):
     mode: CrawlMode
     profile: NetworkProfile
     bootstrap_enrs: _containers.RepeatedScalarFieldContainer[str]
+    dns_tree_urls: _containers.RepeatedScalarFieldContainer[str]
     created_at: _timestamp_pb2.Timestamp
     finished_at: _timestamp_pb2.Timestamp
     progress: CrawlProgress
     error: str
     listen_addr: str
     settings: CrawlSettings
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., state: _Optional[_Union[CrawlState, str]] = ..., mode: _Optional[_Union[CrawlMode, str]] = ..., profile: _Optional[_Union[NetworkProfile, _Mapping]] = ..., bootstrap_enrs: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., progress: _Optional[_Union[CrawlProgress, _Mapping]] = ..., error: _Optional[str] = ..., listen_addr: _Optional[str] = ..., settings: _Optional[_Union[CrawlSettings, _Mapping]] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., state: _Optional[_Union[CrawlState, str]] = ..., mode: _Optional[_Union[CrawlMode, str]] = ..., profile: _Optional[_Union[NetworkProfile, _Mapping]] = ..., bootstrap_enrs: _Optional[_Iterable[str]] = ..., dns_tree_urls: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., progress: _Optional[_Union[CrawlProgress, _Mapping]] = ..., error: _Optional[str] = ..., listen_addr: _Optional[str] = ..., settings: _Optional[_Union[CrawlSettings, _Mapping]] = ...) -> None: ...
 
 class CrawlSettings(_message.Message):
-    __slots__ = ("concurrency", "request_timeout", "find_node_distances", "random_lookups", "recrawl_interval", "limits", "dial", "dial_concurrency", "dial_timeout", "dials_per_ip", "min_redial_interval")
+    __slots__ = ("concurrency", "request_timeout", "find_node_distances", "random_lookups", "recrawl_interval", "limits", "dial", "dial_concurrency", "dial_timeout", "dials_per_ip", "min_redial_interval", "relay", "relay_peers", "pubsub_topics")
     CONCURRENCY_FIELD_NUMBER: _ClassVar[int]
     REQUEST_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
     FIND_NODE_DISTANCES_FIELD_NUMBER: _ClassVar[int]
@@ -266,6 +274,9 @@ class CrawlSettings(_message.Message):
     DIAL_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
     DIALS_PER_IP_FIELD_NUMBER: _ClassVar[int]
     MIN_REDIAL_INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    RELAY_FIELD_NUMBER: _ClassVar[int]
+    RELAY_PEERS_FIELD_NUMBER: _ClassVar[int]
+    PUBSUB_TOPICS_FIELD_NUMBER: _ClassVar[int]
     concurrency: int
     request_timeout: _duration_pb2.Duration
     find_node_distances: int
@@ -277,10 +288,13 @@ class CrawlSettings(_message.Message):
     dial_timeout: _duration_pb2.Duration
     dials_per_ip: int
     min_redial_interval: _duration_pb2.Duration
-    def __init__(self, concurrency: _Optional[int] = ..., request_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., find_node_distances: _Optional[int] = ..., random_lookups: _Optional[int] = ..., recrawl_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., limits: _Optional[_Union[CrawlLimits, _Mapping]] = ..., dial: _Optional[bool] = ..., dial_concurrency: _Optional[int] = ..., dial_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., dials_per_ip: _Optional[int] = ..., min_redial_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    relay: bool
+    relay_peers: int
+    pubsub_topics: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, concurrency: _Optional[int] = ..., request_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., find_node_distances: _Optional[int] = ..., random_lookups: _Optional[int] = ..., recrawl_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., limits: _Optional[_Union[CrawlLimits, _Mapping]] = ..., dial: _Optional[bool] = ..., dial_concurrency: _Optional[int] = ..., dial_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., dials_per_ip: _Optional[int] = ..., min_redial_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., relay: _Optional[bool] = ..., relay_peers: _Optional[int] = ..., pubsub_topics: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class CrawlProgress(_message.Message):
-    __slots__ = ("discovered", "queried", "queued", "in_flight", "find_node_requests", "find_node_failures", "unresponsive", "lookups", "enr_updates", "rounds", "elapsed", "dials", "dialing", "connected", "failed_by_class", "identified", "dial_queued")
+    __slots__ = ("discovered", "queried", "queued", "in_flight", "find_node_requests", "find_node_failures", "unresponsive", "lookups", "enr_updates", "rounds", "elapsed", "dials", "dialing", "connected", "failed_by_class", "identified", "dial_queued", "relay_peers", "relay_mesh_peers", "messages")
     class FailedByClassEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -305,6 +319,9 @@ class CrawlProgress(_message.Message):
     FAILED_BY_CLASS_FIELD_NUMBER: _ClassVar[int]
     IDENTIFIED_FIELD_NUMBER: _ClassVar[int]
     DIAL_QUEUED_FIELD_NUMBER: _ClassVar[int]
+    RELAY_PEERS_FIELD_NUMBER: _ClassVar[int]
+    RELAY_MESH_PEERS_FIELD_NUMBER: _ClassVar[int]
+    MESSAGES_FIELD_NUMBER: _ClassVar[int]
     discovered: int
     queried: int
     queued: int
@@ -322,7 +339,10 @@ class CrawlProgress(_message.Message):
     failed_by_class: _containers.ScalarMap[str, int]
     identified: int
     dial_queued: int
-    def __init__(self, discovered: _Optional[int] = ..., queried: _Optional[int] = ..., queued: _Optional[int] = ..., in_flight: _Optional[int] = ..., find_node_requests: _Optional[int] = ..., find_node_failures: _Optional[int] = ..., unresponsive: _Optional[int] = ..., lookups: _Optional[int] = ..., enr_updates: _Optional[int] = ..., rounds: _Optional[int] = ..., elapsed: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., dials: _Optional[int] = ..., dialing: _Optional[int] = ..., connected: _Optional[int] = ..., failed_by_class: _Optional[_Mapping[str, int]] = ..., identified: _Optional[int] = ..., dial_queued: _Optional[int] = ...) -> None: ...
+    relay_peers: int
+    relay_mesh_peers: int
+    messages: int
+    def __init__(self, discovered: _Optional[int] = ..., queried: _Optional[int] = ..., queued: _Optional[int] = ..., in_flight: _Optional[int] = ..., find_node_requests: _Optional[int] = ..., find_node_failures: _Optional[int] = ..., unresponsive: _Optional[int] = ..., lookups: _Optional[int] = ..., enr_updates: _Optional[int] = ..., rounds: _Optional[int] = ..., elapsed: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., dials: _Optional[int] = ..., dialing: _Optional[int] = ..., connected: _Optional[int] = ..., failed_by_class: _Optional[_Mapping[str, int]] = ..., identified: _Optional[int] = ..., dial_queued: _Optional[int] = ..., relay_peers: _Optional[int] = ..., relay_mesh_peers: _Optional[int] = ..., messages: _Optional[int] = ...) -> None: ...
 
 class PeerEvent(_message.Message):
     __slots__ = ("sequence", "time", "kind", "crawl_id", "node_id", "peer_id", "enr_seq", "enr", "error_class", "detail")
@@ -539,34 +559,64 @@ class EnrFields(_message.Message):
     def __init__(self, seq: _Optional[int] = ..., ip4: _Optional[str] = ..., tcp4: _Optional[int] = ..., udp4: _Optional[int] = ..., ip6: _Optional[str] = ..., tcp6: _Optional[int] = ..., udp6: _Optional[int] = ..., waku2: _Optional[int] = ..., multiaddrs: _Optional[_Iterable[str]] = ..., shards: _Optional[_Union[ShardInfo, _Mapping]] = ..., eth2: _Optional[_Union[Eth2Info, _Mapping]] = ..., attnets: _Optional[_Iterable[int]] = ..., syncnets: _Optional[_Iterable[int]] = ..., issues: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class GetMessageCountsRequest(_message.Message):
-    __slots__ = ("pubsub_topic", "content_topic_prefix")
+    __slots__ = ("pubsub_topic", "content_topic_prefix", "since", "until")
     PUBSUB_TOPIC_FIELD_NUMBER: _ClassVar[int]
     CONTENT_TOPIC_PREFIX_FIELD_NUMBER: _ClassVar[int]
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    UNTIL_FIELD_NUMBER: _ClassVar[int]
     pubsub_topic: str
     content_topic_prefix: str
-    def __init__(self, pubsub_topic: _Optional[str] = ..., content_topic_prefix: _Optional[str] = ...) -> None: ...
+    since: _timestamp_pb2.Timestamp
+    until: _timestamp_pb2.Timestamp
+    def __init__(self, pubsub_topic: _Optional[str] = ..., content_topic_prefix: _Optional[str] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class GetMessageCountsResponse(_message.Message):
-    __slots__ = ("counts",)
+    __slots__ = ("counts", "undecodable", "max_content_topics")
     COUNTS_FIELD_NUMBER: _ClassVar[int]
+    UNDECODABLE_FIELD_NUMBER: _ClassVar[int]
+    MAX_CONTENT_TOPICS_FIELD_NUMBER: _ClassVar[int]
     counts: _containers.RepeatedCompositeFieldContainer[MessageCount]
-    def __init__(self, counts: _Optional[_Iterable[_Union[MessageCount, _Mapping]]] = ...) -> None: ...
+    undecodable: _containers.RepeatedCompositeFieldContainer[UndecodableCount]
+    max_content_topics: int
+    def __init__(self, counts: _Optional[_Iterable[_Union[MessageCount, _Mapping]]] = ..., undecodable: _Optional[_Iterable[_Union[UndecodableCount, _Mapping]]] = ..., max_content_topics: _Optional[int] = ...) -> None: ...
 
 class MessageCount(_message.Message):
-    __slots__ = ("pubsub_topic", "content_topic", "messages", "bytes", "first_seen", "last_seen")
+    __slots__ = ("pubsub_topic", "content_topic", "messages", "bytes", "first_seen", "last_seen", "other", "window_messages", "window_bytes", "messages_per_minute")
     PUBSUB_TOPIC_FIELD_NUMBER: _ClassVar[int]
     CONTENT_TOPIC_FIELD_NUMBER: _ClassVar[int]
     MESSAGES_FIELD_NUMBER: _ClassVar[int]
     BYTES_FIELD_NUMBER: _ClassVar[int]
     FIRST_SEEN_FIELD_NUMBER: _ClassVar[int]
     LAST_SEEN_FIELD_NUMBER: _ClassVar[int]
+    OTHER_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MESSAGES_PER_MINUTE_FIELD_NUMBER: _ClassVar[int]
     pubsub_topic: str
     content_topic: str
     messages: int
     bytes: int
     first_seen: _timestamp_pb2.Timestamp
     last_seen: _timestamp_pb2.Timestamp
-    def __init__(self, pubsub_topic: _Optional[str] = ..., content_topic: _Optional[str] = ..., messages: _Optional[int] = ..., bytes: _Optional[int] = ..., first_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    other: bool
+    window_messages: int
+    window_bytes: int
+    messages_per_minute: float
+    def __init__(self, pubsub_topic: _Optional[str] = ..., content_topic: _Optional[str] = ..., messages: _Optional[int] = ..., bytes: _Optional[int] = ..., first_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., other: _Optional[bool] = ..., window_messages: _Optional[int] = ..., window_bytes: _Optional[int] = ..., messages_per_minute: _Optional[float] = ...) -> None: ...
+
+class UndecodableCount(_message.Message):
+    __slots__ = ("pubsub_topic", "messages", "bytes", "first_seen", "last_seen")
+    PUBSUB_TOPIC_FIELD_NUMBER: _ClassVar[int]
+    MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    BYTES_FIELD_NUMBER: _ClassVar[int]
+    FIRST_SEEN_FIELD_NUMBER: _ClassVar[int]
+    LAST_SEEN_FIELD_NUMBER: _ClassVar[int]
+    pubsub_topic: str
+    messages: int
+    bytes: int
+    first_seen: _timestamp_pb2.Timestamp
+    last_seen: _timestamp_pb2.Timestamp
+    def __init__(self, pubsub_topic: _Optional[str] = ..., messages: _Optional[int] = ..., bytes: _Optional[int] = ..., first_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class GetNetworkStatsRequest(_message.Message):
     __slots__ = ("crawl_id",)
@@ -575,7 +625,7 @@ class GetNetworkStatsRequest(_message.Message):
     def __init__(self, crawl_id: _Optional[str] = ...) -> None: ...
 
 class GetNetworkStatsResponse(_message.Message):
-    __slots__ = ("peers", "by_capability", "by_cluster", "by_shard", "by_record_kind", "by_fork_digest", "without_capabilities", "by_protocol", "by_agent", "by_error_class", "by_metadata_shard", "reachable", "unreachable", "not_dialed")
+    __slots__ = ("peers", "by_capability", "by_cluster", "by_shard", "by_record_kind", "by_fork_digest", "without_capabilities", "by_protocol", "by_agent", "by_error_class", "by_metadata_shard", "reachable", "unreachable", "not_dialed", "by_pubsub_topic")
     class ByCapabilityEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -639,6 +689,7 @@ class GetNetworkStatsResponse(_message.Message):
     REACHABLE_FIELD_NUMBER: _ClassVar[int]
     UNREACHABLE_FIELD_NUMBER: _ClassVar[int]
     NOT_DIALED_FIELD_NUMBER: _ClassVar[int]
+    BY_PUBSUB_TOPIC_FIELD_NUMBER: _ClassVar[int]
     peers: int
     by_capability: _containers.ScalarMap[str, int]
     by_cluster: _containers.ScalarMap[int, int]
@@ -653,7 +704,24 @@ class GetNetworkStatsResponse(_message.Message):
     reachable: int
     unreachable: int
     not_dialed: int
-    def __init__(self, peers: _Optional[int] = ..., by_capability: _Optional[_Mapping[str, int]] = ..., by_cluster: _Optional[_Mapping[int, int]] = ..., by_shard: _Optional[_Iterable[_Union[ShardCount, _Mapping]]] = ..., by_record_kind: _Optional[_Mapping[str, int]] = ..., by_fork_digest: _Optional[_Mapping[str, int]] = ..., without_capabilities: _Optional[int] = ..., by_protocol: _Optional[_Mapping[str, int]] = ..., by_agent: _Optional[_Mapping[str, int]] = ..., by_error_class: _Optional[_Mapping[str, int]] = ..., by_metadata_shard: _Optional[_Iterable[_Union[ShardCount, _Mapping]]] = ..., reachable: _Optional[int] = ..., unreachable: _Optional[int] = ..., not_dialed: _Optional[int] = ...) -> None: ...
+    by_pubsub_topic: _containers.RepeatedCompositeFieldContainer[PubsubTopicSummary]
+    def __init__(self, peers: _Optional[int] = ..., by_capability: _Optional[_Mapping[str, int]] = ..., by_cluster: _Optional[_Mapping[int, int]] = ..., by_shard: _Optional[_Iterable[_Union[ShardCount, _Mapping]]] = ..., by_record_kind: _Optional[_Mapping[str, int]] = ..., by_fork_digest: _Optional[_Mapping[str, int]] = ..., without_capabilities: _Optional[int] = ..., by_protocol: _Optional[_Mapping[str, int]] = ..., by_agent: _Optional[_Mapping[str, int]] = ..., by_error_class: _Optional[_Mapping[str, int]] = ..., by_metadata_shard: _Optional[_Iterable[_Union[ShardCount, _Mapping]]] = ..., reachable: _Optional[int] = ..., unreachable: _Optional[int] = ..., not_dialed: _Optional[int] = ..., by_pubsub_topic: _Optional[_Iterable[_Union[PubsubTopicSummary, _Mapping]]] = ...) -> None: ...
+
+class PubsubTopicSummary(_message.Message):
+    __slots__ = ("pubsub_topic", "messages", "bytes", "content_topics", "other_messages", "undecodable")
+    PUBSUB_TOPIC_FIELD_NUMBER: _ClassVar[int]
+    MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    BYTES_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_TOPICS_FIELD_NUMBER: _ClassVar[int]
+    OTHER_MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    UNDECODABLE_FIELD_NUMBER: _ClassVar[int]
+    pubsub_topic: str
+    messages: int
+    bytes: int
+    content_topics: int
+    other_messages: int
+    undecodable: int
+    def __init__(self, pubsub_topic: _Optional[str] = ..., messages: _Optional[int] = ..., bytes: _Optional[int] = ..., content_topics: _Optional[int] = ..., other_messages: _Optional[int] = ..., undecodable: _Optional[int] = ...) -> None: ...
 
 class ShardCount(_message.Message):
     __slots__ = ("cluster_id", "shard", "peers")

@@ -153,8 +153,8 @@ class CrawlerServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetMessageCounts(self, request, context):
-        """Relay message counts per pubsub and content topic. Answers UNIMPLEMENTED until the relay
-        monitor exists.
+        """Relay message counts per pubsub and content topic, as counted by the relay monitors of
+        all crawls (see `StartCrawlRequest.relay`), with undecodable data counted apart.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

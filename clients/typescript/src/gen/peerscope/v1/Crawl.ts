@@ -36,7 +36,7 @@ export interface Crawl {
    */
   'profile'?: (_peerscope_v1_NetworkProfile | null);
   /**
-   * Bootstrap ENRs as given.
+   * Bootstrap ENRs as given, plus those resolved from `dns_tree_urls`.
    */
   'bootstrapEnrs'?: (string)[];
   /**
@@ -63,6 +63,10 @@ export interface Crawl {
    * Effective settings (defaults filled in).
    */
   'settings'?: (_peerscope_v1_CrawlSettings | null);
+  /**
+   * EIP-1459 tree URLs as given.
+   */
+  'dnsTreeUrls'?: (string)[];
 }
 
 /**
@@ -94,7 +98,7 @@ export interface Crawl__Output {
    */
   'profile': (_peerscope_v1_NetworkProfile__Output | null);
   /**
-   * Bootstrap ENRs as given.
+   * Bootstrap ENRs as given, plus those resolved from `dns_tree_urls`.
    */
   'bootstrapEnrs': (string)[];
   /**
@@ -121,4 +125,8 @@ export interface Crawl__Output {
    * Effective settings (defaults filled in).
    */
   'settings': (_peerscope_v1_CrawlSettings__Output | null);
+  /**
+   * EIP-1459 tree URLs as given.
+   */
+  'dnsTreeUrls': (string)[];
 }

@@ -75,6 +75,18 @@ export interface CrawlProgress {
    * Discovered peers not dialed yet in the current round.
    */
   'dialQueued'?: (number | string | Long);
+  /**
+   * Relay connections held now.
+   */
+  'relayPeers'?: (number | string | Long);
+  /**
+   * Smallest gossipsub mesh over the subscribed pubsub topics (0 until every topic has one).
+   */
+  'relayMeshPeers'?: (number | string | Long);
+  /**
+   * Relay messages counted by this crawl.
+   */
+  'messages'?: (number | string | Long);
 }
 
 /**
@@ -149,4 +161,16 @@ export interface CrawlProgress__Output {
    * Discovered peers not dialed yet in the current round.
    */
   'dialQueued': (string);
+  /**
+   * Relay connections held now.
+   */
+  'relayPeers': (string);
+  /**
+   * Smallest gossipsub mesh over the subscribed pubsub topics (0 until every topic has one).
+   */
+  'relayMeshPeers': (string);
+  /**
+   * Relay messages counted by this crawl.
+   */
+  'messages': (string);
 }

@@ -18,6 +18,9 @@ export interface CrawlSettings {
   'dialTimeout'?: (_google_protobuf_Duration | null);
   'dialsPerIp'?: (number);
   'minRedialInterval'?: (_google_protobuf_Duration | null);
+  'relay'?: (boolean);
+  'relayPeers'?: (number);
+  'pubsubTopics'?: (string)[];
 }
 
 /**
@@ -35,4 +38,7 @@ export interface CrawlSettings__Output {
   'dialTimeout': (_google_protobuf_Duration__Output | null);
   'dialsPerIp': (number);
   'minRedialInterval': (_google_protobuf_Duration__Output | null);
+  'relay': (boolean);
+  'relayPeers': (number);
+  'pubsubTopics': (string)[];
 }

@@ -43,16 +43,16 @@ export interface CrawlerClient extends grpc.Client {
   getCrawl(argument: _peerscope_v1_GetCrawlRequest, callback: grpc.requestCallback<_peerscope_v1_GetCrawlResponse__Output>): grpc.ClientUnaryCall;
   
   /**
-   * Relay message counts per pubsub and content topic. Answers UNIMPLEMENTED until the relay
-   * monitor exists.
+   * Relay message counts per pubsub and content topic, as counted by the relay monitors of
+   * all crawls (see `StartCrawlRequest.relay`), with undecodable data counted apart.
    */
   GetMessageCounts(argument: _peerscope_v1_GetMessageCountsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_peerscope_v1_GetMessageCountsResponse__Output>): grpc.ClientUnaryCall;
   GetMessageCounts(argument: _peerscope_v1_GetMessageCountsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_peerscope_v1_GetMessageCountsResponse__Output>): grpc.ClientUnaryCall;
   GetMessageCounts(argument: _peerscope_v1_GetMessageCountsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_peerscope_v1_GetMessageCountsResponse__Output>): grpc.ClientUnaryCall;
   GetMessageCounts(argument: _peerscope_v1_GetMessageCountsRequest, callback: grpc.requestCallback<_peerscope_v1_GetMessageCountsResponse__Output>): grpc.ClientUnaryCall;
   /**
-   * Relay message counts per pubsub and content topic. Answers UNIMPLEMENTED until the relay
-   * monitor exists.
+   * Relay message counts per pubsub and content topic, as counted by the relay monitors of
+   * all crawls (see `StartCrawlRequest.relay`), with undecodable data counted apart.
    */
   getMessageCounts(argument: _peerscope_v1_GetMessageCountsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_peerscope_v1_GetMessageCountsResponse__Output>): grpc.ClientUnaryCall;
   getMessageCounts(argument: _peerscope_v1_GetMessageCountsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_peerscope_v1_GetMessageCountsResponse__Output>): grpc.ClientUnaryCall;
@@ -193,8 +193,8 @@ export interface CrawlerHandlers extends grpc.UntypedServiceImplementation {
   GetCrawl: grpc.handleUnaryCall<_peerscope_v1_GetCrawlRequest__Output, _peerscope_v1_GetCrawlResponse>;
   
   /**
-   * Relay message counts per pubsub and content topic. Answers UNIMPLEMENTED until the relay
-   * monitor exists.
+   * Relay message counts per pubsub and content topic, as counted by the relay monitors of
+   * all crawls (see `StartCrawlRequest.relay`), with undecodable data counted apart.
    */
   GetMessageCounts: grpc.handleUnaryCall<_peerscope_v1_GetMessageCountsRequest__Output, _peerscope_v1_GetMessageCountsResponse>;
   

@@ -1,5 +1,6 @@
 // Original file: proto/peerscope/v1/peerscope.proto
 
+import type { Timestamp as _google_protobuf_Timestamp, Timestamp__Output as _google_protobuf_Timestamp__Output } from '../../google/protobuf/Timestamp';
 
 export interface GetMessageCountsRequest {
   /**
@@ -7,9 +8,19 @@ export interface GetMessageCountsRequest {
    */
   'pubsubTopic'?: (string);
   /**
-   * Only content topics starting with this prefix.
+   * Only content topics starting with this prefix (empty: all). The "(other)" row matches
+   * only an empty prefix.
    */
   'contentTopicPrefix'?: (string);
+  /**
+   * Count `window_messages`/`window_bytes` from this time (minute resolution); unset: 5
+   * minutes before `until`.
+   */
+  'since'?: (_google_protobuf_Timestamp | null);
+  /**
+   * End of the window (minute resolution; the minute holding it is included); unset: now.
+   */
+  'until'?: (_google_protobuf_Timestamp | null);
 }
 
 export interface GetMessageCountsRequest__Output {
@@ -18,7 +29,17 @@ export interface GetMessageCountsRequest__Output {
    */
   'pubsubTopic': (string);
   /**
-   * Only content topics starting with this prefix.
+   * Only content topics starting with this prefix (empty: all). The "(other)" row matches
+   * only an empty prefix.
    */
   'contentTopicPrefix': (string);
+  /**
+   * Count `window_messages`/`window_bytes` from this time (minute resolution); unset: 5
+   * minutes before `until`.
+   */
+  'since': (_google_protobuf_Timestamp__Output | null);
+  /**
+   * End of the window (minute resolution; the minute holding it is included); unset: now.
+   */
+  'until': (_google_protobuf_Timestamp__Output | null);
 }

@@ -1,6 +1,7 @@
 // Original file: proto/peerscope/v1/peerscope.proto
 
 import type { ShardCount as _peerscope_v1_ShardCount, ShardCount__Output as _peerscope_v1_ShardCount__Output } from '../../peerscope/v1/ShardCount';
+import type { PubsubTopicSummary as _peerscope_v1_PubsubTopicSummary, PubsubTopicSummary__Output as _peerscope_v1_PubsubTopicSummary__Output } from '../../peerscope/v1/PubsubTopicSummary';
 import type { Long } from '@grpc/proto-loader';
 
 export interface GetNetworkStatsResponse {
@@ -61,6 +62,10 @@ export interface GetNetworkStatsResponse {
    * Peers never dialed.
    */
   'notDialed'?: (number | string | Long);
+  /**
+   * Relay traffic per pubsub topic (all time, all crawls).
+   */
+  'byPubsubTopic'?: (_peerscope_v1_PubsubTopicSummary)[];
 }
 
 export interface GetNetworkStatsResponse__Output {
@@ -121,4 +126,8 @@ export interface GetNetworkStatsResponse__Output {
    * Peers never dialed.
    */
   'notDialed': (string);
+  /**
+   * Relay traffic per pubsub topic (all time, all crawls).
+   */
+  'byPubsubTopic': (_peerscope_v1_PubsubTopicSummary__Output)[];
 }

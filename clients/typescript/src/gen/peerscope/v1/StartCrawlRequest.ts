@@ -11,13 +11,16 @@ export interface StartCrawlRequest {
    */
   'profile'?: (_peerscope_v1_NetworkProfile | null);
   /**
-   * Bootstrap records, as `enr:` text. At least one is required (until DNS trees are
-   * supported). Each must parse and carry a valid signature and a UDP endpoint.
+   * Bootstrap records, as `enr:` text. Each must parse and carry a valid signature and a
+   * UDP endpoint. At least one record or one `dns_tree_urls` entry is required.
    */
   'bootstrapEnrs'?: (string)[];
   /**
-   * EIP-1459 tree URLs (`enrtree://KEY@domain`). Not supported yet: a non-empty list answers
-   * UNIMPLEMENTED.
+   * EIP-1459 tree URLs (`enrtree://KEY@domain`), resolved when the crawl starts through the
+   * server's nameservers (`--dns-nameserver`): the root signature and every entry's hash
+   * are verified, branches and links followed, with loop and size guards. Every tree must
+   * verify, or StartCrawl fails FAILED_PRECONDITION naming the URL and what failed, and
+   * nothing from it is used. The records found join `bootstrap_enrs`.
    */
   'dnsTreeUrls'?: (string)[];
   /**
@@ -86,12 +89,30 @@ export interface StartCrawlRequest {
    * 10 min); after 6 failures in a row a peer is given up on.
    */
   'minRedialInterval'?: (_google_protobuf_Duration | null);
+  /**
+   * Waku only: run the relay monitor — keep long-lived gossipsub connections
+   * (`/vac/waku/relay/2.0.0`) to vetted relay peers of the cluster and count every message
+   * on `pubsub_topics`. Default: true for CONTINUOUS Waku crawls, false otherwise. Needs
+   * `dial` (peers are vetted by dialing them).
+   */
+  'relay'?: (boolean);
+  /**
+   * Long-lived relay connections to keep. Default 8; must be 1..=64 when set.
+   */
+  'relayPeers'?: (number);
+  /**
+   * Pubsub topics to count. Default: `/waku/2/rs/<cluster>/<shard>` for the profile's
+   * shards, or shards 0..=7 when it names none. At most 64.
+   */
+  'pubsubTopics'?: (string)[];
   '_concurrency'?: "concurrency";
   '_findNodeDistances'?: "findNodeDistances";
   '_randomLookups'?: "randomLookups";
   '_dial'?: "dial";
   '_dialConcurrency'?: "dialConcurrency";
   '_dialsPerIp'?: "dialsPerIp";
+  '_relay'?: "relay";
+  '_relayPeers'?: "relayPeers";
 }
 
 export interface StartCrawlRequest__Output {
@@ -100,13 +121,16 @@ export interface StartCrawlRequest__Output {
    */
   'profile': (_peerscope_v1_NetworkProfile__Output | null);
   /**
-   * Bootstrap records, as `enr:` text. At least one is required (until DNS trees are
-   * supported). Each must parse and carry a valid signature and a UDP endpoint.
+   * Bootstrap records, as `enr:` text. Each must parse and carry a valid signature and a
+   * UDP endpoint. At least one record or one `dns_tree_urls` entry is required.
    */
   'bootstrapEnrs': (string)[];
   /**
-   * EIP-1459 tree URLs (`enrtree://KEY@domain`). Not supported yet: a non-empty list answers
-   * UNIMPLEMENTED.
+   * EIP-1459 tree URLs (`enrtree://KEY@domain`), resolved when the crawl starts through the
+   * server's nameservers (`--dns-nameserver`): the root signature and every entry's hash
+   * are verified, branches and links followed, with loop and size guards. Every tree must
+   * verify, or StartCrawl fails FAILED_PRECONDITION naming the URL and what failed, and
+   * nothing from it is used. The records found join `bootstrap_enrs`.
    */
   'dnsTreeUrls': (string)[];
   /**
@@ -175,10 +199,28 @@ export interface StartCrawlRequest__Output {
    * 10 min); after 6 failures in a row a peer is given up on.
    */
   'minRedialInterval': (_google_protobuf_Duration__Output | null);
+  /**
+   * Waku only: run the relay monitor — keep long-lived gossipsub connections
+   * (`/vac/waku/relay/2.0.0`) to vetted relay peers of the cluster and count every message
+   * on `pubsub_topics`. Default: true for CONTINUOUS Waku crawls, false otherwise. Needs
+   * `dial` (peers are vetted by dialing them).
+   */
+  'relay'?: (boolean);
+  /**
+   * Long-lived relay connections to keep. Default 8; must be 1..=64 when set.
+   */
+  'relayPeers'?: (number);
+  /**
+   * Pubsub topics to count. Default: `/waku/2/rs/<cluster>/<shard>` for the profile's
+   * shards, or shards 0..=7 when it names none. At most 64.
+   */
+  'pubsubTopics': (string)[];
   '_concurrency'?: "concurrency";
   '_findNodeDistances'?: "findNodeDistances";
   '_randomLookups'?: "randomLookups";
   '_dial'?: "dial";
   '_dialConcurrency'?: "dialConcurrency";
   '_dialsPerIp'?: "dialsPerIp";
+  '_relay'?: "relay";
+  '_relayPeers'?: "relayPeers";
 }
