@@ -380,11 +380,11 @@ async fn crawl_with_subscribers(
     let server = tokio::spawn(crate::api::serve(listener, engine.clone(), root.clone()));
     let url = format!("http://{addr}");
     // Subscribers stop once they have seen `target` (set when the crawl ends).
-    let target = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(u64::MAX));
+    let (target_tx, target_rx) = tokio::sync::watch::channel(u64::MAX);
     let mut subs = JoinSet::new();
     for i in 0..subscribers {
         let url = url.clone();
-        let target = target.clone();
+        let mut target = target_rx.clone();
         let mut client = CrawlerClient::connect(url)
             .await
             .map_err(|e| e.to_string())?;
@@ -402,10 +402,14 @@ async fn crawl_with_subscribers(
             let mut last = 0u64;
             let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
             loop {
-                if last >= target.load(std::sync::atomic::Ordering::Relaxed) {
+                if last >= *target.borrow_and_update() {
                     return got;
                 }
-                let next = tokio::time::timeout_at(deadline, stream.next()).await;
+                let next = tokio::select! {
+                    n = tokio::time::timeout_at(deadline, stream.next()) => n,
+                    // The target moved: check it again.
+                    _ = target.changed() => continue,
+                };
                 match next {
                     Ok(Some(Ok(m))) => {
                         got += 1;
@@ -444,7 +448,7 @@ async fn crawl_with_subscribers(
     }
     let secs = t.elapsed().as_secs_f64();
     let written = store.last_sequence();
-    target.store(written, std::sync::atomic::Ordering::Relaxed);
+    target_tx.send_replace(written);
     let mut received = Vec::new();
     while let Some(r) = subs.join_next().await {
         received.push(r.unwrap_or(0));
