@@ -228,19 +228,7 @@ async fn crawl(
         CancellationToken::new(),
     )
     .map_err(|e| e.to_string())?;
-    let spec = CrawlSpec {
-        name: "bench".into(),
-        labels: Default::default(),
-        profile: Profile::Waku {
-            cluster_id: 1,
-            shards: vec![],
-        },
-        bootstrap_enrs: net.bootstrap_enrs().to_vec(),
-        dns_tree_urls: Vec::new(),
-        mode: CrawlMode::Oneshot,
-        settings: settings.clone(),
-        listen_addr: None,
-    };
+    let spec = bench_spec(net, settings);
     // Timed from here: opening and flushing the store are not part of the crawl.
     let t = Instant::now();
     let started = engine.start_crawl(spec).await.map_err(|e| e.to_string())?;
@@ -261,6 +249,23 @@ async fn crawl(
         done.progress.find_node_failures,
         secs,
     ))
+}
+
+/// The ONESHOT Waku crawl every benchmark runs.
+fn bench_spec(net: &Testnet, settings: &CrawlSettings) -> CrawlSpec {
+    CrawlSpec {
+        name: "bench".into(),
+        labels: Default::default(),
+        profile: Profile::Waku {
+            cluster_id: 1,
+            shards: vec![],
+        },
+        bootstrap_enrs: net.bootstrap_enrs().to_vec(),
+        dns_tree_urls: Vec::new(),
+        mode: CrawlMode::Oneshot,
+        settings: settings.clone(),
+        listen_addr: None,
+    }
 }
 
 fn tempfile_dir() -> Result<std::path::PathBuf, String> {
@@ -424,19 +429,7 @@ async fn crawl_with_subscribers(
             }
         });
     }
-    let spec = CrawlSpec {
-        name: "bench".into(),
-        labels: Default::default(),
-        profile: Profile::Waku {
-            cluster_id: 1,
-            shards: vec![],
-        },
-        bootstrap_enrs: net.bootstrap_enrs().to_vec(),
-        dns_tree_urls: Vec::new(),
-        mode: CrawlMode::Oneshot,
-        settings: settings.clone(),
-        listen_addr: None,
-    };
+    let spec = bench_spec(net, settings);
     let t = Instant::now();
     let started = engine.start_crawl(spec).await.map_err(|e| e.to_string())?;
     loop {

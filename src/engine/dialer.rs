@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use libp2p::core::muxing::StreamMuxerBox;
-use libp2p::core::transport::Transport as _;
+use libp2p::core::transport::{Boxed, Transport as _};
 use libp2p::core::upgrade;
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{DialError, NetworkBehaviour, SwarmEvent};
@@ -133,7 +133,25 @@ pub struct Dialer {
     tick: tokio::time::Interval,
 }
 
-/// Builds the swarm: TCP (nodelay) + Noise + Yamux with a timeout on the whole upgrade.
+/// The crawler's libp2p transport: TCP (nodelay) + Noise + Yamux, with `timeout` bounding
+/// connect and upgrade together (the TCP transport has no connect timeout of its own).
+pub(crate) fn tcp_transport(
+    key: &identity::Keypair,
+    timeout: Duration,
+) -> Result<Boxed<(PeerId, StreamMuxerBox)>, Box<dyn std::error::Error + Send + Sync>> {
+    let noise = noise::Config::new(key)?;
+    Ok(
+        tcp::tokio::Transport::new(tcp::Config::default().nodelay(true))
+            .upgrade(upgrade::Version::V1Lazy)
+            .authenticate(noise)
+            .multiplex(yamux::Config::default())
+            .timeout(timeout)
+            .map(|(peer, muxer), _| (peer, StreamMuxerBox::new(muxer)))
+            .boxed(),
+    )
+}
+
+/// Builds the dialer's swarm.
 fn build_swarm(
     key: identity::Keypair,
     config: &DialerConfig,
@@ -143,17 +161,7 @@ fn build_swarm(
     let idle = config.visit_timeout + config.dial_timeout;
     let swarm = libp2p::SwarmBuilder::with_existing_identity(key)
         .with_tokio()
-        .with_other_transport(|key| {
-            let noise = noise::Config::new(key)?;
-            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(
-                tcp::tokio::Transport::new(tcp::Config::default().nodelay(true))
-                    .upgrade(upgrade::Version::V1Lazy)
-                    .authenticate(noise)
-                    .multiplex(yamux::Config::default())
-                    .timeout(dial_timeout)
-                    .map(|(peer, muxer), _| (peer, StreamMuxerBox::new(muxer))),
-            )
-        })
+        .with_other_transport(|key| tcp_transport(key, dial_timeout))
         .map_err(|e| e.to_string())?
         .with_behaviour(|key| Behaviour {
             identify: identify::Behaviour::new(

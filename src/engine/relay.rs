@@ -11,15 +11,11 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::Duration;
 
 use futures::StreamExt;
-use libp2p::core::muxing::StreamMuxerBox;
-use libp2p::core::transport::Transport as _;
-use libp2p::core::upgrade;
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
-use libp2p::{
-    gossipsub, identify, identity, noise, ping, request_response, tcp, yamux, Multiaddr, PeerId,
-};
+use libp2p::{gossipsub, identify, identity, ping, request_response, Multiaddr, PeerId};
 
+use super::dialer::tcp_transport;
 use crate::metrics::Metrics;
 use crate::model::now_millis;
 use crate::relay::{decode_waku_message, gossipsub_behaviour, MessageCounter};
@@ -80,17 +76,7 @@ impl RelayMonitor {
         let mut swarm =
             libp2p::SwarmBuilder::with_existing_identity(identity::Keypair::generate_secp256k1())
                 .with_tokio()
-                .with_other_transport(|key| {
-                    let noise = noise::Config::new(key)?;
-                    Ok::<_, Box<dyn std::error::Error + Send + Sync>>(
-                        tcp::tokio::Transport::new(tcp::Config::default().nodelay(true))
-                            .upgrade(upgrade::Version::V1Lazy)
-                            .authenticate(noise)
-                            .multiplex(yamux::Config::default())
-                            .timeout(dial_timeout)
-                            .map(|(peer, muxer), _| (peer, StreamMuxerBox::new(muxer))),
-                    )
-                })
+                .with_other_transport(|key| tcp_transport(key, dial_timeout))
                 .map_err(|e| e.to_string())?
                 .with_behaviour(|key| {
                     Ok(RelayBehaviour {
