@@ -3,7 +3,7 @@
  *
  *   node dist/examples/message-counts.js --server 127.0.0.1:50051 [--pubsub-topic T] [--content-topic-prefix P]
  *
- * The server answers UNIMPLEMENTED until its relay monitor exists: this prints the server's
+ * A server without relay counts answers UNIMPLEMENTED: this prints the server's
  * explanation and exits with status 2 (other errors: 1).
  */
 import { parseArgs } from "node:util";
