@@ -131,8 +131,10 @@ class CrawlerServicer:
     def StreamPeerEvents(self, request, context):
         """Streams peer events. Every event is written to the store with a sequence number before
         it is streamed; with `after_sequence` set, the stream first replays the stored events
-        after that number and then continues live, with no gap and no duplicate. A slow
-        subscriber never slows the crawl: it reads from the store at its own pace.
+        after that number and then continues live, with no gap and no duplicate. The crawl
+        never waits for a subscriber: each one reads the stored log at its own pace. A value
+        whose successors were dropped by retention, or beyond the last sequence, answers
+        OUT_OF_RANGE.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -154,16 +154,20 @@ export interface CrawlerClient extends grpc.Client {
   /**
    * Streams peer events. Every event is written to the store with a sequence number before
    * it is streamed; with `after_sequence` set, the stream first replays the stored events
-   * after that number and then continues live, with no gap and no duplicate. A slow
-   * subscriber never slows the crawl: it reads from the store at its own pace.
+   * after that number and then continues live, with no gap and no duplicate. The crawl
+   * never waits for a subscriber: each one reads the stored log at its own pace. A value
+   * whose successors were dropped by retention, or beyond the last sequence, answers
+   * OUT_OF_RANGE.
    */
   StreamPeerEvents(argument: _peerscope_v1_StreamPeerEventsRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_peerscope_v1_StreamPeerEventsResponse__Output>;
   StreamPeerEvents(argument: _peerscope_v1_StreamPeerEventsRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_peerscope_v1_StreamPeerEventsResponse__Output>;
   /**
    * Streams peer events. Every event is written to the store with a sequence number before
    * it is streamed; with `after_sequence` set, the stream first replays the stored events
-   * after that number and then continues live, with no gap and no duplicate. A slow
-   * subscriber never slows the crawl: it reads from the store at its own pace.
+   * after that number and then continues live, with no gap and no duplicate. The crawl
+   * never waits for a subscriber: each one reads the stored log at its own pace. A value
+   * whose successors were dropped by retention, or beyond the last sequence, answers
+   * OUT_OF_RANGE.
    */
   streamPeerEvents(argument: _peerscope_v1_StreamPeerEventsRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_peerscope_v1_StreamPeerEventsResponse__Output>;
   streamPeerEvents(argument: _peerscope_v1_StreamPeerEventsRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_peerscope_v1_StreamPeerEventsResponse__Output>;
@@ -232,8 +236,10 @@ export interface CrawlerHandlers extends grpc.UntypedServiceImplementation {
   /**
    * Streams peer events. Every event is written to the store with a sequence number before
    * it is streamed; with `after_sequence` set, the stream first replays the stored events
-   * after that number and then continues live, with no gap and no duplicate. A slow
-   * subscriber never slows the crawl: it reads from the store at its own pace.
+   * after that number and then continues live, with no gap and no duplicate. The crawl
+   * never waits for a subscriber: each one reads the stored log at its own pace. A value
+   * whose successors were dropped by retention, or beyond the last sequence, answers
+   * OUT_OF_RANGE.
    */
   StreamPeerEvents: grpc.handleServerStreamingCall<_peerscope_v1_StreamPeerEventsRequest__Output, _peerscope_v1_StreamPeerEventsResponse>;
   
