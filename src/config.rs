@@ -45,7 +45,7 @@ pub enum LogFormat {
 #[non_exhaustive]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("reading {path}: {source}")]
+    #[error("reading {path}")]
     Read {
         path: PathBuf,
         source: std::io::Error,

@@ -568,9 +568,9 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    let result = match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::Testnet(args) => testnet(args).await,
         Command::Bench(args) => bench(args).await,
@@ -579,5 +579,13 @@ async fn main() -> anyhow::Result<()> {
         Command::Events { server, args } => client::events(server, args).await,
         Command::Counts { server, args } => client::counts(server, args).await,
         Command::Tree { server, args } => client::tree(server, args).await,
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // One line: the error and its causes.
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
     }
 }
