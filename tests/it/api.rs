@@ -9,7 +9,7 @@ use peerscope::testnet::{Testnet, TestnetConfig};
 use tokio_stream::StreamExt;
 use tonic::Code;
 
-use crate::common::{all_peers, oneshot, wait_final, within, Server};
+use crate::common::{all_peers, oneshot, start, wait_final, within, Server};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oneshot_crawl_of_64_nodes_lists_every_node_once_and_survives_restart() {
@@ -38,13 +38,7 @@ async fn oneshot_crawl_of_64_nodes_lists_every_node_once_and_survives_restart() 
         .unwrap()
         .into_inner();
 
-    let crawl = client
-        .start_crawl(oneshot(net.bootstrap_enrs()))
-        .await
-        .unwrap()
-        .into_inner()
-        .crawl
-        .unwrap();
+    let crawl = start(&mut client, oneshot(net.bootstrap_enrs())).await;
     assert_eq!(crawl.state, pb::CrawlState::Running as i32);
     assert!(!crawl.listen_addr.is_empty());
 
@@ -549,13 +543,7 @@ async fn continuous_crawl_reports_enr_updates_and_stops_on_request() {
         seconds: 1,
         nanos: 0,
     });
-    let crawl = client
-        .start_crawl(req)
-        .await
-        .unwrap()
-        .into_inner()
-        .crawl
-        .unwrap();
+    let crawl = start(&mut client, req).await;
     let mut events = client
         .stream_peer_events(pb::StreamPeerEventsRequest {
             after_sequence: Some(0),

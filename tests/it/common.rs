@@ -221,3 +221,14 @@ fn dechunk(mut body: &str) -> String {
     }
     out
 }
+
+/// Starts a crawl and returns it (the test fails if the server refuses).
+pub async fn start(client: &mut CrawlerClient<Channel>, req: pb::StartCrawlRequest) -> pb::Crawl {
+    client
+        .start_crawl(req)
+        .await
+        .expect("StartCrawl accepted")
+        .into_inner()
+        .crawl
+        .expect("a crawl in the response")
+}

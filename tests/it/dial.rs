@@ -9,7 +9,7 @@ use peerscope::proto::pb;
 use peerscope::testnet::{Testnet, TestnetConfig};
 use tokio_stream::StreamExt;
 
-use crate::common::{all_peers, oneshot, wait_final, within, Server};
+use crate::common::{all_peers, oneshot, start, wait_final, within, Server};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn up_nodes_are_identified_and_down_nodes_fail_refused() {
@@ -32,13 +32,7 @@ async fn up_nodes_are_identified_and_down_nodes_fail_refused() {
 
     let server = Server::start(dir.path()).await;
     let mut client = server.client().await;
-    let crawl = client
-        .start_crawl(oneshot(net.bootstrap_enrs()))
-        .await
-        .unwrap()
-        .into_inner()
-        .crawl
-        .unwrap();
+    let crawl = start(&mut client, oneshot(net.bootstrap_enrs())).await;
     let done = wait_final(&mut client, &crawl.id, Duration::from_secs(120)).await;
     assert_eq!(done.state, pb::CrawlState::Finished as i32);
     let p = done.progress.unwrap();
@@ -281,13 +275,7 @@ async fn testnet_nodes_drop_peers_without_metadata_but_keep_the_crawler() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path()).await;
     let mut client = server.client().await;
-    let crawl = client
-        .start_crawl(oneshot(net.bootstrap_enrs()))
-        .await
-        .unwrap()
-        .into_inner()
-        .crawl
-        .unwrap();
+    let crawl = start(&mut client, oneshot(net.bootstrap_enrs())).await;
     let done = wait_final(&mut client, &crawl.id, Duration::from_secs(60)).await;
     assert_eq!(done.progress.unwrap().identified, 1);
     let p = all_peers(&mut client, &crawl.id, 10).await.remove(0);
@@ -442,18 +430,16 @@ async fn continuous_crawl_sees_a_peer_go_down() {
         seconds: 1,
         nanos: 0,
     };
-    let crawl = client
-        .start_crawl(pb::StartCrawlRequest {
+    let crawl = start(
+        &mut client,
+        pb::StartCrawlRequest {
             mode: pb::CrawlMode::Continuous as i32,
             recrawl_interval: Some(second()),
             min_redial_interval: Some(second()),
             ..oneshot(net.bootstrap_enrs())
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .crawl
-        .unwrap();
+        },
+    )
+    .await;
     let mut events = client
         .stream_peer_events(pb::StreamPeerEventsRequest {
             after_sequence: Some(0),

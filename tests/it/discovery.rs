@@ -10,7 +10,7 @@ use peerscope::proto::pb;
 use peerscope::record::{build_waku_enr, Waku2};
 use peerscope::testnet::{Testnet, TestnetConfig};
 
-use crate::common::{oneshot, wait_final, within, Server};
+use crate::common::{oneshot, start, wait_final, within, Server};
 
 fn distance(a: NodeId, b: NodeId) -> Option<u64> {
     Key::from(a).log2_distance(&Key::from(b))
@@ -100,16 +100,14 @@ async fn crawl_is_complete_when_buckets_overflow_one_packet() {
     .unwrap();
     let server = Server::start(dir.path()).await;
     let mut client = server.client().await;
-    let crawl = client
-        .start_crawl(pb::StartCrawlRequest {
+    let crawl = start(
+        &mut client,
+        pb::StartCrawlRequest {
             random_lookups: Some(0),
             ..oneshot(net.bootstrap_enrs())
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .crawl
-        .unwrap();
+        },
+    )
+    .await;
     let done = wait_final(&mut client, &crawl.id, Duration::from_secs(120)).await;
     let p = done.progress.unwrap();
     assert_eq!(done.state, pb::CrawlState::Finished as i32);

@@ -10,7 +10,7 @@ use peerscope::testnet::{Testnet, TestnetConfig};
 use peerscope::testnet_dns::TreeServer;
 use tonic::Code;
 
-use crate::common::{oneshot, wait_final, Server};
+use crate::common::{oneshot, start, wait_final, Server};
 
 fn engine_with_dns(server: &TreeServer) -> EngineConfig {
     EngineConfig {
@@ -45,13 +45,7 @@ async fn a_crawl_bootstrapped_only_from_a_dns_tree_finds_the_whole_testnet() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start_with(dir.path(), engine_with_dns(&dns)).await;
     let mut client = server.client().await;
-    let crawl = client
-        .start_crawl(dns_only(&url))
-        .await
-        .unwrap()
-        .into_inner()
-        .crawl
-        .unwrap();
+    let crawl = start(&mut client, dns_only(&url)).await;
     assert_eq!(crawl.dns_tree_urls, vec![url.clone()]);
     let mut from_tree = crawl.bootstrap_enrs.clone();
     from_tree.sort();
@@ -178,13 +172,7 @@ async fn the_tree_builder_output_bootstraps_a_second_crawl() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path()).await;
     let mut client = server.client().await;
-    let first = client
-        .start_crawl(oneshot(net.bootstrap_enrs()))
-        .await
-        .unwrap()
-        .into_inner()
-        .crawl
-        .unwrap();
+    let first = start(&mut client, oneshot(net.bootstrap_enrs())).await;
     wait_final(&mut client, &first.id, Duration::from_secs(90)).await;
 
     let key_file = dir.path().join("tree.key");
@@ -232,13 +220,7 @@ async fn the_tree_builder_output_bootstraps_a_second_crawl() {
     let dir2 = tempfile::tempdir().unwrap();
     let second = Server::start_with(dir2.path(), engine_with_dns(&dns)).await;
     let mut client2 = second.client().await;
-    let crawl = client2
-        .start_crawl(dns_only(&url))
-        .await
-        .unwrap()
-        .into_inner()
-        .crawl
-        .unwrap();
+    let crawl = start(&mut client2, dns_only(&url)).await;
     assert_eq!(crawl.bootstrap_enrs.len(), 24);
     let done = wait_final(&mut client2, &crawl.id, Duration::from_secs(90)).await;
     assert_eq!(done.progress.unwrap().discovered, 32);

@@ -13,7 +13,7 @@ use tokio_stream::StreamExt;
 use tonic::transport::Channel;
 use tonic::Code;
 
-use crate::common::{http_get, oneshot, wait_final, within, Server};
+use crate::common::{http_get, oneshot, start, wait_final, within, Server};
 
 async fn read_events(
     client: &mut CrawlerClient<Channel>,
@@ -59,13 +59,7 @@ async fn resumed_streams_receive_exactly_the_missing_events() {
         .await
         .unwrap()
         .into_inner();
-    let crawl = client
-        .start_crawl(oneshot(net.bootstrap_enrs()))
-        .await
-        .unwrap()
-        .into_inner()
-        .crawl
-        .unwrap();
+    let crawl = start(&mut client, oneshot(net.bootstrap_enrs())).await;
     // Read 40 events live, then drop the stream while the crawl goes on.
     let mut first = Vec::new();
     while first.len() < 40 {
@@ -173,13 +167,7 @@ async fn metrics_and_json_match_network_stats() {
     .unwrap();
     let server = Server::start(dir.path()).await;
     let mut client = server.client().await;
-    let crawl = client
-        .start_crawl(oneshot(net.bootstrap_enrs()))
-        .await
-        .unwrap()
-        .into_inner()
-        .crawl
-        .unwrap();
+    let crawl = start(&mut client, oneshot(net.bootstrap_enrs())).await;
     // Scraped while running: the crawl gauges exist.
     let (code, during) = http_get(server.http, "/metrics", None).await;
     assert_eq!(code, 200);

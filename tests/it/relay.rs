@@ -9,7 +9,7 @@ use peerscope::proto::pb::crawler_client::CrawlerClient;
 use peerscope::testnet::{Testnet, TestnetConfig, CONTENT_TOPICS};
 use tonic::transport::Channel;
 
-use crate::common::{oneshot, within, Server};
+use crate::common::{oneshot, start, within, Server};
 
 /// The pubsub topics of cluster 1 with at least two relay nodes, most populated first.
 fn busy_topics(net: &Testnet, n: usize) -> Vec<String> {
@@ -27,8 +27,9 @@ async fn start_relay_crawl(
     net: &Testnet,
     topics: &[String],
 ) -> String {
-    let crawl = client
-        .start_crawl(pb::StartCrawlRequest {
+    let crawl = start(
+        client,
+        pb::StartCrawlRequest {
             mode: pb::CrawlMode::Continuous as i32,
             recrawl_interval: Some(prost_types::Duration {
                 seconds: 600,
@@ -38,12 +39,9 @@ async fn start_relay_crawl(
             relay_peers: Some(64),
             pubsub_topics: topics.to_vec(),
             ..oneshot(net.bootstrap_enrs())
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .crawl
-        .unwrap();
+        },
+    )
+    .await;
     // Wait until every subscribed topic has a gossipsub mesh.
     within(Duration::from_secs(60), async {
         loop {
