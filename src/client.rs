@@ -68,18 +68,38 @@ pub enum ProfileArg {
 
 #[derive(Args)]
 pub struct StartArgs {
-    /// Bootstrap ENR (`enr:…`); repeat for several.
-    #[arg(long = "bootstrap", required = true)]
+    /// Bootstrap ENR (`enr:…`); repeat for several. Required unless --dns-tree or
+    /// --preset gives records.
+    #[arg(long = "bootstrap", required_unless_present_any = ["dns_tree", "preset"])]
     bootstrap: Vec<String>,
+    /// EIP-1459 tree URL (`enrtree://KEY@domain`); repeat for several.
+    #[arg(long = "dns-tree")]
+    dns_tree: Vec<String>,
+    /// A Waku fleet's DNS tree by name: sandbox, test (The Waku Network, cluster 1) or
+    /// status (Status prod, cluster 16). Sets the cluster unless --cluster is given.
+    #[arg(long)]
+    preset: Option<String>,
+    /// Seed mode: serve Waku peer exchange from the crawl's libp2p host.
+    #[arg(long)]
+    seed: bool,
+    /// Seed mode: TCP address to listen on (default: the discv5 IP, a free port).
+    #[arg(long, requires = "seed")]
+    seed_listen: Option<String>,
+    /// Seed mode: IP published in the crawl's ENR (default: the listen IP).
+    #[arg(long, requires = "seed")]
+    seed_advertise_ip: Option<String>,
+    /// Do not ask peers for records over peer exchange.
+    #[arg(long)]
+    no_peer_exchange: bool,
     /// Network profile.
     #[arg(long, value_enum, default_value = "waku")]
     profile: ProfileArg,
     /// Custom discv5 protocol id (6 ASCII characters); overrides --profile.
     #[arg(long)]
     protocol_id: Option<String>,
-    /// Waku cluster id.
-    #[arg(long, default_value_t = 1)]
-    cluster: u32,
+    /// Waku cluster id [default: 1, or the preset's cluster].
+    #[arg(long)]
+    cluster: Option<u32>,
     /// Crawl continuously, re-enumerating every --recrawl-secs.
     #[arg(long)]
     continuous: bool,
@@ -294,8 +314,12 @@ pub async fn crawl(server: ServerArg, cmd: CrawlCommand) -> anyhow::Result<()> {
                     protocol_id: id.clone(),
                 }),
                 (None, ProfileArg::Waku) => Profile::Waku(pb::WakuProfile {
-                    cluster_id: a.cluster,
+                    // 0 lets the preset's cluster apply.
+                    cluster_id: a
+                        .cluster
+                        .unwrap_or(if a.preset.is_some() { 0 } else { 1 }),
                     shards: vec![],
+                    preset: a.preset.clone().unwrap_or_default(),
                 }),
                 (None, ProfileArg::Ethereum) => Profile::Ethereum(pb::EthereumProfile {}),
             };
@@ -304,6 +328,16 @@ pub async fn crawl(server: ServerArg, cmd: CrawlCommand) -> anyhow::Result<()> {
                     profile: Some(profile),
                 }),
                 bootstrap_enrs: a.bootstrap,
+                dns_tree_urls: a.dns_tree,
+                peer_exchange: (a.seed || a.no_peer_exchange).then(|| pb::PeerExchangeOptions {
+                    client: a.no_peer_exchange.then_some(false),
+                    interval: None,
+                    seed: a.seed.then(|| pb::SeedOptions {
+                        listen_addr: a.seed_listen.clone().unwrap_or_default(),
+                        advertise_ip: a.seed_advertise_ip.clone().unwrap_or_default(),
+                        requester_interval: None,
+                    }),
+                }),
                 mode: if a.continuous {
                     pb::CrawlMode::Continuous
                 } else {
@@ -326,6 +360,12 @@ pub async fn crawl(server: ServerArg, cmd: CrawlCommand) -> anyhow::Result<()> {
                 .crawl
                 .unwrap_or_default();
             println!("crawl {} started on {}", crawl.id, crawl.listen_addr);
+            if !crawl.seed_addr.is_empty() {
+                println!(
+                    "serving peer exchange on {} as {}",
+                    crawl.seed_addr, crawl.local_enr
+                );
+            }
             if a.wait {
                 let done = watch(&mut client, &crawl.id).await?;
                 if done.state == pb::CrawlState::Failed as i32 {

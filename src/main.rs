@@ -186,6 +186,18 @@ struct TestnetArgs {
     /// 127.0.0.1 (prints its enrtree:// URL and the server address).
     #[arg(long)]
     dns: bool,
+    /// Every libp2p node serves Waku peer exchange (answering with the records of the
+    /// nodes it knows).
+    #[arg(long)]
+    peer_exchange: bool,
+    /// Extra nodes reachable only through peer exchange: libp2p only, no discv5 (implies
+    /// --peer-exchange).
+    #[arg(long, default_value_t = 0)]
+    px_only: usize,
+    /// Give nodes Ethereum consensus keys (eth2, attnets, syncnets) instead of Waku keys;
+    /// use with --protocol-id discv5.
+    #[arg(long)]
+    eth2: bool,
     /// Print JSON lines instead of text.
     #[arg(long)]
     json: bool,
@@ -370,6 +382,9 @@ async fn testnet(args: TestnetArgs) -> anyhow::Result<()> {
         bootstrap_count: args.bootstrap,
         libp2p: !args.no_libp2p,
         down_fraction: args.down,
+        peer_exchange: args.peer_exchange || args.px_only > 0,
+        px_only: args.px_only,
+        eth2: args.eth2,
     })
     .await?;
     let dns = if args.dns {

@@ -63,6 +63,10 @@ struct Inner {
     peers_stored: Gauge,
     crawls_running: Gauge,
     crawl_discovered: Gauge,
+    px_requests: Family<Labels, Counter>,
+    px_enrs: Counter,
+    px_served: Family<Labels, Counter>,
+    peers_by_fork_digest: Family<Labels, Gauge>,
     last_stats: Mutex<Option<Instant>>,
 }
 
@@ -109,6 +113,10 @@ impl Metrics {
             peers_stored: Gauge::default(),
             crawls_running: Gauge::default(),
             crawl_discovered: Gauge::default(),
+            px_requests: Family::default(),
+            px_enrs: Counter::default(),
+            px_served: Family::default(),
+            peers_by_fork_digest: Family::default(),
             last_stats: Mutex::new(None),
             registry: Registry::default(),
         };
@@ -198,6 +206,26 @@ impl Metrics {
             "Nodes discovered by the running crawls (sum)",
             inner.crawl_discovered.clone(),
         );
+        r.register(
+            "peerscope_px_requests",
+            "Peer-exchange requests sent, by outcome (ok, failed, refused)",
+            inner.px_requests.clone(),
+        );
+        r.register(
+            "peerscope_px_enrs",
+            "ENRs received in peer-exchange answers",
+            inner.px_enrs.clone(),
+        );
+        r.register(
+            "peerscope_px_served",
+            "Seed mode: peer-exchange requests answered, by outcome (ok, refused, bad_request)",
+            inner.px_served.clone(),
+        );
+        r.register(
+            "peerscope_peers_by_fork_digest",
+            "Stored peers per eth2 fork digest (hex)",
+            inner.peers_by_fork_digest.clone(),
+        );
         let inner = Inner { registry, ..inner };
         Metrics {
             inner: Arc::new(inner),
@@ -239,6 +267,23 @@ impl Metrics {
         self.inner
             .relay_messages
             .get_or_create(&label("pubsub_topic", name))
+            .inc();
+    }
+
+    /// A peer-exchange request ended (`outcome`: ok, failed, refused) with `enrs` records.
+    pub fn px_request(&self, outcome: &str, enrs: u64) {
+        self.inner
+            .px_requests
+            .get_or_create(&label("outcome", outcome))
+            .inc();
+        self.inner.px_enrs.inc_by(enrs);
+    }
+
+    /// Seed mode answered a request (`outcome`: ok, refused, bad_request).
+    pub fn px_served(&self, outcome: &str) {
+        self.inner
+            .px_served
+            .get_or_create(&label("outcome", outcome))
             .inc();
     }
 
@@ -290,6 +335,12 @@ impl Metrics {
         for (a, n) in top(&s.by_agent) {
             i.peer_user_agents
                 .get_or_create(&label("user_agent", a))
+                .set(n as i64);
+        }
+        i.peers_by_fork_digest.clear();
+        for (d, n) in top(&s.by_fork_digest) {
+            i.peers_by_fork_digest
+                .get_or_create(&label("fork_digest", d))
                 .set(n as i64);
         }
         i.peer_count.clear();

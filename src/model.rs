@@ -147,6 +147,49 @@ pub struct RelaySettings {
     pub topics: Vec<String>,
 }
 
+/// Default answers per requester in seed mode: at most one per this interval.
+pub const DEFAULT_SEED_REQUESTER_INTERVAL: Duration = Duration::from_secs(60);
+/// Default minimum time between two peer-exchange requests to the same peer.
+pub const DEFAULT_PX_INTERVAL: Duration = Duration::from_secs(300);
+/// ENRs asked of a peer per peer-exchange request (nwaku's cap on one answer).
+pub const PX_REQUEST_PEERS: u64 = 60;
+
+/// Waku peer exchange: the client side (asking peers for ENRs) and seed mode (serving them).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PeerExchangeSettings {
+    /// Ask connected peers that list peer exchange in identify for ENRs.
+    pub client: bool,
+    /// A peer is not asked again sooner than this.
+    pub interval: Duration,
+    /// Seed mode: serve peer exchange on a TCP listener and publish ip/tcp/udp in the
+    /// crawl's local ENR.
+    pub seed: Option<SeedSettings>,
+}
+
+impl Default for PeerExchangeSettings {
+    fn default() -> Self {
+        PeerExchangeSettings {
+            client: true,
+            interval: DEFAULT_PX_INTERVAL,
+            seed: None,
+        }
+    }
+}
+
+/// Seed mode settings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeedSettings {
+    /// TCP address the libp2p host listens on (port 0 picks one); `None` = the IP of the
+    /// crawl's discv5 address, port 0.
+    pub listen_addr: Option<SocketAddr>,
+    /// IP published in the local ENR; `None` = the listen IP (which must then not be
+    /// unspecified).
+    pub advertise_ip: Option<std::net::IpAddr>,
+    /// One answer per requester per interval; faster repeats get status 429.
+    pub requester_interval: Duration,
+}
+
 /// Effective settings of one crawl (defaults already applied and validated).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CrawlSettings {
@@ -161,6 +204,8 @@ pub struct CrawlSettings {
     pub dial: DialSettings,
     #[serde(default)]
     pub relay: RelaySettings,
+    #[serde(default)]
+    pub peer_exchange: PeerExchangeSettings,
 }
 
 impl Default for CrawlSettings {
@@ -175,6 +220,7 @@ impl Default for CrawlSettings {
             max_duration: None,
             dial: DialSettings::default(),
             relay: RelaySettings::default(),
+            peer_exchange: PeerExchangeSettings::default(),
         }
     }
 }
@@ -191,6 +237,9 @@ pub struct CrawlSpec {
     /// EIP-1459 tree URLs (`enrtree://KEY@domain`), resolved and verified at start.
     #[serde(default)]
     pub dns_tree_urls: Vec<String>,
+    /// Index in `bootstrap_enrs` from which the records came from `dns_tree_urls`.
+    #[serde(default)]
+    pub dns_from: Option<usize>,
     pub mode: CrawlMode,
     pub settings: CrawlSettings,
     /// UDP address to bind; `None` uses the server's default.
@@ -220,6 +269,11 @@ pub struct CrawlProgress {
     pub relay_peers: u64,
     pub relay_mesh_peers: u64,
     pub messages: u64,
+    pub px_requests: u64,
+    pub px_failures: u64,
+    pub px_enrs: u64,
+    pub px_served: u64,
+    pub px_refused: u64,
 }
 
 /// One crawl as stored.
@@ -234,6 +288,12 @@ pub struct Crawl {
     pub error: Option<String>,
     /// The UDP address the crawl's discv5 socket is bound to.
     pub listen_addr: Option<String>,
+    /// Seed mode: the TCP address peer exchange is served on.
+    #[serde(default)]
+    pub seed_addr: Option<String>,
+    /// The crawl's local ENR (`enr:` text).
+    #[serde(default)]
+    pub local_enr: Option<String>,
 }
 
 impl Crawl {
@@ -259,6 +319,47 @@ pub struct PeerRecord {
     /// Where its IP is; `None` until geolocated.
     #[serde(default)]
     pub geo: Option<GeoInfo>,
+    /// How its records were learned, oldest first (at most [`MAX_PEER_SOURCES`]).
+    #[serde(default)]
+    pub sources: Vec<PeerSource>,
+}
+
+/// Most distinct sources kept per peer.
+pub const MAX_PEER_SOURCES: usize = 16;
+
+/// Where a record came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum SourceKind {
+    /// `StartCrawlRequest.bootstrap_enrs`.
+    Bootstrap,
+    /// An EIP-1459 tree.
+    Dns,
+    /// discv5 (FINDNODE answers, lookups, sessions).
+    Discv5,
+    /// A Waku peer-exchange answer.
+    PeerExchange,
+}
+
+impl SourceKind {
+    /// The lowercase name used in the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::Bootstrap => "bootstrap",
+            SourceKind::Dns => "dns",
+            SourceKind::Discv5 => "discv5",
+            SourceKind::PeerExchange => "peer_exchange",
+        }
+    }
+}
+
+/// One way a peer's record was learned.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PeerSource {
+    pub kind: SourceKind,
+    /// For peer exchange: the libp2p peer id of the peer that answered.
+    pub via: Option<String>,
+    /// When this source first delivered the record.
+    pub first_seen: UnixMillis,
 }
 
 /// Geolocation of a peer's IP.
@@ -299,11 +400,15 @@ pub enum PeerEventKind {
     PeerUp,
     /// A reachable peer stopped answering (the session ends).
     PeerDown,
+    /// We asked the peer for records over peer exchange; `detail` says how many came back.
+    PeerExchange,
+    /// Seed mode: the peer asked us for records; `detail` says what it was answered.
+    PeerExchangeServed,
 }
 
 impl PeerEventKind {
     /// Every kind.
-    pub const ALL: [PeerEventKind; 11] = [
+    pub const ALL: [PeerEventKind; 13] = [
         PeerEventKind::Discovered,
         PeerEventKind::EnrUpdated,
         PeerEventKind::Connected,
@@ -315,6 +420,8 @@ impl PeerEventKind {
         PeerEventKind::Unbanned,
         PeerEventKind::PeerUp,
         PeerEventKind::PeerDown,
+        PeerEventKind::PeerExchange,
+        PeerEventKind::PeerExchangeServed,
     ];
 }
 
@@ -467,6 +574,8 @@ pub struct NetworkStats {
     pub not_dialed: u64,
     /// Peers per country (geolocated peers only).
     pub by_country: BTreeMap<String, u64>,
+    /// Peers per source kind (a peer counts once under each kind it was learned from).
+    pub by_source: BTreeMap<String, u64>,
 }
 
 impl NetworkStats {
@@ -503,6 +612,10 @@ impl NetworkStats {
                 .by_fork_digest
                 .entry(hex::encode(eth2.fork_digest))
                 .or_default() += 1;
+        }
+        let kinds: BTreeSet<SourceKind> = peer.sources.iter().map(|s| s.kind).collect();
+        for k in kinds {
+            *self.by_source.entry(k.as_str().to_string()).or_default() += 1;
         }
         let dial = &peer.dial;
         match dial.reachable {

@@ -36,7 +36,7 @@ use tokio::sync::watch;
 
 use crate::model::{
     Crawl, CrawlId, CrawlState, DialInfo, EventFilter, MessageCount, NetworkStats, NewPeerEvent,
-    NodeId, PeerEvent, PeerFilter, PeerRecord, PeerState, UndecodableCount, UnixMillis,
+    NodeId, PeerEvent, PeerFilter, PeerRecord, PeerSource, PeerState, UndecodableCount, UnixMillis,
     VisitReport,
 };
 
@@ -366,6 +366,7 @@ impl Store {
                         enr_versions: 1,
                         dial: DialInfo::default(),
                         geo: None,
+                        sources: Vec::new(),
                     },
                     Upsert::New,
                 ),
@@ -414,6 +415,28 @@ impl Store {
             }
         }
         Ok(outcome)
+    }
+
+    /// Records that a stored peer's record was learned from `source`; a source of the same
+    /// kind and origin already recorded is kept as it is. At most
+    /// [`MAX_PEER_SOURCES`](crate::model::MAX_PEER_SOURCES) are kept (the oldest).
+    pub fn add_peer_source(&self, node: &NodeId, source: PeerSource) -> Result<(), StoreError> {
+        self.peers.fetch_and_update(node, |old| {
+            let bytes = old?;
+            let Ok(mut record) = decode::<PeerRecord>("peers", bytes) else {
+                return Some(bytes.to_vec());
+            };
+            let known = record
+                .sources
+                .iter()
+                .any(|s| s.kind == source.kind && s.via == source.via);
+            if known || record.sources.len() >= crate::model::MAX_PEER_SOURCES {
+                return Some(bytes.to_vec());
+            }
+            record.sources.push(source.clone());
+            Some(encode(&record))
+        })?;
+        Ok(())
     }
 
     /// Moves `last_seen` of a stored peer forward.

@@ -31,6 +31,34 @@ pub const METADATA: &str = "/vac/waku/metadata/1.0.0";
 /// Peer exchange.
 pub const PEER_EXCHANGE: &str = "/vac/waku/peer-exchange/2.0.0-alpha1";
 
+/// Waku fleets' EIP-1459 trees by preset name: (name, cluster, URL). Documented by
+/// nwaku/logos-delivery (sandbox, test) and Status (prod, cluster 16).
+pub const FLEET_PRESETS: [(&str, u16, &str); 3] = [
+    (
+        "sandbox",
+        1,
+        "enrtree://AIRVQ5DDA4FFWLRBCHJWUWOO6X6S4ZTZ5B667LQ6AJU6PEYDLRD5O@sandbox.waku.nodes.status.im",
+    ),
+    (
+        "test",
+        1,
+        "enrtree://AOGYWMBYOUIMOENHXCHILPKY3ZRFEULMFI4DOM442QSZ73TT2A7VI@test.waku.nodes.status.im",
+    ),
+    (
+        "status",
+        16,
+        "enrtree://AMOJVZX4V6EXP7NTJPMAYJYST2QP6AJXYW76IU6VGJS7UVSNDYZG4@boot.prod.status.nodes.status.im",
+    ),
+];
+
+/// The cluster and tree URL of a fleet preset.
+pub fn fleet_preset(name: &str) -> Option<(u16, &'static str)> {
+    FLEET_PRESETS
+        .iter()
+        .find(|(n, _, _)| *n == name)
+        .map(|(_, c, u)| (*c, *u))
+}
+
 /// The protocol each `waku2` bit stands for, in bit order.
 pub const CAPABILITY_PROTOCOLS: [&str; 6] = [RELAY, STORE, FILTER, LIGHTPUSH, SYNC, MIX];
 
@@ -156,6 +184,151 @@ impl libp2p::request_response::Codec for MetadataCodec {
     }
 }
 
+/// Peer exchange (`/vac/waku/peer-exchange/2.0.0-alpha1`, RFC 34): one unsigned-varint
+/// length-prefixed `PeerExchangeRPC` each way. The requester sends `query`; the responder
+/// answers with `response` (nwaku's `status_code`/`status_desc` extension included).
+pub fn peer_exchange_protocol() -> StreamProtocol {
+    StreamProtocol::new(PEER_EXCHANGE)
+}
+
+/// Most ENRs one peer-exchange answer carries (nwaku's `MaxPeersCacheSize`).
+pub const PX_MAX_PEERS: u64 = 60;
+
+/// Largest peer-exchange frame accepted: what nwaku's client allows
+/// (`10 * 150 KiB + 64 KiB`). 60 ENRs of at most 300 bytes fit many times over.
+pub const PX_MAX_BYTES: usize = 10 * 150 * 1024 + 64 * 1024;
+
+/// Peer-exchange status codes (nwaku extension).
+pub mod px_status {
+    /// The answer carries peers.
+    pub const OK: u32 = 200;
+    /// The request had no query, or asked for no peers.
+    pub const BAD_REQUEST: u32 = 400;
+    /// The requester asked again too soon.
+    pub const TOO_MANY_REQUESTS: u32 = 429;
+    /// The responder serves no peers now.
+    pub const SERVICE_UNAVAILABLE: u32 = 503;
+}
+
+/// `PeerInfo`: one RLP-encoded ENR (the bytes, not the `enr:` text).
+#[derive(Clone, PartialEq, Eq, Message)]
+pub struct PxPeerInfo {
+    #[prost(bytes = "vec", tag = "1")]
+    pub enr: Vec<u8>,
+}
+
+/// `PeerExchangeQuery`.
+#[derive(Clone, PartialEq, Eq, Message)]
+pub struct PxQuery {
+    #[prost(uint64, tag = "1")]
+    pub num_peers: u64,
+}
+
+/// `PeerExchangeResponse`.
+#[derive(Clone, PartialEq, Eq, Message)]
+pub struct PxResponse {
+    #[prost(message, repeated, tag = "1")]
+    pub peer_infos: Vec<PxPeerInfo>,
+    #[prost(uint32, tag = "10")]
+    pub status_code: u32,
+    #[prost(string, optional, tag = "11")]
+    pub status_desc: Option<String>,
+}
+
+/// `PeerExchangeRPC`: a query or a response.
+#[derive(Clone, PartialEq, Eq, Message)]
+pub struct PxRpc {
+    #[prost(message, optional, tag = "1")]
+    pub query: Option<PxQuery>,
+    #[prost(message, optional, tag = "2")]
+    pub response: Option<PxResponse>,
+}
+
+impl PxRpc {
+    /// A query for `num_peers` records.
+    pub fn query(num_peers: u64) -> PxRpc {
+        PxRpc {
+            query: Some(PxQuery { num_peers }),
+            response: None,
+        }
+    }
+
+    /// A response.
+    pub fn response(peer_infos: Vec<PxPeerInfo>, status_code: u32, desc: Option<String>) -> PxRpc {
+        PxRpc {
+            query: None,
+            response: Some(PxResponse {
+                peer_infos,
+                status_code,
+                status_desc: desc,
+            }),
+        }
+    }
+}
+
+/// request-response codec for peer exchange. Both directions read exactly one frame of at
+/// most [`PX_MAX_BYTES`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PxCodec;
+
+async fn read_px<T: AsyncRead + Unpin>(io: &mut T) -> io::Result<PxRpc> {
+    let frame = read_frame(io, PX_MAX_BYTES).await?;
+    PxRpc::decode(frame.as_slice()).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+impl libp2p::request_response::Codec for PxCodec {
+    type Protocol = StreamProtocol;
+    type Request = PxRpc;
+    type Response = PxRpc;
+
+    async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<PxRpc>
+    where
+        T: AsyncRead + Unpin + Send,
+    {
+        read_px(io).await
+    }
+
+    async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<PxRpc>
+    where
+        T: AsyncRead + Unpin + Send,
+    {
+        read_px(io).await
+    }
+
+    async fn write_request<T>(&mut self, _: &StreamProtocol, io: &mut T, req: PxRpc) -> io::Result<()>
+    where
+        T: AsyncWrite + Unpin + Send,
+    {
+        write_frame(io, &req.encode_to_vec()).await
+    }
+
+    async fn write_response<T>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        res: PxRpc,
+    ) -> io::Result<()>
+    where
+        T: AsyncWrite + Unpin + Send,
+    {
+        write_frame(io, &res.encode_to_vec()).await?;
+        io.close().await
+    }
+}
+
+/// The discv5 node id of a libp2p peer with a secp256k1 key (keccak256 of the uncompressed
+/// key, as ENR `v4` identities have it); `None` for other key types.
+pub fn node_id_of_peer(peer: &libp2p::PeerId) -> Option<[u8; 32]> {
+    let mh: &libp2p::multihash::Multihash<64> = peer.as_ref();
+    if mh.code() != 0 {
+        return None; // hashed key: not recoverable
+    }
+    let key = libp2p::identity::PublicKey::try_decode_protobuf(mh.digest()).ok()?;
+    let secp = key.try_into_secp256k1().ok()?;
+    let vk = k256::ecdsa::VerifyingKey::from_sec1_bytes(&secp.to_bytes()).ok()?;
+    Some(enr::NodeId::from(vk).raw())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,6 +347,41 @@ mod tests {
             let mut r = futures::io::Cursor::new(vec![0xff; 11]);
             assert!(read_frame(&mut r, 100).await.is_err());
         });
+    }
+
+    #[test]
+    fn fleet_presets_are_valid_tree_urls() {
+        for (name, _, url) in FLEET_PRESETS {
+            assert!(url.parse::<crate::dns::TreeUrl>().is_ok(), "{name}");
+        }
+        assert_eq!(fleet_preset("status").map(|p| p.0), Some(16));
+        assert!(fleet_preset("nope").is_none());
+    }
+
+    #[test]
+    fn px_messages_match_the_wire_layout() {
+        // query{num_peers=60}: field 1 (len 2) holding field 1 varint 60.
+        assert_eq!(PxRpc::query(60).encode_to_vec(), vec![0x0a, 0x02, 0x08, 60]);
+        let r = PxRpc::response(
+            vec![PxPeerInfo { enr: vec![1, 2, 3] }],
+            px_status::TOO_MANY_REQUESTS,
+            Some("slow down".into()),
+        );
+        let wire = r.encode_to_vec();
+        // response is field 2; inside: peer_infos (1), status_code (10 -> tag 0x50),
+        // status_desc (11 -> tag 0x5a).
+        assert_eq!(wire[0], 0x12);
+        assert!(wire.windows(3).any(|w| w == [0x50, 0xad, 0x03]));
+        assert_eq!(PxRpc::decode(wire.as_slice()).unwrap(), r);
+    }
+
+    #[test]
+    fn node_id_of_a_peer_matches_its_enr() {
+        let key = enr::CombinedKey::generate_secp256k1();
+        let record = enr::Enr::<enr::CombinedKey>::builder().build(&key).unwrap();
+        let decoded = crate::record::DecodedEnr::from_enr(&record);
+        let peer: libp2p::PeerId = decoded.peer_id.unwrap().parse().unwrap();
+        assert_eq!(node_id_of_peer(&peer), Some(record.node_id().raw()));
     }
 
     #[test]

@@ -107,7 +107,8 @@ fn node_id(field: &str, text: &str) -> Result<NodeId, RequestError> {
     })
 }
 
-fn profile(p: Option<pb::NetworkProfile>) -> Result<Profile, RequestError> {
+/// The profile, and the tree URL of its fleet preset if it names one.
+fn profile(p: Option<pb::NetworkProfile>) -> Result<(Profile, Option<&'static str>), RequestError> {
     use pb::network_profile::Profile as P;
     match p.and_then(|p| p.profile) {
         None => Err(invalid(
@@ -115,6 +116,18 @@ fn profile(p: Option<pb::NetworkProfile>) -> Result<Profile, RequestError> {
             "required: set one of waku, ethereum or custom",
         )),
         Some(P::Waku(w)) => {
+            let preset = if w.preset.is_empty() {
+                None
+            } else {
+                Some(crate::waku::fleet_preset(&w.preset).ok_or_else(|| {
+                    let names: Vec<&str> =
+                        crate::waku::FLEET_PRESETS.iter().map(|p| p.0).collect();
+                    invalid(
+                        "profile.waku.preset",
+                        format!("{:?} is not one of {}", w.preset, names.join(", ")),
+                    )
+                })?)
+            };
             let cluster_id = u16::try_from(w.cluster_id).map_err(|_| {
                 invalid(
                     "profile.waku.cluster_id",
@@ -133,13 +146,22 @@ fn profile(p: Option<pb::NetworkProfile>) -> Result<Profile, RequestError> {
             }
             shards.sort_unstable();
             shards.dedup();
-            Ok(Profile::Waku { cluster_id, shards })
+            let cluster_id = match preset {
+                Some((c, _)) if cluster_id == 0 => c,
+                _ => cluster_id,
+            };
+            Ok((
+                Profile::Waku { cluster_id, shards },
+                preset.map(|(_, url)| url),
+            ))
         }
-        Some(P::Ethereum(_)) => Ok(Profile::Ethereum),
+        Some(P::Ethereum(_)) => Ok((Profile::Ethereum, None)),
         Some(P::Custom(c)) => {
             let bytes = c.protocol_id.as_bytes();
             match <[u8; 6]>::try_from(bytes) {
-                Ok(id) if c.protocol_id.is_ascii() => Ok(Profile::Custom { protocol_id: id }),
+                Ok(id) if c.protocol_id.is_ascii() => {
+                    Ok((Profile::Custom { protocol_id: id }, None))
+                }
                 _ => Err(invalid(
                     "profile.custom.protocol_id",
                     format!("{:?} is not 6 ASCII characters", c.protocol_id),
@@ -158,8 +180,13 @@ fn mode(value: i32) -> Result<CrawlMode, RequestError> {
 }
 
 /// Validates a `StartCrawlRequest` into a crawl spec.
-pub fn crawl_spec(req: pb::StartCrawlRequest) -> Result<CrawlSpec, RequestError> {
-    let profile = profile(req.profile)?;
+pub fn crawl_spec(mut req: pb::StartCrawlRequest) -> Result<CrawlSpec, RequestError> {
+    let (profile, preset_url) = profile(req.profile.take())?;
+    if let Some(url) = preset_url {
+        if !req.dns_tree_urls.iter().any(|u| u == url) {
+            req.dns_tree_urls.push(url.to_string());
+        }
+    }
     if req.dns_tree_urls.len() > 64 {
         return Err(invalid("dns_tree_urls", "at most 64 URLs"));
     }
@@ -336,6 +363,9 @@ pub fn crawl_spec(req: pb::StartCrawlRequest) -> Result<CrawlSpec, RequestError>
     } else {
         Vec::new()
     };
+    if let Some(px) = &req.peer_exchange {
+        settings.peer_exchange = peer_exchange(px, settings.dial.enabled)?;
+    }
     let listen_addr = if req.listen_addr.is_empty() {
         None
     } else {
@@ -348,6 +378,7 @@ pub fn crawl_spec(req: pb::StartCrawlRequest) -> Result<CrawlSpec, RequestError>
     };
     Ok(CrawlSpec {
         dns_tree_urls: req.dns_tree_urls,
+        dns_from: None,
         name: req.name,
         labels: req.labels.into_iter().collect::<BTreeMap<_, _>>(),
         profile,
@@ -356,6 +387,75 @@ pub fn crawl_spec(req: pb::StartCrawlRequest) -> Result<CrawlSpec, RequestError>
         settings,
         listen_addr,
     })
+}
+
+/// Validates `StartCrawlRequest.peer_exchange`.
+fn peer_exchange(
+    px: &pb::PeerExchangeOptions,
+    dial: bool,
+) -> Result<crate::model::PeerExchangeSettings, RequestError> {
+    let mut out = crate::model::PeerExchangeSettings::default();
+    if let Some(c) = px.client {
+        out.client = c;
+    }
+    if let Some(d) = &px.interval {
+        out.interval = duration_in(
+            "peer_exchange.interval",
+            d,
+            Duration::from_secs(1),
+            Duration::from_secs(30 * 24 * 3600),
+        )?;
+    }
+    if let Some(seed) = &px.seed {
+        if !dial {
+            return Err(invalid(
+                "peer_exchange.seed",
+                "seed mode needs dial (peers are vetted by dialing them)",
+            ));
+        }
+        let listen_addr = if seed.listen_addr.is_empty() {
+            None
+        } else {
+            Some(seed.listen_addr.parse::<SocketAddr>().map_err(|_| {
+                invalid(
+                    "peer_exchange.seed.listen_addr",
+                    format!("{:?} is not an ip:port address", seed.listen_addr),
+                )
+            })?)
+        };
+        let advertise_ip = if seed.advertise_ip.is_empty() {
+            None
+        } else {
+            let ip = seed.advertise_ip.parse::<std::net::IpAddr>().map_err(|_| {
+                invalid(
+                    "peer_exchange.seed.advertise_ip",
+                    format!("{:?} is not an IP address", seed.advertise_ip),
+                )
+            })?;
+            if ip.is_unspecified() {
+                return Err(invalid(
+                    "peer_exchange.seed.advertise_ip",
+                    "must not be unspecified",
+                ));
+            }
+            Some(ip)
+        };
+        let requester_interval = match &seed.requester_interval {
+            Some(d) => duration_in(
+                "peer_exchange.seed.requester_interval",
+                d,
+                Duration::from_secs(1),
+                Duration::from_secs(24 * 3600),
+            )?,
+            None => crate::model::DEFAULT_SEED_REQUESTER_INTERVAL,
+        };
+        out.seed = Some(crate::model::SeedSettings {
+            listen_addr,
+            advertise_ip,
+            requester_interval,
+        });
+    }
+    Ok(out)
 }
 
 /// Validates the time window of `GetMessageCounts`: minutes since the epoch, `from..to`.
@@ -516,6 +616,8 @@ pub fn pb_kind(k: PeerEventKind) -> pb::PeerEventKind {
         PeerEventKind::Unbanned => pb::PeerEventKind::Unbanned,
         PeerEventKind::PeerUp => pb::PeerEventKind::PeerUp,
         PeerEventKind::PeerDown => pb::PeerEventKind::PeerDown,
+        PeerEventKind::PeerExchange => pb::PeerEventKind::PeerExchange,
+        PeerEventKind::PeerExchangeServed => pb::PeerEventKind::PeerExchangeServed,
     }
 }
 
@@ -525,6 +627,7 @@ fn pb_profile(p: &Profile) -> pb::NetworkProfile {
         Profile::Waku { cluster_id, shards } => P::Waku(pb::WakuProfile {
             cluster_id: u32::from(*cluster_id),
             shards: shards.iter().map(|s| u32::from(*s)).collect(),
+            preset: String::new(),
         }),
         Profile::Ethereum => P::Ethereum(pb::EthereumProfile {}),
         Profile::Custom { protocol_id } => P::Custom(pb::CustomProfile {
@@ -575,6 +678,11 @@ fn pb_progress(p: &CrawlProgress, elapsed: Duration) -> pb::CrawlProgress {
         relay_peers: p.relay_peers,
         relay_mesh_peers: p.relay_mesh_peers,
         messages: p.messages,
+        px_requests: p.px_requests,
+        px_failures: p.px_failures,
+        px_enrs: p.px_enrs,
+        px_served: p.px_served,
+        px_refused: p.px_refused,
     }
 }
 
@@ -598,6 +706,8 @@ impl From<&Crawl> for pb::Crawl {
             progress: Some(pb_progress(&c.progress, c.elapsed())),
             error: c.error.clone().unwrap_or_default(),
             listen_addr: c.listen_addr.clone().unwrap_or_default(),
+            seed_addr: c.seed_addr.clone().unwrap_or_default(),
+            local_enr: c.local_enr.clone().unwrap_or_default(),
             settings: Some(pb::CrawlSettings {
                 concurrency: s.concurrency,
                 request_timeout: Some(to_pb_duration(s.request_timeout)),
@@ -615,6 +725,14 @@ impl From<&Crawl> for pb::Crawl {
                 relay: s.relay.enabled,
                 relay_peers: s.relay.peers,
                 pubsub_topics: s.relay.topics.clone(),
+                px_client: s.peer_exchange.client,
+                px_interval: Some(to_pb_duration(s.peer_exchange.interval)),
+                seed: s.peer_exchange.seed.is_some(),
+                seed_requester_interval: s
+                    .peer_exchange
+                    .seed
+                    .as_ref()
+                    .map(|x| to_pb_duration(x.requester_interval)),
             }),
         }
     }
@@ -714,6 +832,15 @@ impl From<&PeerRecord> for pb::Peer {
                         .map(|u| now_millis().saturating_sub(u))
                         .unwrap_or(0),
             ))),
+            sources: p
+                .sources
+                .iter()
+                .map(|s| pb::PeerSource {
+                    kind: s.kind.as_str().to_string(),
+                    via_peer_id: s.via.clone().unwrap_or_default(),
+                    first_seen: Some(to_pb_time(s.first_seen)),
+                })
+                .collect(),
         }
     }
 }
@@ -777,6 +904,51 @@ impl From<&NetworkStats> for pb::GetNetworkStatsResponse {
             unreachable: s.unreachable,
             not_dialed: s.not_dialed,
             by_pubsub_topic: Vec::new(),
+            by_source: s.by_source.clone().into_iter().collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn waku(cluster_id: u32, preset: &str) -> pb::StartCrawlRequest {
+        pb::StartCrawlRequest {
+            profile: Some(pb::NetworkProfile {
+                profile: Some(pb::network_profile::Profile::Waku(pb::WakuProfile {
+                    cluster_id,
+                    shards: vec![],
+                    preset: preset.into(),
+                })),
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn presets_expand_to_their_tree_url_and_cluster() {
+        let spec = crawl_spec(waku(0, "status")).unwrap();
+        assert_eq!(
+            spec.profile,
+            Profile::Waku {
+                cluster_id: 16,
+                shards: vec![]
+            }
+        );
+        assert_eq!(
+            spec.dns_tree_urls,
+            vec!["enrtree://AMOJVZX4V6EXP7NTJPMAYJYST2QP6AJXYW76IU6VGJS7UVSNDYZG4@boot.prod.status.nodes.status.im"]
+        );
+        let spec = crawl_spec(waku(0, "sandbox")).unwrap();
+        assert!(matches!(spec.profile, Profile::Waku { cluster_id: 1, .. }));
+        assert!(spec.dns_tree_urls[0].ends_with("@sandbox.waku.nodes.status.im"));
+        let spec = crawl_spec(waku(0, "test")).unwrap();
+        assert!(spec.dns_tree_urls[0].ends_with("@test.waku.nodes.status.im"));
+        // An explicit cluster wins.
+        let spec = crawl_spec(waku(5, "sandbox")).unwrap();
+        assert!(matches!(spec.profile, Profile::Waku { cluster_id: 5, .. }));
+        let err = crawl_spec(waku(0, "nope")).unwrap_err();
+        assert!(format!("{err:?}").contains("profile.waku.preset"));
     }
 }

@@ -40,8 +40,9 @@ use super::schedule::{AddressBook, Policy, Transition};
 use crate::metrics::Metrics;
 use crate::model::{
     now_millis, Crawl, CrawlMode, CrawlSettings, CrawlSpec, CrawlState, ErrorClass, NewPeerEvent,
-    NodeId, PeerEventKind, PeerState, Profile, VisitReport,
+    NodeId, PeerEventKind, PeerSource, PeerState, Profile, SourceKind, VisitReport,
 };
+use crate::waku::{px_status, PxPeerInfo, PxResponse, PxRpc, PX_MAX_PEERS};
 use crate::record::{parse_enr, DecodedEnr, Enr};
 use crate::relay::MessageCounter;
 use crate::store::{SessionChange, Store, StoreError, Upsert};
@@ -81,6 +82,39 @@ pub fn passive_local_enr(key: &CombinedKey) -> Result<Enr, String> {
     Enr::builder().build(key).map_err(|e| e.to_string())
 }
 
+/// A seed's local ENR: ip/tcp (its libp2p listener) and udp (its discv5 socket), so that
+/// others can dial it and add it to their tables.
+pub fn seed_local_enr(
+    key: &CombinedKey,
+    ip: IpAddr,
+    tcp: u16,
+    udp: u16,
+) -> Result<Enr, String> {
+    let mut b = Enr::builder();
+    match ip {
+        IpAddr::V4(ip) => {
+            b.ip4(ip).tcp4(tcp).udp4(udp);
+        }
+        IpAddr::V6(ip) => {
+            b.ip6(ip).tcp6(tcp).udp6(udp);
+        }
+    }
+    b.build(key).map_err(|e| e.to_string())
+}
+
+/// The libp2p identity of a secp256k1 discv5 key.
+fn libp2p_key(key: &CombinedKey) -> Result<libp2p::identity::Keypair, String> {
+    let CombinedKey::Secp256k1(k) = key else {
+        return Err("crawl keys are secp256k1".into());
+    };
+    let mut secret = k.to_bytes().to_vec();
+    let sk = libp2p::identity::secp256k1::SecretKey::try_from_bytes(&mut secret)
+        .map_err(|e| e.to_string())?;
+    Ok(libp2p::identity::Keypair::from(
+        libp2p::identity::secp256k1::Keypair::from(sk),
+    ))
+}
+
 /// A started discv5 instance for one crawl.
 pub(super) struct Discovery {
     discv5: Discv5,
@@ -89,6 +123,8 @@ pub(super) struct Discovery {
     local_id: NodeId,
     dialer: Option<Dialer>,
     relay: Option<RelayMonitor>,
+    /// Seed mode: the libp2p TCP address peer exchange is served on.
+    seed_addr: Option<SocketAddr>,
 }
 
 impl Discovery {
@@ -116,7 +152,50 @@ impl Discovery {
             }
         };
         let key = CombinedKey::generate_secp256k1();
-        let local_enr = passive_local_enr(&key)?;
+        let dial = &spec.settings.dial;
+        let px = &spec.settings.peer_exchange;
+        let mut dialer = if dial.enabled {
+            let metadata = match &spec.profile {
+                Profile::Waku { cluster_id, shards } => Some(WakuMetadata {
+                    cluster_id: Some(u32::from(*cluster_id)),
+                    shards: shards.iter().map(|s| u32::from(*s)).collect(),
+                }),
+                _ => None,
+            };
+            Some(Dialer::new(
+                DialerConfig {
+                    dial_timeout: dial.timeout,
+                    visit_timeout: dial.timeout,
+                    agent_version: format!("peerscope/{}", env!("CARGO_PKG_VERSION")),
+                    metadata,
+                    px_client: px.client,
+                    px_interval: px.interval,
+                    px_serve: px.seed.is_some(),
+                },
+                libp2p_key(&key)?,
+            )?)
+        } else {
+            None
+        };
+        let (local_enr, seed_addr) = match (&px.seed, dialer.as_mut()) {
+            (Some(seed), Some(d)) => {
+                let tcp = d
+                    .listen(seed.listen_addr.unwrap_or(SocketAddr::new(addr.ip(), 0)))
+                    .await?;
+                let ip = seed.advertise_ip.unwrap_or(tcp.ip());
+                if ip.is_unspecified() {
+                    return Err(
+                        "seed mode listens on an unspecified address: set advertise_ip".into(),
+                    );
+                }
+                (
+                    seed_local_enr(&key, ip, tcp.port(), local_addr.port())?,
+                    Some(tcp),
+                )
+            }
+            (Some(_), None) => return Err("seed mode needs dial".into()),
+            (None, _) => (passive_local_enr(&key)?, None),
+        };
         let local_id = local_enr.node_id().raw();
         let config = discv5_config(
             listen,
@@ -126,24 +205,6 @@ impl Discovery {
         let mut discv5 = Discv5::new(local_enr, key, config).map_err(|e| e.to_string())?;
         discv5.start().await.map_err(|e| e.to_string())?;
         let events = discv5.event_stream().await.map_err(|e| e.to_string())?;
-        let dial = &spec.settings.dial;
-        let dialer = if dial.enabled {
-            let metadata = match &spec.profile {
-                Profile::Waku { cluster_id, shards } => Some(WakuMetadata {
-                    cluster_id: Some(u32::from(*cluster_id)),
-                    shards: shards.iter().map(|s| u32::from(*s)).collect(),
-                }),
-                _ => None,
-            };
-            Some(Dialer::new(DialerConfig {
-                dial_timeout: dial.timeout,
-                visit_timeout: dial.timeout,
-                agent_version: format!("peerscope/{}", env!("CARGO_PKG_VERSION")),
-                metadata,
-            })?)
-        } else {
-            None
-        };
         let relay_settings = &spec.settings.relay;
         let relay = if relay_settings.enabled {
             Some(RelayMonitor::new(
@@ -166,12 +227,23 @@ impl Discovery {
             local_id,
             dialer,
             relay,
+            seed_addr,
         })
     }
 
     /// The bound UDP address.
     pub(super) fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// Seed mode: the TCP address peer exchange is served on.
+    pub(super) fn seed_addr(&self) -> Option<SocketAddr> {
+        self.seed_addr
+    }
+
+    /// The crawl's local ENR (passive, or a seed's with ip/tcp/udp).
+    pub(super) fn local_enr(&self) -> Enr {
+        self.discv5.local_enr()
     }
 }
 
@@ -234,6 +306,12 @@ struct Crawler {
     rng: StdRng,
     /// CONTINUOUS: when the next walk round starts.
     next_round: Option<tokio::time::Instant>,
+    /// (node, source kind, via) already written to the peer's sources.
+    sources_seen: HashSet<(NodeId, SourceKind, Option<String>)>,
+    /// Each known node's cluster from its ENR (`rs`/`rsv`).
+    clusters: HashMap<NodeId, Option<u16>>,
+    /// Seed mode: when each requester was last answered.
+    px_answered: HashMap<PeerId, tokio::time::Instant>,
 }
 
 /// Where and whom to dial.
@@ -330,6 +408,9 @@ pub(super) async fn run(
         dialing_ip: HashMap::new(),
         rng: StdRng::from_entropy(),
         next_round: None,
+        sources_seen: HashSet::new(),
+        clusters: HashMap::new(),
+        px_answered: HashMap::new(),
     };
     let end = c.run_loop(&snapshots, &cancel, persist_every).await;
     c.jobs.abort_all();
@@ -376,13 +457,19 @@ impl Crawler {
         cancel: &CancellationToken,
         persist_every: Duration,
     ) -> End {
-        for text in self.crawl.spec.bootstrap_enrs.clone() {
+        let dns_from = self.crawl.spec.dns_from.unwrap_or(usize::MAX);
+        for (i, text) in self.crawl.spec.bootstrap_enrs.clone().into_iter().enumerate() {
+            let source = if i >= dns_from {
+                SourceKind::Dns
+            } else {
+                SourceKind::Bootstrap
+            };
             match parse_enr(&text) {
                 Ok(enr) => {
                     if let Err(e) = self.discovery.discv5.add_enr(enr.clone()) {
                         tracing::debug!(error = e, "bootstrap ENR not added to the table");
                     }
-                    if let Err(e) = self.on_enr(enr) {
+                    if let Err(e) = self.on_enr(enr, source, None) {
                         return End::Failed(e.to_string());
                     }
                 }
@@ -468,7 +555,7 @@ impl Crawler {
                         _ => None,
                     };
                     if let Some(enr) = enr {
-                        if let Err(e) = self.on_enr(enr) {
+                        if let Err(e) = self.on_enr(enr, SourceKind::Discv5, None) {
                             return End::Failed(e.to_string());
                         }
                     }
@@ -576,7 +663,7 @@ impl Crawler {
                 self.crawl.progress.lookups += 1;
                 if let Ok(enrs) = result {
                     for enr in enrs {
-                        self.on_enr(enr)?;
+                        self.on_enr(enr, SourceKind::Discv5, None)?;
                     }
                 }
             }
@@ -599,7 +686,7 @@ impl Crawler {
                     }
                     self.finish_request(node);
                     for enr in enrs {
-                        self.on_enr(enr)?;
+                        self.on_enr(enr, SourceKind::Discv5, None)?;
                     }
                 }
                 Err(reason) => {
@@ -639,18 +726,41 @@ impl Crawler {
         }
     }
 
-    /// Handles a record from any source: stores it, emits events, queues new nodes.
-    fn on_enr(&mut self, enr: Enr) -> Result<(), StoreError> {
+    /// Handles a record from any source: stores it, emits events, queues new nodes, and
+    /// records where it came from (once per node, source kind and origin).
+    fn on_enr(
+        &mut self,
+        enr: Enr,
+        source: SourceKind,
+        via: Option<String>,
+    ) -> Result<(), StoreError> {
         let id = enr.node_id().raw();
         if id == self.discovery.local_id {
             return Ok(());
         }
-        if let Some(old) = self.known.get(&id) {
-            if old.seq() >= enr.seq() {
-                return Ok(());
-            }
+        let stale = self.known.get(&id).is_some_and(|old| old.seq() >= enr.seq());
+        if !stale {
+            self.on_new_record(enr)?;
         }
+        if self.sources_seen.insert((id, source, via.clone())) {
+            self.store.add_peer_source(
+                &id,
+                PeerSource {
+                    kind: source,
+                    via,
+                    first_seen: now_millis(),
+                },
+            )?;
+        }
+        Ok(())
+    }
+
+    /// A record newer than any this crawl holds for its node.
+    fn on_new_record(&mut self, enr: Enr) -> Result<(), StoreError> {
+        let id = enr.node_id().raw();
         let decoded = DecodedEnr::from_enr(&enr);
+        self.clusters
+            .insert(id, decoded.shards.as_ref().map(|s| s.cluster));
         let outcome = self
             .store
             .upsert_peer(self.crawl.id, &decoded, now_millis())?;
@@ -794,6 +904,20 @@ impl Crawler {
             DialerEvent::Disconnected { node } => {
                 self.event(PeerEventKind::Disconnected, node);
             }
+            DialerEvent::PeerExchange { node, peer, result } => {
+                self.on_px_answer(node, peer, result)?;
+            }
+            DialerEvent::PxRequest {
+                peer,
+                cluster,
+                num_peers,
+                channel,
+            } => {
+                let answer = self.px_answer(peer, cluster, num_peers);
+                if let Some(d) = self.discovery.dialer.as_mut() {
+                    d.respond_px(channel, answer);
+                }
+            }
             DialerEvent::Done(report) => self.on_visit(report)?,
         }
         Ok(())
@@ -864,6 +988,173 @@ impl Crawler {
             SessionChange::None => {}
         }
         Ok(())
+    }
+
+    /// A peer-exchange answer from a visited peer: its records join discovery.
+    fn on_px_answer(
+        &mut self,
+        node: NodeId,
+        peer: PeerId,
+        result: Result<PxResponse, String>,
+    ) -> Result<(), StoreError> {
+        use alloy_rlp::Decodable;
+        self.crawl.progress.px_requests += 1;
+        let detail = match result {
+            Err(e) => {
+                self.crawl.progress.px_failures += 1;
+                self.metrics.px_request("failed", 0);
+                format!("failed: {e}")
+            }
+            Ok(r) if r.status_code != 0 && r.status_code != px_status::OK => {
+                self.crawl.progress.px_failures += 1;
+                self.metrics.px_request("refused", 0);
+                format!(
+                    "refused: status {} {}",
+                    r.status_code,
+                    r.status_desc.unwrap_or_default()
+                )
+            }
+            Ok(r) => {
+                let via = Some(peer.to_string());
+                let (mut good, mut bad) = (0u64, 0u64);
+                // We asked for at most PX_MAX_PEERS; anything beyond is ignored.
+                for info in r.peer_infos.iter().take(PX_MAX_PEERS as usize) {
+                    match Enr::decode(&mut info.enr.as_slice()) {
+                        Ok(enr) if enr.verify() => {
+                            good += 1;
+                            self.on_enr(enr, SourceKind::PeerExchange, via.clone())?;
+                        }
+                        _ => bad += 1,
+                    }
+                }
+                self.crawl.progress.px_enrs += good;
+                self.metrics.px_request("ok", good);
+                if bad > 0 {
+                    format!("{good} records, {bad} undecodable")
+                } else {
+                    format!("{good} records")
+                }
+            }
+        };
+        self.event(PeerEventKind::PeerExchange, node).detail = Some(detail);
+        Ok(())
+    }
+
+    /// Seed mode: the answer to a peer-exchange request. At most one answer per requester
+    /// per `requester_interval` (faster repeats: 429); at most `min(num_peers, 60)`
+    /// records, drawn at random from the *vetted* peers of the requester's cluster, each
+    /// weighted by how recently it was vetted (`1 / (1 + minutes since)`). The requester's
+    /// cluster comes from its metadata; when unknown, the crawl profile's cluster is used
+    /// (for non-Waku profiles: any cluster). Never new, failing, bad or banned peers.
+    fn px_answer(&mut self, peer: PeerId, cluster: Option<u32>, num_peers: Option<u64>) -> PxRpc {
+        use rand::seq::SliceRandom;
+        let now = tokio::time::Instant::now();
+        let interval = self
+            .settings
+            .peer_exchange
+            .seed
+            .as_ref()
+            .map(|s| s.requester_interval)
+            .unwrap_or(crate::model::DEFAULT_SEED_REQUESTER_INTERVAL);
+        let requester = crate::waku::node_id_of_peer(&peer);
+        let (answer, outcome, detail) = match num_peers {
+            None | Some(0) => (
+                PxRpc::response(
+                    Vec::new(),
+                    px_status::BAD_REQUEST,
+                    Some("the request asks for no peers (query.num_peers > 0 required)".into()),
+                ),
+                "bad_request",
+                "refused: 400 no query".to_string(),
+            ),
+            Some(_) if self
+                .px_answered
+                .get(&peer)
+                .is_some_and(|t| now.duration_since(*t) < interval) =>
+            {
+                let waited = self
+                    .px_answered
+                    .get(&peer)
+                    .map(|t| now.duration_since(*t))
+                    .unwrap_or_default();
+                let desc = format!(
+                    "one answer per {}s per requester; asked again after {}s",
+                    interval.as_secs(),
+                    waited.as_secs()
+                );
+                (
+                    PxRpc::response(Vec::new(), px_status::TOO_MANY_REQUESTS, Some(desc.clone())),
+                    "refused",
+                    format!("refused: 429 {desc}"),
+                )
+            }
+            Some(n) => {
+                if self.px_answered.len() > 10_000 {
+                    self.px_answered
+                        .retain(|_, t| now.duration_since(*t) < interval);
+                }
+                self.px_answered.insert(peer, now);
+                let want = cluster.or(match &self.crawl.spec.profile {
+                    Profile::Waku { cluster_id, .. } => Some(u32::from(*cluster_id)),
+                    _ => None,
+                });
+                let candidates: Vec<(NodeId, f64)> = self
+                    .book
+                    .entries()
+                    .filter(|(id, e)| e.state == PeerState::Vetted && Some(**id) != requester)
+                    .filter(|(id, _)| {
+                        want.is_none_or(|w| {
+                            self.clusters.get(*id).copied().flatten().map(u32::from) == Some(w)
+                        })
+                    })
+                    .map(|(id, e)| {
+                        let age = e
+                            .last_dial
+                            .map(|t| now.saturating_duration_since(t))
+                            .unwrap_or(Duration::from_secs(86_400));
+                        (*id, 1.0 / (1.0 + age.as_secs_f64() / 60.0))
+                    })
+                    .collect();
+                let k = (n.min(PX_MAX_PEERS) as usize).min(candidates.len());
+                let chosen: Vec<NodeId> = candidates
+                    .choose_multiple_weighted(&mut self.rng, k, |c| c.1)
+                    .map(|it| it.map(|c| c.0).collect())
+                    .unwrap_or_default();
+                let infos: Vec<PxPeerInfo> = chosen
+                    .iter()
+                    .filter_map(|id| self.known.get(id))
+                    .map(|enr| PxPeerInfo {
+                        enr: alloy_rlp::encode(enr),
+                    })
+                    .collect();
+                let detail = format!(
+                    "answered {} records (asked {n}, cluster {})",
+                    infos.len(),
+                    want.map(|c| c.to_string()).unwrap_or_else(|| "any".into())
+                );
+                (PxRpc::response(infos, px_status::OK, None), "ok", detail)
+            }
+        };
+        self.metrics.px_served(outcome);
+        if outcome == "ok" {
+            self.crawl.progress.px_served += 1;
+        } else {
+            self.crawl.progress.px_refused += 1;
+        }
+        if let Some(node) = requester {
+            self.events.push(NewPeerEvent {
+                time: now_millis(),
+                kind: PeerEventKind::PeerExchangeServed,
+                crawl_id: self.crawl.id,
+                node_id: node,
+                peer_id: Some(peer.to_string()),
+                enr_seq: 0,
+                enr: None,
+                error_class: None,
+                detail: Some(detail),
+            });
+        }
+        answer
     }
 
     /// Offers a reachable peer to the relay monitor if it runs relay on the crawl's cluster.

@@ -9,6 +9,16 @@
 //! The crawler also *serves* metadata: nwaku asks every new connection for its cluster and
 //! drops peers that report another one, so the answer echoes the requester's own cluster
 //! and shards.
+//!
+//! **Peer exchange, client.** When identify lists `/vac/waku/peer-exchange/2.0.0-alpha1`,
+//! the visit also asks the peer for [`PX_REQUEST_PEERS`] ENRs — unless that peer was asked
+//! less than `px_interval` ago (politeness across visits). The visit waits for the answer.
+//!
+//! **Peer exchange, seed mode.** With a listen address the swarm accepts inbound
+//! connections and serves peer exchange: every request is handed to the crawl
+//! ([`DialerEvent::PxRequest`]) with the requester's cluster as far as it is known — from
+//! the metadata request it sent us, or from its answer to ours — and the crawl answers
+//! through [`Dialer::respond_px`].
 
 use std::collections::HashMap;
 use std::error::Error as _;
@@ -25,8 +35,12 @@ use tokio::time::Instant;
 
 use crate::model::{
     now_millis, CrawlId, ErrorClass, IdentifyInfo, MetadataInfo, NodeId, UnixMillis, VisitReport,
+    PX_REQUEST_PEERS,
 };
-use crate::waku::{metadata_protocol, MetadataCodec, WakuMetadata};
+use crate::waku::{
+    metadata_protocol, peer_exchange_protocol, MetadataCodec, PxCodec, PxResponse, PxRpc,
+    WakuMetadata, PEER_EXCHANGE,
+};
 
 /// The libp2p behaviours a crawler connection runs.
 #[derive(NetworkBehaviour)]
@@ -35,6 +49,7 @@ pub struct Behaviour {
     identify: identify::Behaviour,
     ping: ping::Behaviour,
     metadata: request_response::Behaviour<MetadataCodec>,
+    px: request_response::Behaviour<PxCodec>,
 }
 
 /// Dialer settings.
@@ -48,6 +63,12 @@ pub struct DialerConfig {
     pub agent_version: String,
     /// Our metadata request; `None` sends none (not a Waku crawl).
     pub metadata: Option<WakuMetadata>,
+    /// Ask peers that support it for ENRs over peer exchange.
+    pub px_client: bool,
+    /// Do not ask the same peer again sooner than this.
+    pub px_interval: Duration,
+    /// Seed mode: serve peer exchange to inbound connections.
+    pub px_serve: bool,
 }
 
 /// What the dialer reports.
@@ -68,6 +89,21 @@ pub enum DialerEvent {
     Disconnected {
         node: NodeId,
     },
+    /// A peer-exchange answer (or why there is none) from a visited peer.
+    PeerExchange {
+        node: NodeId,
+        peer: PeerId,
+        result: Result<PxResponse, String>,
+    },
+    /// Seed mode: a peer asks for records. Answer with [`Dialer::respond_px`].
+    PxRequest {
+        peer: PeerId,
+        /// The requester's cluster, when its metadata told us.
+        cluster: Option<u32>,
+        /// `query.num_peers`; `None` when the request had no query.
+        num_peers: Option<u64>,
+        channel: request_response::ResponseChannel<PxRpc>,
+    },
     /// The visit is over (success or failure).
     Done(VisitReport),
 }
@@ -84,6 +120,7 @@ struct Visit {
     metadata: Option<MetadataInfo>,
     metadata_error: Option<String>,
     metadata_pending: bool,
+    px_pending: bool,
     rtt: Option<Duration>,
     ping_failed: Option<String>,
 }
@@ -93,6 +130,7 @@ impl Visit {
         self.connected.is_some()
             && (self.identify.is_some() || self.identify_failed.is_some())
             && !self.metadata_pending
+            && !self.px_pending
             && (self.rtt.is_some() || self.ping_failed.is_some())
     }
 
@@ -131,6 +169,10 @@ pub struct Dialer {
     nodes: HashMap<PeerId, NodeId>,
     out: std::collections::VecDeque<DialerEvent>,
     tick: tokio::time::Interval,
+    /// When each peer was last asked for ENRs.
+    px_asked: HashMap<PeerId, Instant>,
+    /// Clusters connected peers reported in metadata (requests and answers).
+    clusters: HashMap<PeerId, u32>,
 }
 
 /// The crawler's libp2p transport: TCP (nodelay) + Noise + Yamux, with `timeout` bounding
@@ -159,6 +201,7 @@ fn build_swarm(
     let dial_timeout = config.dial_timeout;
     let agent = config.agent_version.clone();
     let idle = config.visit_timeout + config.dial_timeout;
+    let px_serve = config.px_serve;
     let swarm = libp2p::SwarmBuilder::with_existing_identity(key)
         .with_tokio()
         .with_other_transport(|key| tcp_transport(key, dial_timeout))
@@ -178,6 +221,17 @@ fn build_swarm(
             ),
             metadata: request_response::Behaviour::new(
                 [(metadata_protocol(), request_response::ProtocolSupport::Full)],
+                request_response::Config::default().with_request_timeout(dial_timeout),
+            ),
+            px: request_response::Behaviour::new(
+                [(
+                    peer_exchange_protocol(),
+                    if px_serve {
+                        request_response::ProtocolSupport::Full
+                    } else {
+                        request_response::ProtocolSupport::Outbound
+                    },
+                )],
                 request_response::Config::default().with_request_timeout(dial_timeout),
             ),
         })
@@ -269,9 +323,10 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 impl Dialer {
-    /// A dialer with a fresh secp256k1 identity.
-    pub fn new(config: DialerConfig) -> Result<Dialer, String> {
-        let swarm = build_swarm(identity::Keypair::generate_secp256k1(), &config)?;
+    /// A dialer with the libp2p identity `key` (the crawl's discv5 key, so that a seed's
+    /// ENR names the peer id its TCP port answers with).
+    pub fn new(config: DialerConfig, key: identity::Keypair) -> Result<Dialer, String> {
+        let swarm = build_swarm(key, &config)?;
         let mut tick = tokio::time::interval(Duration::from_millis(100));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         Ok(Dialer {
@@ -281,7 +336,51 @@ impl Dialer {
             nodes: HashMap::new(),
             out: Default::default(),
             tick,
+            px_asked: HashMap::new(),
+            clusters: HashMap::new(),
         })
+    }
+
+    /// Listens on `addr` (seed mode) and returns the bound TCP address.
+    pub async fn listen(&mut self, addr: std::net::SocketAddr) -> Result<std::net::SocketAddr, String> {
+        use libp2p::multiaddr::Protocol;
+        let ma = Multiaddr::empty()
+            .with(match addr.ip() {
+                std::net::IpAddr::V4(ip) => Protocol::Ip4(ip),
+                std::net::IpAddr::V6(ip) => Protocol::Ip6(ip),
+            })
+            .with(Protocol::Tcp(addr.port()));
+        self.swarm.listen_on(ma).map_err(|e| e.to_string())?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let ev = tokio::time::timeout_at(deadline, self.swarm.select_next_some())
+                .await
+                .map_err(|_| format!("no TCP listener on {addr} in time"))?;
+            match ev {
+                SwarmEvent::NewListenAddr { address, .. } => {
+                    let port = address.iter().find_map(|p| match p {
+                        Protocol::Tcp(p) => Some(p),
+                        _ => None,
+                    });
+                    if let Some(port) = port {
+                        return Ok(std::net::SocketAddr::new(addr.ip(), port));
+                    }
+                }
+                SwarmEvent::ListenerError { error, .. } => return Err(error.to_string()),
+                SwarmEvent::ListenerClosed { reason, .. } => {
+                    return Err(match reason {
+                        Err(e) => e.to_string(),
+                        Ok(()) => "listener closed".into(),
+                    })
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Answers a seed-mode peer-exchange request.
+    pub fn respond_px(&mut self, channel: request_response::ResponseChannel<PxRpc>, answer: PxRpc) {
+        let _ = self.swarm.behaviour_mut().px.send_response(channel, answer);
     }
 
     /// Visits in progress.
@@ -309,6 +408,7 @@ impl Dialer {
             metadata: None,
             metadata_error: None,
             metadata_pending: false,
+            px_pending: false,
             rtt: None,
             ping_failed: None,
         };
@@ -391,6 +491,15 @@ impl Dialer {
                     if v.rtt.is_none() && v.ping_failed.is_none() {
                         v.ping_failed = Some("no answer in time".into());
                     }
+                    if v.px_pending {
+                        v.px_pending = false;
+                        let node = v.node;
+                        self.out.push_back(DialerEvent::PeerExchange {
+                            node,
+                            peer,
+                            result: Err("no answer in time".into()),
+                        });
+                    }
                 }
                 self.finish(peer, None, None);
             } else {
@@ -410,6 +519,17 @@ impl Dialer {
             } => {
                 let address = endpoint.get_remote_address().to_string();
                 let Some(v) = self.visits.get_mut(&peer_id) else {
+                    if endpoint.is_listener() && self.config.px_serve {
+                        // Seed mode: a peer came to us. Learn its cluster (it may ask for
+                        // records next); the idle timeout closes the connection.
+                        if let Some(req) = &self.config.metadata {
+                            self.swarm
+                                .behaviour_mut()
+                                .metadata
+                                .send_request(&peer_id, req.clone());
+                        }
+                        return;
+                    }
                     // Not ours (an old visit's late connection): close it.
                     let _ = self.swarm.disconnect_peer_id(peer_id);
                     return;
@@ -450,6 +570,7 @@ impl Dialer {
                 if num_established > 0 {
                     return;
                 }
+                self.clusters.remove(&peer_id);
                 if let Some(node) = self.nodes.remove(&peer_id) {
                     self.out.push_back(DialerEvent::Disconnected { node });
                 }
@@ -480,6 +601,15 @@ impl Dialer {
                                 v.metadata_pending = false;
                                 v.metadata_error = Some(format!("connection closed: {cause}"));
                             }
+                            if v.px_pending {
+                                v.px_pending = false;
+                                let node = v.node;
+                                self.out.push_back(DialerEvent::PeerExchange {
+                                    node,
+                                    peer: peer_id,
+                                    result: Err(format!("connection closed: {cause}")),
+                                });
+                            }
                         }
                         self.finish(peer_id, None, None);
                     }
@@ -500,10 +630,25 @@ impl Dialer {
                     listen_addrs: info.listen_addrs.iter().map(|a| a.to_string()).collect(),
                     observed_addr: info.observed_addr.to_string(),
                 };
+                let now = Instant::now();
+                let px_due = self.config.px_client
+                    && info.protocols.iter().any(|p| p == PEER_EXCHANGE)
+                    && self
+                        .px_asked
+                        .get(&peer_id)
+                        .is_none_or(|t| now.duration_since(*t) >= self.config.px_interval);
                 if let Some(v) = self.visits.get_mut(&peer_id) {
                     if v.identify.is_none() {
                         v.identify = Some(info.clone());
                         let node = v.node;
+                        if px_due {
+                            v.px_pending = true;
+                            self.px_asked.insert(peer_id, now);
+                            self.swarm
+                                .behaviour_mut()
+                                .px
+                                .send_request(&peer_id, PxRpc::query(PX_REQUEST_PEERS));
+                        }
                         self.out.push_back(DialerEvent::Identified { node, info });
                     }
                 }
@@ -528,7 +673,55 @@ impl Dialer {
                 self.check_complete(peer);
             }
             BehaviourEvent::Metadata(ev) => self.on_metadata(ev),
+            BehaviourEvent::Px(ev) => self.on_px(ev),
         }
+    }
+
+    fn on_px(&mut self, event: request_response::Event<PxRpc, PxRpc>) {
+        use request_response::{Event, Message};
+        match event {
+            Event::Message {
+                peer,
+                message:
+                    Message::Request {
+                        request, channel, ..
+                    },
+                ..
+            } => {
+                self.out.push_back(DialerEvent::PxRequest {
+                    peer,
+                    cluster: self.clusters.get(&peer).copied(),
+                    num_peers: request.query.map(|q| q.num_peers),
+                    channel,
+                });
+            }
+            Event::Message {
+                peer,
+                message: Message::Response { response, .. },
+                ..
+            } => {
+                let result = response
+                    .response
+                    .ok_or_else(|| "the answer holds no response".to_string());
+                self.px_done(peer, result);
+            }
+            Event::OutboundFailure { peer, error, .. } => {
+                self.px_done(peer, Err(error.to_string()));
+            }
+            Event::InboundFailure { .. } | Event::ResponseSent { .. } => {}
+        }
+    }
+
+    fn px_done(&mut self, peer: PeerId, result: Result<PxResponse, String>) {
+        if let Some(v) = self.visits.get_mut(&peer) {
+            if v.px_pending {
+                v.px_pending = false;
+                let node = v.node;
+                self.out
+                    .push_back(DialerEvent::PeerExchange { node, peer, result });
+            }
+        }
+        self.check_complete(peer);
     }
 
     fn on_metadata(&mut self, event: request_response::Event<WakuMetadata, WakuMetadata>) {
@@ -543,18 +736,23 @@ impl Dialer {
                 ..
             } => {
                 // Echo the requester's cluster and shards (see the module docs).
+                if let Some(c) = request.cluster_id {
+                    self.clusters.insert(peer, c);
+                }
                 let _ = self
                     .swarm
                     .behaviour_mut()
                     .metadata
                     .send_response(channel, request);
-                let _ = peer;
             }
             Event::Message {
                 peer,
                 message: Message::Response { response, .. },
                 ..
             } => {
+                if let Some(c) = response.cluster_id {
+                    self.clusters.insert(peer, c);
+                }
                 let info = MetadataInfo {
                     cluster_id: response.cluster_id,
                     shards: response.shards,

@@ -243,6 +243,7 @@ impl Engine {
                     reason: e.to_string(),
                 });
             }
+            spec.dns_from = Some(spec.bootstrap_enrs.len());
             for tree in resolution.trees {
                 tracing::info!(url = %tree.url, seq = tree.seq, records = tree.enrs.len(), "DNS tree resolved");
                 for enr in tree.enrs {
@@ -273,6 +274,8 @@ impl Engine {
             progress: CrawlProgress::default(),
             error: None,
             listen_addr: None,
+            seed_addr: None,
+            local_enr: None,
         };
         let started = match crawl::Discovery::start(
             &crawl.spec,
@@ -293,6 +296,8 @@ impl Engine {
             }
         };
         crawl.listen_addr = Some(started.local_addr().to_string());
+        crawl.seed_addr = started.seed_addr().map(|a| a.to_string());
+        crawl.local_enr = Some(started.local_enr().to_base64());
         store.put_crawl(&crawl)?;
         store.flush().await?;
 

@@ -117,6 +117,11 @@ impl AddressBook {
         self.entries.is_empty()
     }
 
+    /// Every entry.
+    pub fn entries(&self) -> impl Iterator<Item = (&NodeId, &Entry)> {
+        self.entries.iter()
+    }
+
     /// One entry.
     pub fn get(&self, node: &NodeId) -> Option<&Entry> {
         self.entries.get(node)

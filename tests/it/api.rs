@@ -372,6 +372,7 @@ async fn bad_arguments_get_clear_codes_naming_the_field() {
                     profile: Some(pb::network_profile::Profile::Waku(pb::WakuProfile {
                         cluster_id: 1,
                         shards: vec![1024],
+                        preset: String::new(),
                     })),
                 }),
                 ..good.clone()

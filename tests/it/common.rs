@@ -114,6 +114,7 @@ pub fn oneshot(enrs: &[String]) -> pb::StartCrawlRequest {
             profile: Some(pb::network_profile::Profile::Waku(pb::WakuProfile {
                 cluster_id: 1,
                 shards: vec![],
+                preset: String::new(),
             })),
         }),
         bootstrap_enrs: enrs.to_vec(),

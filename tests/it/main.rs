@@ -8,4 +8,5 @@ mod discovery;
 mod dns;
 mod dns_crawl;
 mod observe;
+mod px;
 mod relay;
