@@ -265,6 +265,7 @@ fn bench_spec(net: &Testnet, settings: &CrawlSettings) -> CrawlSpec {
         },
         bootstrap_enrs: net.bootstrap_enrs().to_vec(),
         dns_tree_urls: Vec::new(),
+        dns_from: None,
         mode: CrawlMode::Oneshot,
         settings: settings.clone(),
         listen_addr: None,

@@ -71,7 +71,7 @@ async fn oneshot_crawl_of_64_nodes_lists_every_node_once_and_survives_restart() 
         assert_eq!(p.crawl_ids, vec![crawl.id.clone()]);
         let f = p.enr_fields.as_ref().unwrap();
         assert_eq!(f.ip4, "127.0.0.1");
-        assert_eq!(f.udp4, u32::from(n.udp.port()));
+        assert_eq!(f.udp4, u32::from(n.udp.unwrap().port()));
         assert_eq!(f.waku2, Some(u32::from(n.waku2)));
     }
 

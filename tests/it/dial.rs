@@ -304,12 +304,18 @@ async fn visit(
     timeout: Duration,
 ) -> peerscope::model::VisitReport {
     use peerscope::engine::dialer::{Dialer, DialerConfig, DialerEvent};
-    let mut dialer = Dialer::new(DialerConfig {
-        dial_timeout: timeout,
-        visit_timeout: timeout,
-        agent_version: "peerscope-test".into(),
-        metadata: None,
-    })
+    let mut dialer = Dialer::new(
+        DialerConfig {
+            dial_timeout: timeout,
+            visit_timeout: timeout,
+            agent_version: "peerscope-test".into(),
+            metadata: None,
+            px_client: false,
+            px_interval: Duration::from_secs(300),
+            px_serve: false,
+        },
+        libp2p::identity::Keypair::generate_secp256k1(),
+    )
     .unwrap();
     dialer.dial(1, [0u8; 32], peer, addrs);
     within(timeout * 4 + Duration::from_secs(5), async {
