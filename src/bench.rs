@@ -126,18 +126,21 @@ async fn baseline(net: &Testnet, settings: &CrawlSettings) -> Result<(usize, usi
     )
     .map_err(|e| e.to_string())?;
     discv5.start().await.map_err(|e| e.to_string())?;
-    let mut dialer = Dialer::new(DialerConfig {
-        dial_timeout: settings.dial.timeout,
-        visit_timeout: settings.dial.timeout,
-        agent_version: "baseline".into(),
-        metadata: Some(WakuMetadata {
-            cluster_id: Some(1),
-            shards: vec![],
-        }),
-        px_client: false,
-        px_interval: Duration::from_secs(300),
-        px_serve: false,
-    }, libp2p::identity::Keypair::generate_secp256k1())?;
+    let mut dialer = Dialer::new(
+        DialerConfig {
+            dial_timeout: settings.dial.timeout,
+            visit_timeout: settings.dial.timeout,
+            agent_version: "baseline".into(),
+            metadata: Some(WakuMetadata {
+                cluster_id: Some(1),
+                shards: vec![],
+            }),
+            px_client: false,
+            px_interval: Duration::from_secs(300),
+            px_serve: false,
+        },
+        libp2p::identity::Keypair::generate_secp256k1(),
+    )?;
     let lowest = 257 - u64::from(settings.find_node_distances);
     let distances: Vec<u64> = std::iter::once(0).chain((lowest..=256).rev()).collect();
     let mut seen: HashSet<NodeId> = HashSet::new();

@@ -315,9 +315,7 @@ pub async fn crawl(server: ServerArg, cmd: CrawlCommand) -> anyhow::Result<()> {
                 }),
                 (None, ProfileArg::Waku) => Profile::Waku(pb::WakuProfile {
                     // 0 lets the preset's cluster apply.
-                    cluster_id: a
-                        .cluster
-                        .unwrap_or(if a.preset.is_some() { 0 } else { 1 }),
+                    cluster_id: a.cluster.unwrap_or(if a.preset.is_some() { 0 } else { 1 }),
                     shards: vec![],
                     preset: a.preset.clone().unwrap_or_default(),
                 }),

@@ -360,10 +360,15 @@ async fn start_libp2p(
                         .metadata
                         .send_request(&peer_id, own.clone());
                 }
-                SwarmEvent::Behaviour(NodeBehaviourEvent::Px(request_response::Event::Message {
-                    message: request_response::Message::Request { request, channel, .. },
-                    ..
-                })) => {
+                SwarmEvent::Behaviour(NodeBehaviourEvent::Px(
+                    request_response::Event::Message {
+                        message:
+                            request_response::Message::Request {
+                                request, channel, ..
+                            },
+                        ..
+                    },
+                )) => {
                     stats.px_served.fetch_add(1, Ordering::Relaxed);
                     let answer = match (request.query.map(|q| q.num_peers), &px) {
                         (Some(n), Some(list)) if n > 0 => {
@@ -608,7 +613,9 @@ impl Testnet {
                 }
             };
             let enr = match (fork_digest, udp) {
-                (Some(digest), _) => build_eth2_enr(&key, udp.map(|u| u.port()), tcp, digest, &mut rng),
+                (Some(digest), _) => {
+                    build_eth2_enr(&key, udp.map(|u| u.port()), tcp, digest, &mut rng)
+                }
                 (None, Some(udp)) => build_waku_enr(
                     &key,
                     Ipv4Addr::LOCALHOST,

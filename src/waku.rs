@@ -295,7 +295,12 @@ impl libp2p::request_response::Codec for PxCodec {
         read_px(io).await
     }
 
-    async fn write_request<T>(&mut self, _: &StreamProtocol, io: &mut T, req: PxRpc) -> io::Result<()>
+    async fn write_request<T>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        req: PxRpc,
+    ) -> io::Result<()>
     where
         T: AsyncWrite + Unpin + Send,
     {

@@ -120,8 +120,7 @@ fn profile(p: Option<pb::NetworkProfile>) -> Result<(Profile, Option<&'static st
                 None
             } else {
                 Some(crate::waku::fleet_preset(&w.preset).ok_or_else(|| {
-                    let names: Vec<&str> =
-                        crate::waku::FLEET_PRESETS.iter().map(|p| p.0).collect();
+                    let names: Vec<&str> = crate::waku::FLEET_PRESETS.iter().map(|p| p.0).collect();
                     invalid(
                         "profile.waku.preset",
                         format!("{:?} is not one of {}", w.preset, names.join(", ")),

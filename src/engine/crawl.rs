@@ -42,11 +42,11 @@ use crate::model::{
     now_millis, Crawl, CrawlMode, CrawlSettings, CrawlSpec, CrawlState, ErrorClass, NewPeerEvent,
     NodeId, PeerEventKind, PeerSource, PeerState, Profile, SourceKind, VisitReport,
 };
-use crate::waku::{px_status, PxPeerInfo, PxResponse, PxRpc, PX_MAX_PEERS};
 use crate::record::{parse_enr, DecodedEnr, Enr};
 use crate::relay::MessageCounter;
 use crate::store::{SessionChange, Store, StoreError, Upsert};
 use crate::waku::WakuMetadata;
+use crate::waku::{px_status, PxPeerInfo, PxResponse, PxRpc, PX_MAX_PEERS};
 
 /// Attempts per FINDNODE request (discv5 itself also retransmits once per attempt).
 const ATTEMPTS: u8 = 2;
@@ -84,12 +84,7 @@ pub fn passive_local_enr(key: &CombinedKey) -> Result<Enr, String> {
 
 /// A seed's local ENR: ip/tcp (its libp2p listener) and udp (its discv5 socket), so that
 /// others can dial it and add it to their tables.
-pub fn seed_local_enr(
-    key: &CombinedKey,
-    ip: IpAddr,
-    tcp: u16,
-    udp: u16,
-) -> Result<Enr, String> {
+pub fn seed_local_enr(key: &CombinedKey, ip: IpAddr, tcp: u16, udp: u16) -> Result<Enr, String> {
     let mut b = Enr::builder();
     match ip {
         IpAddr::V4(ip) => {
@@ -458,7 +453,14 @@ impl Crawler {
         persist_every: Duration,
     ) -> End {
         let dns_from = self.crawl.spec.dns_from.unwrap_or(usize::MAX);
-        for (i, text) in self.crawl.spec.bootstrap_enrs.clone().into_iter().enumerate() {
+        for (i, text) in self
+            .crawl
+            .spec
+            .bootstrap_enrs
+            .clone()
+            .into_iter()
+            .enumerate()
+        {
             let source = if i >= dns_from {
                 SourceKind::Dns
             } else {
@@ -738,7 +740,10 @@ impl Crawler {
         if id == self.discovery.local_id {
             return Ok(());
         }
-        let stale = self.known.get(&id).is_some_and(|old| old.seq() >= enr.seq());
+        let stale = self
+            .known
+            .get(&id)
+            .is_some_and(|old| old.seq() >= enr.seq());
         if !stale {
             self.on_new_record(enr)?;
         }
@@ -1067,10 +1072,11 @@ impl Crawler {
                 "bad_request",
                 "refused: 400 no query".to_string(),
             ),
-            Some(_) if self
-                .px_answered
-                .get(&peer)
-                .is_some_and(|t| now.duration_since(*t) < interval) =>
+            Some(_)
+                if self
+                    .px_answered
+                    .get(&peer)
+                    .is_some_and(|t| now.duration_since(*t) < interval) =>
             {
                 let waited = self
                     .px_answered

@@ -342,7 +342,10 @@ impl Dialer {
     }
 
     /// Listens on `addr` (seed mode) and returns the bound TCP address.
-    pub async fn listen(&mut self, addr: std::net::SocketAddr) -> Result<std::net::SocketAddr, String> {
+    pub async fn listen(
+        &mut self,
+        addr: std::net::SocketAddr,
+    ) -> Result<std::net::SocketAddr, String> {
         use libp2p::multiaddr::Protocol;
         let ma = Multiaddr::empty()
             .with(match addr.ip() {

@@ -96,7 +96,11 @@ impl Client {
     async fn connect(seed: PeerId, addr: Multiaddr, cluster: u32) -> Client {
         let mut swarm = libp2p::SwarmBuilder::with_new_identity()
             .with_tokio()
-            .with_tcp(tcp::Config::default(), noise::Config::new, yamux::Config::default)
+            .with_tcp(
+                tcp::Config::default(),
+                noise::Config::new,
+                yamux::Config::default,
+            )
             .unwrap()
             .with_behaviour(|_| Requester {
                 metadata: request_response::Behaviour::new(
@@ -118,13 +122,18 @@ impl Client {
             .unwrap()
             .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
             .build();
-        swarm.dial(addr.with(libp2p::multiaddr::Protocol::P2p(seed))).unwrap();
+        swarm
+            .dial(addr.with(libp2p::multiaddr::Protocol::P2p(seed)))
+            .unwrap();
         let own = WakuMetadata {
             cluster_id: Some(cluster),
             shards: vec![],
         };
         // As nwaku does: tell the seed our cluster first.
-        swarm.behaviour_mut().metadata.send_request(&seed, own.clone());
+        swarm
+            .behaviour_mut()
+            .metadata
+            .send_request(&seed, own.clone());
         let mut c = Client { swarm, seed };
         within(Duration::from_secs(30), async {
             loop {
@@ -181,7 +190,10 @@ impl Client {
                     )) => panic!("peer exchange failed: {error}"),
                     SwarmEvent::Behaviour(RequesterEvent::Metadata(
                         request_response::Event::Message {
-                            message: request_response::Message::Request { channel, request, .. },
+                            message:
+                                request_response::Message::Request {
+                                    channel, request, ..
+                                },
                             ..
                         },
                     )) => {
@@ -469,7 +481,11 @@ async fn fleet_presets_expand_to_their_tree_and_unknown_ones_are_refused() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
-    assert!(err.message().contains("profile.waku.preset"), "{}", err.message());
+    assert!(
+        err.message().contains("profile.waku.preset"),
+        "{}",
+        err.message()
+    );
     let err = client
         .start_crawl(with_preset("sandbox"))
         .await
