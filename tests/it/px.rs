@@ -364,17 +364,26 @@ async fn seed_mode_serves_vetted_peers_of_the_requesters_cluster_once_per_interv
     assert!(many.peer_infos.len() <= 60);
     assert_eq!(many.peer_infos.len(), up_in(1).len().min(60));
 
-    let crawl_now = client
-        .get_crawl(pb::GetCrawlRequest {
-            crawl_id: crawl.id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .crawl
-        .unwrap();
-    let p = crawl_now.progress.unwrap();
-    assert!(p.px_served >= 3 && p.px_refused >= 1, "{p:?}");
+    // Progress snapshots are published about every 100 ms: wait for the counts.
+    within(Duration::from_secs(30), async {
+        loop {
+            let c = client
+                .get_crawl(pb::GetCrawlRequest {
+                    crawl_id: crawl.id.clone(),
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .crawl
+                .unwrap();
+            let p = c.progress.unwrap();
+            if p.px_served == 3 && p.px_refused == 1 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
     let (_, metrics) = http_get(server.http, "/metrics", None).await;
     assert!(
         metrics.contains("peerscope_px_served_total{outcome=\"refused\"}"),
