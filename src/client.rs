@@ -49,7 +49,7 @@ type Client =
 #[derive(Subcommand)]
 pub enum CrawlCommand {
     /// Start a crawl.
-    Start(StartArgs),
+    Start(Box<StartArgs>),
     /// Stop a running crawl.
     Stop { id: String },
     /// List crawls, newest first.

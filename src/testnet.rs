@@ -229,6 +229,7 @@ struct NodeBehaviour {
 }
 
 /// Starts a node's libp2p swarm on 127.0.0.1 and returns its TCP port and task.
+#[allow(clippy::too_many_arguments)]
 async fn start_libp2p(
     secret: &[u8],
     agent: &str,

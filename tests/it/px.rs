@@ -195,10 +195,7 @@ impl Client {
                     )) => panic!("peer exchange failed: {error}"),
                     SwarmEvent::Behaviour(RequesterEvent::Metadata(
                         request_response::Event::Message {
-                            message:
-                                request_response::Message::Request {
-                                    channel, request, ..
-                                },
+                            message: request_response::Message::Request { channel, .. },
                             ..
                         },
                     )) => {
