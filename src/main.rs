@@ -63,6 +63,14 @@ enum Command {
         #[command(flatten)]
         args: client::CountsArgs,
     },
+    /// Print network statistics: capabilities, clusters, shards, protocols, agents, failures
+    /// (client of a running server).
+    Stats {
+        #[command(flatten)]
+        server: client::ServerArg,
+        #[command(flatten)]
+        args: client::StatsArgs,
+    },
     /// Print peer events; --follow keeps streaming (client of a running server).
     Events {
         #[command(flatten)]
@@ -189,6 +197,10 @@ struct TestnetArgs {
     /// Print JSON lines instead of text.
     #[arg(long)]
     json: bool,
+    /// Once every node is up, write the bootstrap ENRs to this file, one per line (for
+    /// `peerscope crawl start --bootstrap-file`). Written atomically.
+    #[arg(long)]
+    enr_file: Option<PathBuf>,
 }
 
 fn init_tracing(format: LogFormat) {
@@ -381,6 +393,17 @@ async fn testnet(args: TestnetArgs) -> anyhow::Result<()> {
     } else {
         None
     };
+    if let Some(path) = &args.enr_file {
+        let tmp = path.with_extension("tmp");
+        let text: String = net
+            .bootstrap_enrs()
+            .iter()
+            .map(|e| format!("{e}\n"))
+            .collect();
+        std::fs::write(&tmp, text)
+            .and_then(|()| std::fs::rename(&tmp, path))
+            .with_context(|| format!("writing --enr-file {}", path.display()))?;
+    }
     if args.json {
         let mut line = serde_json::json!({
             "bootstrap_enrs": net.bootstrap_enrs(),
@@ -578,6 +601,7 @@ async fn main() -> std::process::ExitCode {
         Command::Peers { server, command } => client::peers(server, command).await,
         Command::Events { server, args } => client::events(server, args).await,
         Command::Counts { server, args } => client::counts(server, args).await,
+        Command::Stats { server, args } => client::stats(server, args).await,
         Command::Tree { server, args } => client::tree(server, args).await,
     };
     match result {
