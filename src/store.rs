@@ -142,7 +142,13 @@ pub struct Store {
     next_sequence: Arc<std::sync::Mutex<u64>>,
     /// The last sequence written (0 before the first event).
     last_sequence: watch::Sender<u64>,
+    /// The newest events, decoded, so that subscribers who keep up read them from memory
+    /// instead of each scanning and decoding the log.
+    recent: Arc<std::sync::RwLock<std::collections::VecDeque<Arc<PeerEvent>>>>,
 }
+
+/// Events kept decoded in memory for live subscribers.
+const RECENT_EVENTS: usize = 16_384;
 
 fn be(n: u64) -> [u8; 8] {
     n.to_be_bytes()
@@ -262,6 +268,7 @@ impl Store {
             db,
             next_sequence: Arc::new(std::sync::Mutex::new(last + 1)),
             last_sequence,
+            recent: Arc::default(),
         })
     }
 
@@ -781,16 +788,24 @@ impl Store {
         // The lock only orders appends; a poisoned lock still holds a valid counter.
         let mut next = self.next_sequence.lock().unwrap_or_else(|e| e.into_inner());
         let mut batch = sled::Batch::default();
-        let mut seqs = Vec::with_capacity(events.len());
+        let mut written = Vec::with_capacity(events.len());
         for event in events {
             let sequence = *next;
             *next += 1;
-            batch.insert(&be(sequence), encode(&PeerEvent { sequence, event }));
-            seqs.push(sequence);
+            let event = PeerEvent { sequence, event };
+            batch.insert(&be(sequence), encode(&event));
+            written.push(Arc::new(event));
         }
         let last = *next - 1;
         self.events.apply_batch(batch)?;
         self.meta.insert("event_high_water", &be(last))?;
+        let seqs = written.iter().map(|e| e.sequence).collect();
+        {
+            let mut recent = self.recent.write().unwrap_or_else(|e| e.into_inner());
+            recent.extend(written);
+            let excess = recent.len().saturating_sub(RECENT_EVENTS);
+            recent.drain(..excess);
+        }
         self.last_sequence.send_replace(last);
         Ok(seqs)
     }
@@ -817,6 +832,15 @@ impl Store {
             self.events.remove(k)?;
             dropped += 1;
         }
+        if dropped > 0 {
+            let mut recent = self.recent.write().unwrap_or_else(|e| e.into_inner());
+            while recent
+                .front()
+                .is_some_and(|e| e.sequence < keep_from || e.event.time < min_time)
+            {
+                recent.pop_front();
+            }
+        }
         Ok(dropped)
     }
 
@@ -834,6 +858,39 @@ impl Store {
     /// sequence number.
     pub fn watch_events(&self) -> watch::Receiver<u64> {
         self.last_sequence.subscribe()
+    }
+
+    /// Like [`Store::events_after`], from the in-memory window of the newest events: `None`
+    /// when events after `after` have left the window (read the log instead). Never blocks
+    /// on I/O.
+    pub fn recent_events_after(
+        &self,
+        after: u64,
+        filter: &EventFilter,
+        limit: usize,
+    ) -> Option<(Vec<Arc<PeerEvent>>, u64)> {
+        let recent = self.recent.read().unwrap_or_else(|e| e.into_inner());
+        let Some(front) = recent.front() else {
+            // Nothing in memory (e.g. just after a restart): only a reader who has seen
+            // everything can be answered from here.
+            return (after >= self.last_sequence()).then(|| (Vec::new(), after));
+        };
+        if front.sequence > after.saturating_add(1) {
+            return None;
+        }
+        let skip = (after + 1 - front.sequence) as usize;
+        let mut out = Vec::new();
+        let mut last = after;
+        for ev in recent.iter().skip(skip) {
+            last = ev.sequence;
+            if filter.matches(ev) {
+                out.push(ev.clone());
+                if out.len() >= limit {
+                    break;
+                }
+            }
+        }
+        Some((out, last))
     }
 
     /// Stored events with a sequence above `after` that pass `filter`, at most `limit`;

@@ -406,3 +406,69 @@ async fn tls_round_trip() {
     drop(client);
     server.stop().await;
 }
+
+/// Live subscribers read the newest events from memory: what they get is exactly what the
+/// log holds, and readers further behind than the window are sent to the log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_memory_window_matches_the_log() {
+    use peerscope::model::{EventFilter, NewPeerEvent, PeerEventKind};
+    let dir = tempfile::tempdir().unwrap();
+    let store = peerscope::store::Store::open(dir.path(), 100).unwrap();
+    let all = EventFilter::default();
+    // Nothing written yet: an up-to-date reader gets nothing, from memory.
+    assert_eq!(store.recent_events_after(0, &all, 10).unwrap().0.len(), 0);
+    for batch in 0..40u32 {
+        let events = (0..500u32)
+            .map(|i| NewPeerEvent {
+                time: peerscope::model::now_millis(),
+                kind: if i % 3 == 0 {
+                    PeerEventKind::Connected
+                } else {
+                    PeerEventKind::Discovered
+                },
+                crawl_id: 1 + u64::from(batch % 2),
+                node_id: [(i % 251) as u8; 32],
+                peer_id: None,
+                enr_seq: u64::from(batch * 500 + i),
+                enr: None,
+                error_class: None,
+                detail: None,
+            })
+            .collect();
+        store.append_events(events).unwrap();
+    }
+    let last = store.last_sequence();
+    assert_eq!(last, 20_000);
+    let crawl2 = EventFilter {
+        crawl_id: Some(2),
+        ..Default::default()
+    };
+    let mut served_from_memory = 0;
+    for after in [0, 1, 3_000, 3_616, 3_617, 10_000, 19_990, 20_000] {
+        for filter in [&all, &crawl2] {
+            let (log, log_last) = store.events_after(after, filter, 256).unwrap();
+            match store.recent_events_after(after, filter, 256) {
+                Some((mem, mem_last)) => {
+                    served_from_memory += 1;
+                    assert_eq!(mem_last, log_last, "after {after}");
+                    assert_eq!(
+                        mem.iter().map(|e| (**e).clone()).collect::<Vec<_>>(),
+                        log,
+                        "after {after}"
+                    );
+                }
+                // Only readers behind the window go to the log.
+                None => assert!(
+                    after + 16_384 < last,
+                    "after {after} not served from memory"
+                ),
+            }
+        }
+    }
+    assert!(served_from_memory >= 8);
+    // Retention drops events from memory too.
+    store.trim_events(100, 0).unwrap();
+    assert!(store.recent_events_after(19_000, &all, 10).is_none());
+    let (kept, _) = store.recent_events_after(19_900, &all, 1000).unwrap();
+    assert_eq!(kept.len(), 100);
+}
