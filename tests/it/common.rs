@@ -75,6 +75,10 @@ impl Server {
         }
     }
 
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
     pub async fn client(&self) -> CrawlerClient<Channel> {
         CrawlerClient::connect(format!("http://{}", self.addr))
             .await

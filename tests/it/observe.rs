@@ -472,3 +472,83 @@ async fn in_memory_window_matches_the_log() {
     let (kept, _) = store.recent_events_after(19_900, &all, 1000).unwrap();
     assert_eq!(kept.len(), 100);
 }
+
+/// 100 live subscribers, one of them slow, during a crawl: every one receives every event
+/// exactly once and in order, and the slow one does not hold the crawl back (it ends while
+/// that reader is still far behind). Timing against a run without subscribers is measured
+/// by `peerscope bench --subscribers`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hundred_subscribers_one_slow_all_get_every_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = Testnet::start(TestnetConfig {
+        nodes: 40,
+        seed: 33,
+        ..TestnetConfig::default()
+    })
+    .await
+    .unwrap();
+    let server = Server::start(dir.path()).await;
+    let channel = server.channel().await;
+    let (last_tx, last_rx) = tokio::sync::watch::channel(u64::MAX);
+    let mut readers = tokio::task::JoinSet::new();
+    for i in 0..100 {
+        let mut client = CrawlerClient::new(channel.clone());
+        let mut last = last_rx.clone();
+        let mut stream = client
+            .stream_peer_events(pb::StreamPeerEventsRequest {
+                after_sequence: Some(0),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        readers.spawn(async move {
+            let slow = i == 0;
+            let mut seqs = Vec::new();
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(240);
+            while seqs.last().copied().unwrap_or(0) < *last.borrow_and_update() {
+                let next = tokio::select! {
+                    n = tokio::time::timeout_at(deadline, stream.next()) => n,
+                    _ = last.changed() => continue,
+                };
+                match next {
+                    Ok(Some(Ok(m))) => seqs.push(m.event.unwrap().sequence),
+                    other => panic!(
+                        "subscriber {i} stopped after {} events: {other:?}",
+                        seqs.len()
+                    ),
+                }
+                if slow {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }
+            (i, seqs)
+        });
+    }
+    let mut client = server.client().await;
+    let crawl = start(&mut client, oneshot(net.bootstrap_enrs())).await;
+    let done = wait_final(&mut client, &crawl.id, Duration::from_secs(120)).await;
+    assert_eq!(done.state, pb::CrawlState::Finished as i32);
+    let written = server.engine().store().last_sequence();
+    assert!(written > 200, "only {written} events written");
+    last_tx.send_replace(written);
+    let mut finished = 0;
+    while let Some(r) = readers.join_next().await {
+        let (i, seqs) = r.unwrap();
+        // Events may still be written after the crawl ends (disconnects), so a fast reader
+        // can be a little past `written`; what it got must still be 1, 2, 3, ... gap-free.
+        assert!(
+            seqs.len() as u64 >= written,
+            "subscriber {i}: {} events",
+            seqs.len()
+        );
+        assert_eq!(
+            seqs,
+            (1..=seqs.len() as u64).collect::<Vec<_>>(),
+            "subscriber {i} did not get every event exactly once, in order"
+        );
+        finished += 1;
+    }
+    assert_eq!(finished, 100);
+    server.stop().await;
+}
