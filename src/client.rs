@@ -34,6 +34,11 @@ pub struct ServerArg {
     json: bool,
 }
 
+/// Prints `message` as one line of JSON.
+fn print_json<M: prost::Message>(message: &M, full_name: &str) {
+    println!("{}", peerscope::proto::to_json(message, full_name));
+}
+
 /// Prints `message` as one line of JSON, or `human` when --json is off.
 fn emit<M: prost::Message>(
     json: bool,
@@ -42,7 +47,7 @@ fn emit<M: prost::Message>(
     human: impl FnOnce() -> String,
 ) {
     if json {
-        println!("{}", peerscope::proto::to_json(message, full_name));
+        print_json(message, full_name);
     } else {
         println!("{}", human());
     }
@@ -294,7 +299,7 @@ async fn watch(client: &mut Client, id: &str, json: bool) -> anyhow::Result<pb::
     while let Some(msg) = stream.next().await {
         let crawl = msg.map_err(status_line)?.crawl.unwrap_or_default();
         if json {
-            emit(true, &crawl, CRAWL, String::new);
+            print_json(&crawl, CRAWL);
         } else if tty {
             print!("\r{}", progress_line(&crawl));
             std::io::stdout().flush().ok();
@@ -422,7 +427,7 @@ pub async fn crawl(server: ServerArg, cmd: CrawlCommand) -> anyhow::Result<()> {
                 .crawl
                 .unwrap_or_default();
             if json {
-                emit(true, &c, CRAWL, String::new);
+                print_json(&c, CRAWL);
                 return Ok(());
             }
             println!("{}", progress_line(&c));
@@ -561,7 +566,7 @@ pub async fn events(server: ServerArg, a: EventsArgs) -> anyhow::Result<()> {
         let Some(msg) = next else { break };
         let ev = msg.map_err(status_line)?.event.unwrap_or_default();
         if server.json {
-            emit(true, &ev, "peerscope.v1.PeerEvent", String::new);
+            print_json(&ev, "peerscope.v1.PeerEvent");
             continue;
         }
         let kind = pb::PeerEventKind::try_from(ev.kind)
@@ -591,12 +596,7 @@ pub async fn counts(server: ServerArg, a: CountsArgs) -> anyhow::Result<()> {
         .map_err(status_line)?
         .into_inner();
     if server.json {
-        emit(
-            true,
-            &r,
-            "peerscope.v1.GetMessageCountsResponse",
-            String::new,
-        );
+        print_json(&r, "peerscope.v1.GetMessageCountsResponse");
         return Ok(());
     }
     println!(
@@ -725,12 +725,7 @@ pub async fn stats(server: ServerArg, a: StatsArgs) -> anyhow::Result<()> {
         .map_err(status_line)?
         .into_inner();
     if server.json {
-        emit(
-            true,
-            &r,
-            "peerscope.v1.GetNetworkStatsResponse",
-            String::new,
-        );
+        print_json(&r, "peerscope.v1.GetNetworkStatsResponse");
         return Ok(());
     }
     println!(
