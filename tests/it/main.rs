@@ -2,6 +2,7 @@
 //! client over TCP, all on 127.0.0.1.
 
 mod api;
+mod cli;
 mod common;
 mod dial;
 mod discovery;
