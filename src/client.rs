@@ -537,7 +537,11 @@ pub async fn peers(server: ServerArg, cmd: PeersCommand) -> anyhow::Result<()> {
                 .into_inner()
                 .peer
                 .unwrap_or_default();
-            emit(server.json, &p, PEER, || format!("{p:#?}"));
+            // Every field, indented, for people; one line for scripts.
+            emit(server.json, &p, PEER, || {
+                serde_json::to_string_pretty(&peerscope::proto::to_json(&p, PEER))
+                    .unwrap_or_default()
+            });
         }
     }
     Ok(())
