@@ -90,9 +90,17 @@ pub(super) struct Discovery {
     local_id: NodeId,
     dialer: Option<Dialer>,
     relay: Option<RelayMonitor>,
+    /// Where peers' IPs go to be geolocated (when geolocation is on).
+    geo: Option<Geolocator>,
 }
 
 impl Discovery {
+    /// Sends the IPs of the peers this crawl learns to `geo`.
+    pub(super) fn with_geolocator(mut self, geo: Option<Geolocator>) -> Discovery {
+        self.geo = geo;
+        self
+    }
+
     /// Binds the UDP socket on `addr` and starts discv5 with the crawl's bootstrap ENRs.
     pub(super) async fn start(
         spec: &CrawlSpec,
@@ -167,6 +175,7 @@ impl Discovery {
             local_id,
             dialer,
             relay,
+            geo: None,
         })
     }
 
@@ -314,7 +323,6 @@ pub(super) async fn run(
     crawl: Crawl,
     store: Store,
     metrics: Metrics,
-    geo: Option<Geolocator>,
     snapshots: watch::Sender<Crawl>,
     cancel: CancellationToken,
     persist_every: Duration,
@@ -324,6 +332,7 @@ pub(super) async fn run(
         .dial
         .min_redial
         .unwrap_or(settings.recrawl_interval);
+    let geo = discovery.geo.clone();
     let mut c = Crawler {
         crawl,
         settings,

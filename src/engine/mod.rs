@@ -313,6 +313,7 @@ impl Engine {
                 return Err(EngineError::Bind { addr, reason });
             }
         };
+        let started = started.with_geolocator(self.inner.geo.clone());
         crawl.listen_addr = Some(started.local_addr().to_string());
         store.put_crawl(&crawl)?;
         store.flush().await?;
@@ -324,7 +325,6 @@ impl Engine {
             crawl.clone(),
             store.clone(),
             self.inner.metrics.clone(),
-            self.inner.geo.clone(),
             tx,
             cancel.clone(),
             self.inner.config.persist_interval,
