@@ -160,6 +160,10 @@ pub struct ListPeersArgs {
     /// Only reachable (true) or unreachable (false) peers.
     #[arg(long)]
     reachable: Option<bool>,
+    /// Only peers geolocated in this country (name or ISO code), or of this non-public
+    /// kind (loopback, private…).
+    #[arg(long)]
+    country: Option<String>,
     /// Stop after this many peers (0 = all).
     #[arg(long, default_value_t = 0)]
     limit: usize,
@@ -266,8 +270,12 @@ fn secs(d: &Option<prost_types::Duration>) -> f64 {
 
 fn progress_line(c: &pb::Crawl) -> String {
     let p = c.progress.clone().unwrap_or_default();
+    let eta = p
+        .estimated_remaining
+        .map(|d| format!("  ~{:.0}s left", secs(&Some(d))))
+        .unwrap_or_default();
     format!(
-        "crawl {} {:<11} discovered {:>6}  queried {:>6}  queued {:>6}  unresponsive {:>5}  dialed {:>6}  connected {:>6}  failed {:>6}  round {}  {:.1}s",
+        "crawl {} {:<11} discovered {:>6}  queried {:>6}  queued {:>6}  unresponsive {:>5}  dialed {:>6}  connected {:>6}  failed {:>6}  round {}  {:.1}s{eta}",
         c.id,
         state_name(c.state),
         p.discovered,
@@ -465,7 +473,7 @@ fn peer_row(p: &pb::Peer) -> String {
         .collect::<Vec<_>>()
         .join(",");
     format!(
-        "{}  {:<53}  {:>15}:{:<5}  cluster {:<5} shards {:<12} {}",
+        "{}  {:<53}  {:>15}:{:<5}  cluster {:<5} shards {:<12} {:<8} {}",
         &p.node_id[..16.min(p.node_id.len())],
         p.peer_id,
         f.ip4,
@@ -478,6 +486,14 @@ fn peer_row(p: &pb::Peer) -> String {
         } else {
             shards
         },
+        p.geo
+            .as_ref()
+            .map(|g| if g.country_code.is_empty() {
+                g.country.clone()
+            } else {
+                g.country_code.clone()
+            })
+            .unwrap_or_else(|| "-".into()),
         p.capabilities.join(",")
     )
 }
@@ -503,6 +519,7 @@ pub async fn peers(server: ServerArg, cmd: PeersCommand) -> anyhow::Result<()> {
                         agent: a.agent.clone().unwrap_or_default(),
                         reachable: a.reachable,
                         seen_since: None,
+                        country: a.country.clone().unwrap_or_default(),
                     })
                     .await
                     .map_err(status_line)?

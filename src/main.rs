@@ -135,6 +135,16 @@ struct ServeArgs {
         value_delimiter = ','
     )]
     dns_nameservers: Vec<std::net::SocketAddr>,
+    /// Geolocate peers' IPs through ip-api (true or false) [default: true].
+    #[arg(long, env = "PEERSCOPE_GEOLOCATION", action = clap::ArgAction::Set)]
+    geolocation: Option<bool>,
+    /// Base URL of the ip-api service, http:// only [default: http://ip-api.com].
+    #[arg(long, env = "PEERSCOPE_GEO_BASE_URL")]
+    geo_base_url: Option<String>,
+    /// Hours a cached geolocation is used before the address is looked up again
+    /// [default: 168].
+    #[arg(long, env = "PEERSCOPE_GEO_CACHE_TTL_HOURS")]
+    geo_cache_ttl_hours: Option<u64>,
 }
 
 #[derive(clap::Args)]
@@ -262,6 +272,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         event_retention: args.event_retention,
         event_max_age_days: args.event_max_age_days,
         dns_nameservers: Some(args.dns_nameservers),
+        geolocation: args.geolocation,
+        geo_base_url: args.geo_base_url,
+        geo_cache_ttl_hours: args.geo_cache_ttl_hours,
     };
     let config = ServeConfig::resolve(cli, file)?;
     init_tracing(config.log_format);
@@ -282,6 +295,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 nameservers: config.dns_nameservers.clone(),
                 ..peerscope::dns::ResolverSettings::default()
             },
+            geo: config.geo.clone(),
             ..EngineConfig::default()
         },
         root.clone(),

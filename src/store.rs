@@ -15,7 +15,10 @@
 //! | `msg_counts`  | pubsub ‖ 0 ‖ content              | [`MessageCount`] (JSON)  |
 //! | `msg_buckets` | pubsub ‖ 0 ‖ content ‖ 0 ‖ minute | messages, bytes (u64 BE) |
 //! | `msg_undecodable` | pubsub                        | [`UndecodableCount`]     |
+//! | `geo_cache`   | IP (4 or 16 bytes)                | [`GeoInfo`] (JSON)       |
 //!
+//! Geolocation answers are cached per IP; [`Store::cached_geo`] ignores entries older than
+//! the caller's TTL (they are overwritten by the next lookup).
 //! Visits are kept per peer up to [`VISITS_PER_PEER`], oldest dropped first; the peer
 //! record keeps the aggregates (attempts, sessions, uptime, RTT average) for ever.
 //!
@@ -35,9 +38,9 @@ use serde::{de::DeserializeOwned, Serialize};
 use tokio::sync::watch;
 
 use crate::model::{
-    Crawl, CrawlId, CrawlState, DialInfo, EventFilter, MessageCount, NetworkStats, NewPeerEvent,
-    NodeId, PeerEvent, PeerFilter, PeerRecord, PeerState, UndecodableCount, UnixMillis,
-    VisitReport,
+    Crawl, CrawlId, CrawlState, DialInfo, EventFilter, GeoInfo, MessageCount, NetworkStats,
+    NewPeerEvent, NodeId, PeerEvent, PeerFilter, PeerRecord, PeerState, UndecodableCount,
+    UnixMillis, VisitReport,
 };
 
 /// Counts to add to one (pubsub, content) row, with their per-minute split.
@@ -138,6 +141,7 @@ pub struct Store {
     msg_counts: sled::Tree,
     msg_buckets: sled::Tree,
     msg_undecodable: sled::Tree,
+    geo_cache: sled::Tree,
     /// Serializes event appends; holds the next sequence number.
     next_sequence: Arc<std::sync::Mutex<u64>>,
     /// The last sequence written (0 before the first event).
@@ -217,6 +221,13 @@ fn apply_visit(dial: &mut DialInfo, visit: &VisitReport, state: PeerState) -> Se
     }
 }
 
+fn ip_key(ip: std::net::IpAddr) -> Vec<u8> {
+    match ip {
+        std::net::IpAddr::V4(v4) => v4.octets().to_vec(),
+        std::net::IpAddr::V6(v6) => v6.octets().to_vec(),
+    }
+}
+
 fn u64_key(bytes: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(bytes.get(..8)?.try_into().ok()?))
 }
@@ -263,6 +274,7 @@ impl Store {
             msg_counts: db.open_tree("msg_counts")?,
             msg_buckets: db.open_tree("msg_buckets")?,
             msg_undecodable: db.open_tree("msg_undecodable")?,
+            geo_cache: db.open_tree("geo_cache")?,
             events,
             meta,
             db,
@@ -482,6 +494,43 @@ impl Store {
             record.dial.state = state;
             Some(encode(&record))
         })?;
+        Ok(())
+    }
+
+    /// Sets a peer's geolocation; a peer not in the store is left alone. Returns whether
+    /// the peer was found.
+    pub fn set_peer_geo(&self, node: &NodeId, geo: &GeoInfo) -> Result<bool, StoreError> {
+        let mut found = false;
+        self.peers.fetch_and_update(node, |old| {
+            let bytes = old?;
+            let Ok(mut record) = decode::<PeerRecord>("peers", bytes) else {
+                return Some(bytes.to_vec());
+            };
+            found = true;
+            record.geo = Some(geo.clone());
+            Some(encode(&record))
+        })?;
+        Ok(found)
+    }
+
+    // ---- geolocation cache --------------------------------------------------------------
+
+    /// The cached geolocation of `ip` if it was fetched at or after `fresh_since`.
+    pub fn cached_geo(
+        &self,
+        ip: std::net::IpAddr,
+        fresh_since: UnixMillis,
+    ) -> Result<Option<GeoInfo>, StoreError> {
+        let Some(v) = self.geo_cache.get(ip_key(ip))? else {
+            return Ok(None);
+        };
+        let geo: GeoInfo = decode("geo_cache", &v)?;
+        Ok((geo.looked_up_at >= fresh_since).then_some(geo))
+    }
+
+    /// Caches the geolocation of `ip`.
+    pub fn put_cached_geo(&self, ip: std::net::IpAddr, geo: &GeoInfo) -> Result<(), StoreError> {
+        self.geo_cache.insert(ip_key(ip), encode(geo))?;
         Ok(())
     }
 

@@ -449,6 +449,7 @@ pub fn peer_query(
             protocol: (!req.protocol.is_empty()).then(|| req.protocol.clone()),
             agent_prefix: (!req.agent.is_empty()).then(|| req.agent.clone()),
             reachable: req.reachable,
+            country: (!req.country.is_empty()).then(|| req.country.clone()),
         },
         after,
     ))
@@ -575,6 +576,9 @@ fn pb_progress(p: &CrawlProgress, elapsed: Duration) -> pb::CrawlProgress {
         relay_peers: p.relay_peers,
         relay_mesh_peers: p.relay_mesh_peers,
         messages: p.messages,
+        estimated_remaining: p
+            .estimated_remaining_ms
+            .map(|ms| to_pb_duration(Duration::from_millis(ms))),
     }
 }
 
@@ -714,6 +718,18 @@ impl From<&PeerRecord> for pb::Peer {
                         .map(|u| now_millis().saturating_sub(u))
                         .unwrap_or(0),
             ))),
+            geo: p.geo.as_ref().map(|g| pb::GeoInfo {
+                ip: g.ip.clone(),
+                country: g.country.clone(),
+                country_code: g.country_code.clone(),
+                city: g.city.clone(),
+                asn: g.asn.clone(),
+                isp: g.isp.clone(),
+                org: g.org.clone(),
+                private: g.private,
+                looked_up_at: (g.looked_up_at > 0).then(|| to_pb_time(g.looked_up_at)),
+                error: g.error.clone().unwrap_or_default(),
+            }),
         }
     }
 }
@@ -777,6 +793,7 @@ impl From<&NetworkStats> for pb::GetNetworkStatsResponse {
             unreachable: s.unreachable,
             not_dialed: s.not_dialed,
             by_pubsub_topic: Vec::new(),
+            by_country: s.by_country.clone().into_iter().collect(),
         }
     }
 }

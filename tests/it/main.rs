@@ -8,5 +8,7 @@ mod dial;
 mod discovery;
 mod dns;
 mod dns_crawl;
+mod estimate;
+mod geo;
 mod observe;
 mod relay;
