@@ -28,6 +28,29 @@ pub struct ServerArg {
     /// PEM CA certificate to trust for https:// (e.g. a self-signed server certificate).
     #[arg(long, global = true, env = "PEERSCOPE_CA_CERT")]
     ca_cert: Option<std::path::PathBuf>,
+    /// Print proto3 JSON instead of tables: one object per line (field names as in the
+    /// proto, every field present).
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+/// Prints `message` as one line of JSON.
+fn print_json<M: prost::Message>(message: &M, full_name: &str) {
+    println!("{}", peerscope::proto::to_json(message, full_name));
+}
+
+/// Prints `message` as one line of JSON, or `human` when --json is off.
+fn emit<M: prost::Message>(
+    json: bool,
+    message: &M,
+    full_name: &str,
+    human: impl FnOnce() -> String,
+) {
+    if json {
+        print_json(message, full_name);
+    } else {
+        println!("{}", human());
+    }
 }
 
 /// Adds the bearer token to every request.
@@ -68,10 +91,13 @@ pub enum ProfileArg {
 
 #[derive(Args)]
 pub struct StartArgs {
-    /// Bootstrap ENR (`enr:…`); repeat for several. Required unless --dns-tree or
-    /// --preset gives records.
-    #[arg(long = "bootstrap", required_unless_present_any = ["dns_tree", "preset"])]
+    /// Bootstrap ENR (`enr:…`); repeat for several. Required unless --bootstrap-file,
+    /// --dns-tree or --preset gives records.
+    #[arg(long = "bootstrap", required_unless_present_any = ["bootstrap_file", "dns_tree", "preset"])]
     bootstrap: Vec<String>,
+    /// File of bootstrap ENRs, one per line (as `peerscope testnet --enr-file` writes).
+    #[arg(long)]
+    bootstrap_file: Option<std::path::PathBuf>,
     /// EIP-1459 tree URL (`enrtree://KEY@domain`); repeat for several.
     #[arg(long = "dns-tree")]
     dns_tree: Vec<String>,
@@ -151,6 +177,10 @@ pub struct ListPeersArgs {
     /// Only reachable (true) or unreachable (false) peers.
     #[arg(long)]
     reachable: Option<bool>,
+    /// Only peers geolocated in this country (name or ISO code), or of this non-public
+    /// kind (loopback, private…).
+    #[arg(long)]
+    country: Option<String>,
     /// Stop after this many peers (0 = all).
     #[arg(long, default_value_t = 0)]
     limit: usize,
@@ -257,8 +287,12 @@ fn secs(d: &Option<prost_types::Duration>) -> f64 {
 
 fn progress_line(c: &pb::Crawl) -> String {
     let p = c.progress.clone().unwrap_or_default();
+    let eta = p
+        .estimated_remaining
+        .map(|d| format!("  ~{:.0}s left", secs(&Some(d))))
+        .unwrap_or_default();
     format!(
-        "crawl {} {:<11} discovered {:>6}  queried {:>6}  queued {:>6}  unresponsive {:>5}  dialed {:>6}  connected {:>6}  failed {:>6}  round {}  {:.1}s",
+        "crawl {} {:<11} discovered {:>6}  queried {:>6}  queued {:>6}  unresponsive {:>5}  dialed {:>6}  connected {:>6}  failed {:>6}  round {}  {:.1}s{eta}",
         c.id,
         state_name(c.state),
         p.discovered,
@@ -273,7 +307,7 @@ fn progress_line(c: &pb::Crawl) -> String {
     )
 }
 
-async fn watch(client: &mut Client, id: &str) -> anyhow::Result<pb::Crawl> {
+async fn watch(client: &mut Client, id: &str, json: bool) -> anyhow::Result<pb::Crawl> {
     let mut stream = client
         .watch_crawl(pb::WatchCrawlRequest {
             crawl_id: id.into(),
@@ -289,14 +323,17 @@ async fn watch(client: &mut Client, id: &str) -> anyhow::Result<pb::Crawl> {
     let mut last = None;
     while let Some(msg) = stream.next().await {
         let crawl = msg.map_err(status_line)?.crawl.unwrap_or_default();
-        if tty {
+        if json {
+            print_json(&crawl, CRAWL);
+        } else if tty {
             print!("\r{}", progress_line(&crawl));
             std::io::stdout().flush().ok();
         }
         last = Some(crawl);
     }
     let last = last.context("the server sent no snapshot")?;
-    if tty {
+    if json {
+    } else if tty {
         println!();
     } else {
         println!("{}", progress_line(&last));
@@ -304,11 +341,29 @@ async fn watch(client: &mut Client, id: &str) -> anyhow::Result<pb::Crawl> {
     Ok(last)
 }
 
+const CRAWL: &str = "peerscope.v1.Crawl";
+
 pub async fn crawl(server: ServerArg, cmd: CrawlCommand) -> anyhow::Result<()> {
     let mut client = connect(&server).await?;
+    let json = server.json;
     match cmd {
         CrawlCommand::Start(a) => {
             use pb::network_profile::Profile;
+            let mut bootstrap = a.bootstrap;
+            if let Some(path) = &a.bootstrap_file {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading --bootstrap-file {}", path.display()))?;
+                let before = bootstrap.len();
+                bootstrap.extend(
+                    text.lines()
+                        .map(str::trim)
+                        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                        .map(String::from),
+                );
+                if bootstrap.len() == before {
+                    bail!("--bootstrap-file {} holds no ENR", path.display());
+                }
+            }
             let profile = match (&a.protocol_id, a.profile) {
                 (Some(id), _) => Profile::Custom(pb::CustomProfile {
                     protocol_id: id.clone(),
@@ -325,7 +380,7 @@ pub async fn crawl(server: ServerArg, cmd: CrawlCommand) -> anyhow::Result<()> {
                 profile: Some(pb::NetworkProfile {
                     profile: Some(profile),
                 }),
-                bootstrap_enrs: a.bootstrap,
+                bootstrap_enrs: bootstrap,
                 dns_tree_urls: a.dns_tree,
                 peer_exchange: (a.seed || a.no_peer_exchange).then(|| pb::PeerExchangeOptions {
                     client: a.no_peer_exchange.then_some(false),
@@ -357,15 +412,17 @@ pub async fn crawl(server: ServerArg, cmd: CrawlCommand) -> anyhow::Result<()> {
                 .into_inner()
                 .crawl
                 .unwrap_or_default();
-            println!("crawl {} started on {}", crawl.id, crawl.listen_addr);
-            if !crawl.seed_addr.is_empty() {
+            emit(json, &crawl, CRAWL, || {
+                format!("crawl {} started on {}", crawl.id, crawl.listen_addr)
+            });
+            if !json && !crawl.seed_addr.is_empty() {
                 println!(
                     "serving peer exchange on {} as {}",
                     crawl.seed_addr, crawl.local_enr
                 );
             }
             if a.wait {
-                let done = watch(&mut client, &crawl.id).await?;
+                let done = watch(&mut client, &crawl.id, json).await?;
                 if done.state == pb::CrawlState::Failed as i32 {
                     bail!("crawl {} failed: {}", done.id, done.error);
                 }
@@ -379,7 +436,7 @@ pub async fn crawl(server: ServerArg, cmd: CrawlCommand) -> anyhow::Result<()> {
                 .into_inner()
                 .crawl
                 .unwrap_or_default();
-            println!("{}", progress_line(&c));
+            emit(json, &c, CRAWL, || progress_line(&c));
         }
         CrawlCommand::List => {
             let mut token = String::new();
@@ -393,7 +450,9 @@ pub async fn crawl(server: ServerArg, cmd: CrawlCommand) -> anyhow::Result<()> {
                     .map_err(status_line)?
                     .into_inner();
                 for c in &page.crawls {
-                    println!("{}  {}", progress_line(c), c.name);
+                    emit(json, c, CRAWL, || {
+                        format!("{}  {}", progress_line(c), c.name)
+                    });
                 }
                 if page.next_page_token.is_empty() {
                     break;
@@ -409,6 +468,10 @@ pub async fn crawl(server: ServerArg, cmd: CrawlCommand) -> anyhow::Result<()> {
                 .into_inner()
                 .crawl
                 .unwrap_or_default();
+            if json {
+                print_json(&c, CRAWL);
+                return Ok(());
+            }
             println!("{}", progress_line(&c));
             let p = c.progress.clone().unwrap_or_default();
             println!(
@@ -429,7 +492,7 @@ pub async fn crawl(server: ServerArg, cmd: CrawlCommand) -> anyhow::Result<()> {
             }
         }
         CrawlCommand::Watch { id } => {
-            watch(&mut client, &id).await?;
+            watch(&mut client, &id, json).await?;
         }
     }
     Ok(())
@@ -444,7 +507,7 @@ fn peer_row(p: &pb::Peer) -> String {
         .collect::<Vec<_>>()
         .join(",");
     format!(
-        "{}  {:<53}  {:>15}:{:<5}  cluster {:<5} shards {:<12} {}",
+        "{}  {:<53}  {:>15}:{:<5}  cluster {:<5} shards {:<12} {:<8} {}",
         &p.node_id[..16.min(p.node_id.len())],
         p.peer_id,
         f.ip4,
@@ -457,9 +520,19 @@ fn peer_row(p: &pb::Peer) -> String {
         } else {
             shards
         },
+        p.geo
+            .as_ref()
+            .map(|g| if g.country_code.is_empty() {
+                g.country.clone()
+            } else {
+                g.country_code.clone()
+            })
+            .unwrap_or_else(|| "-".into()),
         p.capabilities.join(",")
     )
 }
+
+const PEER: &str = "peerscope.v1.Peer";
 
 pub async fn peers(server: ServerArg, cmd: PeersCommand) -> anyhow::Result<()> {
     let mut client = connect(&server).await?;
@@ -480,12 +553,13 @@ pub async fn peers(server: ServerArg, cmd: PeersCommand) -> anyhow::Result<()> {
                         agent: a.agent.clone().unwrap_or_default(),
                         reachable: a.reachable,
                         seen_since: None,
+                        country: a.country.clone().unwrap_or_default(),
                     })
                     .await
                     .map_err(status_line)?
                     .into_inner();
                 for p in &page.peers {
-                    println!("{}", peer_row(p));
+                    emit(server.json, p, PEER, || peer_row(p));
                     shown += 1;
                     if a.limit > 0 && shown >= a.limit {
                         return Ok(());
@@ -496,7 +570,9 @@ pub async fn peers(server: ServerArg, cmd: PeersCommand) -> anyhow::Result<()> {
                 }
                 token = page.next_page_token;
             }
-            eprintln!("{shown} peers");
+            if !server.json {
+                eprintln!("{shown} peers");
+            }
         }
         PeersCommand::Show { id } => {
             use pb::get_peer_request::Key;
@@ -512,7 +588,11 @@ pub async fn peers(server: ServerArg, cmd: PeersCommand) -> anyhow::Result<()> {
                 .into_inner()
                 .peer
                 .unwrap_or_default();
-            println!("{p:#?}");
+            // Every field, indented, for people; one line for scripts.
+            emit(server.json, &p, PEER, || {
+                serde_json::to_string_pretty(&peerscope::proto::to_json(&p, PEER))
+                    .unwrap_or_default()
+            });
         }
     }
     Ok(())
@@ -540,6 +620,10 @@ pub async fn events(server: ServerArg, a: EventsArgs) -> anyhow::Result<()> {
         };
         let Some(msg) = next else { break };
         let ev = msg.map_err(status_line)?.event.unwrap_or_default();
+        if server.json {
+            print_json(&ev, "peerscope.v1.PeerEvent");
+            continue;
+        }
         let kind = pb::PeerEventKind::try_from(ev.kind)
             .map(|k| {
                 k.as_str_name()
@@ -566,6 +650,10 @@ pub async fn counts(server: ServerArg, a: CountsArgs) -> anyhow::Result<()> {
         .await
         .map_err(status_line)?
         .into_inner();
+    if server.json {
+        print_json(&r, "peerscope.v1.GetMessageCountsResponse");
+        return Ok(());
+    }
     println!(
         "{:<22} {:<40} {:>10} {:>12} {:>10}",
         "pubsub topic", "content topic", "messages", "bytes", "msg/min"
@@ -659,5 +747,73 @@ pub async fn tree(server: ServerArg, a: TreeArgs) -> anyhow::Result<()> {
     );
     print!("{}", tree.zone_file());
     println!("; {}", tree.url);
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct StatsArgs {
+    /// Only the peers of this crawl (default: the whole store).
+    #[arg(long)]
+    crawl: Option<String>,
+}
+
+/// Prints `title`, then one `count  key` line per entry, largest first.
+fn print_counts<K: std::fmt::Display>(title: &str, map: impl IntoIterator<Item = (K, u64)>) {
+    let mut rows: Vec<(String, u64)> = map.into_iter().map(|(k, n)| (k.to_string(), n)).collect();
+    if rows.is_empty() {
+        return;
+    }
+    rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    println!("{title}:");
+    for (k, n) in rows {
+        println!("  {n:>8}  {k}");
+    }
+}
+
+pub async fn stats(server: ServerArg, a: StatsArgs) -> anyhow::Result<()> {
+    let mut client = connect(&server).await?;
+    let r = client
+        .get_network_stats(pb::GetNetworkStatsRequest {
+            crawl_id: a.crawl.unwrap_or_default(),
+        })
+        .await
+        .map_err(status_line)?
+        .into_inner();
+    if server.json {
+        print_json(&r, "peerscope.v1.GetNetworkStatsResponse");
+        return Ok(());
+    }
+    println!(
+        "{} peers: {} reachable, {} unreachable, {} not dialed; {} without Waku capabilities",
+        r.peers, r.reachable, r.unreachable, r.not_dialed, r.without_capabilities
+    );
+    print_counts("record kinds", r.by_record_kind);
+    print_counts("capabilities (ENR)", r.by_capability);
+    print_counts("clusters (ENR)", r.by_cluster);
+    print_counts(
+        "shards (ENR)",
+        r.by_shard
+            .iter()
+            .map(|s| (format!("{}/{}", s.cluster_id, s.shard), s.peers)),
+    );
+    print_counts(
+        "shards (metadata)",
+        r.by_metadata_shard
+            .iter()
+            .map(|s| (format!("{}/{}", s.cluster_id, s.shard), s.peers)),
+    );
+    print_counts("fork digests (eth2)", r.by_fork_digest);
+    print_counts("protocols (identify)", r.by_protocol);
+    print_counts("agents (identify)", r.by_agent);
+    print_counts("unreachable by error class", r.by_error_class);
+    if !r.by_pubsub_topic.is_empty() {
+        println!("relay traffic:");
+        for t in &r.by_pubsub_topic {
+            println!(
+                "  {:<22} {:>10} messages {:>12} bytes  {} content topics  {} undecodable",
+                t.pubsub_topic, t.messages, t.bytes, t.content_topics, t.undecodable
+            );
+        }
+    }
     Ok(())
 }

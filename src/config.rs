@@ -16,6 +16,9 @@
 //! token_file = "/etc/peerscope/token"
 //! tls_cert = "/etc/peerscope/cert.pem"
 //! tls_key = "/etc/peerscope/key.pem"
+//! geolocation = true
+//! geo_base_url = "http://ip-api.com"
+//! geo_cache_ttl_hours = 168
 //! ```
 
 use std::net::SocketAddr;
@@ -81,6 +84,12 @@ pub struct FileConfig {
     pub event_max_age_days: Option<u64>,
     /// Nameservers for EIP-1459 trees; empty = the system's.
     pub dns_nameservers: Option<Vec<SocketAddr>>,
+    /// Geolocate peers' IPs (default true).
+    pub geolocation: Option<bool>,
+    /// Base URL of the ip-api service (http:// only).
+    pub geo_base_url: Option<String>,
+    /// Hours a cached geolocation is used before the address is looked up again.
+    pub geo_cache_ttl_hours: Option<u64>,
 }
 
 impl FileConfig {
@@ -129,6 +138,9 @@ pub struct ServeConfig {
     pub event_max_age: Duration,
     /// Nameservers for EIP-1459 trees; empty = the system's (/etc/resolv.conf).
     pub dns_nameservers: Vec<SocketAddr>,
+    /// Geolocation of peers' IPs through ip-api; `None` = off. Default on, with
+    /// `http://ip-api.com` and a 7-day cache.
+    pub geo: Option<crate::geo::GeoConfig>,
 }
 
 /// Default HTTP address (metrics and JSON), loopback only.
@@ -215,7 +227,30 @@ impl ServeConfig {
             Some(d) => Duration::from_secs(d.saturating_mul(24 * 3600)),
             None => crate::engine::DEFAULT_EVENT_MAX_AGE,
         };
+        let geo = if cli.geolocation.or(file.geolocation).unwrap_or(true) {
+            let base_url = cli
+                .geo_base_url
+                .or(file.geo_base_url)
+                .unwrap_or_else(|| crate::geo::DEFAULT_BASE_URL.to_string());
+            let base_url =
+                crate::geo::check_base_url(&base_url).map_err(|e| ConfigError::Invalid {
+                    key: "geo_base_url",
+                    reason: e.to_string(),
+                })?;
+            let cache_ttl = match cli.geo_cache_ttl_hours.or(file.geo_cache_ttl_hours) {
+                Some(h) => Duration::from_secs(h.saturating_mul(3600)),
+                None => crate::geo::DEFAULT_CACHE_TTL,
+            };
+            Some(crate::geo::GeoConfig {
+                base_url,
+                cache_ttl,
+                ..crate::geo::GeoConfig::default()
+            })
+        } else {
+            None
+        };
         Ok(ServeConfig {
+            geo,
             dns_nameservers: cli
                 .dns_nameservers
                 .filter(|v| !v.is_empty())
@@ -271,6 +306,38 @@ mod tests {
         assert_eq!(c.log_format, LogFormat::Json);
         assert_eq!(c.flush_every_ms, crate::store::DEFAULT_FLUSH_EVERY_MS);
         assert_eq!(c.shutdown_grace, DEFAULT_SHUTDOWN_GRACE);
+    }
+
+    #[test]
+    fn geolocation_settings_resolve_and_validate() {
+        let base = || FileConfig {
+            data_dir: Some("/tmp/x".into()),
+            ..FileConfig::default()
+        };
+        let c = ServeConfig::resolve(base(), FileConfig::default()).unwrap();
+        let g = c.geo.expect("on by default");
+        assert_eq!(g.base_url, crate::geo::DEFAULT_BASE_URL);
+        assert_eq!(g.cache_ttl, crate::geo::DEFAULT_CACHE_TTL);
+        let file: FileConfig =
+            toml::from_str("geo_base_url = \"http://127.0.0.1:9/\"\ngeo_cache_ttl_hours = 2")
+                .unwrap();
+        let g = ServeConfig::resolve(base(), file).unwrap().geo.unwrap();
+        assert_eq!(g.base_url, "http://127.0.0.1:9");
+        assert_eq!(g.cache_ttl, Duration::from_secs(7200));
+        let off = FileConfig {
+            geolocation: Some(false),
+            ..base()
+        };
+        assert!(ServeConfig::resolve(off, FileConfig::default())
+            .unwrap()
+            .geo
+            .is_none());
+        let https = FileConfig {
+            geo_base_url: Some("https://pro.ip-api.com".into()),
+            ..base()
+        };
+        let err = ServeConfig::resolve(https, FileConfig::default()).unwrap_err();
+        assert!(err.to_string().contains("geo_base_url"), "{err}");
     }
 
     #[test]

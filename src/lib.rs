@@ -16,6 +16,8 @@
 //!   waku     Waku protocol ids and the metadata codec
 //!   relay    Waku relay: gossipsub config, WakuMessage, message counter
 //!   dns      EIP-1459 trees: resolve and verify, build and sign
+//!   geo      IP geolocation (ip-api): rate-limited, cached, non-public addresses skipped
+//!   testnet_geo  a stand-in for ip-api on 127.0.0.1
 //!   metrics  Prometheus registry
 //!   bench    the crawl-vs-baseline benchmark
 //!   config   `peerscope serve` settings: defaults, TOML file, environment, flags
@@ -29,6 +31,7 @@ pub mod bench;
 pub mod config;
 pub mod dns;
 pub mod engine;
+pub mod geo;
 pub mod metrics;
 pub mod model;
 pub mod proto;
@@ -37,4 +40,5 @@ pub mod relay;
 pub mod store;
 pub mod testnet;
 pub mod testnet_dns;
+pub mod testnet_geo;
 pub mod waku;

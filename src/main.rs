@@ -63,6 +63,14 @@ enum Command {
         #[command(flatten)]
         args: client::CountsArgs,
     },
+    /// Print network statistics: capabilities, clusters, shards, protocols, agents, failures
+    /// (client of a running server).
+    Stats {
+        #[command(flatten)]
+        server: client::ServerArg,
+        #[command(flatten)]
+        args: client::StatsArgs,
+    },
     /// Print peer events; --follow keeps streaming (client of a running server).
     Events {
         #[command(flatten)]
@@ -127,6 +135,16 @@ struct ServeArgs {
         value_delimiter = ','
     )]
     dns_nameservers: Vec<std::net::SocketAddr>,
+    /// Geolocate peers' IPs through ip-api (true or false) [default: true].
+    #[arg(long, env = "PEERSCOPE_GEOLOCATION", action = clap::ArgAction::Set)]
+    geolocation: Option<bool>,
+    /// Base URL of the ip-api service, http:// only [default: http://ip-api.com].
+    #[arg(long, env = "PEERSCOPE_GEO_BASE_URL")]
+    geo_base_url: Option<String>,
+    /// Hours a cached geolocation is used before the address is looked up again
+    /// [default: 168].
+    #[arg(long, env = "PEERSCOPE_GEO_CACHE_TTL_HOURS")]
+    geo_cache_ttl_hours: Option<u64>,
 }
 
 #[derive(clap::Args)]
@@ -201,6 +219,10 @@ struct TestnetArgs {
     /// Print JSON lines instead of text.
     #[arg(long)]
     json: bool,
+    /// Once every node is up, write the bootstrap ENRs to this file, one per line (for
+    /// `peerscope crawl start --bootstrap-file`). Written atomically.
+    #[arg(long)]
+    enr_file: Option<PathBuf>,
 }
 
 fn init_tracing(format: LogFormat) {
@@ -262,6 +284,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         event_retention: args.event_retention,
         event_max_age_days: args.event_max_age_days,
         dns_nameservers: Some(args.dns_nameservers),
+        geolocation: args.geolocation,
+        geo_base_url: args.geo_base_url,
+        geo_cache_ttl_hours: args.geo_cache_ttl_hours,
     };
     let config = ServeConfig::resolve(cli, file)?;
     init_tracing(config.log_format);
@@ -282,6 +307,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 nameservers: config.dns_nameservers.clone(),
                 ..peerscope::dns::ResolverSettings::default()
             },
+            geo: config.geo.clone(),
             ..EngineConfig::default()
         },
         root.clone(),
@@ -396,6 +422,17 @@ async fn testnet(args: TestnetArgs) -> anyhow::Result<()> {
     } else {
         None
     };
+    if let Some(path) = &args.enr_file {
+        let tmp = path.with_extension("tmp");
+        let text: String = net
+            .bootstrap_enrs()
+            .iter()
+            .map(|e| format!("{e}\n"))
+            .collect();
+        std::fs::write(&tmp, text)
+            .and_then(|()| std::fs::rename(&tmp, path))
+            .with_context(|| format!("writing --enr-file {}", path.display()))?;
+    }
     if args.json {
         let mut line = serde_json::json!({
             "bootstrap_enrs": net.bootstrap_enrs(),
@@ -593,6 +630,7 @@ async fn main() -> std::process::ExitCode {
         Command::Peers { server, command } => client::peers(server, command).await,
         Command::Events { server, args } => client::events(server, args).await,
         Command::Counts { server, args } => client::counts(server, args).await,
+        Command::Stats { server, args } => client::stats(server, args).await,
         Command::Tree { server, args } => client::tree(server, args).await,
     };
     match result {

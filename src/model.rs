@@ -274,6 +274,9 @@ pub struct CrawlProgress {
     pub px_enrs: u64,
     pub px_served: u64,
     pub px_refused: u64,
+    /// ONESHOT only, while running: estimated time until the crawl finishes, from the work
+    /// known to remain and the recent throughput; `None` when it cannot be estimated yet.
+    pub estimated_remaining_ms: Option<u64>,
 }
 
 /// One crawl as stored.
@@ -362,16 +365,47 @@ pub struct PeerSource {
     pub first_seen: UnixMillis,
 }
 
-/// Geolocation of a peer's IP.
+/// Geolocation of a peer's IP (see [`crate::geo`]).
+///
+/// A public address is looked up; `country` and the rest are what the geolocation service
+/// answered, or empty with `error` set when it answered "fail". A non-public address
+/// (loopback, private, link-local, CGNAT, unique-local…) is never sent anywhere: `private`
+/// is true and `country` holds the kind of address (see [`crate::geo::non_public_scope`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct GeoInfo {
+    /// The address this describes.
+    pub ip: String,
+    /// Country name in English, e.g. "Germany"; for a non-public address its kind, e.g.
+    /// "loopback" or "private".
     pub country: String,
+    /// ISO 3166-1 alpha-2 code, e.g. "DE".
     pub country_code: String,
     pub city: String,
     /// Autonomous system, e.g. "AS14061 DigitalOcean, LLC".
     pub asn: String,
-    /// A private, loopback or link-local address: not looked up.
+    /// Internet service provider name.
+    pub isp: String,
+    /// Organization name.
+    pub org: String,
+    /// A non-public address: not looked up.
     pub private: bool,
+    /// When the answer was fetched (for a non-public address: when it was labelled).
+    pub looked_up_at: UnixMillis,
+    /// The service's message when it could not locate the address (e.g. "reserved range").
+    pub error: Option<String>,
+}
+
+impl GeoInfo {
+    /// The key this peer counts under in `by_country`: the country, the kind of a
+    /// non-public address, or "unknown" when the lookup failed.
+    pub fn country_key(&self) -> &str {
+        if self.country.is_empty() {
+            "unknown"
+        } else {
+            &self.country
+        }
+    }
 }
 
 /// Kinds of peer events.
@@ -466,6 +500,9 @@ pub struct PeerFilter {
     pub agent_prefix: Option<String>,
     /// Only peers whose last dial connected (true) or failed (false).
     pub reachable: Option<bool>,
+    /// Only peers geolocated in this country (name or ISO code, case-insensitive) or with
+    /// this non-public kind ("loopback", "private"…).
+    pub country: Option<String>,
 }
 
 impl PeerFilter {
@@ -523,6 +560,15 @@ impl PeerFilter {
                 return false;
             }
         }
+        if let Some(c) = &self.country {
+            let hit = peer.geo.as_ref().is_some_and(|g| {
+                g.country_key().eq_ignore_ascii_case(c)
+                    || (!g.country_code.is_empty() && g.country_code.eq_ignore_ascii_case(c))
+            });
+            if !hit {
+                return false;
+            }
+        }
         true
     }
 }
@@ -572,7 +618,8 @@ pub struct NetworkStats {
     pub unreachable: u64,
     /// Peers never dialed.
     pub not_dialed: u64,
-    /// Peers per country (geolocated peers only).
+    /// Peers per country (geolocated peers only): the country name, the kind of a
+    /// non-public address ("loopback", "private"…), or "unknown" when the lookup failed.
     pub by_country: BTreeMap<String, u64>,
     /// Peers per source kind (a peer counts once under each kind it was learned from).
     pub by_source: BTreeMap<String, u64>,
@@ -631,12 +678,10 @@ impl NetworkStats {
             None => self.not_dialed += 1,
         }
         if let Some(g) = &peer.geo {
-            let country = if g.private {
-                "private".to_string()
-            } else {
-                g.country.clone()
-            };
-            *self.by_country.entry(country).or_default() += 1;
+            *self
+                .by_country
+                .entry(g.country_key().to_string())
+                .or_default() += 1;
         }
         if let Some(id) = &dial.identify {
             for p in &id.protocols {

@@ -15,7 +15,10 @@
 //! | `msg_counts`  | pubsub ‖ 0 ‖ content              | [`MessageCount`] (JSON)  |
 //! | `msg_buckets` | pubsub ‖ 0 ‖ content ‖ 0 ‖ minute | messages, bytes (u64 BE) |
 //! | `msg_undecodable` | pubsub                        | [`UndecodableCount`]     |
+//! | `geo_cache`   | IP (4 or 16 bytes)                | [`GeoInfo`] (JSON)       |
 //!
+//! Geolocation answers are cached per IP; [`Store::cached_geo`] ignores entries older than
+//! the caller's TTL (they are overwritten by the next lookup).
 //! Visits are kept per peer up to [`VISITS_PER_PEER`], oldest dropped first; the peer
 //! record keeps the aggregates (attempts, sessions, uptime, RTT average) for ever.
 //!
@@ -35,9 +38,9 @@ use serde::{de::DeserializeOwned, Serialize};
 use tokio::sync::watch;
 
 use crate::model::{
-    Crawl, CrawlId, CrawlState, DialInfo, EventFilter, MessageCount, NetworkStats, NewPeerEvent,
-    NodeId, PeerEvent, PeerFilter, PeerRecord, PeerSource, PeerState, UndecodableCount, UnixMillis,
-    VisitReport,
+    Crawl, CrawlId, CrawlState, DialInfo, EventFilter, GeoInfo, MessageCount, NetworkStats,
+    NewPeerEvent, NodeId, PeerEvent, PeerFilter, PeerRecord, PeerSource, PeerState,
+    UndecodableCount, UnixMillis, VisitReport,
 };
 
 /// Counts to add to one (pubsub, content) row, with their per-minute split.
@@ -138,11 +141,18 @@ pub struct Store {
     msg_counts: sled::Tree,
     msg_buckets: sled::Tree,
     msg_undecodable: sled::Tree,
+    geo_cache: sled::Tree,
     /// Serializes event appends; holds the next sequence number.
     next_sequence: Arc<std::sync::Mutex<u64>>,
     /// The last sequence written (0 before the first event).
     last_sequence: watch::Sender<u64>,
+    /// The newest events, decoded, so that subscribers who keep up read them from memory
+    /// instead of each scanning and decoding the log.
+    recent: Arc<std::sync::RwLock<std::collections::VecDeque<Arc<PeerEvent>>>>,
 }
+
+/// Events kept decoded in memory for live subscribers.
+const RECENT_EVENTS: usize = 16_384;
 
 fn be(n: u64) -> [u8; 8] {
     n.to_be_bytes()
@@ -211,6 +221,13 @@ fn apply_visit(dial: &mut DialInfo, visit: &VisitReport, state: PeerState) -> Se
     }
 }
 
+fn ip_key(ip: std::net::IpAddr) -> Vec<u8> {
+    match ip {
+        std::net::IpAddr::V4(v4) => v4.octets().to_vec(),
+        std::net::IpAddr::V6(v6) => v6.octets().to_vec(),
+    }
+}
+
 fn u64_key(bytes: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(bytes.get(..8)?.try_into().ok()?))
 }
@@ -257,11 +274,13 @@ impl Store {
             msg_counts: db.open_tree("msg_counts")?,
             msg_buckets: db.open_tree("msg_buckets")?,
             msg_undecodable: db.open_tree("msg_undecodable")?,
+            geo_cache: db.open_tree("geo_cache")?,
             events,
             meta,
             db,
             next_sequence: Arc::new(std::sync::Mutex::new(last + 1)),
             last_sequence,
+            recent: Arc::default(),
         })
     }
 
@@ -498,6 +517,43 @@ impl Store {
             record.dial.state = state;
             Some(encode(&record))
         })?;
+        Ok(())
+    }
+
+    /// Sets a peer's geolocation; a peer not in the store is left alone. Returns whether
+    /// the peer was found.
+    pub fn set_peer_geo(&self, node: &NodeId, geo: &GeoInfo) -> Result<bool, StoreError> {
+        let mut found = false;
+        self.peers.fetch_and_update(node, |old| {
+            let bytes = old?;
+            let Ok(mut record) = decode::<PeerRecord>("peers", bytes) else {
+                return Some(bytes.to_vec());
+            };
+            found = true;
+            record.geo = Some(geo.clone());
+            Some(encode(&record))
+        })?;
+        Ok(found)
+    }
+
+    // ---- geolocation cache --------------------------------------------------------------
+
+    /// The cached geolocation of `ip` if it was fetched at or after `fresh_since`.
+    pub fn cached_geo(
+        &self,
+        ip: std::net::IpAddr,
+        fresh_since: UnixMillis,
+    ) -> Result<Option<GeoInfo>, StoreError> {
+        let Some(v) = self.geo_cache.get(ip_key(ip))? else {
+            return Ok(None);
+        };
+        let geo: GeoInfo = decode("geo_cache", &v)?;
+        Ok((geo.looked_up_at >= fresh_since).then_some(geo))
+    }
+
+    /// Caches the geolocation of `ip`.
+    pub fn put_cached_geo(&self, ip: std::net::IpAddr, geo: &GeoInfo) -> Result<(), StoreError> {
+        self.geo_cache.insert(ip_key(ip), encode(geo))?;
         Ok(())
     }
 
@@ -804,16 +860,24 @@ impl Store {
         // The lock only orders appends; a poisoned lock still holds a valid counter.
         let mut next = self.next_sequence.lock().unwrap_or_else(|e| e.into_inner());
         let mut batch = sled::Batch::default();
-        let mut seqs = Vec::with_capacity(events.len());
+        let mut written = Vec::with_capacity(events.len());
         for event in events {
             let sequence = *next;
             *next += 1;
-            batch.insert(&be(sequence), encode(&PeerEvent { sequence, event }));
-            seqs.push(sequence);
+            let event = PeerEvent { sequence, event };
+            batch.insert(&be(sequence), encode(&event));
+            written.push(Arc::new(event));
         }
         let last = *next - 1;
         self.events.apply_batch(batch)?;
         self.meta.insert("event_high_water", &be(last))?;
+        let seqs = written.iter().map(|e| e.sequence).collect();
+        {
+            let mut recent = self.recent.write().unwrap_or_else(|e| e.into_inner());
+            recent.extend(written);
+            let excess = recent.len().saturating_sub(RECENT_EVENTS);
+            recent.drain(..excess);
+        }
         self.last_sequence.send_replace(last);
         Ok(seqs)
     }
@@ -840,6 +904,15 @@ impl Store {
             self.events.remove(k)?;
             dropped += 1;
         }
+        if dropped > 0 {
+            let mut recent = self.recent.write().unwrap_or_else(|e| e.into_inner());
+            while recent
+                .front()
+                .is_some_and(|e| e.sequence < keep_from || e.event.time < min_time)
+            {
+                recent.pop_front();
+            }
+        }
         Ok(dropped)
     }
 
@@ -857,6 +930,39 @@ impl Store {
     /// sequence number.
     pub fn watch_events(&self) -> watch::Receiver<u64> {
         self.last_sequence.subscribe()
+    }
+
+    /// Like [`Store::events_after`], from the in-memory window of the newest events: `None`
+    /// when events after `after` have left the window (read the log instead). Never blocks
+    /// on I/O.
+    pub fn recent_events_after(
+        &self,
+        after: u64,
+        filter: &EventFilter,
+        limit: usize,
+    ) -> Option<(Vec<Arc<PeerEvent>>, u64)> {
+        let recent = self.recent.read().unwrap_or_else(|e| e.into_inner());
+        let Some(front) = recent.front() else {
+            // Nothing in memory (e.g. just after a restart): only a reader who has seen
+            // everything can be answered from here.
+            return (after >= self.last_sequence()).then(|| (Vec::new(), after));
+        };
+        if front.sequence > after.saturating_add(1) {
+            return None;
+        }
+        let skip = (after + 1 - front.sequence) as usize;
+        let mut out = Vec::new();
+        let mut last = after;
+        for ev in recent.iter().skip(skip) {
+            last = ev.sequence;
+            if filter.matches(ev) {
+                out.push(ev.clone());
+                if out.len() >= limit {
+                    break;
+                }
+            }
+        }
+        Some((out, last))
     }
 
     /// Stored events with a sequence above `after` that pass `filter`, at most `limit`;

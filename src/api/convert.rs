@@ -548,6 +548,7 @@ pub fn peer_query(
             protocol: (!req.protocol.is_empty()).then(|| req.protocol.clone()),
             agent_prefix: (!req.agent.is_empty()).then(|| req.agent.clone()),
             reachable: req.reachable,
+            country: (!req.country.is_empty()).then(|| req.country.clone()),
         },
         after,
     ))
@@ -682,6 +683,9 @@ fn pb_progress(p: &CrawlProgress, elapsed: Duration) -> pb::CrawlProgress {
         px_enrs: p.px_enrs,
         px_served: p.px_served,
         px_refused: p.px_refused,
+        estimated_remaining: p
+            .estimated_remaining_ms
+            .map(|ms| to_pb_duration(Duration::from_millis(ms))),
     }
 }
 
@@ -840,6 +844,18 @@ impl From<&PeerRecord> for pb::Peer {
                     first_seen: Some(to_pb_time(s.first_seen)),
                 })
                 .collect(),
+            geo: p.geo.as_ref().map(|g| pb::GeoInfo {
+                ip: g.ip.clone(),
+                country: g.country.clone(),
+                country_code: g.country_code.clone(),
+                city: g.city.clone(),
+                asn: g.asn.clone(),
+                isp: g.isp.clone(),
+                org: g.org.clone(),
+                private: g.private,
+                looked_up_at: (g.looked_up_at > 0).then(|| to_pb_time(g.looked_up_at)),
+                error: g.error.clone().unwrap_or_default(),
+            }),
         }
     }
 }
@@ -904,6 +920,7 @@ impl From<&NetworkStats> for pb::GetNetworkStatsResponse {
             not_dialed: s.not_dialed,
             by_pubsub_topic: Vec::new(),
             by_source: s.by_source.clone().into_iter().collect(),
+            by_country: s.by_country.clone().into_iter().collect(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! `peerscope.v1.Crawler`: convert the request, call the engine or store, convert the reply.
 
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::Stream;
@@ -347,24 +348,31 @@ async fn tail_events(
         // Mark the current value seen before reading, so an append racing with the read
         // wakes the wait below.
         appended.borrow_and_update();
-        let batch = {
-            let store = store.clone();
-            let filter = filter.clone();
-            tokio::task::spawn_blocking(move || store.events_after(after, &filter, EVENT_BATCH))
-                .await
-        };
-        let (events, last) = match batch {
-            Ok(Ok(b)) => b,
-            Ok(Err(e)) => {
-                let _ = tx.send(Err(e.into())).await;
-                return;
+        // Live readers are served from the store's in-memory window of recent events;
+        // those further behind read the log.
+        let (events, last) = match store.recent_events_after(after, &filter, EVENT_BATCH) {
+            Some(b) => b,
+            None => {
+                let store = store.clone();
+                let filter = filter.clone();
+                let batch = tokio::task::spawn_blocking(move || {
+                    store.events_after(after, &filter, EVENT_BATCH)
+                })
+                .await;
+                match batch {
+                    Ok(Ok((events, last))) => (events.into_iter().map(Arc::new).collect(), last),
+                    Ok(Err(e)) => {
+                        let _ = tx.send(Err(e.into())).await;
+                        return;
+                    }
+                    Err(_) => return,
+                }
             }
-            Err(_) => return,
         };
         let caught_up = events.len() < EVENT_BATCH;
         for ev in &events {
             let msg = pb::StreamPeerEventsResponse {
-                event: Some(ev.into()),
+                event: Some(ev.as_ref().into()),
             };
             tokio::select! {
                 _ = shutdown.cancelled() => return,

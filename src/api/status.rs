@@ -50,6 +50,7 @@ impl From<EngineError> for Status {
             }
             EngineError::ShuttingDown => Status::unavailable(e.to_string()),
             EngineError::Store(e) => e.into(),
+            EngineError::Geo(e) => Status::internal(e.to_string()),
         }
     }
 }

@@ -37,6 +37,7 @@ use rand::SeedableRng;
 use super::dialer::{Dialer, DialerConfig, DialerEvent};
 use super::relay::{RelayConfig, RelayEvent, RelayMonitor};
 use super::schedule::{AddressBook, Policy, Transition};
+use crate::geo::Geolocator;
 use crate::metrics::Metrics;
 use crate::model::{
     now_millis, Crawl, CrawlMode, CrawlSettings, CrawlSpec, CrawlState, ErrorClass, NewPeerEvent,
@@ -120,9 +121,17 @@ pub(super) struct Discovery {
     relay: Option<RelayMonitor>,
     /// Seed mode: the libp2p TCP address peer exchange is served on.
     seed_addr: Option<SocketAddr>,
+    /// Where peers' IPs go to be geolocated (when geolocation is on).
+    geo: Option<Geolocator>,
 }
 
 impl Discovery {
+    /// Sends the IPs of the peers this crawl learns to `geo`.
+    pub(super) fn with_geolocator(mut self, geo: Option<Geolocator>) -> Discovery {
+        self.geo = geo;
+        self
+    }
+
     /// Binds the UDP socket on `addr` and starts discv5 with the crawl's bootstrap ENRs.
     pub(super) async fn start(
         spec: &CrawlSpec,
@@ -223,6 +232,7 @@ impl Discovery {
             dialer,
             relay,
             seed_addr,
+            geo: None,
         })
     }
 
@@ -307,7 +317,17 @@ struct Crawler {
     clusters: HashMap<NodeId, Option<u16>>,
     /// Seed mode: when each requester was last answered.
     px_answered: HashMap<PeerId, tokio::time::Instant>,
+    /// Where peers' IPs are sent to be geolocated (when geolocation is on).
+    geo: Option<Geolocator>,
+    /// ONESHOT: (time, nodes walked, dials done) samples of the last seconds, for the
+    /// completion estimate.
+    throughput: VecDeque<(Instant, u64, u64)>,
 }
+
+/// Samples of the completion estimate: at most one per this interval…
+const THROUGHPUT_SAMPLE: Duration = Duration::from_millis(250);
+/// …kept over this window.
+const THROUGHPUT_WINDOW: Duration = Duration::from_secs(10);
 
 /// Where and whom to dial.
 struct DialTarget {
@@ -362,6 +382,14 @@ fn dial_target(decoded: &DecodedEnr) -> Option<DialTarget> {
     Some(DialTarget { peer, addrs, ip })
 }
 
+/// The IP of a record: `ip`, else `ip6`.
+fn enr_ip(decoded: &DecodedEnr) -> Option<IpAddr> {
+    decoded
+        .ip4
+        .map(IpAddr::V4)
+        .or_else(|| decoded.ip6.map(IpAddr::V6))
+}
+
 /// Runs the crawl until it finishes or is cancelled, then persists its final state.
 pub(super) async fn run(
     discovery: Discovery,
@@ -377,6 +405,7 @@ pub(super) async fn run(
         .dial
         .min_redial
         .unwrap_or(settings.recrawl_interval);
+    let geo = discovery.geo.clone();
     let mut c = Crawler {
         crawl,
         settings,
@@ -406,6 +435,8 @@ pub(super) async fn run(
         sources_seen: HashSet::new(),
         clusters: HashMap::new(),
         px_answered: HashMap::new(),
+        geo,
+        throughput: VecDeque::new(),
     };
     let end = c.run_loop(&snapshots, &cancel, persist_every).await;
     c.jobs.abort_all();
@@ -419,6 +450,7 @@ pub(super) async fn run(
     let crawl = &mut c.crawl;
     crawl.progress.in_flight = 0;
     crawl.progress.dialing = 0;
+    crawl.progress.estimated_remaining_ms = None;
     crawl.finished_at = Some(now_millis());
     match end {
         End::Finished => crawl.state = CrawlState::Finished,
@@ -780,6 +812,12 @@ impl Crawler {
         } else {
             None
         };
+        if kind.is_some() {
+            // A new node or a new record: (re)locate its IP.
+            if let (Some(geo), Some(ip)) = (&self.geo, enr_ip(&decoded)) {
+                geo.submit(id, ip);
+            }
+        }
         if let Some(kind) = kind {
             self.events.push(NewPeerEvent {
                 time: now_millis(),
@@ -951,6 +989,7 @@ impl Crawler {
         let transition = match report.error_class {
             None => {
                 self.crawl.progress.connected += 1;
+                self.locate_dialed(&report);
                 self.book.on_success(node, now);
                 self.offer_relay(&report);
                 Transition::None
@@ -1163,6 +1202,77 @@ impl Crawler {
         answer
     }
 
+    /// A peer whose record has no IP is located by the address a dial connected to.
+    fn locate_dialed(&self, report: &VisitReport) {
+        let Some(geo) = &self.geo else {
+            return;
+        };
+        let has_enr_ip = self
+            .known
+            .get(&report.node_id)
+            .is_some_and(|e| e.ip4().is_some() || e.ip6().is_some());
+        if has_enr_ip {
+            return;
+        }
+        let ip = report
+            .address
+            .as_deref()
+            .and_then(|a| a.parse::<Multiaddr>().ok())
+            .and_then(|ma| match ma.iter().next() {
+                Some(Protocol::Ip4(ip)) => Some(IpAddr::V4(ip)),
+                Some(Protocol::Ip6(ip)) => Some(IpAddr::V6(ip)),
+                _ => None,
+            });
+        if let Some(ip) = ip {
+            geo.submit(report.node_id, ip);
+        }
+    }
+
+    /// ONESHOT: time until the known work is done at the recent pace, for the walk and the
+    /// dials apart, whichever is longer; `None` without enough throughput to tell.
+    fn estimate_remaining(&mut self) -> Option<u64> {
+        if self.crawl.spec.mode != CrawlMode::Oneshot {
+            return None;
+        }
+        let p = &self.crawl.progress;
+        let walked = p.queried;
+        let dialed = p.connected + p.failed_by_class.values().sum::<u64>();
+        let now = Instant::now();
+        if self
+            .throughput
+            .back()
+            .is_none_or(|(t, _, _)| now.duration_since(*t) >= THROUGHPUT_SAMPLE)
+        {
+            self.throughput.push_back((now, walked, dialed));
+            while self.throughput.len() > 2
+                && now.duration_since(self.throughput[1].0) >= THROUGHPUT_WINDOW
+            {
+                self.throughput.pop_front();
+            }
+        }
+        let (t0, w0, d0) = *self.throughput.front()?;
+        let span = now.duration_since(t0);
+        if span < THROUGHPUT_SAMPLE * 2 {
+            return None;
+        }
+        let walk_left = (self.queue.len() + self.walking.len() + self.stragglers.len()) as u64;
+        let dial_left = self.to_dial.len() as u64 + p.dialing;
+        let mut eta = 0.0f64;
+        for (left, done) in [
+            (walk_left, walked.saturating_sub(w0)),
+            (dial_left, dialed.saturating_sub(d0)),
+        ] {
+            if left == 0 {
+                continue;
+            }
+            if done == 0 {
+                return None;
+            }
+            eta = eta.max(left as f64 * span.as_secs_f64() / done as f64);
+        }
+        Some((eta * 1000.0).round() as u64)
+    }
+
     /// Offers a reachable peer to the relay monitor if it runs relay on the crawl's cluster.
     fn offer_relay(&mut self, report: &VisitReport) {
         let Some(relay) = self.discovery.relay.as_mut() else {
@@ -1216,6 +1326,7 @@ impl Crawler {
             p.relay_mesh_peers = r.min_mesh_peers() as u64;
             p.messages = r.messages();
         }
+        self.crawl.progress.estimated_remaining_ms = self.estimate_remaining();
     }
 }
 

@@ -9,6 +9,7 @@
 //!                    ├─ random lookups (discv5 iterative queries)
 //!                    ├─ its own libp2p swarm (dialer.rs): dial, identify, metadata, ping
 //!                    ├─ address book (schedule.rs): who to dial when (PEX policy)
+//!                    ├─ peers' IPs ─▶ geolocator (crate::geo, one engine-wide task) ─▶ Store
 //!                    └─▶ Store: peers, ENR history, visits, events (sequence-numbered) ─▶ subscribers
 //! ```
 //!
@@ -30,6 +31,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::geo::Geolocator;
 use crate::metrics::Metrics;
 use crate::model::{now_millis, Crawl, CrawlId, CrawlProgress, CrawlSpec, CrawlState};
 use crate::relay::MessageCounter;
@@ -59,6 +61,9 @@ pub enum EngineError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The geolocator could not start (bad base URL).
+    #[error(transparent)]
+    Geo(#[from] crate::geo::GeoError),
 }
 
 /// Engine-wide settings.
@@ -76,6 +81,9 @@ pub struct EngineConfig {
     pub event_max_age: Duration,
     /// How EIP-1459 trees are resolved (nameservers, limits).
     pub dns: crate::dns::ResolverSettings,
+    /// Geolocation of peers' IPs; `None` = off (the default here; `peerscope serve` turns
+    /// it on unless configured off).
+    pub geo: Option<crate::geo::GeoConfig>,
 }
 
 /// Default number of events kept.
@@ -95,6 +103,7 @@ impl Default for EngineConfig {
             event_retention: DEFAULT_EVENT_RETENTION,
             event_max_age: DEFAULT_EVENT_MAX_AGE,
             dns: crate::dns::ResolverSettings::default(),
+            geo: None,
         }
     }
 }
@@ -110,6 +119,7 @@ struct Inner {
     counter: MessageCounter,
     metrics: Metrics,
     config: EngineConfig,
+    geo: Option<Geolocator>,
     root: CancellationToken,
     crawls: Mutex<HashMap<CrawlId, RunningCrawl>>,
 }
@@ -133,6 +143,10 @@ impl Engine {
             tracing::warn!(crawls = ?interrupted, "marked crawls interrupted by the previous run");
         }
         let counter = MessageCounter::new(store.clone(), config.max_content_topics)?;
+        let geo = match &config.geo {
+            Some(g) => Some(Geolocator::start(g.clone(), store.clone(), root.clone())?),
+            None => None,
+        };
         {
             // Writes relay counts every second until shutdown (then once more in shutdown),
             // and applies event retention every minute.
@@ -170,6 +184,7 @@ impl Engine {
                 counter,
                 metrics: Metrics::new(),
                 config,
+                geo,
                 root,
                 crawls: Mutex::new(HashMap::new()),
             }),
@@ -179,6 +194,12 @@ impl Engine {
     /// The store the engine writes to.
     pub fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    /// The geolocator, when geolocation is on. Crawls submit every peer IP they learn;
+    /// [`Geolocator::submit`] queues others the same way.
+    pub fn geolocator(&self) -> Option<&Geolocator> {
+        self.inner.geo.as_ref()
     }
 
     /// The metrics registry.
@@ -295,6 +316,7 @@ impl Engine {
                 return Err(EngineError::Bind { addr, reason });
             }
         };
+        let started = started.with_geolocator(self.inner.geo.clone());
         crawl.listen_addr = Some(started.local_addr().to_string());
         crawl.seed_addr = started.seed_addr().map(|a| a.to_string());
         crawl.local_enr = Some(started.local_enr().to_base64());

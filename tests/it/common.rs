@@ -75,6 +75,11 @@ impl Server {
         }
     }
 
+    /// The server's engine (for what tests feed it directly, e.g. the geolocator).
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
     pub async fn client(&self) -> CrawlerClient<Channel> {
         CrawlerClient::connect(format!("http://{}", self.addr))
             .await
@@ -232,4 +237,16 @@ pub async fn start(client: &mut CrawlerClient<Channel>, req: pb::StartCrawlReque
         .into_inner()
         .crawl
         .expect("a crawl in the response")
+}
+
+/// Polls `cond` every 50 ms until it holds; fails the test after `limit`.
+pub async fn wait_until<F: FnMut() -> bool>(limit: Duration, what: &str, mut cond: F) {
+    let deadline = tokio::time::Instant::now() + limit;
+    while !cond() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

@@ -2,11 +2,14 @@
 //! client over TCP, all on 127.0.0.1.
 
 mod api;
+mod cli;
 mod common;
 mod dial;
 mod discovery;
 mod dns;
 mod dns_crawl;
+mod estimate;
+mod geo;
 mod observe;
 mod px;
 mod relay;

@@ -12,6 +12,7 @@ export * from "./peerscope/v1/CustomProfile";
 export * from "./peerscope/v1/EnrFields";
 export * from "./peerscope/v1/Eth2Info";
 export * from "./peerscope/v1/EthereumProfile";
+export * from "./peerscope/v1/GeoInfo";
 export * from "./peerscope/v1/GetCrawlRequest";
 export * from "./peerscope/v1/GetCrawlResponse";
 export * from "./peerscope/v1/GetMessageCountsRequest";

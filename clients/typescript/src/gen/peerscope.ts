@@ -12,6 +12,7 @@ import type { CustomProfile as _peerscope_v1_CustomProfile, CustomProfile__Outpu
 import type { EnrFields as _peerscope_v1_EnrFields, EnrFields__Output as _peerscope_v1_EnrFields__Output } from './peerscope/v1/EnrFields';
 import type { Eth2Info as _peerscope_v1_Eth2Info, Eth2Info__Output as _peerscope_v1_Eth2Info__Output } from './peerscope/v1/Eth2Info';
 import type { EthereumProfile as _peerscope_v1_EthereumProfile, EthereumProfile__Output as _peerscope_v1_EthereumProfile__Output } from './peerscope/v1/EthereumProfile';
+import type { GeoInfo as _peerscope_v1_GeoInfo, GeoInfo__Output as _peerscope_v1_GeoInfo__Output } from './peerscope/v1/GeoInfo';
 import type { GetCrawlRequest as _peerscope_v1_GetCrawlRequest, GetCrawlRequest__Output as _peerscope_v1_GetCrawlRequest__Output } from './peerscope/v1/GetCrawlRequest';
 import type { GetCrawlResponse as _peerscope_v1_GetCrawlResponse, GetCrawlResponse__Output as _peerscope_v1_GetCrawlResponse__Output } from './peerscope/v1/GetCrawlResponse';
 import type { GetMessageCountsRequest as _peerscope_v1_GetMessageCountsRequest, GetMessageCountsRequest__Output as _peerscope_v1_GetMessageCountsRequest__Output } from './peerscope/v1/GetMessageCountsRequest';
@@ -69,6 +70,7 @@ export interface ProtoGrpcType {
       EnrFields: MessageTypeDefinition<_peerscope_v1_EnrFields, _peerscope_v1_EnrFields__Output>
       Eth2Info: MessageTypeDefinition<_peerscope_v1_Eth2Info, _peerscope_v1_Eth2Info__Output>
       EthereumProfile: MessageTypeDefinition<_peerscope_v1_EthereumProfile, _peerscope_v1_EthereumProfile__Output>
+      GeoInfo: MessageTypeDefinition<_peerscope_v1_GeoInfo, _peerscope_v1_GeoInfo__Output>
       GetCrawlRequest: MessageTypeDefinition<_peerscope_v1_GetCrawlRequest, _peerscope_v1_GetCrawlRequest__Output>
       GetCrawlResponse: MessageTypeDefinition<_peerscope_v1_GetCrawlResponse, _peerscope_v1_GetCrawlResponse__Output>
       GetMessageCountsRequest: MessageTypeDefinition<_peerscope_v1_GetMessageCountsRequest, _peerscope_v1_GetMessageCountsRequest__Output>

@@ -294,7 +294,7 @@ class CrawlSettings(_message.Message):
     def __init__(self, concurrency: _Optional[int] = ..., request_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., find_node_distances: _Optional[int] = ..., random_lookups: _Optional[int] = ..., recrawl_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., limits: _Optional[_Union[CrawlLimits, _Mapping]] = ..., dial: _Optional[bool] = ..., dial_concurrency: _Optional[int] = ..., dial_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., dials_per_ip: _Optional[int] = ..., min_redial_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., relay: _Optional[bool] = ..., relay_peers: _Optional[int] = ..., pubsub_topics: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class CrawlProgress(_message.Message):
-    __slots__ = ("discovered", "queried", "queued", "in_flight", "find_node_requests", "find_node_failures", "unresponsive", "lookups", "enr_updates", "rounds", "elapsed", "dials", "dialing", "connected", "failed_by_class", "identified", "dial_queued", "relay_peers", "relay_mesh_peers", "messages")
+    __slots__ = ("discovered", "queried", "queued", "in_flight", "find_node_requests", "find_node_failures", "unresponsive", "lookups", "enr_updates", "rounds", "elapsed", "dials", "dialing", "connected", "failed_by_class", "identified", "dial_queued", "relay_peers", "relay_mesh_peers", "messages", "estimated_remaining")
     class FailedByClassEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -322,6 +322,7 @@ class CrawlProgress(_message.Message):
     RELAY_PEERS_FIELD_NUMBER: _ClassVar[int]
     RELAY_MESH_PEERS_FIELD_NUMBER: _ClassVar[int]
     MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_REMAINING_FIELD_NUMBER: _ClassVar[int]
     discovered: int
     queried: int
     queued: int
@@ -342,7 +343,8 @@ class CrawlProgress(_message.Message):
     relay_peers: int
     relay_mesh_peers: int
     messages: int
-    def __init__(self, discovered: _Optional[int] = ..., queried: _Optional[int] = ..., queued: _Optional[int] = ..., in_flight: _Optional[int] = ..., find_node_requests: _Optional[int] = ..., find_node_failures: _Optional[int] = ..., unresponsive: _Optional[int] = ..., lookups: _Optional[int] = ..., enr_updates: _Optional[int] = ..., rounds: _Optional[int] = ..., elapsed: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., dials: _Optional[int] = ..., dialing: _Optional[int] = ..., connected: _Optional[int] = ..., failed_by_class: _Optional[_Mapping[str, int]] = ..., identified: _Optional[int] = ..., dial_queued: _Optional[int] = ..., relay_peers: _Optional[int] = ..., relay_mesh_peers: _Optional[int] = ..., messages: _Optional[int] = ...) -> None: ...
+    estimated_remaining: _duration_pb2.Duration
+    def __init__(self, discovered: _Optional[int] = ..., queried: _Optional[int] = ..., queued: _Optional[int] = ..., in_flight: _Optional[int] = ..., find_node_requests: _Optional[int] = ..., find_node_failures: _Optional[int] = ..., unresponsive: _Optional[int] = ..., lookups: _Optional[int] = ..., enr_updates: _Optional[int] = ..., rounds: _Optional[int] = ..., elapsed: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., dials: _Optional[int] = ..., dialing: _Optional[int] = ..., connected: _Optional[int] = ..., failed_by_class: _Optional[_Mapping[str, int]] = ..., identified: _Optional[int] = ..., dial_queued: _Optional[int] = ..., relay_peers: _Optional[int] = ..., relay_mesh_peers: _Optional[int] = ..., messages: _Optional[int] = ..., estimated_remaining: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class PeerEvent(_message.Message):
     __slots__ = ("sequence", "time", "kind", "crawl_id", "node_id", "peer_id", "enr_seq", "enr", "error_class", "detail")
@@ -403,7 +405,7 @@ class GetPeerResponse(_message.Message):
     def __init__(self, peer: _Optional[_Union[Peer, _Mapping]] = ...) -> None: ...
 
 class ListPeersRequest(_message.Message):
-    __slots__ = ("page_size", "page_token", "capability", "cluster_id", "shard", "crawl_id", "seen_since", "protocol", "agent", "reachable")
+    __slots__ = ("page_size", "page_token", "capability", "cluster_id", "shard", "crawl_id", "seen_since", "protocol", "agent", "reachable", "country")
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     CAPABILITY_FIELD_NUMBER: _ClassVar[int]
@@ -414,6 +416,7 @@ class ListPeersRequest(_message.Message):
     PROTOCOL_FIELD_NUMBER: _ClassVar[int]
     AGENT_FIELD_NUMBER: _ClassVar[int]
     REACHABLE_FIELD_NUMBER: _ClassVar[int]
+    COUNTRY_FIELD_NUMBER: _ClassVar[int]
     page_size: int
     page_token: str
     capability: str
@@ -424,7 +427,8 @@ class ListPeersRequest(_message.Message):
     protocol: str
     agent: str
     reachable: bool
-    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., capability: _Optional[str] = ..., cluster_id: _Optional[int] = ..., shard: _Optional[int] = ..., crawl_id: _Optional[str] = ..., seen_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., protocol: _Optional[str] = ..., agent: _Optional[str] = ..., reachable: _Optional[bool] = ...) -> None: ...
+    country: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., capability: _Optional[str] = ..., cluster_id: _Optional[int] = ..., shard: _Optional[int] = ..., crawl_id: _Optional[str] = ..., seen_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., protocol: _Optional[str] = ..., agent: _Optional[str] = ..., reachable: _Optional[bool] = ..., country: _Optional[str] = ...) -> None: ...
 
 class ListPeersResponse(_message.Message):
     __slots__ = ("peers", "next_page_token")
@@ -435,7 +439,7 @@ class ListPeersResponse(_message.Message):
     def __init__(self, peers: _Optional[_Iterable[_Union[Peer, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class Peer(_message.Message):
-    __slots__ = ("node_id", "peer_id", "enr", "enr_fields", "multiaddrs", "capabilities", "cluster_id", "shards", "first_seen", "last_seen", "crawl_ids", "enr_versions", "agent_version", "protocol_version", "protocols", "listen_addrs", "observed_addr", "metadata_cluster_id", "metadata_shards", "metadata_error", "rtt_last", "rtt_avg", "dial_attempts", "last_dial", "last_connected", "last_error_class", "last_error", "reachable", "state", "up_since", "down_since", "sessions", "uptime")
+    __slots__ = ("node_id", "peer_id", "enr", "enr_fields", "multiaddrs", "capabilities", "cluster_id", "shards", "first_seen", "last_seen", "crawl_ids", "enr_versions", "agent_version", "protocol_version", "protocols", "listen_addrs", "observed_addr", "metadata_cluster_id", "metadata_shards", "metadata_error", "rtt_last", "rtt_avg", "dial_attempts", "last_dial", "last_connected", "last_error_class", "last_error", "reachable", "state", "up_since", "down_since", "sessions", "uptime", "geo")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     PEER_ID_FIELD_NUMBER: _ClassVar[int]
     ENR_FIELD_NUMBER: _ClassVar[int]
@@ -469,6 +473,7 @@ class Peer(_message.Message):
     DOWN_SINCE_FIELD_NUMBER: _ClassVar[int]
     SESSIONS_FIELD_NUMBER: _ClassVar[int]
     UPTIME_FIELD_NUMBER: _ClassVar[int]
+    GEO_FIELD_NUMBER: _ClassVar[int]
     node_id: str
     peer_id: str
     enr: str
@@ -502,7 +507,32 @@ class Peer(_message.Message):
     down_since: _timestamp_pb2.Timestamp
     sessions: int
     uptime: _duration_pb2.Duration
-    def __init__(self, node_id: _Optional[str] = ..., peer_id: _Optional[str] = ..., enr: _Optional[str] = ..., enr_fields: _Optional[_Union[EnrFields, _Mapping]] = ..., multiaddrs: _Optional[_Iterable[str]] = ..., capabilities: _Optional[_Iterable[str]] = ..., cluster_id: _Optional[int] = ..., shards: _Optional[_Iterable[int]] = ..., first_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., crawl_ids: _Optional[_Iterable[str]] = ..., enr_versions: _Optional[int] = ..., agent_version: _Optional[str] = ..., protocol_version: _Optional[str] = ..., protocols: _Optional[_Iterable[str]] = ..., listen_addrs: _Optional[_Iterable[str]] = ..., observed_addr: _Optional[str] = ..., metadata_cluster_id: _Optional[int] = ..., metadata_shards: _Optional[_Iterable[int]] = ..., metadata_error: _Optional[str] = ..., rtt_last: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rtt_avg: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., dial_attempts: _Optional[int] = ..., last_dial: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_connected: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_error_class: _Optional[str] = ..., last_error: _Optional[str] = ..., reachable: _Optional[bool] = ..., state: _Optional[str] = ..., up_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., down_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sessions: _Optional[int] = ..., uptime: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    geo: GeoInfo
+    def __init__(self, node_id: _Optional[str] = ..., peer_id: _Optional[str] = ..., enr: _Optional[str] = ..., enr_fields: _Optional[_Union[EnrFields, _Mapping]] = ..., multiaddrs: _Optional[_Iterable[str]] = ..., capabilities: _Optional[_Iterable[str]] = ..., cluster_id: _Optional[int] = ..., shards: _Optional[_Iterable[int]] = ..., first_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., crawl_ids: _Optional[_Iterable[str]] = ..., enr_versions: _Optional[int] = ..., agent_version: _Optional[str] = ..., protocol_version: _Optional[str] = ..., protocols: _Optional[_Iterable[str]] = ..., listen_addrs: _Optional[_Iterable[str]] = ..., observed_addr: _Optional[str] = ..., metadata_cluster_id: _Optional[int] = ..., metadata_shards: _Optional[_Iterable[int]] = ..., metadata_error: _Optional[str] = ..., rtt_last: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rtt_avg: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., dial_attempts: _Optional[int] = ..., last_dial: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_connected: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_error_class: _Optional[str] = ..., last_error: _Optional[str] = ..., reachable: _Optional[bool] = ..., state: _Optional[str] = ..., up_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., down_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sessions: _Optional[int] = ..., uptime: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., geo: _Optional[_Union[GeoInfo, _Mapping]] = ...) -> None: ...
+
+class GeoInfo(_message.Message):
+    __slots__ = ("ip", "country", "country_code", "city", "asn", "isp", "org", "private", "looked_up_at", "error")
+    IP_FIELD_NUMBER: _ClassVar[int]
+    COUNTRY_FIELD_NUMBER: _ClassVar[int]
+    COUNTRY_CODE_FIELD_NUMBER: _ClassVar[int]
+    CITY_FIELD_NUMBER: _ClassVar[int]
+    ASN_FIELD_NUMBER: _ClassVar[int]
+    ISP_FIELD_NUMBER: _ClassVar[int]
+    ORG_FIELD_NUMBER: _ClassVar[int]
+    PRIVATE_FIELD_NUMBER: _ClassVar[int]
+    LOOKED_UP_AT_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    ip: str
+    country: str
+    country_code: str
+    city: str
+    asn: str
+    isp: str
+    org: str
+    private: bool
+    looked_up_at: _timestamp_pb2.Timestamp
+    error: str
+    def __init__(self, ip: _Optional[str] = ..., country: _Optional[str] = ..., country_code: _Optional[str] = ..., city: _Optional[str] = ..., asn: _Optional[str] = ..., isp: _Optional[str] = ..., org: _Optional[str] = ..., private: _Optional[bool] = ..., looked_up_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., error: _Optional[str] = ...) -> None: ...
 
 class ShardInfo(_message.Message):
     __slots__ = ("cluster_id", "shards", "encoding", "raw")
@@ -625,7 +655,7 @@ class GetNetworkStatsRequest(_message.Message):
     def __init__(self, crawl_id: _Optional[str] = ...) -> None: ...
 
 class GetNetworkStatsResponse(_message.Message):
-    __slots__ = ("peers", "by_capability", "by_cluster", "by_shard", "by_record_kind", "by_fork_digest", "without_capabilities", "by_protocol", "by_agent", "by_error_class", "by_metadata_shard", "reachable", "unreachable", "not_dialed", "by_pubsub_topic")
+    __slots__ = ("peers", "by_capability", "by_cluster", "by_shard", "by_record_kind", "by_fork_digest", "without_capabilities", "by_protocol", "by_agent", "by_error_class", "by_metadata_shard", "reachable", "unreachable", "not_dialed", "by_pubsub_topic", "by_country")
     class ByCapabilityEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -675,6 +705,13 @@ class GetNetworkStatsResponse(_message.Message):
         key: str
         value: int
         def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    class ByCountryEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
     PEERS_FIELD_NUMBER: _ClassVar[int]
     BY_CAPABILITY_FIELD_NUMBER: _ClassVar[int]
     BY_CLUSTER_FIELD_NUMBER: _ClassVar[int]
@@ -690,6 +727,7 @@ class GetNetworkStatsResponse(_message.Message):
     UNREACHABLE_FIELD_NUMBER: _ClassVar[int]
     NOT_DIALED_FIELD_NUMBER: _ClassVar[int]
     BY_PUBSUB_TOPIC_FIELD_NUMBER: _ClassVar[int]
+    BY_COUNTRY_FIELD_NUMBER: _ClassVar[int]
     peers: int
     by_capability: _containers.ScalarMap[str, int]
     by_cluster: _containers.ScalarMap[int, int]
@@ -705,7 +743,8 @@ class GetNetworkStatsResponse(_message.Message):
     unreachable: int
     not_dialed: int
     by_pubsub_topic: _containers.RepeatedCompositeFieldContainer[PubsubTopicSummary]
-    def __init__(self, peers: _Optional[int] = ..., by_capability: _Optional[_Mapping[str, int]] = ..., by_cluster: _Optional[_Mapping[int, int]] = ..., by_shard: _Optional[_Iterable[_Union[ShardCount, _Mapping]]] = ..., by_record_kind: _Optional[_Mapping[str, int]] = ..., by_fork_digest: _Optional[_Mapping[str, int]] = ..., without_capabilities: _Optional[int] = ..., by_protocol: _Optional[_Mapping[str, int]] = ..., by_agent: _Optional[_Mapping[str, int]] = ..., by_error_class: _Optional[_Mapping[str, int]] = ..., by_metadata_shard: _Optional[_Iterable[_Union[ShardCount, _Mapping]]] = ..., reachable: _Optional[int] = ..., unreachable: _Optional[int] = ..., not_dialed: _Optional[int] = ..., by_pubsub_topic: _Optional[_Iterable[_Union[PubsubTopicSummary, _Mapping]]] = ...) -> None: ...
+    by_country: _containers.ScalarMap[str, int]
+    def __init__(self, peers: _Optional[int] = ..., by_capability: _Optional[_Mapping[str, int]] = ..., by_cluster: _Optional[_Mapping[int, int]] = ..., by_shard: _Optional[_Iterable[_Union[ShardCount, _Mapping]]] = ..., by_record_kind: _Optional[_Mapping[str, int]] = ..., by_fork_digest: _Optional[_Mapping[str, int]] = ..., without_capabilities: _Optional[int] = ..., by_protocol: _Optional[_Mapping[str, int]] = ..., by_agent: _Optional[_Mapping[str, int]] = ..., by_error_class: _Optional[_Mapping[str, int]] = ..., by_metadata_shard: _Optional[_Iterable[_Union[ShardCount, _Mapping]]] = ..., reachable: _Optional[int] = ..., unreachable: _Optional[int] = ..., not_dialed: _Optional[int] = ..., by_pubsub_topic: _Optional[_Iterable[_Union[PubsubTopicSummary, _Mapping]]] = ..., by_country: _Optional[_Mapping[str, int]] = ...) -> None: ...
 
 class PubsubTopicSummary(_message.Message):
     __slots__ = ("pubsub_topic", "messages", "bytes", "content_topics", "other_messages", "undecodable")

@@ -87,6 +87,16 @@ export interface CrawlProgress {
    * Relay messages counted by this crawl.
    */
   'messages'?: (number | string | Long);
+  /**
+   * ONESHOT crawls only, while RUNNING: estimated time until the crawl finishes. It is the
+   * work known to remain (nodes queued or being walked, peers waiting for or in a dial)
+   * divided by the throughput of the last 10 seconds, for the walk and the dials apart,
+   * whichever takes longer; nodes not discovered yet are not counted, so it can grow
+   * while new nodes appear. Never negative. Unset for CONTINUOUS crawls, in a crawl's
+   * final summary, and while there is no throughput to estimate from (the first moments
+   * of a crawl).
+   */
+  'estimatedRemaining'?: (_google_protobuf_Duration | null);
 }
 
 /**
@@ -173,4 +183,14 @@ export interface CrawlProgress__Output {
    * Relay messages counted by this crawl.
    */
   'messages': (string);
+  /**
+   * ONESHOT crawls only, while RUNNING: estimated time until the crawl finishes. It is the
+   * work known to remain (nodes queued or being walked, peers waiting for or in a dial)
+   * divided by the throughput of the last 10 seconds, for the walk and the dials apart,
+   * whichever takes longer; nodes not discovered yet are not counted, so it can grow
+   * while new nodes appear. Never negative. Unset for CONTINUOUS crawls, in a crawl's
+   * final summary, and while there is no throughput to estimate from (the first moments
+   * of a crawl).
+   */
+  'estimatedRemaining': (_google_protobuf_Duration__Output | null);
 }

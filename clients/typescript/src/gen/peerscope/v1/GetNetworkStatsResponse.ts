@@ -66,6 +66,12 @@ export interface GetNetworkStatsResponse {
    * Relay traffic per pubsub topic (all time, all crawls).
    */
   'byPubsubTopic'?: (_peerscope_v1_PubsubTopicSummary)[];
+  /**
+   * Geolocated peers per country name; non-public addresses count under their kind
+   * (`loopback`, `private`, … see `GeoInfo.country`) and failed lookups under `unknown`.
+   * Peers not geolocated (yet) are not counted.
+   */
+  'byCountry'?: ({[key: string]: number | string | Long});
 }
 
 export interface GetNetworkStatsResponse__Output {
@@ -130,4 +136,10 @@ export interface GetNetworkStatsResponse__Output {
    * Relay traffic per pubsub topic (all time, all crawls).
    */
   'byPubsubTopic': (_peerscope_v1_PubsubTopicSummary__Output)[];
+  /**
+   * Geolocated peers per country name; non-public addresses count under their kind
+   * (`loopback`, `private`, … see `GeoInfo.country`) and failed lookups under `unknown`.
+   * Peers not geolocated (yet) are not counted.
+   */
+  'byCountry': ({[key: string]: string});
 }

@@ -45,6 +45,12 @@ export interface ListPeersRequest {
    * Only peers whose last dial connected (true) or failed (false).
    */
   'reachable'?: (boolean);
+  /**
+   * Only geolocated peers in this country, by name (`Germany`) or ISO code (`DE`), or with
+   * this non-public kind (`loopback`, `private`…), or `unknown` for failed lookups;
+   * case-insensitive.
+   */
+  'country'?: (string);
   '_clusterId'?: "clusterId";
   '_shard'?: "shard";
   '_reachable'?: "reachable";
@@ -93,6 +99,12 @@ export interface ListPeersRequest__Output {
    * Only peers whose last dial connected (true) or failed (false).
    */
   'reachable'?: (boolean);
+  /**
+   * Only geolocated peers in this country, by name (`Germany`) or ISO code (`DE`), or with
+   * this non-public kind (`loopback`, `private`…), or `unknown` for failed lookups;
+   * case-insensitive.
+   */
+  'country': (string);
   '_clusterId'?: "clusterId";
   '_shard'?: "shard";
   '_reachable'?: "reachable";

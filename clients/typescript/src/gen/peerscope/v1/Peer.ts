@@ -3,6 +3,7 @@
 import type { EnrFields as _peerscope_v1_EnrFields, EnrFields__Output as _peerscope_v1_EnrFields__Output } from '../../peerscope/v1/EnrFields';
 import type { Timestamp as _google_protobuf_Timestamp, Timestamp__Output as _google_protobuf_Timestamp__Output } from '../../google/protobuf/Timestamp';
 import type { Duration as _google_protobuf_Duration, Duration__Output as _google_protobuf_Duration__Output } from '../../google/protobuf/Duration';
+import type { GeoInfo as _peerscope_v1_GeoInfo, GeoInfo__Output as _peerscope_v1_GeoInfo__Output } from '../../peerscope/v1/GeoInfo';
 import type { Long } from '@grpc/proto-loader';
 
 /**
@@ -142,6 +143,12 @@ export interface Peer {
    * Total time up over ended sessions plus the current one.
    */
   'uptime'?: (_google_protobuf_Duration | null);
+  /**
+   * Where the peer's IP is; unset until geolocated (or when the server runs without
+   * geolocation). The IP is the ENR's `ip` (else `ip6`), or for a record without one the
+   * address a dial connected to.
+   */
+  'geo'?: (_peerscope_v1_GeoInfo | null);
   '_clusterId'?: "clusterId";
   '_metadataClusterId'?: "metadataClusterId";
   '_reachable'?: "reachable";
@@ -284,6 +291,12 @@ export interface Peer__Output {
    * Total time up over ended sessions plus the current one.
    */
   'uptime': (_google_protobuf_Duration__Output | null);
+  /**
+   * Where the peer's IP is; unset until geolocated (or when the server runs without
+   * geolocation). The IP is the ENR's `ip` (else `ip6`), or for a record without one the
+   * address a dial connected to.
+   */
+  'geo': (_peerscope_v1_GeoInfo__Output | null);
   '_clusterId'?: "clusterId";
   '_metadataClusterId'?: "metadataClusterId";
   '_reachable'?: "reachable";
