@@ -29,7 +29,10 @@ import type { MessageCount as _peerscope_v1_MessageCount, MessageCount__Output a
 import type { NetworkProfile as _peerscope_v1_NetworkProfile, NetworkProfile__Output as _peerscope_v1_NetworkProfile__Output } from './peerscope/v1/NetworkProfile';
 import type { Peer as _peerscope_v1_Peer, Peer__Output as _peerscope_v1_Peer__Output } from './peerscope/v1/Peer';
 import type { PeerEvent as _peerscope_v1_PeerEvent, PeerEvent__Output as _peerscope_v1_PeerEvent__Output } from './peerscope/v1/PeerEvent';
+import type { PeerExchangeOptions as _peerscope_v1_PeerExchangeOptions, PeerExchangeOptions__Output as _peerscope_v1_PeerExchangeOptions__Output } from './peerscope/v1/PeerExchangeOptions';
+import type { PeerSource as _peerscope_v1_PeerSource, PeerSource__Output as _peerscope_v1_PeerSource__Output } from './peerscope/v1/PeerSource';
 import type { PubsubTopicSummary as _peerscope_v1_PubsubTopicSummary, PubsubTopicSummary__Output as _peerscope_v1_PubsubTopicSummary__Output } from './peerscope/v1/PubsubTopicSummary';
+import type { SeedOptions as _peerscope_v1_SeedOptions, SeedOptions__Output as _peerscope_v1_SeedOptions__Output } from './peerscope/v1/SeedOptions';
 import type { ShardCount as _peerscope_v1_ShardCount, ShardCount__Output as _peerscope_v1_ShardCount__Output } from './peerscope/v1/ShardCount';
 import type { ShardInfo as _peerscope_v1_ShardInfo, ShardInfo__Output as _peerscope_v1_ShardInfo__Output } from './peerscope/v1/ShardInfo';
 import type { StartCrawlRequest as _peerscope_v1_StartCrawlRequest, StartCrawlRequest__Output as _peerscope_v1_StartCrawlRequest__Output } from './peerscope/v1/StartCrawlRequest';
@@ -88,7 +91,10 @@ export interface ProtoGrpcType {
       Peer: MessageTypeDefinition<_peerscope_v1_Peer, _peerscope_v1_Peer__Output>
       PeerEvent: MessageTypeDefinition<_peerscope_v1_PeerEvent, _peerscope_v1_PeerEvent__Output>
       PeerEventKind: EnumTypeDefinition
+      PeerExchangeOptions: MessageTypeDefinition<_peerscope_v1_PeerExchangeOptions, _peerscope_v1_PeerExchangeOptions__Output>
+      PeerSource: MessageTypeDefinition<_peerscope_v1_PeerSource, _peerscope_v1_PeerSource__Output>
       PubsubTopicSummary: MessageTypeDefinition<_peerscope_v1_PubsubTopicSummary, _peerscope_v1_PubsubTopicSummary__Output>
+      SeedOptions: MessageTypeDefinition<_peerscope_v1_SeedOptions, _peerscope_v1_SeedOptions__Output>
       ShardCount: MessageTypeDefinition<_peerscope_v1_ShardCount, _peerscope_v1_ShardCount__Output>
       ShardEncoding: EnumTypeDefinition
       ShardInfo: MessageTypeDefinition<_peerscope_v1_ShardInfo, _peerscope_v1_ShardInfo__Output>

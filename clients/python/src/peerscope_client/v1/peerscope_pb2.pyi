@@ -40,6 +40,8 @@ class PeerEventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PEER_EVENT_KIND_UNBANNED: _ClassVar[PeerEventKind]
     PEER_EVENT_KIND_PEER_UP: _ClassVar[PeerEventKind]
     PEER_EVENT_KIND_PEER_DOWN: _ClassVar[PeerEventKind]
+    PEER_EVENT_KIND_PEER_EXCHANGE: _ClassVar[PeerEventKind]
+    PEER_EVENT_KIND_PEER_EXCHANGE_SERVED: _ClassVar[PeerEventKind]
 
 class ShardEncoding(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -67,6 +69,8 @@ PEER_EVENT_KIND_BANNED: PeerEventKind
 PEER_EVENT_KIND_UNBANNED: PeerEventKind
 PEER_EVENT_KIND_PEER_UP: PeerEventKind
 PEER_EVENT_KIND_PEER_DOWN: PeerEventKind
+PEER_EVENT_KIND_PEER_EXCHANGE: PeerEventKind
+PEER_EVENT_KIND_PEER_EXCHANGE_SERVED: PeerEventKind
 SHARD_ENCODING_UNSPECIFIED: ShardEncoding
 SHARD_ENCODING_RS: ShardEncoding
 SHARD_ENCODING_RSV: ShardEncoding
@@ -82,12 +86,14 @@ class NetworkProfile(_message.Message):
     def __init__(self, waku: _Optional[_Union[WakuProfile, _Mapping]] = ..., ethereum: _Optional[_Union[EthereumProfile, _Mapping]] = ..., custom: _Optional[_Union[CustomProfile, _Mapping]] = ...) -> None: ...
 
 class WakuProfile(_message.Message):
-    __slots__ = ("cluster_id", "shards")
+    __slots__ = ("cluster_id", "shards", "preset")
     CLUSTER_ID_FIELD_NUMBER: _ClassVar[int]
     SHARDS_FIELD_NUMBER: _ClassVar[int]
+    PRESET_FIELD_NUMBER: _ClassVar[int]
     cluster_id: int
     shards: _containers.RepeatedScalarFieldContainer[int]
-    def __init__(self, cluster_id: _Optional[int] = ..., shards: _Optional[_Iterable[int]] = ...) -> None: ...
+    preset: str
+    def __init__(self, cluster_id: _Optional[int] = ..., shards: _Optional[_Iterable[int]] = ..., preset: _Optional[str] = ...) -> None: ...
 
 class EthereumProfile(_message.Message):
     __slots__ = ()
@@ -108,7 +114,7 @@ class CrawlLimits(_message.Message):
     def __init__(self, max_peers: _Optional[int] = ..., max_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class StartCrawlRequest(_message.Message):
-    __slots__ = ("profile", "bootstrap_enrs", "dns_tree_urls", "mode", "recrawl_interval", "concurrency", "request_timeout", "find_node_distances", "random_lookups", "limits", "name", "labels", "listen_addr", "dial", "dial_concurrency", "dial_timeout", "dials_per_ip", "min_redial_interval", "relay", "relay_peers", "pubsub_topics")
+    __slots__ = ("profile", "bootstrap_enrs", "dns_tree_urls", "mode", "recrawl_interval", "concurrency", "request_timeout", "find_node_distances", "random_lookups", "limits", "name", "labels", "listen_addr", "dial", "dial_concurrency", "dial_timeout", "dials_per_ip", "min_redial_interval", "relay", "relay_peers", "pubsub_topics", "peer_exchange")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -137,6 +143,7 @@ class StartCrawlRequest(_message.Message):
     RELAY_FIELD_NUMBER: _ClassVar[int]
     RELAY_PEERS_FIELD_NUMBER: _ClassVar[int]
     PUBSUB_TOPICS_FIELD_NUMBER: _ClassVar[int]
+    PEER_EXCHANGE_FIELD_NUMBER: _ClassVar[int]
     profile: NetworkProfile
     bootstrap_enrs: _containers.RepeatedScalarFieldContainer[str]
     dns_tree_urls: _containers.RepeatedScalarFieldContainer[str]
@@ -158,7 +165,28 @@ class StartCrawlRequest(_message.Message):
     relay: bool
     relay_peers: int
     pubsub_topics: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, profile: _Optional[_Union[NetworkProfile, _Mapping]] = ..., bootstrap_enrs: _Optional[_Iterable[str]] = ..., dns_tree_urls: _Optional[_Iterable[str]] = ..., mode: _Optional[_Union[CrawlMode, str]] = ..., recrawl_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., concurrency: _Optional[int] = ..., request_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., find_node_distances: _Optional[int] = ..., random_lookups: _Optional[int] = ..., limits: _Optional[_Union[CrawlLimits, _Mapping]] = ..., name: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., listen_addr: _Optional[str] = ..., dial: _Optional[bool] = ..., dial_concurrency: _Optional[int] = ..., dial_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., dials_per_ip: _Optional[int] = ..., min_redial_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., relay: _Optional[bool] = ..., relay_peers: _Optional[int] = ..., pubsub_topics: _Optional[_Iterable[str]] = ...) -> None: ...
+    peer_exchange: PeerExchangeOptions
+    def __init__(self, profile: _Optional[_Union[NetworkProfile, _Mapping]] = ..., bootstrap_enrs: _Optional[_Iterable[str]] = ..., dns_tree_urls: _Optional[_Iterable[str]] = ..., mode: _Optional[_Union[CrawlMode, str]] = ..., recrawl_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., concurrency: _Optional[int] = ..., request_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., find_node_distances: _Optional[int] = ..., random_lookups: _Optional[int] = ..., limits: _Optional[_Union[CrawlLimits, _Mapping]] = ..., name: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., listen_addr: _Optional[str] = ..., dial: _Optional[bool] = ..., dial_concurrency: _Optional[int] = ..., dial_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., dials_per_ip: _Optional[int] = ..., min_redial_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., relay: _Optional[bool] = ..., relay_peers: _Optional[int] = ..., pubsub_topics: _Optional[_Iterable[str]] = ..., peer_exchange: _Optional[_Union[PeerExchangeOptions, _Mapping]] = ...) -> None: ...
+
+class PeerExchangeOptions(_message.Message):
+    __slots__ = ("client", "interval", "seed")
+    CLIENT_FIELD_NUMBER: _ClassVar[int]
+    INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    client: bool
+    interval: _duration_pb2.Duration
+    seed: SeedOptions
+    def __init__(self, client: _Optional[bool] = ..., interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., seed: _Optional[_Union[SeedOptions, _Mapping]] = ...) -> None: ...
+
+class SeedOptions(_message.Message):
+    __slots__ = ("listen_addr", "advertise_ip", "requester_interval")
+    LISTEN_ADDR_FIELD_NUMBER: _ClassVar[int]
+    ADVERTISE_IP_FIELD_NUMBER: _ClassVar[int]
+    REQUESTER_INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    listen_addr: str
+    advertise_ip: str
+    requester_interval: _duration_pb2.Duration
+    def __init__(self, listen_addr: _Optional[str] = ..., advertise_ip: _Optional[str] = ..., requester_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class StartCrawlResponse(_message.Message):
     __slots__ = ("crawl",)
@@ -223,7 +251,7 @@ class WatchCrawlResponse(_message.Message):
     def __init__(self, crawl: _Optional[_Union[Crawl, _Mapping]] = ...) -> None: ...
 
 class Crawl(_message.Message):
-    __slots__ = ("id", "name", "labels", "state", "mode", "profile", "bootstrap_enrs", "dns_tree_urls", "created_at", "finished_at", "progress", "error", "listen_addr", "settings")
+    __slots__ = ("id", "name", "labels", "state", "mode", "profile", "bootstrap_enrs", "dns_tree_urls", "created_at", "finished_at", "progress", "error", "listen_addr", "settings", "seed_addr", "local_enr")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -245,6 +273,8 @@ class Crawl(_message.Message):
     ERROR_FIELD_NUMBER: _ClassVar[int]
     LISTEN_ADDR_FIELD_NUMBER: _ClassVar[int]
     SETTINGS_FIELD_NUMBER: _ClassVar[int]
+    SEED_ADDR_FIELD_NUMBER: _ClassVar[int]
+    LOCAL_ENR_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     labels: _containers.ScalarMap[str, str]
@@ -259,10 +289,12 @@ class Crawl(_message.Message):
     error: str
     listen_addr: str
     settings: CrawlSettings
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., state: _Optional[_Union[CrawlState, str]] = ..., mode: _Optional[_Union[CrawlMode, str]] = ..., profile: _Optional[_Union[NetworkProfile, _Mapping]] = ..., bootstrap_enrs: _Optional[_Iterable[str]] = ..., dns_tree_urls: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., progress: _Optional[_Union[CrawlProgress, _Mapping]] = ..., error: _Optional[str] = ..., listen_addr: _Optional[str] = ..., settings: _Optional[_Union[CrawlSettings, _Mapping]] = ...) -> None: ...
+    seed_addr: str
+    local_enr: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., state: _Optional[_Union[CrawlState, str]] = ..., mode: _Optional[_Union[CrawlMode, str]] = ..., profile: _Optional[_Union[NetworkProfile, _Mapping]] = ..., bootstrap_enrs: _Optional[_Iterable[str]] = ..., dns_tree_urls: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., progress: _Optional[_Union[CrawlProgress, _Mapping]] = ..., error: _Optional[str] = ..., listen_addr: _Optional[str] = ..., settings: _Optional[_Union[CrawlSettings, _Mapping]] = ..., seed_addr: _Optional[str] = ..., local_enr: _Optional[str] = ...) -> None: ...
 
 class CrawlSettings(_message.Message):
-    __slots__ = ("concurrency", "request_timeout", "find_node_distances", "random_lookups", "recrawl_interval", "limits", "dial", "dial_concurrency", "dial_timeout", "dials_per_ip", "min_redial_interval", "relay", "relay_peers", "pubsub_topics")
+    __slots__ = ("concurrency", "request_timeout", "find_node_distances", "random_lookups", "recrawl_interval", "limits", "dial", "dial_concurrency", "dial_timeout", "dials_per_ip", "min_redial_interval", "relay", "relay_peers", "pubsub_topics", "px_client", "px_interval", "seed", "seed_requester_interval")
     CONCURRENCY_FIELD_NUMBER: _ClassVar[int]
     REQUEST_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
     FIND_NODE_DISTANCES_FIELD_NUMBER: _ClassVar[int]
@@ -277,6 +309,10 @@ class CrawlSettings(_message.Message):
     RELAY_FIELD_NUMBER: _ClassVar[int]
     RELAY_PEERS_FIELD_NUMBER: _ClassVar[int]
     PUBSUB_TOPICS_FIELD_NUMBER: _ClassVar[int]
+    PX_CLIENT_FIELD_NUMBER: _ClassVar[int]
+    PX_INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    SEED_REQUESTER_INTERVAL_FIELD_NUMBER: _ClassVar[int]
     concurrency: int
     request_timeout: _duration_pb2.Duration
     find_node_distances: int
@@ -291,10 +327,14 @@ class CrawlSettings(_message.Message):
     relay: bool
     relay_peers: int
     pubsub_topics: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, concurrency: _Optional[int] = ..., request_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., find_node_distances: _Optional[int] = ..., random_lookups: _Optional[int] = ..., recrawl_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., limits: _Optional[_Union[CrawlLimits, _Mapping]] = ..., dial: _Optional[bool] = ..., dial_concurrency: _Optional[int] = ..., dial_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., dials_per_ip: _Optional[int] = ..., min_redial_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., relay: _Optional[bool] = ..., relay_peers: _Optional[int] = ..., pubsub_topics: _Optional[_Iterable[str]] = ...) -> None: ...
+    px_client: bool
+    px_interval: _duration_pb2.Duration
+    seed: bool
+    seed_requester_interval: _duration_pb2.Duration
+    def __init__(self, concurrency: _Optional[int] = ..., request_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., find_node_distances: _Optional[int] = ..., random_lookups: _Optional[int] = ..., recrawl_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., limits: _Optional[_Union[CrawlLimits, _Mapping]] = ..., dial: _Optional[bool] = ..., dial_concurrency: _Optional[int] = ..., dial_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., dials_per_ip: _Optional[int] = ..., min_redial_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., relay: _Optional[bool] = ..., relay_peers: _Optional[int] = ..., pubsub_topics: _Optional[_Iterable[str]] = ..., px_client: _Optional[bool] = ..., px_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., seed: _Optional[bool] = ..., seed_requester_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class CrawlProgress(_message.Message):
-    __slots__ = ("discovered", "queried", "queued", "in_flight", "find_node_requests", "find_node_failures", "unresponsive", "lookups", "enr_updates", "rounds", "elapsed", "dials", "dialing", "connected", "failed_by_class", "identified", "dial_queued", "relay_peers", "relay_mesh_peers", "messages", "estimated_remaining")
+    __slots__ = ("discovered", "queried", "queued", "in_flight", "find_node_requests", "find_node_failures", "unresponsive", "lookups", "enr_updates", "rounds", "elapsed", "dials", "dialing", "connected", "failed_by_class", "identified", "dial_queued", "relay_peers", "relay_mesh_peers", "messages", "estimated_remaining", "px_requests", "px_failures", "px_enrs", "px_served", "px_refused")
     class FailedByClassEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -323,6 +363,11 @@ class CrawlProgress(_message.Message):
     RELAY_MESH_PEERS_FIELD_NUMBER: _ClassVar[int]
     MESSAGES_FIELD_NUMBER: _ClassVar[int]
     ESTIMATED_REMAINING_FIELD_NUMBER: _ClassVar[int]
+    PX_REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    PX_FAILURES_FIELD_NUMBER: _ClassVar[int]
+    PX_ENRS_FIELD_NUMBER: _ClassVar[int]
+    PX_SERVED_FIELD_NUMBER: _ClassVar[int]
+    PX_REFUSED_FIELD_NUMBER: _ClassVar[int]
     discovered: int
     queried: int
     queued: int
@@ -344,7 +389,12 @@ class CrawlProgress(_message.Message):
     relay_mesh_peers: int
     messages: int
     estimated_remaining: _duration_pb2.Duration
-    def __init__(self, discovered: _Optional[int] = ..., queried: _Optional[int] = ..., queued: _Optional[int] = ..., in_flight: _Optional[int] = ..., find_node_requests: _Optional[int] = ..., find_node_failures: _Optional[int] = ..., unresponsive: _Optional[int] = ..., lookups: _Optional[int] = ..., enr_updates: _Optional[int] = ..., rounds: _Optional[int] = ..., elapsed: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., dials: _Optional[int] = ..., dialing: _Optional[int] = ..., connected: _Optional[int] = ..., failed_by_class: _Optional[_Mapping[str, int]] = ..., identified: _Optional[int] = ..., dial_queued: _Optional[int] = ..., relay_peers: _Optional[int] = ..., relay_mesh_peers: _Optional[int] = ..., messages: _Optional[int] = ..., estimated_remaining: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    px_requests: int
+    px_failures: int
+    px_enrs: int
+    px_served: int
+    px_refused: int
+    def __init__(self, discovered: _Optional[int] = ..., queried: _Optional[int] = ..., queued: _Optional[int] = ..., in_flight: _Optional[int] = ..., find_node_requests: _Optional[int] = ..., find_node_failures: _Optional[int] = ..., unresponsive: _Optional[int] = ..., lookups: _Optional[int] = ..., enr_updates: _Optional[int] = ..., rounds: _Optional[int] = ..., elapsed: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., dials: _Optional[int] = ..., dialing: _Optional[int] = ..., connected: _Optional[int] = ..., failed_by_class: _Optional[_Mapping[str, int]] = ..., identified: _Optional[int] = ..., dial_queued: _Optional[int] = ..., relay_peers: _Optional[int] = ..., relay_mesh_peers: _Optional[int] = ..., messages: _Optional[int] = ..., estimated_remaining: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., px_requests: _Optional[int] = ..., px_failures: _Optional[int] = ..., px_enrs: _Optional[int] = ..., px_served: _Optional[int] = ..., px_refused: _Optional[int] = ...) -> None: ...
 
 class PeerEvent(_message.Message):
     __slots__ = ("sequence", "time", "kind", "crawl_id", "node_id", "peer_id", "enr_seq", "enr", "error_class", "detail")
@@ -439,7 +489,7 @@ class ListPeersResponse(_message.Message):
     def __init__(self, peers: _Optional[_Iterable[_Union[Peer, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class Peer(_message.Message):
-    __slots__ = ("node_id", "peer_id", "enr", "enr_fields", "multiaddrs", "capabilities", "cluster_id", "shards", "first_seen", "last_seen", "crawl_ids", "enr_versions", "agent_version", "protocol_version", "protocols", "listen_addrs", "observed_addr", "metadata_cluster_id", "metadata_shards", "metadata_error", "rtt_last", "rtt_avg", "dial_attempts", "last_dial", "last_connected", "last_error_class", "last_error", "reachable", "state", "up_since", "down_since", "sessions", "uptime", "geo")
+    __slots__ = ("node_id", "peer_id", "enr", "enr_fields", "multiaddrs", "capabilities", "cluster_id", "shards", "first_seen", "last_seen", "crawl_ids", "enr_versions", "agent_version", "protocol_version", "protocols", "listen_addrs", "observed_addr", "metadata_cluster_id", "metadata_shards", "metadata_error", "rtt_last", "rtt_avg", "dial_attempts", "last_dial", "last_connected", "last_error_class", "last_error", "reachable", "state", "up_since", "down_since", "sessions", "uptime", "geo", "sources")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     PEER_ID_FIELD_NUMBER: _ClassVar[int]
     ENR_FIELD_NUMBER: _ClassVar[int]
@@ -474,6 +524,7 @@ class Peer(_message.Message):
     SESSIONS_FIELD_NUMBER: _ClassVar[int]
     UPTIME_FIELD_NUMBER: _ClassVar[int]
     GEO_FIELD_NUMBER: _ClassVar[int]
+    SOURCES_FIELD_NUMBER: _ClassVar[int]
     node_id: str
     peer_id: str
     enr: str
@@ -508,7 +559,18 @@ class Peer(_message.Message):
     sessions: int
     uptime: _duration_pb2.Duration
     geo: GeoInfo
-    def __init__(self, node_id: _Optional[str] = ..., peer_id: _Optional[str] = ..., enr: _Optional[str] = ..., enr_fields: _Optional[_Union[EnrFields, _Mapping]] = ..., multiaddrs: _Optional[_Iterable[str]] = ..., capabilities: _Optional[_Iterable[str]] = ..., cluster_id: _Optional[int] = ..., shards: _Optional[_Iterable[int]] = ..., first_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., crawl_ids: _Optional[_Iterable[str]] = ..., enr_versions: _Optional[int] = ..., agent_version: _Optional[str] = ..., protocol_version: _Optional[str] = ..., protocols: _Optional[_Iterable[str]] = ..., listen_addrs: _Optional[_Iterable[str]] = ..., observed_addr: _Optional[str] = ..., metadata_cluster_id: _Optional[int] = ..., metadata_shards: _Optional[_Iterable[int]] = ..., metadata_error: _Optional[str] = ..., rtt_last: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rtt_avg: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., dial_attempts: _Optional[int] = ..., last_dial: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_connected: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_error_class: _Optional[str] = ..., last_error: _Optional[str] = ..., reachable: _Optional[bool] = ..., state: _Optional[str] = ..., up_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., down_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sessions: _Optional[int] = ..., uptime: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., geo: _Optional[_Union[GeoInfo, _Mapping]] = ...) -> None: ...
+    sources: _containers.RepeatedCompositeFieldContainer[PeerSource]
+    def __init__(self, node_id: _Optional[str] = ..., peer_id: _Optional[str] = ..., enr: _Optional[str] = ..., enr_fields: _Optional[_Union[EnrFields, _Mapping]] = ..., multiaddrs: _Optional[_Iterable[str]] = ..., capabilities: _Optional[_Iterable[str]] = ..., cluster_id: _Optional[int] = ..., shards: _Optional[_Iterable[int]] = ..., first_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., crawl_ids: _Optional[_Iterable[str]] = ..., enr_versions: _Optional[int] = ..., agent_version: _Optional[str] = ..., protocol_version: _Optional[str] = ..., protocols: _Optional[_Iterable[str]] = ..., listen_addrs: _Optional[_Iterable[str]] = ..., observed_addr: _Optional[str] = ..., metadata_cluster_id: _Optional[int] = ..., metadata_shards: _Optional[_Iterable[int]] = ..., metadata_error: _Optional[str] = ..., rtt_last: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rtt_avg: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., dial_attempts: _Optional[int] = ..., last_dial: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_connected: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_error_class: _Optional[str] = ..., last_error: _Optional[str] = ..., reachable: _Optional[bool] = ..., state: _Optional[str] = ..., up_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., down_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sessions: _Optional[int] = ..., uptime: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., geo: _Optional[_Union[GeoInfo, _Mapping]] = ..., sources: _Optional[_Iterable[_Union[PeerSource, _Mapping]]] = ...) -> None: ...
+
+class PeerSource(_message.Message):
+    __slots__ = ("kind", "via_peer_id", "first_seen")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    VIA_PEER_ID_FIELD_NUMBER: _ClassVar[int]
+    FIRST_SEEN_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    via_peer_id: str
+    first_seen: _timestamp_pb2.Timestamp
+    def __init__(self, kind: _Optional[str] = ..., via_peer_id: _Optional[str] = ..., first_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class GeoInfo(_message.Message):
     __slots__ = ("ip", "country", "country_code", "city", "asn", "isp", "org", "private", "looked_up_at", "error")
@@ -655,7 +717,7 @@ class GetNetworkStatsRequest(_message.Message):
     def __init__(self, crawl_id: _Optional[str] = ...) -> None: ...
 
 class GetNetworkStatsResponse(_message.Message):
-    __slots__ = ("peers", "by_capability", "by_cluster", "by_shard", "by_record_kind", "by_fork_digest", "without_capabilities", "by_protocol", "by_agent", "by_error_class", "by_metadata_shard", "reachable", "unreachable", "not_dialed", "by_pubsub_topic", "by_country")
+    __slots__ = ("peers", "by_capability", "by_cluster", "by_shard", "by_record_kind", "by_fork_digest", "without_capabilities", "by_protocol", "by_agent", "by_error_class", "by_metadata_shard", "reachable", "unreachable", "not_dialed", "by_pubsub_topic", "by_country", "by_source")
     class ByCapabilityEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -712,6 +774,13 @@ class GetNetworkStatsResponse(_message.Message):
         key: str
         value: int
         def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    class BySourceEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
     PEERS_FIELD_NUMBER: _ClassVar[int]
     BY_CAPABILITY_FIELD_NUMBER: _ClassVar[int]
     BY_CLUSTER_FIELD_NUMBER: _ClassVar[int]
@@ -728,6 +797,7 @@ class GetNetworkStatsResponse(_message.Message):
     NOT_DIALED_FIELD_NUMBER: _ClassVar[int]
     BY_PUBSUB_TOPIC_FIELD_NUMBER: _ClassVar[int]
     BY_COUNTRY_FIELD_NUMBER: _ClassVar[int]
+    BY_SOURCE_FIELD_NUMBER: _ClassVar[int]
     peers: int
     by_capability: _containers.ScalarMap[str, int]
     by_cluster: _containers.ScalarMap[int, int]
@@ -744,7 +814,8 @@ class GetNetworkStatsResponse(_message.Message):
     not_dialed: int
     by_pubsub_topic: _containers.RepeatedCompositeFieldContainer[PubsubTopicSummary]
     by_country: _containers.ScalarMap[str, int]
-    def __init__(self, peers: _Optional[int] = ..., by_capability: _Optional[_Mapping[str, int]] = ..., by_cluster: _Optional[_Mapping[int, int]] = ..., by_shard: _Optional[_Iterable[_Union[ShardCount, _Mapping]]] = ..., by_record_kind: _Optional[_Mapping[str, int]] = ..., by_fork_digest: _Optional[_Mapping[str, int]] = ..., without_capabilities: _Optional[int] = ..., by_protocol: _Optional[_Mapping[str, int]] = ..., by_agent: _Optional[_Mapping[str, int]] = ..., by_error_class: _Optional[_Mapping[str, int]] = ..., by_metadata_shard: _Optional[_Iterable[_Union[ShardCount, _Mapping]]] = ..., reachable: _Optional[int] = ..., unreachable: _Optional[int] = ..., not_dialed: _Optional[int] = ..., by_pubsub_topic: _Optional[_Iterable[_Union[PubsubTopicSummary, _Mapping]]] = ..., by_country: _Optional[_Mapping[str, int]] = ...) -> None: ...
+    by_source: _containers.ScalarMap[str, int]
+    def __init__(self, peers: _Optional[int] = ..., by_capability: _Optional[_Mapping[str, int]] = ..., by_cluster: _Optional[_Mapping[int, int]] = ..., by_shard: _Optional[_Iterable[_Union[ShardCount, _Mapping]]] = ..., by_record_kind: _Optional[_Mapping[str, int]] = ..., by_fork_digest: _Optional[_Mapping[str, int]] = ..., without_capabilities: _Optional[int] = ..., by_protocol: _Optional[_Mapping[str, int]] = ..., by_agent: _Optional[_Mapping[str, int]] = ..., by_error_class: _Optional[_Mapping[str, int]] = ..., by_metadata_shard: _Optional[_Iterable[_Union[ShardCount, _Mapping]]] = ..., reachable: _Optional[int] = ..., unreachable: _Optional[int] = ..., not_dialed: _Optional[int] = ..., by_pubsub_topic: _Optional[_Iterable[_Union[PubsubTopicSummary, _Mapping]]] = ..., by_country: _Optional[_Mapping[str, int]] = ..., by_source: _Optional[_Mapping[str, int]] = ...) -> None: ...
 
 class PubsubTopicSummary(_message.Message):
     __slots__ = ("pubsub_topic", "messages", "bytes", "content_topics", "other_messages", "undecodable")

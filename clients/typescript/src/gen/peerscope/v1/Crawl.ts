@@ -67,6 +67,14 @@ export interface Crawl {
    * EIP-1459 tree URLs as given.
    */
   'dnsTreeUrls'?: (string)[];
+  /**
+   * Seed mode: the TCP address peer exchange is served on; empty otherwise.
+   */
+  'seedAddr'?: (string);
+  /**
+   * The crawl's local ENR (`enr:` text): no ip/udp unless in seed mode.
+   */
+  'localEnr'?: (string);
 }
 
 /**
@@ -129,4 +137,12 @@ export interface Crawl__Output {
    * EIP-1459 tree URLs as given.
    */
   'dnsTreeUrls': (string)[];
+  /**
+   * Seed mode: the TCP address peer exchange is served on; empty otherwise.
+   */
+  'seedAddr': (string);
+  /**
+   * The crawl's local ENR (`enr:` text): no ip/udp unless in seed mode.
+   */
+  'localEnr': (string);
 }

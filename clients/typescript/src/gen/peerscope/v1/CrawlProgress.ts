@@ -97,6 +97,26 @@ export interface CrawlProgress {
    * of a crawl).
    */
   'estimatedRemaining'?: (_google_protobuf_Duration | null);
+  /**
+   * Peer-exchange requests sent, all rounds.
+   */
+  'pxRequests'?: (number | string | Long);
+  /**
+   * Peer-exchange requests that failed or were refused (status other than 200).
+   */
+  'pxFailures'?: (number | string | Long);
+  /**
+   * Valid ENRs received in peer-exchange answers (a record may arrive many times).
+   */
+  'pxEnrs'?: (number | string | Long);
+  /**
+   * Seed mode: requests answered with records (status 200).
+   */
+  'pxServed'?: (number | string | Long);
+  /**
+   * Seed mode: requests refused (status 400 or 429).
+   */
+  'pxRefused'?: (number | string | Long);
 }
 
 /**
@@ -193,4 +213,24 @@ export interface CrawlProgress__Output {
    * of a crawl).
    */
   'estimatedRemaining': (_google_protobuf_Duration__Output | null);
+  /**
+   * Peer-exchange requests sent, all rounds.
+   */
+  'pxRequests': (string);
+  /**
+   * Peer-exchange requests that failed or were refused (status other than 200).
+   */
+  'pxFailures': (string);
+  /**
+   * Valid ENRs received in peer-exchange answers (a record may arrive many times).
+   */
+  'pxEnrs': (string);
+  /**
+   * Seed mode: requests answered with records (status 200).
+   */
+  'pxServed': (string);
+  /**
+   * Seed mode: requests refused (status 400 or 429).
+   */
+  'pxRefused': (string);
 }

@@ -21,6 +21,22 @@ export interface CrawlSettings {
   'relay'?: (boolean);
   'relayPeers'?: (number);
   'pubsubTopics'?: (string)[];
+  /**
+   * Peer exchange client on.
+   */
+  'pxClient'?: (boolean);
+  /**
+   * Minimum time between two peer-exchange requests to one peer.
+   */
+  'pxInterval'?: (_google_protobuf_Duration | null);
+  /**
+   * Seed mode on.
+   */
+  'seed'?: (boolean);
+  /**
+   * Seed mode: one answer per requester per this interval.
+   */
+  'seedRequesterInterval'?: (_google_protobuf_Duration | null);
 }
 
 /**
@@ -41,4 +57,20 @@ export interface CrawlSettings__Output {
   'relay': (boolean);
   'relayPeers': (number);
   'pubsubTopics': (string)[];
+  /**
+   * Peer exchange client on.
+   */
+  'pxClient': (boolean);
+  /**
+   * Minimum time between two peer-exchange requests to one peer.
+   */
+  'pxInterval': (_google_protobuf_Duration__Output | null);
+  /**
+   * Seed mode on.
+   */
+  'seed': (boolean);
+  /**
+   * Seed mode: one answer per requester per this interval.
+   */
+  'seedRequesterInterval': (_google_protobuf_Duration__Output | null);
 }

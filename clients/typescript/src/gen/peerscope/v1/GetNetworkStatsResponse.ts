@@ -27,7 +27,8 @@ export interface GetNetworkStatsResponse {
    */
   'byRecordKind'?: ({[key: string]: number | string | Long});
   /**
-   * Peers per eth2 fork digest (hex).
+   * Peers per eth2 fork digest (4 bytes, hex, from the ENR `eth2` key), e.g.
+   * `f5a5fd42`. Peers without `eth2` are not counted.
    */
   'byForkDigest'?: ({[key: string]: number | string | Long});
   /**
@@ -72,6 +73,10 @@ export interface GetNetworkStatsResponse {
    * Peers not geolocated (yet) are not counted.
    */
   'byCountry'?: ({[key: string]: number | string | Long});
+  /**
+   * Peers per source kind (see `PeerSource.kind`); a peer counts once under each kind.
+   */
+  'bySource'?: ({[key: string]: number | string | Long});
 }
 
 export interface GetNetworkStatsResponse__Output {
@@ -97,7 +102,8 @@ export interface GetNetworkStatsResponse__Output {
    */
   'byRecordKind': ({[key: string]: string});
   /**
-   * Peers per eth2 fork digest (hex).
+   * Peers per eth2 fork digest (4 bytes, hex, from the ENR `eth2` key), e.g.
+   * `f5a5fd42`. Peers without `eth2` are not counted.
    */
   'byForkDigest': ({[key: string]: string});
   /**
@@ -142,4 +148,8 @@ export interface GetNetworkStatsResponse__Output {
    * Peers not geolocated (yet) are not counted.
    */
   'byCountry': ({[key: string]: string});
+  /**
+   * Peers per source kind (see `PeerSource.kind`); a peer counts once under each kind.
+   */
+  'bySource': ({[key: string]: string});
 }

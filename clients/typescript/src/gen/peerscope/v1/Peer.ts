@@ -4,6 +4,7 @@ import type { EnrFields as _peerscope_v1_EnrFields, EnrFields__Output as _peersc
 import type { Timestamp as _google_protobuf_Timestamp, Timestamp__Output as _google_protobuf_Timestamp__Output } from '../../google/protobuf/Timestamp';
 import type { Duration as _google_protobuf_Duration, Duration__Output as _google_protobuf_Duration__Output } from '../../google/protobuf/Duration';
 import type { GeoInfo as _peerscope_v1_GeoInfo, GeoInfo__Output as _peerscope_v1_GeoInfo__Output } from '../../peerscope/v1/GeoInfo';
+import type { PeerSource as _peerscope_v1_PeerSource, PeerSource__Output as _peerscope_v1_PeerSource__Output } from '../../peerscope/v1/PeerSource';
 import type { Long } from '@grpc/proto-loader';
 
 /**
@@ -149,6 +150,10 @@ export interface Peer {
    * address a dial connected to.
    */
   'geo'?: (_peerscope_v1_GeoInfo | null);
+  /**
+   * How its records were learned, oldest first (at most 16).
+   */
+  'sources'?: (_peerscope_v1_PeerSource)[];
   '_clusterId'?: "clusterId";
   '_metadataClusterId'?: "metadataClusterId";
   '_reachable'?: "reachable";
@@ -297,6 +302,10 @@ export interface Peer__Output {
    * address a dial connected to.
    */
   'geo': (_peerscope_v1_GeoInfo__Output | null);
+  /**
+   * How its records were learned, oldest first (at most 16).
+   */
+  'sources': (_peerscope_v1_PeerSource__Output)[];
   '_clusterId'?: "clusterId";
   '_metadataClusterId'?: "metadataClusterId";
   '_reachable'?: "reachable";

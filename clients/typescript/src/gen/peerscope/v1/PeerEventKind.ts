@@ -49,6 +49,17 @@ export const PeerEventKind = {
    * A reachable peer failed a dial: the session ends.
    */
   PEER_EVENT_KIND_PEER_DOWN: 'PEER_EVENT_KIND_PEER_DOWN',
+  /**
+   * We asked the peer for records over peer exchange; `detail` is `<n> records` or why
+   * none came (`failed: ...`, `refused: status ...`).
+   */
+  PEER_EVENT_KIND_PEER_EXCHANGE: 'PEER_EVENT_KIND_PEER_EXCHANGE',
+  /**
+   * Seed mode: the peer asked us for records; `detail` is `answered <n> records (asked
+   * <m>, cluster <c>)` or `refused: <status> <reason>`. `node_id` is derived from the
+   * requester's secp256k1 key (requesters with other key types are not recorded here).
+   */
+  PEER_EVENT_KIND_PEER_EXCHANGE_SERVED: 'PEER_EVENT_KIND_PEER_EXCHANGE_SERVED',
 } as const;
 
 /**
@@ -112,6 +123,19 @@ export type PeerEventKind =
    */
   | 'PEER_EVENT_KIND_PEER_DOWN'
   | 11
+  /**
+   * We asked the peer for records over peer exchange; `detail` is `<n> records` or why
+   * none came (`failed: ...`, `refused: status ...`).
+   */
+  | 'PEER_EVENT_KIND_PEER_EXCHANGE'
+  | 12
+  /**
+   * Seed mode: the peer asked us for records; `detail` is `answered <n> records (asked
+   * <m>, cluster <c>)` or `refused: <status> <reason>`. `node_id` is derived from the
+   * requester's secp256k1 key (requesters with other key types are not recorded here).
+   */
+  | 'PEER_EVENT_KIND_PEER_EXCHANGE_SERVED'
+  | 13
 
 /**
  * Kinds of peer events.

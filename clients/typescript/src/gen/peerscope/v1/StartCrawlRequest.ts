@@ -4,6 +4,7 @@ import type { NetworkProfile as _peerscope_v1_NetworkProfile, NetworkProfile__Ou
 import type { CrawlMode as _peerscope_v1_CrawlMode, CrawlMode__Output as _peerscope_v1_CrawlMode__Output } from '../../peerscope/v1/CrawlMode';
 import type { Duration as _google_protobuf_Duration, Duration__Output as _google_protobuf_Duration__Output } from '../../google/protobuf/Duration';
 import type { CrawlLimits as _peerscope_v1_CrawlLimits, CrawlLimits__Output as _peerscope_v1_CrawlLimits__Output } from '../../peerscope/v1/CrawlLimits';
+import type { PeerExchangeOptions as _peerscope_v1_PeerExchangeOptions, PeerExchangeOptions__Output as _peerscope_v1_PeerExchangeOptions__Output } from '../../peerscope/v1/PeerExchangeOptions';
 
 export interface StartCrawlRequest {
   /**
@@ -105,6 +106,11 @@ export interface StartCrawlRequest {
    * shards, or shards 0..=7 when it names none. At most 64.
    */
   'pubsubTopics'?: (string)[];
+  /**
+   * Waku peer exchange (`/vac/waku/peer-exchange/2.0.0-alpha1`): asking peers for records,
+   * and seed mode (serving them). Unset: the client side on, seed mode off.
+   */
+  'peerExchange'?: (_peerscope_v1_PeerExchangeOptions | null);
   '_concurrency'?: "concurrency";
   '_findNodeDistances'?: "findNodeDistances";
   '_randomLookups'?: "randomLookups";
@@ -215,6 +221,11 @@ export interface StartCrawlRequest__Output {
    * shards, or shards 0..=7 when it names none. At most 64.
    */
   'pubsubTopics': (string)[];
+  /**
+   * Waku peer exchange (`/vac/waku/peer-exchange/2.0.0-alpha1`): asking peers for records,
+   * and seed mode (serving them). Unset: the client side on, seed mode off.
+   */
+  'peerExchange': (_peerscope_v1_PeerExchangeOptions__Output | null);
   '_concurrency'?: "concurrency";
   '_findNodeDistances'?: "findNodeDistances";
   '_randomLookups'?: "randomLookups";

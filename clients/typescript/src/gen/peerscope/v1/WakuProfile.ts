@@ -14,6 +14,18 @@ export interface WakuProfile {
    * Shards of interest in the cluster (0..=1023).
    */
   'shards'?: (number)[];
+  /**
+   * A Waku fleet's EIP-1459 tree, by name; its URL is added to `dns_tree_urls`, and when
+   * `cluster_id` is 0 the fleet's cluster replaces it. Known presets:
+   * - `sandbox` (The Waku Network, cluster 1):
+   * enrtree://AIRVQ5DDA4FFWLRBCHJWUWOO6X6S4ZTZ5B667LQ6AJU6PEYDLRD5O@sandbox.waku.nodes.status.im
+   * - `test` (The Waku Network, cluster 1):
+   * enrtree://AOGYWMBYOUIMOENHXCHILPKY3ZRFEULMFI4DOM442QSZ73TT2A7VI@test.waku.nodes.status.im
+   * - `status` (Status prod, cluster 16):
+   * enrtree://AMOJVZX4V6EXP7NTJPMAYJYST2QP6AJXYW76IU6VGJS7UVSNDYZG4@boot.prod.status.nodes.status.im
+   * Any other name fails INVALID_ARGUMENT. Empty: none.
+   */
+  'preset'?: (string);
 }
 
 /**
@@ -29,4 +41,16 @@ export interface WakuProfile__Output {
    * Shards of interest in the cluster (0..=1023).
    */
   'shards': (number)[];
+  /**
+   * A Waku fleet's EIP-1459 tree, by name; its URL is added to `dns_tree_urls`, and when
+   * `cluster_id` is 0 the fleet's cluster replaces it. Known presets:
+   * - `sandbox` (The Waku Network, cluster 1):
+   * enrtree://AIRVQ5DDA4FFWLRBCHJWUWOO6X6S4ZTZ5B667LQ6AJU6PEYDLRD5O@sandbox.waku.nodes.status.im
+   * - `test` (The Waku Network, cluster 1):
+   * enrtree://AOGYWMBYOUIMOENHXCHILPKY3ZRFEULMFI4DOM442QSZ73TT2A7VI@test.waku.nodes.status.im
+   * - `status` (Status prod, cluster 16):
+   * enrtree://AMOJVZX4V6EXP7NTJPMAYJYST2QP6AJXYW76IU6VGJS7UVSNDYZG4@boot.prod.status.nodes.status.im
+   * Any other name fails INVALID_ARGUMENT. Empty: none.
+   */
+  'preset': (string);
 }

@@ -1,0 +1,63 @@
+// Original file: proto/peerscope/v1/peerscope.proto
+
+import type { Duration as _google_protobuf_Duration, Duration__Output as _google_protobuf_Duration__Output } from '../../google/protobuf/Duration';
+
+/**
+ * Seed mode (the Tendermint PEX seed, on Waku's peer-exchange protocol). The crawl's
+ * libp2p host listens on TCP and answers peer-exchange requests with a random selection of
+ * the crawl's *vetted* peers (the last dial connected) of the requester's cluster, weighted
+ * towards the most recently vetted; never new, failing, bad or banned peers. The
+ * requester's cluster is the one its metadata reports (the request it sends us, or its
+ * answer to ours); when it is unknown, the crawl profile's cluster (any cluster for
+ * non-Waku profiles). An answer holds at most min(num_peers, 60) records; a request with no
+ * query or num_peers 0 answers status 400; each requester is answered at most once per
+ * `requester_interval`, faster repeats answer status 429 with a `status_desc`. Every
+ * request is a PEER_EXCHANGE_SERVED event of the requester. The crawl's local ENR then
+ * carries ip/tcp/udp (without seed mode it has none: a passive crawler). Needs `dial`.
+ */
+export interface SeedOptions {
+  /**
+   * TCP address to listen on, `ip:port` (port 0 picks one). Default: the IP of the
+   * crawl's discv5 address, port 0.
+   */
+  'listenAddr'?: (string);
+  /**
+   * IP published in the local ENR. Default: the listen IP, which must then not be
+   * unspecified (0.0.0.0 or ::).
+   */
+  'advertiseIp'?: (string);
+  /**
+   * One answer per requester per this interval. Default 60s; must be 1s..=1 day when set.
+   */
+  'requesterInterval'?: (_google_protobuf_Duration | null);
+}
+
+/**
+ * Seed mode (the Tendermint PEX seed, on Waku's peer-exchange protocol). The crawl's
+ * libp2p host listens on TCP and answers peer-exchange requests with a random selection of
+ * the crawl's *vetted* peers (the last dial connected) of the requester's cluster, weighted
+ * towards the most recently vetted; never new, failing, bad or banned peers. The
+ * requester's cluster is the one its metadata reports (the request it sends us, or its
+ * answer to ours); when it is unknown, the crawl profile's cluster (any cluster for
+ * non-Waku profiles). An answer holds at most min(num_peers, 60) records; a request with no
+ * query or num_peers 0 answers status 400; each requester is answered at most once per
+ * `requester_interval`, faster repeats answer status 429 with a `status_desc`. Every
+ * request is a PEER_EXCHANGE_SERVED event of the requester. The crawl's local ENR then
+ * carries ip/tcp/udp (without seed mode it has none: a passive crawler). Needs `dial`.
+ */
+export interface SeedOptions__Output {
+  /**
+   * TCP address to listen on, `ip:port` (port 0 picks one). Default: the IP of the
+   * crawl's discv5 address, port 0.
+   */
+  'listenAddr': (string);
+  /**
+   * IP published in the local ENR. Default: the listen IP, which must then not be
+   * unspecified (0.0.0.0 or ::).
+   */
+  'advertiseIp': (string);
+  /**
+   * One answer per requester per this interval. Default 60s; must be 1s..=1 day when set.
+   */
+  'requesterInterval': (_google_protobuf_Duration__Output | null);
+}
