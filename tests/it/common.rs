@@ -250,3 +250,18 @@ pub async fn wait_until<F: FnMut() -> bool>(limit: Duration, what: &str, mut con
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Identify's protocol list as a testnet node serves it. The relay (gossipsub) handler can
+/// announce its protocol to the connection a moment after identify answers on a loaded
+/// machine, so `/vac/waku/relay/2.0.0` alone may be missing; every other protocol must be
+/// there, and nothing the node does not serve.
+pub fn assert_identified_protocols(got: &[String], served: &[String], what: &str) {
+    let mut got = got.to_vec();
+    got.sort();
+    let expected: Vec<String> = served
+        .iter()
+        .filter(|p| got.contains(p) || p.as_str() != "/vac/waku/relay/2.0.0")
+        .cloned()
+        .collect();
+    assert_eq!(got, expected, "{what}");
+}

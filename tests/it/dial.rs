@@ -70,9 +70,11 @@ async fn up_nodes_are_identified_and_down_nodes_fail_refused() {
                 peer.last_error
             );
             assert_eq!(peer.agent_version, n.agent, "node {}", n.index);
-            let mut protocols = peer.protocols.clone();
-            protocols.sort();
-            assert_eq!(protocols, n.protocols, "node {}", n.index);
+            crate::common::assert_identified_protocols(
+                &peer.protocols,
+                &n.protocols,
+                &format!("node {}", n.index),
+            );
             assert_eq!(peer.metadata_cluster_id, Some(u32::from(n.cluster_id)));
             let shards: Vec<u32> = n.shards.iter().map(|s| u32::from(*s)).collect();
             assert_eq!(peer.metadata_shards, shards, "node {}", n.index);

@@ -252,10 +252,9 @@ async fn metrics_and_json_match_network_stats() {
         assert_eq!(p["retries"], 1);
         if n.up {
             assert_eq!(p["userAgent"], serde_json::json!(n.agent));
-            let mut protos: Vec<String> =
+            let protos: Vec<String> =
                 serde_json::from_value(p["supportedProtocols"].clone()).unwrap();
-            protos.sort();
-            assert_eq!(protos, n.protocols);
+            crate::common::assert_identified_protocols(&protos, &n.protocols, &n.peer_id);
             assert!(p["lastPingDuration"].as_f64().unwrap() > 0.0);
             assert_eq!(p["connError"], "");
         } else {
