@@ -129,53 +129,69 @@ pub async fn write_frame<T: AsyncWrite + Unpin>(io: &mut T, data: &[u8]) -> io::
     io.flush().await
 }
 
-/// request-response codec for the metadata protocol.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct MetadataCodec;
+/// request-response codec for a Waku protocol that exchanges one protobuf message `M` each
+/// way, in a single uvarint-length-prefixed frame of at most `MAX` bytes; the responder
+/// closes its side after the answer.
+pub struct FramedProto<M, const MAX: usize>(std::marker::PhantomData<fn() -> M>);
 
-async fn read_metadata<T: AsyncRead + Unpin>(io: &mut T) -> io::Result<WakuMetadata> {
-    let frame = read_frame(io, METADATA_MAX_BYTES).await?;
-    WakuMetadata::decode(frame.as_slice())
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+impl<M, const MAX: usize> Clone for FramedProto<M, MAX> {
+    fn clone(&self) -> Self {
+        *self
+    }
 }
 
-impl libp2p::request_response::Codec for MetadataCodec {
+impl<M, const MAX: usize> Copy for FramedProto<M, MAX> {}
+
+impl<M, const MAX: usize> Default for FramedProto<M, MAX> {
+    fn default() -> Self {
+        FramedProto(std::marker::PhantomData)
+    }
+}
+
+impl<M, const MAX: usize> std::fmt::Debug for FramedProto<M, MAX> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "FramedProto<{}, {MAX}>", std::any::type_name::<M>())
+    }
+}
+
+async fn read_message<M: Message + Default, T: AsyncRead + Unpin>(
+    io: &mut T,
+    max: usize,
+) -> io::Result<M> {
+    let frame = read_frame(io, max).await?;
+    M::decode(frame.as_slice()).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+impl<M, const MAX: usize> libp2p::request_response::Codec for FramedProto<M, MAX>
+where
+    M: Message + Default + Send + 'static,
+{
     type Protocol = StreamProtocol;
-    type Request = WakuMetadata;
-    type Response = WakuMetadata;
+    type Request = M;
+    type Response = M;
 
-    async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<WakuMetadata>
+    async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<M>
     where
         T: AsyncRead + Unpin + Send,
     {
-        read_metadata(io).await
+        read_message(io, MAX).await
     }
 
-    async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<WakuMetadata>
+    async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<M>
     where
         T: AsyncRead + Unpin + Send,
     {
-        read_metadata(io).await
+        read_message(io, MAX).await
     }
 
-    async fn write_request<T>(
-        &mut self,
-        _: &StreamProtocol,
-        io: &mut T,
-        req: WakuMetadata,
-    ) -> io::Result<()>
+    async fn write_request<T>(&mut self, _: &StreamProtocol, io: &mut T, req: M) -> io::Result<()>
     where
         T: AsyncWrite + Unpin + Send,
     {
         write_frame(io, &req.encode_to_vec()).await
     }
 
-    async fn write_response<T>(
-        &mut self,
-        _: &StreamProtocol,
-        io: &mut T,
-        res: WakuMetadata,
-    ) -> io::Result<()>
+    async fn write_response<T>(&mut self, _: &StreamProtocol, io: &mut T, res: M) -> io::Result<()>
     where
         T: AsyncWrite + Unpin + Send,
     {
@@ -183,6 +199,9 @@ impl libp2p::request_response::Codec for MetadataCodec {
         io.close().await
     }
 }
+
+/// request-response codec for the metadata protocol.
+pub type MetadataCodec = FramedProto<WakuMetadata, METADATA_MAX_BYTES>;
 
 /// Peer exchange (`/vac/waku/peer-exchange/2.0.0-alpha1`, RFC 34): one unsigned-varint
 /// length-prefixed `PeerExchangeRPC` each way. The requester sends `query`; the responder
@@ -268,58 +287,7 @@ impl PxRpc {
 
 /// request-response codec for peer exchange. Both directions read exactly one frame of at
 /// most [`PX_MAX_BYTES`].
-#[derive(Clone, Copy, Debug, Default)]
-pub struct PxCodec;
-
-async fn read_px<T: AsyncRead + Unpin>(io: &mut T) -> io::Result<PxRpc> {
-    let frame = read_frame(io, PX_MAX_BYTES).await?;
-    PxRpc::decode(frame.as_slice()).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
-}
-
-impl libp2p::request_response::Codec for PxCodec {
-    type Protocol = StreamProtocol;
-    type Request = PxRpc;
-    type Response = PxRpc;
-
-    async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<PxRpc>
-    where
-        T: AsyncRead + Unpin + Send,
-    {
-        read_px(io).await
-    }
-
-    async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<PxRpc>
-    where
-        T: AsyncRead + Unpin + Send,
-    {
-        read_px(io).await
-    }
-
-    async fn write_request<T>(
-        &mut self,
-        _: &StreamProtocol,
-        io: &mut T,
-        req: PxRpc,
-    ) -> io::Result<()>
-    where
-        T: AsyncWrite + Unpin + Send,
-    {
-        write_frame(io, &req.encode_to_vec()).await
-    }
-
-    async fn write_response<T>(
-        &mut self,
-        _: &StreamProtocol,
-        io: &mut T,
-        res: PxRpc,
-    ) -> io::Result<()>
-    where
-        T: AsyncWrite + Unpin + Send,
-    {
-        write_frame(io, &res.encode_to_vec()).await?;
-        io.close().await
-    }
-}
+pub type PxCodec = FramedProto<PxRpc, PX_MAX_BYTES>;
 
 /// The discv5 node id of a libp2p peer with a secp256k1 key (keccak256 of the uncompressed
 /// key, as ENR `v4` identities have it); `None` for other key types.
