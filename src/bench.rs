@@ -361,43 +361,23 @@ pub fn default_settings() -> CrawlSettings {
     }
 }
 
-/// One crawl served over gRPC with `subscribers` StreamPeerEvents clients (one of them
-/// slow) attached; returns the crawl time, the events written, and what each subscriber
-/// received.
-async fn crawl_with_subscribers(
-    net: &Testnet,
-    settings: &CrawlSettings,
-    subscribers: usize,
-) -> Result<(f64, u64, Vec<u64>), String> {
+/// Connects `count` StreamPeerEvents subscribers to the server at `url`, each replaying the
+/// log from its start; subscriber 0 reads deliberately slowly (2 ms per event). Every
+/// subscriber stops once it has seen the sequence `target` holds (or after 5 minutes) and
+/// returns how many events it received. Returns once all are connected.
+pub async fn subscribe(
+    url: &str,
+    count: usize,
+    target: tokio::sync::watch::Receiver<u64>,
+) -> Result<JoinSet<u64>, String> {
     use crate::proto::pb;
     use crate::proto::pb::crawler_client::CrawlerClient;
     use futures::StreamExt;
 
-    let dir = tempfile_dir()?;
-    let store = Store::open(&dir, 500).map_err(|e| e.to_string())?;
-    let root = CancellationToken::new();
-    let engine = Engine::new(
-        store.clone(),
-        EngineConfig {
-            default_discv5_addr: "127.0.0.1:0".parse().expect("valid literal"),
-            ..EngineConfig::default()
-        },
-        root.clone(),
-    )
-    .map_err(|e| e.to_string())?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| e.to_string())?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let server = tokio::spawn(crate::api::serve(listener, engine.clone(), root.clone()));
-    let url = format!("http://{addr}");
-    // Subscribers stop once they have seen `target` (set when the crawl ends).
-    let (target_tx, target_rx) = tokio::sync::watch::channel(u64::MAX);
     let mut subs = JoinSet::new();
-    for i in 0..subscribers {
-        let url = url.clone();
-        let mut target = target_rx.clone();
-        let mut client = CrawlerClient::connect(url)
+    for i in 0..count {
+        let mut target = target.clone();
+        let mut client = CrawlerClient::connect(url.to_string())
             .await
             .map_err(|e| e.to_string())?;
         let mut stream = client
@@ -427,7 +407,6 @@ async fn crawl_with_subscribers(
                         got += 1;
                         last = m.event.map(|e| e.sequence).unwrap_or(last);
                         if slow {
-                            // A deliberately slow reader: 2 ms per event.
                             tokio::time::sleep(Duration::from_millis(2)).await;
                         }
                     }
@@ -436,6 +415,100 @@ async fn crawl_with_subscribers(
             }
         });
     }
+    Ok(subs)
+}
+
+/// What each subscriber of [`subscribe`] received, once all have stopped.
+pub async fn received(mut subs: JoinSet<u64>) -> Vec<u64> {
+    let mut out = Vec::new();
+    while let Some(r) = subs.join_next().await {
+        out.push(r.unwrap_or(0));
+    }
+    out
+}
+
+/// Subscribers in a child process (`peerscope bench-subscribers`) run at the lowest CPU
+/// priority (`nice -n 19`), standing in for clients on other machines: the crawl then
+/// pays only for what the server does for them.
+struct ChildSubscribers {
+    child: tokio::process::Child,
+    lines: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+}
+
+impl ChildSubscribers {
+    async fn start(url: &str, count: usize) -> Result<ChildSubscribers, String> {
+        use tokio::io::AsyncBufReadExt;
+        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+        let mut child = tokio::process::Command::new("nice")
+            .args(["-n", "19"])
+            .arg(exe)
+            .args(["bench-subscribers", "--url", url, "--count"])
+            .arg(count.to_string())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| format!("starting the subscriber process: {e}"))?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        match tokio::time::timeout(Duration::from_secs(120), lines.next_line()).await {
+            Ok(Ok(Some(l))) if l == "ready" => Ok(ChildSubscribers { child, lines }),
+            other => Err(format!("the subscriber process did not start: {other:?}")),
+        }
+    }
+
+    async fn finish(mut self, target: u64) -> Result<Vec<u64>, String> {
+        use tokio::io::AsyncWriteExt;
+        let mut stdin = self.child.stdin.take().ok_or("no stdin")?;
+        stdin
+            .write_all(format!("{target}\n").as_bytes())
+            .await
+            .map_err(|e| e.to_string())?;
+        drop(stdin);
+        let line = tokio::time::timeout(Duration::from_secs(330), self.lines.next_line())
+            .await
+            .map_err(|_| "the subscriber process did not finish".to_string())?
+            .map_err(|e| e.to_string())?
+            .ok_or("the subscriber process printed no result")?;
+        let _ = self.child.wait().await;
+        serde_json::from_str(&line).map_err(|e| format!("{e}: {line}"))
+    }
+}
+
+/// One crawl served over gRPC with `subscribers` StreamPeerEvents clients (one of them
+/// slow) attached, in this process or in a child process; returns the crawl time, the
+/// events written, and what each subscriber received.
+async fn crawl_with_subscribers(
+    net: &Testnet,
+    settings: &CrawlSettings,
+    subscribers: usize,
+    in_process: bool,
+) -> Result<(f64, u64, Vec<u64>), String> {
+    let dir = tempfile_dir()?;
+    let store = Store::open(&dir, 500).map_err(|e| e.to_string())?;
+    let root = CancellationToken::new();
+    let engine = Engine::new(
+        store.clone(),
+        EngineConfig {
+            default_discv5_addr: "127.0.0.1:0".parse().expect("valid literal"),
+            ..EngineConfig::default()
+        },
+        root.clone(),
+    )
+    .map_err(|e| e.to_string())?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let server = tokio::spawn(crate::api::serve(listener, engine.clone(), root.clone()));
+    let url = format!("http://{addr}");
+    // Subscribers stop once they have seen `target` (set when the crawl ends).
+    let (target_tx, target_rx) = tokio::sync::watch::channel(u64::MAX);
+    let (local, child) = match (subscribers, in_process) {
+        (0, _) => (None, None),
+        (n, true) => (Some(subscribe(&url, n, target_rx).await?), None),
+        (n, false) => (None, Some(ChildSubscribers::start(&url, n).await?)),
+    };
     let spec = bench_spec(net, settings);
     let t = Instant::now();
     let started = engine.start_crawl(spec).await.map_err(|e| e.to_string())?;
@@ -449,10 +522,11 @@ async fn crawl_with_subscribers(
     let secs = t.elapsed().as_secs_f64();
     let written = store.last_sequence();
     target_tx.send_replace(written);
-    let mut received = Vec::new();
-    while let Some(r) = subs.join_next().await {
-        received.push(r.unwrap_or(0));
-    }
+    let received = match (local, child) {
+        (Some(subs), _) => received(subs).await,
+        (_, Some(child)) => child.finish(written).await?,
+        _ => Vec::new(),
+    };
     root.cancel();
     engine.shutdown().await;
     let _ = server.await;
@@ -467,6 +541,9 @@ async fn crawl_with_subscribers(
 pub struct SubscriberReport {
     pub nodes: usize,
     pub subscribers: usize,
+    /// The subscribers ran in the crawl's process (else in a child process at the lowest
+    /// CPU priority).
+    pub in_process: bool,
     pub without_secs: Vec<f64>,
     pub with_secs: Vec<f64>,
     /// median(with) / median(without).
@@ -480,6 +557,7 @@ pub struct SubscriberReport {
 pub async fn run_subscribers(
     config: BenchConfig,
     subscribers: usize,
+    in_process: bool,
 ) -> Result<SubscriberReport, String> {
     let net = Testnet::start(TestnetConfig {
         nodes: config.nodes,
@@ -495,7 +573,7 @@ pub async fn run_subscribers(
     for _ in 0..config.rounds.max(1) {
         for n in [0, subscribers] {
             let (secs, written, received) =
-                crawl_with_subscribers(&net, &config.settings, n).await?;
+                crawl_with_subscribers(&net, &config.settings, n, in_process).await?;
             let ok = received.iter().all(|r| *r == written);
             all_received &= ok;
             eprintln!(
@@ -514,6 +592,7 @@ pub async fn run_subscribers(
     Ok(SubscriberReport {
         nodes: config.nodes,
         subscribers,
+        in_process,
         without_secs: without,
         with_secs: with,
         ratio: if a > 0.0 { b / a } else { 0.0 },

@@ -10,6 +10,7 @@
 //! discv5_addr = "0.0.0.0:0"
 //! log_format = "json"
 //! flush_every_ms = 500
+//! store_cache_mb = 64
 //! shutdown_grace_secs = 10
 //! max_content_topics = 1000
 //! http_addr = "127.0.0.1:8008"
@@ -73,6 +74,7 @@ pub struct FileConfig {
     pub discv5_addr: Option<SocketAddr>,
     pub log_format: Option<LogFormat>,
     pub flush_every_ms: Option<u64>,
+    pub store_cache_mb: Option<u64>,
     pub shutdown_grace_secs: Option<u64>,
     pub max_content_topics: Option<usize>,
     pub http_addr: Option<SocketAddr>,
@@ -120,6 +122,9 @@ pub struct ServeConfig {
     pub log_format: LogFormat,
     /// sled fsync interval. Default 500 ms.
     pub flush_every_ms: u64,
+    /// sled page cache, in MiB. Default 64: resident memory stays near this however large
+    /// the database grows.
+    pub store_cache_mb: u64,
     /// Time allowed for crawls and streams to end on shutdown. Default 10 s.
     pub shutdown_grace: Duration,
     /// Distinct content topics counted per pubsub topic; the rest go to "(other)".
@@ -171,6 +176,16 @@ impl ServeConfig {
             return Err(ConfigError::Invalid {
                 key: "flush_every_ms",
                 reason: format!("{flush_every_ms} is not in 1..=60000"),
+            });
+        }
+        let store_cache_mb = cli
+            .store_cache_mb
+            .or(file.store_cache_mb)
+            .unwrap_or(crate::store::DEFAULT_CACHE_MB);
+        if store_cache_mb == 0 || store_cache_mb > 1 << 20 {
+            return Err(ConfigError::Invalid {
+                key: "store_cache_mb",
+                reason: format!("{store_cache_mb} is not in 1..=1048576"),
             });
         }
         let max_content_topics = cli
@@ -277,6 +292,7 @@ impl ServeConfig {
             }),
             log_format: cli.log_format.or(file.log_format).unwrap_or_default(),
             flush_every_ms,
+            store_cache_mb,
             shutdown_grace: cli
                 .shutdown_grace_secs
                 .or(file.shutdown_grace_secs)

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use rand::SeedableRng as _;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
@@ -34,6 +35,9 @@ enum Command {
     Testnet(TestnetArgs),
     /// Benchmark a ONESHOT crawl of an in-process testnet against a bare baseline.
     Bench(BenchArgs),
+    /// The subscriber side of `bench --subscribers` (started by it).
+    #[command(hide = true)]
+    BenchSubscribers(BenchSubscribersArgs),
     /// Start, stop, list, show and watch crawls (client of a running server).
     Crawl {
         #[command(flatten)]
@@ -100,6 +104,10 @@ struct ServeArgs {
     /// Interval of the store's background fsync, in milliseconds [default: 500].
     #[arg(long, env = "PEERSCOPE_FLUSH_EVERY_MS")]
     flush_every_ms: Option<u64>,
+    /// sled page cache in MiB; resident memory stays near it as the database grows
+    /// [default: 64].
+    #[arg(long, env = "PEERSCOPE_STORE_CACHE_MB")]
+    store_cache_mb: Option<u64>,
     /// Seconds allowed for crawls and streams to end at shutdown [default: 10].
     #[arg(long, env = "PEERSCOPE_SHUTDOWN_GRACE_SECS")]
     shutdown_grace_secs: Option<u64>,
@@ -165,9 +173,24 @@ struct BenchArgs {
     /// (one of them slow) attached over gRPC.
     #[arg(long)]
     subscribers: Option<usize>,
+    /// With --subscribers: run the subscribers in the crawl's own process, competing with
+    /// it for CPU, instead of in a child process at the lowest CPU priority (which stands
+    /// in for clients on other machines).
+    #[arg(long, requires = "subscribers")]
+    subscribers_in_process: bool,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(clap::Args)]
+struct BenchSubscribersArgs {
+    /// The server's gRPC URL.
+    #[arg(long)]
+    url: String,
+    /// Subscribers to connect.
+    #[arg(long)]
+    count: usize,
 }
 
 #[derive(clap::Args)]
@@ -216,6 +239,14 @@ struct TestnetArgs {
     /// use with --protocol-id discv5.
     #[arg(long)]
     eth2: bool,
+    /// Churn: every --churn-every seconds this many nodes leave the network (discv5 and
+    /// libp2p stop) and the ones that left the step before come back with the same
+    /// identity, record and ports. Bootstrap nodes never leave. 0: no churn.
+    #[arg(long, default_value_t = 0)]
+    churn: usize,
+    /// Seconds between churn steps.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
+    churn_every: u64,
     /// Print JSON lines instead of text.
     #[arg(long)]
     json: bool,
@@ -274,6 +305,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         discv5_addr: args.discv5_addr,
         log_format: args.log_format,
         flush_every_ms: args.flush_every_ms,
+        store_cache_mb: args.store_cache_mb,
         shutdown_grace_secs: args.shutdown_grace_secs,
         max_content_topics: args.max_content_topics,
         http_addr: args.http_addr,
@@ -293,8 +325,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
-    let store = Store::open(&config.data_dir, config.flush_every_ms)
-        .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
+    let store = Store::open_with_cache(
+        &config.data_dir,
+        config.flush_every_ms,
+        config.store_cache_mb << 20,
+    )
+    .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
     let root = CancellationToken::new();
     let engine = Engine::new(
         store.clone(),
@@ -400,7 +436,7 @@ async fn testnet(args: TestnetArgs) -> anyhow::Result<()> {
                 args.protocol_id
             )
         })?;
-    let net = Testnet::start(TestnetConfig {
+    let mut net = Testnet::start(TestnetConfig {
         nodes: args.nodes,
         degree: args.degree,
         seed: args.seed,
@@ -529,11 +565,34 @@ async fn testnet(args: TestnetArgs) -> anyhow::Result<()> {
             );
         }
     };
+    let mut churn = (args.churn > 0).then(|| {
+        let every = Duration::from_secs(args.churn_every);
+        tokio::time::interval_at(tokio::time::Instant::now() + every, every)
+    });
+    let mut churn_rng = rand::rngs::StdRng::seed_from_u64(args.seed.wrapping_add(1));
     loop {
         tokio::select! {
             _ = shutdown_signal() => break,
             _ = &mut deadline => break,
             _ = status.tick() => print_status(&net),
+            _ = async {
+                match churn.as_mut() {
+                    Some(t) => { t.tick().await; }
+                    None => std::future::pending::<()>().await,
+                }
+            } => {
+                let step = net.churn(args.churn, &mut churn_rng).await;
+                if args.json {
+                    println!("{}", serde_json::json!({"churn": step}));
+                } else {
+                    println!(
+                        "testnet: churn: {} nodes left, {} came back, {} in the network",
+                        step.left.len(),
+                        step.joined.len(),
+                        net.online()
+                    );
+                }
+            }
             _ = async {
                 match publish.as_mut() {
                     Some(t) => { t.tick().await; }
@@ -560,6 +619,30 @@ async fn testnet(args: TestnetArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Connects the subscribers, prints `ready`, reads the last sequence to wait for from
+/// stdin, then prints what each subscriber received as a JSON array.
+async fn bench_subscribers(args: BenchSubscribersArgs) -> anyhow::Result<()> {
+    use tokio::io::AsyncBufReadExt;
+    let (target_tx, target_rx) = tokio::sync::watch::channel(u64::MAX);
+    let subs = peerscope::bench::subscribe(&args.url, args.count, target_rx)
+        .await
+        .map_err(|e| anyhow::anyhow!(e))?;
+    println!("ready");
+    let mut line = String::new();
+    tokio::io::BufReader::new(tokio::io::stdin())
+        .read_line(&mut line)
+        .await
+        .context("reading the target sequence")?;
+    let target: u64 = line
+        .trim()
+        .parse()
+        .with_context(|| format!("{line:?} is not a sequence number"))?;
+    target_tx.send_replace(target);
+    let received = peerscope::bench::received(subs).await;
+    println!("{}", serde_json::to_string(&received)?);
+    Ok(())
+}
+
 async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     init_tracing(LogFormat::Text);
     let mut settings = peerscope::bench::default_settings();
@@ -572,15 +655,21 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         settings,
     };
     if let Some(n) = args.subscribers {
-        let r = peerscope::bench::run_subscribers(config, n)
+        let r = peerscope::bench::run_subscribers(config, n, args.subscribers_in_process)
             .await
             .map_err(|e| anyhow::anyhow!(e))?;
         if args.json {
             println!("{}", serde_json::to_string_pretty(&r)?);
         } else {
             println!(
-                "ONESHOT crawl of {} nodes served over gRPC: without subscribers {:?} s, with {} subscribers (one slow) {:?} s; ratio of medians {:.3}; every subscriber received every event: {}",
-                r.nodes, r.without_secs, r.subscribers, r.with_secs, r.ratio, r.all_received
+                "ONESHOT crawl of {} nodes served over gRPC: without subscribers {:?} s, with {} subscribers (one slow, {}) {:?} s; ratio of medians {:.3}; every subscriber received every event: {}",
+                r.nodes,
+                r.without_secs,
+                r.subscribers,
+                if r.in_process { "in process" } else { "in a child process at nice 19" },
+                r.with_secs,
+                r.ratio,
+                r.all_received
             );
         }
         anyhow::ensure!(r.all_received, "a subscriber missed events");
@@ -626,6 +715,7 @@ async fn main() -> std::process::ExitCode {
         Command::Serve(args) => serve(args).await,
         Command::Testnet(args) => testnet(args).await,
         Command::Bench(args) => bench(args).await,
+        Command::BenchSubscribers(args) => bench_subscribers(args).await,
         Command::Crawl { server, command } => client::crawl(server, command).await,
         Command::Peers { server, command } => client::peers(server, command).await,
         Command::Events { server, args } => client::events(server, args).await,

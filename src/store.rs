@@ -27,9 +27,9 @@
 //!
 //! **Flush policy.** sled writes to its log at once and fsyncs every `flush_every_ms`
 //! (default 500 ms); crawl state changes (start, stop, finish) are flushed before they are
-//! acknowledged. A crash (`kill -9`) can lose at most the writes of the last flush interval;
-//! the sequence counter of the event log is recomputed from the log itself at open, so
-//! numbers are never reused.
+//! acknowledged. A crash (`kill -9`) can lose at most the writes of the last flush interval.
+//! Event sequence numbers are reserved on disk in blocks ([`EVENT_SEQUENCE_BLOCK`]) flushed
+//! before use, so a number is never reused, even one whose event was streamed and then lost.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -98,6 +98,10 @@ pub const SCHEMA_VERSION: u64 = 1;
 /// Default interval between sled's background fsyncs.
 pub const DEFAULT_FLUSH_EVERY_MS: u64 = 500;
 
+/// Default sled page cache, in MiB. sled's own default is 1 GiB, which a long-running
+/// crawler fills: resident memory then grows with the database up to that size.
+pub const DEFAULT_CACHE_MB: u64 = 64;
+
 /// Store failures.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -142,8 +146,9 @@ pub struct Store {
     msg_buckets: sled::Tree,
     msg_undecodable: sled::Tree,
     geo_cache: sled::Tree,
-    /// Serializes event appends; holds the next sequence number.
-    next_sequence: Arc<std::sync::Mutex<u64>>,
+    /// Serializes event appends; holds the next sequence number and the end of the block
+    /// of numbers reserved on disk.
+    next_sequence: Arc<std::sync::Mutex<Sequencer>>,
     /// The last sequence written (0 before the first event).
     last_sequence: watch::Sender<u64>,
     /// The newest events, decoded, so that subscribers who keep up read them from memory
@@ -153,6 +158,19 @@ pub struct Store {
 
 /// Events kept decoded in memory for live subscribers.
 const RECENT_EVENTS: usize = 16_384;
+
+/// Event sequence numbers are reserved on disk in blocks of this many: the end of the
+/// block is written and flushed before any number in it is handed out, so a number that
+/// reached a subscriber is never given to another event, even if the process dies before
+/// the event itself was flushed. After a crash numbering resumes past the reserved block
+/// (a gap of at most this many numbers); a clean shutdown leaves no gap.
+pub const EVENT_SEQUENCE_BLOCK: u64 = 4096;
+
+/// Next event sequence number and the reserved block's end.
+struct Sequencer {
+    next: u64,
+    reserved: u64,
+}
 
 fn be(n: u64) -> [u8; 8] {
     n.to_be_bytes()
@@ -233,10 +251,20 @@ fn u64_key(bytes: &[u8]) -> Option<u64> {
 }
 
 impl Store {
-    /// Opens (or creates) the database in `dir`.
+    /// Opens (or creates) the database in `dir`, with the default page cache.
     pub fn open(dir: &Path, flush_every_ms: u64) -> Result<Store, StoreError> {
+        Store::open_with_cache(dir, flush_every_ms, DEFAULT_CACHE_MB << 20)
+    }
+
+    /// Opens (or creates) the database in `dir` with a page cache of `cache_bytes`.
+    pub fn open_with_cache(
+        dir: &Path,
+        flush_every_ms: u64,
+        cache_bytes: u64,
+    ) -> Result<Store, StoreError> {
         let db = sled::Config::new()
             .path(dir)
+            .cache_capacity(cache_bytes)
             .flush_every_ms(Some(flush_every_ms.max(1)))
             .open()?;
         let meta = db.open_tree("meta")?;
@@ -278,14 +306,26 @@ impl Store {
             events,
             meta,
             db,
-            next_sequence: Arc::new(std::sync::Mutex::new(last + 1)),
+            next_sequence: Arc::new(std::sync::Mutex::new(Sequencer {
+                next: last + 1,
+                reserved: last,
+            })),
             last_sequence,
             recent: Arc::default(),
         })
     }
 
-    /// Writes everything to disk.
+    /// Writes everything to disk. The unused rest of the reserved block of event sequence
+    /// numbers is released first, so a clean restart continues without a gap.
     pub async fn flush(&self) -> Result<(), StoreError> {
+        {
+            let mut seq = self.next_sequence.lock().unwrap_or_else(|e| e.into_inner());
+            let last = seq.next - 1;
+            if seq.reserved > last {
+                self.meta.insert("event_high_water", &be(last))?;
+                seq.reserved = last;
+            }
+        }
         self.db.flush_async().await?;
         Ok(())
     }
@@ -858,19 +898,25 @@ impl Store {
             return Ok(Vec::new());
         }
         // The lock only orders appends; a poisoned lock still holds a valid counter.
-        let mut next = self.next_sequence.lock().unwrap_or_else(|e| e.into_inner());
+        let mut seq = self.next_sequence.lock().unwrap_or_else(|e| e.into_inner());
+        let last = seq.next + events.len() as u64 - 1;
+        if last > seq.reserved {
+            // Reserve the next block durably before handing out any number in it.
+            let reserved = last + EVENT_SEQUENCE_BLOCK;
+            self.meta.insert("event_high_water", &be(reserved))?;
+            self.db.flush()?;
+            seq.reserved = reserved;
+        }
         let mut batch = sled::Batch::default();
         let mut written = Vec::with_capacity(events.len());
         for event in events {
-            let sequence = *next;
-            *next += 1;
+            let sequence = seq.next;
+            seq.next += 1;
             let event = PeerEvent { sequence, event };
             batch.insert(&be(sequence), encode(&event));
             written.push(Arc::new(event));
         }
-        let last = *next - 1;
         self.events.apply_batch(batch)?;
-        self.meta.insert("event_high_water", &be(last))?;
         let seqs = written.iter().map(|e| e.sequence).collect();
         {
             let mut recent = self.recent.write().unwrap_or_else(|e| e.into_inner());

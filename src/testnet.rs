@@ -174,7 +174,7 @@ pub struct NodeInfo {
 }
 
 struct Node {
-    /// `None` for peer-exchange-only nodes.
+    /// `None` for peer-exchange-only nodes, and while the node is away (churn).
     discv5: Option<Discv5>,
     enr: Enr,
     /// What the node serves over peer exchange.
@@ -184,6 +184,14 @@ struct Node {
     libp2p_stop: Option<CancellationToken>,
     /// Commands to the libp2p task.
     commands: Option<mpsc::Sender<NodeCommand>>,
+    /// The node's secp256k1 secret (ENR and libp2p identity).
+    secret: Vec<u8>,
+    /// How to start its libp2p host again; `None` for nodes without one.
+    libp2p: Option<Libp2pSpec>,
+    /// False while the node has left the network (churn).
+    online: bool,
+    /// The nodes whose records this node's routing table starts with.
+    neighbours: Vec<usize>,
 }
 
 /// Counters of what the libp2p nodes did.
@@ -211,6 +219,19 @@ pub struct Testnet {
     tasks: Vec<JoinHandle<()>>,
     /// TCP ports of down nodes, bound and never listened on.
     _reserved: Vec<tokio::net::TcpSocket>,
+    /// discv5 protocol id, for nodes that rejoin.
+    protocol_id: [u8; 6],
+    /// Nodes that left at the last churn step and rejoin at the next.
+    away: Vec<usize>,
+}
+
+/// What one churn step did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ChurnStep {
+    /// Nodes that left the network (discv5 and libp2p stopped).
+    pub left: Vec<usize>,
+    /// Nodes that came back (same identity, record and ports).
+    pub joined: Vec<usize>,
 }
 
 #[derive(NetworkBehaviour)]
@@ -228,19 +249,36 @@ struct NodeBehaviour {
     relay: Toggle<gossipsub::Behaviour>,
 }
 
-/// Starts a node's libp2p swarm on 127.0.0.1 and returns its TCP port and task.
-#[allow(clippy::too_many_arguments)]
-async fn start_libp2p(
-    secret: &[u8],
-    agent: &str,
+/// What a node's libp2p host is made of; kept so that a churned node can come back as the
+/// same host on the same port.
+#[derive(Clone)]
+struct Libp2pSpec {
+    secret: Vec<u8>,
+    agent: &'static str,
     caps: Waku2,
     cluster: u16,
-    shards: &[u16],
+    shards: Vec<u16>,
     px: Option<PxList>,
+}
+
+/// Starts a node's libp2p swarm on 127.0.0.1 (`port` 0: any free port) and returns its TCP
+/// port and task.
+async fn start_libp2p(
+    spec: &Libp2pSpec,
+    port: u16,
     stats: Arc<TestnetStats>,
     cancel: CancellationToken,
 ) -> Result<(u16, JoinHandle<()>, mpsc::Sender<NodeCommand>), String> {
-    let mut secret = secret.to_vec();
+    let Libp2pSpec {
+        secret,
+        agent,
+        caps,
+        cluster,
+        shards,
+        px,
+    } = spec.clone();
+    let shards = &shards[..];
+    let mut secret = secret;
     let sk =
         identity::secp256k1::SecretKey::try_from_bytes(&mut secret).map_err(|e| e.to_string())?;
     let key = identity::Keypair::from(identity::secp256k1::Keypair::from(sk));
@@ -307,9 +345,9 @@ async fn start_libp2p(
         .build();
     swarm
         .listen_on(
-            "/ip4/127.0.0.1/tcp/0"
+            format!("/ip4/127.0.0.1/tcp/{port}")
                 .parse::<Multiaddr>()
-                .expect("valid literal"),
+                .expect("valid multiaddr"),
         )
         .map_err(|e| e.to_string())?;
     let port = loop {
@@ -430,6 +468,29 @@ async fn start_libp2p(
         }
     });
     Ok((port, task, commands))
+}
+
+/// Starts a discv5 node on `socket` with record `enr`.
+async fn start_discv5(
+    socket: tokio::net::UdpSocket,
+    enr: &Enr,
+    key: CombinedKey,
+    protocol_id: [u8; 6],
+) -> Result<Discv5, String> {
+    let listen = ListenConfig::FromSockets {
+        ipv4: Some(Arc::new(socket)),
+        ipv6: None,
+    };
+    let cfg = ConfigBuilder::new(listen)
+        .protocol_identity(ProtocolIdentity {
+            protocol_id,
+            protocol_version: 1u16.to_be_bytes(),
+        })
+        .session_cache_capacity(4096)
+        .build();
+    let mut discv5 = Discv5::new(enr.clone(), key, cfg).map_err(|e| e.to_string())?;
+    discv5.start().await.map_err(|e| e.to_string())?;
+    Ok(discv5)
 }
 
 /// Picks the Waku profile of node `index`: capabilities 1..=63, and one of three clusters
@@ -569,6 +630,10 @@ impl Testnet {
                 .transpose()
                 .map_err(|e| err(e.to_string()))?;
             let key = CombinedKey::generate_secp256k1();
+            let secret = match &key {
+                CombinedKey::Secp256k1(k) => k.to_bytes().to_vec(),
+                _ => return Err(err("testnet keys are secp256k1".into())),
+            };
             let (caps, cluster, shards) = assign(&mut rng, index);
             let fork_digest = config
                 .eth2
@@ -577,28 +642,26 @@ impl Testnet {
             let up = !down_set.contains(&index);
             let node_cancel = cancel.child_token();
             let mut commands = None;
+            let mut libp2p_spec = None;
             let px = (config.peer_exchange && config.libp2p && up).then(PxList::default);
             let tcp = match (config.libp2p, up) {
                 (false, _) => None,
                 (true, true) => {
-                    let secret = match &key {
-                        CombinedKey::Secp256k1(k) => k.to_bytes().to_vec(),
-                        _ => return Err(err("testnet keys are secp256k1".into())),
-                    };
-                    let (port, task, tx) = start_libp2p(
-                        &secret,
+                    let spec = Libp2pSpec {
+                        secret: secret.clone(),
                         agent,
                         caps,
                         cluster,
-                        &shards,
-                        px.clone(),
-                        stats.clone(),
-                        node_cancel.clone(),
-                    )
-                    .await
-                    .map_err(err)?;
+                        shards: shards.clone(),
+                        px: px.clone(),
+                    };
+                    let (port, task, tx) =
+                        start_libp2p(&spec, 0, stats.clone(), node_cancel.clone())
+                            .await
+                            .map_err(err)?;
                     tasks.push(task);
                     commands = Some(tx);
+                    libp2p_spec = Some(spec);
                     Some(port)
                 }
                 (true, false) => {
@@ -632,23 +695,11 @@ impl Testnet {
             }
             .map_err(err)?;
             let discv5 = match socket {
-                Some(socket) => {
-                    let listen = ListenConfig::FromSockets {
-                        ipv4: Some(Arc::new(socket)),
-                        ipv6: None,
-                    };
-                    let cfg = ConfigBuilder::new(listen)
-                        .protocol_identity(ProtocolIdentity {
-                            protocol_id: config.protocol_id,
-                            protocol_version: 1u16.to_be_bytes(),
-                        })
-                        .session_cache_capacity(4096)
-                        .build();
-                    let mut discv5 =
-                        Discv5::new(enr.clone(), key, cfg).map_err(|e| err(e.to_string()))?;
-                    discv5.start().await.map_err(|e| err(e.to_string()))?;
-                    Some(discv5)
-                }
+                Some(socket) => Some(
+                    start_discv5(socket, &enr, key, config.protocol_id)
+                        .await
+                        .map_err(err)?,
+                ),
                 None => None,
             };
             let decoded = DecodedEnr::from_enr(&enr);
@@ -691,6 +742,10 @@ impl Testnet {
                 info,
                 libp2p_stop,
                 commands,
+                secret,
+                libp2p: libp2p_spec,
+                online: true,
+                neighbours: Vec::new(),
             });
         }
         let n = config.nodes;
@@ -710,6 +765,9 @@ impl Testnet {
                     known[i].push(j);
                 }
             }
+        }
+        for (i, node) in nodes.iter_mut().enumerate().take(n) {
+            node.neighbours = known[i].clone();
         }
         // Peer-exchange-only nodes: two discv5 nodes that serve peer exchange host each;
         // each knows three random others itself.
@@ -785,7 +843,108 @@ impl Testnet {
             cancel,
             tasks,
             _reserved: reserved,
+            protocol_id: config.protocol_id,
+            away: Vec::new(),
         })
+    }
+
+    /// One churn step: the nodes that left at the previous step come back, then `count`
+    /// other nodes (never a bootstrap node, never a peer-exchange-only one) leave. A node
+    /// that leaves stops answering discv5 and refuses TCP; one that comes back has the same
+    /// key, record and ports, and starts from its original neighbours.
+    pub async fn churn(&mut self, count: usize, rng: &mut impl Rng) -> ChurnStep {
+        let mut step = ChurnStep::default();
+        self.tasks.retain(|t| !t.is_finished());
+        for index in std::mem::take(&mut self.away) {
+            match self.join(index).await {
+                Ok(()) => step.joined.push(index),
+                Err(reason) => {
+                    tracing::warn!(target: "peerscope::testnet", index, %reason, "node could not rejoin");
+                    // Try again at the next step.
+                    self.away.push(index);
+                }
+            }
+        }
+        let first = self.bootstrap.len();
+        let mut candidates: Vec<usize> = (first..self.nodes.len())
+            .filter(|i| {
+                let n = &self.nodes[*i];
+                n.online && n.discv5.is_some() && !self.away.contains(i) && !step.joined.contains(i)
+            })
+            .collect();
+        candidates.shuffle(rng);
+        for index in candidates.into_iter().take(count) {
+            self.leave(index);
+            step.left.push(index);
+        }
+        self.away.extend(step.left.iter().copied());
+        step
+    }
+
+    /// Node `index` leaves: its discv5 and libp2p stop.
+    fn leave(&mut self, index: usize) {
+        let node = &mut self.nodes[index];
+        if let Some(mut d) = node.discv5.take() {
+            d.shutdown();
+        }
+        if let Some(token) = node.libp2p_stop.take() {
+            token.cancel();
+        }
+        node.commands = None;
+        node.online = false;
+    }
+
+    /// Node `index` comes back on its old ports with its old record.
+    async fn join(&mut self, index: usize) -> Result<(), String> {
+        let udp = self.nodes[index].info.udp.ok_or("no discv5 address")?;
+        // The old socket closes once discv5's task has wound down: retry the bind briefly.
+        let mut socket = None;
+        for _ in 0..50 {
+            match tokio::net::UdpSocket::bind(udp).await {
+                Ok(s) => {
+                    socket = Some(s);
+                    break;
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
+        let socket = socket.ok_or_else(|| format!("udp {udp} stayed in use"))?;
+        let node = &self.nodes[index];
+        let mut secret = node.secret.clone();
+        let key = CombinedKey::secp256k1_from_bytes(&mut secret).map_err(|e| e.to_string())?;
+        let discv5 = start_discv5(socket, &node.enr, key, self.protocol_id).await?;
+        for j in &node.neighbours {
+            let _ = discv5.add_enr(self.nodes[*j].enr.clone());
+        }
+        let mut stop = None;
+        let mut commands = None;
+        if let (Some(spec), true) = (&node.libp2p, node.info.up) {
+            let port = node.info.tcp.ok_or("no tcp port")?;
+            let token = self.cancel.child_token();
+            let mut started = Err(String::new());
+            for _ in 0..50 {
+                started = start_libp2p(spec, port, self.stats.clone(), token.clone()).await;
+                if started.is_ok() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            let (_, task, tx) = started.map_err(|e| format!("libp2p on tcp {port}: {e}"))?;
+            self.tasks.push(task);
+            stop = Some(token);
+            commands = Some(tx);
+        }
+        let node = &mut self.nodes[index];
+        node.discv5 = Some(discv5);
+        node.libp2p_stop = stop;
+        node.commands = commands;
+        node.online = true;
+        Ok(())
+    }
+
+    /// How many nodes are in the network now (not away after a churn step).
+    pub fn online(&self) -> usize {
+        self.nodes.iter().filter(|n| n.online).count()
     }
 
     /// Stops node `index`'s libp2p swarm (its TCP port then refuses connections); discv5

@@ -2,8 +2,10 @@
 //! client over TCP, all on 127.0.0.1.
 
 mod api;
+mod churn;
 mod cli;
 mod common;
+mod crash;
 mod dial;
 mod discovery;
 mod dns;
