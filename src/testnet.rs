@@ -115,6 +115,8 @@ pub struct TestnetConfig {
     pub px_only: usize,
     /// Records carry Ethereum consensus keys instead of Waku keys.
     pub eth2: bool,
+    /// Hostile nodes to add, per kind (see [`crate::testnet_hostile`]).
+    pub hostile: crate::testnet_hostile::HostileCounts,
 }
 
 impl Default for TestnetConfig {
@@ -130,6 +132,7 @@ impl Default for TestnetConfig {
             peer_exchange: false,
             px_only: 0,
             eth2: false,
+            hostile: Default::default(),
         }
     }
 }
@@ -171,6 +174,8 @@ pub struct NodeInfo {
     pub agent: String,
     /// Protocols identify reports, sorted (empty when not up).
     pub protocols: Vec<String>,
+    /// The kind of a hostile node (see [`crate::testnet_hostile`]); `None` for normal ones.
+    pub hostile: Option<crate::testnet_hostile::HostileKind>,
 }
 
 struct Node {
@@ -211,6 +216,7 @@ pub struct Testnet {
     tasks: Vec<JoinHandle<()>>,
     /// TCP ports of down nodes, bound and never listened on.
     _reserved: Vec<tokio::net::TcpSocket>,
+    hostile: crate::testnet_hostile::HostileNet,
 }
 
 #[derive(NetworkBehaviour)]
@@ -682,6 +688,7 @@ impl Testnet {
                     String::new()
                 },
                 protocols,
+                hostile: None,
             };
             let libp2p_stop = info.up.then_some(node_cancel);
             nodes.push(Node {
@@ -773,6 +780,17 @@ impl Testnet {
                 }
             }
         }
+        let hostile = crate::testnet_hostile::HostileNet::start(
+            &config.hostile,
+            config.protocol_id,
+            nodes.len(),
+            &nodes
+                .iter()
+                .filter_map(|n| n.discv5.as_ref())
+                .collect::<Vec<_>>(),
+            cancel.child_token(),
+        )
+        .await?;
         let bootstrap = nodes
             .iter()
             .take(config.bootstrap_count)
@@ -785,6 +803,7 @@ impl Testnet {
             cancel,
             tasks,
             _reserved: reserved,
+            hostile,
         })
     }
 
@@ -929,9 +948,19 @@ impl Testnet {
         &self.bootstrap
     }
 
-    /// What every node was assigned, in index order.
+    /// What every node was assigned, in index order (hostile nodes last).
     pub fn nodes(&self) -> Vec<NodeInfo> {
-        self.nodes.iter().map(|n| n.info.clone()).collect()
+        let hostile = self.hostile.nodes().iter().map(|h| h.info.clone());
+        self.nodes
+            .iter()
+            .map(|n| n.info.clone())
+            .chain(hostile)
+            .collect()
+    }
+
+    /// The hostile nodes and what they hand out.
+    pub fn hostile(&self) -> &crate::testnet_hostile::HostileNet {
+        &self.hostile
     }
 
     /// Number of nodes.
@@ -960,6 +989,7 @@ impl Testnet {
     /// Stops every node.
     pub fn shutdown(&mut self) {
         self.cancel.cancel();
+        self.hostile.shutdown();
         for t in self.tasks.drain(..) {
             t.abort();
         }
