@@ -812,8 +812,8 @@ pub const MAX_PROTOCOLS: usize = 64;
 /// Longest protocol name kept, in bytes; longer names are dropped, not cut.
 pub const MAX_PROTOCOL_LEN: usize = 128;
 /// Most listen addresses kept from one identify answer (the first ones, duplicates
-/// dropped).
-pub const MAX_LISTEN_ADDRS: usize = 32;
+/// dropped). A Waku node announces a handful (TCP, websocket, DNS names).
+pub const MAX_LISTEN_ADDRS: usize = 16;
 
 /// What identify told us, within [`MAX_AGENT_LEN`], [`MAX_PROTOCOL_VERSION_LEN`],
 /// [`MAX_PROTOCOLS`], [`MAX_PROTOCOL_LEN`] and [`MAX_LISTEN_ADDRS`] (see
@@ -1037,7 +1037,7 @@ mod identify_caps_tests {
                 "protocol version 300 -> 256 bytes".to_string(),
                 "protocols 100 -> 64".to_string(),
                 "1 protocol names over 128 bytes dropped".to_string(),
-                "listen addrs 40 -> 32".to_string(),
+                "listen addrs 40 -> 16".to_string(),
             ]
         );
         // Within the caps nothing changes and nothing is said.

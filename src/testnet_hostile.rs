@@ -10,7 +10,7 @@
 //! | --- | --- | --- |
 //! | `silent` | accepts TCP and never sends a byte (holds at most [`MAX_HELD`] connections, each for at most [`HOLD_FOR`]) | handshake timeout |
 //! | `stall` | answers multistream-select for `/noise`, then sends the first 18 bytes of a Noise frame that claims 96 and stops | handshake timeout |
-//! | `big-identify` | a real libp2p host (Noise, Yamux, identify, ping) whose identify fills libp2p's 4 KiB identify frame: an agent of [`BIG_AGENT_LEN`] bytes, a protocol version of [`BIG_PROTOCOL_VERSION_LEN`] bytes, [`BIG_PROTOCOLS`] protocols plus one name of [`BIG_LONG_PROTOCOL_LEN`] bytes, [`BIG_LISTEN_ADDRS`] extra listen addresses (`/ip4/127.0.0.1/tcp/1…`) | identified, with the stored fields capped |
+//! | `big-identify` | a real libp2p host (Noise, Yamux, identify, ping) whose identify comes close to the 4 KiB libp2p reads of it: an agent of [`BIG_AGENT_LEN`] bytes, a protocol version of [`BIG_PROTOCOL_VERSION_LEN`] bytes, [`BIG_PROTOCOLS`] protocols plus one name of [`BIG_LONG_PROTOCOL_LEN`] bytes, [`BIG_LISTEN_ADDRS`] extra listen addresses (`/ip4/127.0.0.1/tcp/1…`) | identified, with the stored fields capped |
 //! | `flood` | a Waku relay node (identify, ping, metadata, gossipsub on [`flood_topic`]) that publishes [`FLOOD_MESSAGES`] messages of garbage, one per [`FLOOD_INTERVAL`], once a peer subscribes; see [`flood_data`] | identified; its messages counted only as undecodable |
 //! | `wrong-key` | its record is signed by one key, its libp2p host (identify, ping) uses another | peer id mismatch |
 //! | `junk-enrs` | its routing table holds only [`junk_records`] (validly signed, junk values), so its NODES answers carry them; its own record has no TCP | records stored decoded, with issues; the node itself: no address |
@@ -75,8 +75,8 @@ pub const BIG_PROTOCOLS: usize = 100;
 /// `big-identify`: length of the one extra protocol name that is longer than sane.
 pub const BIG_LONG_PROTOCOL_LEN: usize = 200;
 /// `big-identify`: extra listen addresses announced (`/ip4/127.0.0.1/tcp/1` …), besides
-/// its real one.
-pub const BIG_LISTEN_ADDRS: usize = 60;
+/// its real one: as many as a libp2p swarm keeps as external addresses.
+pub const BIG_LISTEN_ADDRS: usize = 20;
 
 /// `flood`: messages published per node (successful publishes; none while no peer is
 /// subscribed).

@@ -74,7 +74,7 @@ export interface Peer {
    */
   'protocols'?: (string)[];
   /**
-   * identify: addresses the peer listens on (the first 32 distinct ones).
+   * identify: addresses the peer listens on (the first 16 distinct ones).
    */
   'listenAddrs'?: (string)[];
   /**
@@ -229,7 +229,7 @@ export interface Peer__Output {
    */
   'protocols': (string)[];
   /**
-   * identify: addresses the peer listens on (the first 32 distinct ones).
+   * identify: addresses the peer listens on (the first 16 distinct ones).
    */
   'listenAddrs': (string)[];
   /**
