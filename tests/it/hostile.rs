@@ -390,3 +390,109 @@ async fn flood_garbage_is_counted_as_undecodable_only() {
     drop(client);
     server.stop().await;
 }
+
+/// Dials `addr` as `peer` with the crawler's dialer (`timeout` per phase).
+async fn visit(
+    peer: libp2p::PeerId,
+    addr: std::net::SocketAddr,
+    timeout: Duration,
+) -> peerscope::model::VisitReport {
+    use peerscope::engine::dialer::{Dialer, DialerConfig, DialerEvent};
+    let mut dialer = Dialer::new(
+        DialerConfig {
+            dial_timeout: timeout,
+            visit_timeout: timeout,
+            agent_version: "peerscope-test".into(),
+            metadata: None,
+            px_client: false,
+            px_interval: Duration::from_secs(300),
+            px_serve: false,
+        },
+        libp2p::identity::Keypair::generate_secp256k1(),
+    )
+    .unwrap();
+    let ma: libp2p::Multiaddr = format!("/ip4/{}/tcp/{}", addr.ip(), addr.port())
+        .parse()
+        .unwrap();
+    dialer.dial(1, [0u8; 32], peer, vec![ma]);
+    within(timeout * 4 + Duration::from_secs(5), async {
+        loop {
+            if let DialerEvent::Done(report) = dialer.next().await {
+                return report;
+            }
+        }
+    })
+    .await
+}
+
+/// A TCP connect that never completes is a `timeout`; a connect that completes into a
+/// handshake that never does is a `handshake_timeout`. Both within their bounds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tcp_connect_timeout_and_handshake_timeout_are_told_apart() {
+    use peerscope::engine::dialer::TCP_CONNECT_TIMEOUT;
+    use peerscope::model::ErrorClass;
+    let someone = libp2p::PeerId::from(libp2p::identity::Keypair::generate_secp256k1().public());
+    let phase = Duration::from_millis(500);
+
+    // A listener that never accepts, with its accept queue full: further SYNs are dropped
+    // by the kernel, so the connect hangs.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let full = socket.listen(0).unwrap();
+    let full_addr = full.local_addr().unwrap();
+    let mut fillers = Vec::new();
+    for _ in 0..4 {
+        if let Ok(Ok(s)) = tokio::time::timeout(
+            Duration::from_millis(200),
+            tokio::net::TcpStream::connect(full_addr),
+        )
+        .await
+        {
+            fillers.push(s);
+        }
+    }
+    assert!(!fillers.is_empty(), "the accept queue takes at least one");
+    let t = Instant::now();
+    let r = visit(someone, full_addr, phase).await;
+    assert_eq!(r.error_class, Some(ErrorClass::Timeout), "{:?}", r.error);
+    assert!(
+        r.error
+            .as_deref()
+            .unwrap_or("")
+            .contains(TCP_CONNECT_TIMEOUT),
+        "{:?}",
+        r.error
+    );
+    assert!(t.elapsed() < phase * 2, "{:?}", t.elapsed());
+
+    // Accepts and never speaks.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_addr = silent.local_addr().unwrap();
+    let hold = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = silent.accept().await {
+            held.push(s);
+        }
+    });
+    let t = Instant::now();
+    let r = visit(someone, silent_addr, phase).await;
+    assert_eq!(
+        r.error_class,
+        Some(ErrorClass::HandshakeTimeout),
+        "{:?}",
+        r.error
+    );
+    assert!(
+        r.error.as_deref().unwrap_or("").contains(HANDSHAKE_TIMEOUT),
+        "{:?}",
+        r.error
+    );
+    // Connect + handshake are bounded by twice the phase timeout.
+    assert!(
+        t.elapsed() >= phase && t.elapsed() < phase * 3,
+        "{:?}",
+        t.elapsed()
+    );
+    hold.abort();
+    drop(full);
+}
