@@ -963,9 +963,9 @@ impl Testnet {
         &self.hostile
     }
 
-    /// Number of nodes.
+    /// Number of nodes (hostile ones included, as in [`Testnet::nodes`]).
     pub fn len(&self) -> usize {
-        self.nodes.len()
+        self.nodes.len() + self.hostile.nodes().len()
     }
 
     /// True for a network with no nodes (never, once started).
