@@ -18,6 +18,7 @@
 //!   dns      EIP-1459 trees: resolve and verify, build and sign
 //!   geo      IP geolocation (ip-api): rate-limited, cached, non-public addresses skipped
 //!   testnet_geo  a stand-in for ip-api on 127.0.0.1
+//!   testnet_hostile  testnet peers that misbehave on purpose (silent, stall, flood, …)
 //!   metrics  Prometheus registry
 //!   bench    the crawl-vs-baseline benchmark
 //!   config   `peerscope serve` settings: defaults, TOML file, environment, flags
@@ -41,4 +42,5 @@ pub mod store;
 pub mod testnet;
 pub mod testnet_dns;
 pub mod testnet_geo;
+pub mod testnet_hostile;
 pub mod waku;

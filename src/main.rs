@@ -247,6 +247,12 @@ struct TestnetArgs {
     /// Seconds between churn steps.
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
     churn_every: u64,
+    /// Hostile nodes to add, as KIND=N[,KIND=N...] with kinds silent (accepts TCP, never
+    /// speaks), stall (stalls mid-handshake), big-identify (identify larger than sane),
+    /// flood (relay peer flooding garbage), wrong-key (libp2p key is not the ENR's) and
+    /// junk-enrs (discv5 answers with junk records); at most 16 per kind.
+    #[arg(long, default_value = "")]
+    hostile: peerscope::testnet_hostile::HostileCounts,
     /// Print JSON lines instead of text.
     #[arg(long)]
     json: bool,
@@ -447,6 +453,7 @@ async fn testnet(args: TestnetArgs) -> anyhow::Result<()> {
         peer_exchange: args.peer_exchange || args.px_only > 0,
         px_only: args.px_only,
         eth2: args.eth2,
+        hostile: args.hostile,
     })
     .await?;
     let dns = if args.dns {
@@ -498,6 +505,18 @@ async fn testnet(args: TestnetArgs) -> anyhow::Result<()> {
         println!("bootstrap ENRs:");
         for e in net.bootstrap_enrs() {
             println!("  {e}");
+        }
+        for h in net.hostile().nodes() {
+            println!(
+                "hostile {} node {}: udp {}, tcp {}",
+                h.kind.as_str(),
+                h.info.index,
+                h.info.udp.map(|u| u.to_string()).unwrap_or_default(),
+                h.info
+                    .tcp
+                    .map(|p| p.to_string())
+                    .unwrap_or_else(|| "-".into())
+            );
         }
         if let Some((server, url)) = &dns {
             println!("DNS tree: {url}");

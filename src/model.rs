@@ -704,7 +704,7 @@ impl NetworkStats {
 /// Why a dial or visit failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum ErrorClass {
-    /// No answer in time (TCP connect, handshake or the visit as a whole).
+    /// No answer in time: the TCP connect, or the visit as a whole before it connected.
     Timeout,
     /// The TCP connection was refused (nothing listens).
     Refused,
@@ -724,11 +724,14 @@ pub enum ErrorClass {
     Canceled,
     /// Anything else; the raw error text says what.
     Other,
+    /// TCP connected, but the multistream/Noise/Yamux handshake did not finish in time (a
+    /// peer that accepts and never speaks, or stalls mid-handshake).
+    HandshakeTimeout,
 }
 
 impl ErrorClass {
     /// Every class, for stats and tests.
-    pub const ALL: [ErrorClass; 10] = [
+    pub const ALL: [ErrorClass; 11] = [
         ErrorClass::Timeout,
         ErrorClass::Refused,
         ErrorClass::Unreachable,
@@ -739,6 +742,7 @@ impl ErrorClass {
         ErrorClass::NoAddress,
         ErrorClass::Canceled,
         ErrorClass::Other,
+        ErrorClass::HandshakeTimeout,
     ];
 
     /// The lowercase name used in the API and metrics.
@@ -754,6 +758,7 @@ impl ErrorClass {
             ErrorClass::NoAddress => "no_address",
             ErrorClass::Canceled => "canceled",
             ErrorClass::Other => "other",
+            ErrorClass::HandshakeTimeout => "handshake_timeout",
         }
     }
 
@@ -796,7 +801,23 @@ impl PeerState {
     }
 }
 
-/// What identify told us.
+/// Longest identify agent version kept, in bytes (longer ones are cut at a character
+/// boundary). Real agents are well under 100 bytes.
+pub const MAX_AGENT_LEN: usize = 256;
+/// Longest identify protocol version kept, in bytes (cut like the agent).
+pub const MAX_PROTOCOL_VERSION_LEN: usize = 256;
+/// Most protocols kept from one identify answer (the first ones, in the order sent,
+/// duplicates dropped). A Waku node lists about 15.
+pub const MAX_PROTOCOLS: usize = 64;
+/// Longest protocol name kept, in bytes; longer names are dropped, not cut.
+pub const MAX_PROTOCOL_LEN: usize = 128;
+/// Most listen addresses kept from one identify answer (the first ones, duplicates
+/// dropped). A Waku node announces a handful (TCP, websocket, DNS names).
+pub const MAX_LISTEN_ADDRS: usize = 16;
+
+/// What identify told us, within [`MAX_AGENT_LEN`], [`MAX_PROTOCOL_VERSION_LEN`],
+/// [`MAX_PROTOCOLS`], [`MAX_PROTOCOL_LEN`] and [`MAX_LISTEN_ADDRS`] (see
+/// [`IdentifyInfo::capped`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdentifyInfo {
     pub agent_version: String,
@@ -804,6 +825,93 @@ pub struct IdentifyInfo {
     pub protocols: Vec<String>,
     pub listen_addrs: Vec<String>,
     pub observed_addr: String,
+}
+
+/// `text` cut to at most `max` bytes at a character boundary.
+fn cut(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    text
+}
+
+/// The first `max` distinct items of `items` that `keep` accepts; also how many distinct
+/// accepted items there were in all.
+fn first_distinct(
+    items: impl IntoIterator<Item = String>,
+    max: usize,
+    mut keep: impl FnMut(&str) -> bool,
+) -> (Vec<String>, usize) {
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for item in items {
+        if keep(&item) && seen.insert(item.clone()) && out.len() < max {
+            out.push(item);
+        }
+    }
+    (out, seen.len())
+}
+
+impl IdentifyInfo {
+    /// Builds what is stored from an identify answer, applying the caps. The second value
+    /// says what was cut (empty when nothing was), e.g. `"agent 1200 -> 256 bytes"`.
+    pub fn capped(
+        agent_version: String,
+        protocol_version: String,
+        protocols: impl IntoIterator<Item = String>,
+        listen_addrs: impl IntoIterator<Item = String>,
+        observed_addr: String,
+    ) -> (IdentifyInfo, Vec<String>) {
+        let mut notes = Vec::new();
+        let agent_len = agent_version.len();
+        let agent_version = cut(agent_version, MAX_AGENT_LEN);
+        if agent_version.len() < agent_len {
+            notes.push(format!(
+                "agent {agent_len} -> {} bytes",
+                agent_version.len()
+            ));
+        }
+        let pv_len = protocol_version.len();
+        let protocol_version = cut(protocol_version, MAX_PROTOCOL_VERSION_LEN);
+        if protocol_version.len() < pv_len {
+            notes.push(format!(
+                "protocol version {pv_len} -> {} bytes",
+                protocol_version.len()
+            ));
+        }
+        let mut too_long = 0usize;
+        let (protocols, total) = first_distinct(protocols, MAX_PROTOCOLS, |p| {
+            let ok = p.len() <= MAX_PROTOCOL_LEN;
+            if !ok {
+                too_long += 1;
+            }
+            ok
+        });
+        if total > protocols.len() {
+            notes.push(format!("protocols {total} -> {}", protocols.len()));
+        }
+        if too_long > 0 {
+            notes.push(format!(
+                "{too_long} protocol names over {MAX_PROTOCOL_LEN} bytes dropped"
+            ));
+        }
+        let (listen_addrs, total) = first_distinct(listen_addrs, MAX_LISTEN_ADDRS, |_| true);
+        if total > listen_addrs.len() {
+            notes.push(format!("listen addrs {total} -> {}", listen_addrs.len()));
+        }
+        let info = IdentifyInfo {
+            agent_version,
+            protocol_version,
+            protocols,
+            listen_addrs,
+            observed_addr,
+        };
+        (info, notes)
+    }
 }
 
 /// What Waku metadata told us.
@@ -888,4 +996,60 @@ pub struct UndecodableCount {
     pub bytes: u64,
     pub first_seen: UnixMillis,
     pub last_seen: UnixMillis,
+}
+
+#[cfg(test)]
+mod identify_caps_tests {
+    use super::*;
+
+    #[test]
+    fn identify_fields_are_capped_and_the_cut_is_described() {
+        let protocols = (0..100)
+            .map(|i| format!("/p/{i}"))
+            .chain(["/p/0".to_string(), format!("/{}", "l".repeat(200))]);
+        let addrs = (0..40).map(|i| format!("/ip4/127.0.0.1/tcp/{i}"));
+        // A multi-byte character straddles the cut.
+        let agent = format!("{}é{}", "a".repeat(MAX_AGENT_LEN - 1), "b".repeat(10));
+        let (info, notes) = IdentifyInfo::capped(
+            agent,
+            "v".repeat(300),
+            protocols,
+            addrs,
+            "/ip4/127.0.0.1/tcp/9".into(),
+        );
+        assert_eq!(info.agent_version, "a".repeat(MAX_AGENT_LEN - 1));
+        assert_eq!(info.protocol_version.len(), MAX_PROTOCOL_VERSION_LEN);
+        assert_eq!(info.protocols.len(), MAX_PROTOCOLS);
+        assert_eq!(info.protocols[0], "/p/0");
+        assert_eq!(
+            info.protocols[MAX_PROTOCOLS - 1],
+            format!("/p/{}", MAX_PROTOCOLS - 1)
+        );
+        assert_eq!(info.listen_addrs.len(), MAX_LISTEN_ADDRS);
+        assert_eq!(
+            notes,
+            vec![
+                format!(
+                    "agent {} -> {} bytes",
+                    MAX_AGENT_LEN + 11,
+                    MAX_AGENT_LEN - 1
+                ),
+                "protocol version 300 -> 256 bytes".to_string(),
+                "protocols 100 -> 64".to_string(),
+                "1 protocol names over 128 bytes dropped".to_string(),
+                "listen addrs 40 -> 16".to_string(),
+            ]
+        );
+        // Within the caps nothing changes and nothing is said.
+        let (small, notes) = IdentifyInfo::capped(
+            "nwaku".into(),
+            "ipfs/0.1.0".into(),
+            ["/a".to_string(), "/b".to_string()],
+            ["/ip4/127.0.0.1/tcp/1".to_string()],
+            String::new(),
+        );
+        assert!(notes.is_empty());
+        assert_eq!(small.protocols, vec!["/a", "/b"]);
+        assert_eq!(small.agent_version, "nwaku");
+    }
 }

@@ -10,8 +10,9 @@
 //! encoded `WakuMessage`, i.e. the gossipsub data), first and last seen, and per-minute
 //! buckets. A message delivered twice (same id) reaches the counter once: gossipsub drops
 //! duplicates it has seen within its duplicate-cache window (60 s). Data that does not
-//! decode as a `WakuMessage` with a content topic is counted per pubsub topic as
-//! undecodable.
+//! decode as a `WakuMessage` with a valid content topic (starting with `/`, at most
+//! [`MAX_CONTENT_TOPIC_LEN`] bytes) is counted per pubsub topic as undecodable: one row
+//! per pubsub topic, however much garbage a peer sends.
 //!
 //! **Bounded memory, nothing silent.** At most `max_content_topics` distinct content topics
 //! are kept per pubsub topic; messages on further content topics are added to the explicit
@@ -64,11 +65,20 @@ pub struct WakuMessage {
     pub ephemeral: Option<bool>,
 }
 
-/// Decodes gossipsub data as a `WakuMessage`; `None` for anything without a content topic.
+/// Longest content topic counted as one, in bytes. Waku content topics
+/// (`/{application}/{version}/{name}/{encoding}`) are a few dozen bytes; without a bound a
+/// peer could make every one of the [`DEFAULT_MAX_CONTENT_TOPICS`] kept names up to
+/// [`MAX_TRANSMIT_SIZE`] long.
+pub const MAX_CONTENT_TOPIC_LEN: usize = 256;
+
+/// Decodes gossipsub data as a `WakuMessage`; `None` for anything that is not protobuf
+/// of that shape or whose content topic is not valid: empty, not starting with `/` (so it
+/// can never collide with [`OTHER_CONTENT_TOPIC`]), or longer than
+/// [`MAX_CONTENT_TOPIC_LEN`].
 pub fn decode_waku_message(data: &[u8]) -> Option<WakuMessage> {
-    WakuMessage::decode(data)
-        .ok()
-        .filter(|m| !m.content_topic.is_empty())
+    WakuMessage::decode(data).ok().filter(|m| {
+        m.content_topic.starts_with('/') && m.content_topic.len() <= MAX_CONTENT_TOPIC_LEN
+    })
 }
 
 /// The static-sharding pubsub topic of a cluster and shard.
@@ -219,6 +229,24 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(decode_waku_message(&no_topic.encode_to_vec()), None);
+        // Content topics that are not Waku's shape, or too long, are not counted as one.
+        for ct in [
+            OTHER_CONTENT_TOPIC.to_string(),
+            "toychat/2/huilong/proto".to_string(),
+            format!("/{}", "x".repeat(MAX_CONTENT_TOPIC_LEN)),
+        ] {
+            let m = WakuMessage {
+                payload: b"x".to_vec(),
+                content_topic: ct.clone(),
+                ..Default::default()
+            };
+            assert_eq!(decode_waku_message(&m.encode_to_vec()), None, "{ct}");
+        }
+        let longest = WakuMessage {
+            content_topic: format!("/{}", "x".repeat(MAX_CONTENT_TOPIC_LEN - 1)),
+            ..Default::default()
+        };
+        assert!(decode_waku_message(&longest.encode_to_vec()).is_some());
     }
 
     #[test]

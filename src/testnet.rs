@@ -115,6 +115,8 @@ pub struct TestnetConfig {
     pub px_only: usize,
     /// Records carry Ethereum consensus keys instead of Waku keys.
     pub eth2: bool,
+    /// Hostile nodes to add, per kind (see [`crate::testnet_hostile`]).
+    pub hostile: crate::testnet_hostile::HostileCounts,
 }
 
 impl Default for TestnetConfig {
@@ -130,6 +132,7 @@ impl Default for TestnetConfig {
             peer_exchange: false,
             px_only: 0,
             eth2: false,
+            hostile: Default::default(),
         }
     }
 }
@@ -171,6 +174,8 @@ pub struct NodeInfo {
     pub agent: String,
     /// Protocols identify reports, sorted (empty when not up).
     pub protocols: Vec<String>,
+    /// The kind of a hostile node (see [`crate::testnet_hostile`]); `None` for normal ones.
+    pub hostile: Option<crate::testnet_hostile::HostileKind>,
 }
 
 struct Node {
@@ -223,6 +228,7 @@ pub struct Testnet {
     protocol_id: [u8; 6],
     /// Nodes that left at the last churn step and rejoin at the next.
     away: Vec<usize>,
+    hostile: crate::testnet_hostile::HostileNet,
 }
 
 /// What one churn step did.
@@ -733,6 +739,7 @@ impl Testnet {
                     String::new()
                 },
                 protocols,
+                hostile: None,
             };
             let libp2p_stop = info.up.then_some(node_cancel);
             nodes.push(Node {
@@ -831,6 +838,17 @@ impl Testnet {
                 }
             }
         }
+        let hostile = crate::testnet_hostile::HostileNet::start(
+            &config.hostile,
+            config.protocol_id,
+            nodes.len(),
+            &nodes
+                .iter()
+                .filter_map(|n| n.discv5.as_ref())
+                .collect::<Vec<_>>(),
+            cancel.child_token(),
+        )
+        .await?;
         let bootstrap = nodes
             .iter()
             .take(config.bootstrap_count)
@@ -845,6 +863,7 @@ impl Testnet {
             _reserved: reserved,
             protocol_id: config.protocol_id,
             away: Vec::new(),
+            hostile,
         })
     }
 
@@ -1088,14 +1107,24 @@ impl Testnet {
         &self.bootstrap
     }
 
-    /// What every node was assigned, in index order.
+    /// What every node was assigned, in index order (hostile nodes last).
     pub fn nodes(&self) -> Vec<NodeInfo> {
-        self.nodes.iter().map(|n| n.info.clone()).collect()
+        let hostile = self.hostile.nodes().iter().map(|h| h.info.clone());
+        self.nodes
+            .iter()
+            .map(|n| n.info.clone())
+            .chain(hostile)
+            .collect()
     }
 
-    /// Number of nodes.
+    /// The hostile nodes and what they hand out.
+    pub fn hostile(&self) -> &crate::testnet_hostile::HostileNet {
+        &self.hostile
+    }
+
+    /// Number of nodes (hostile ones included, as in [`Testnet::nodes`]).
     pub fn len(&self) -> usize {
-        self.nodes.len()
+        self.nodes.len() + self.hostile.nodes().len()
     }
 
     /// True for a network with no nodes (never, once started).
@@ -1119,6 +1148,7 @@ impl Testnet {
     /// Stops every node.
     pub fn shutdown(&mut self) {
         self.cancel.cancel();
+        self.hostile.shutdown();
         for t in self.tasks.drain(..) {
             t.abort();
         }

@@ -55,7 +55,8 @@ pub struct Behaviour {
 /// Dialer settings.
 #[derive(Clone, Debug)]
 pub struct DialerConfig {
-    /// Bound on TCP connect + Noise + Yamux.
+    /// Bound on the TCP connect; connect + multistream/Noise/Yamux together get twice this
+    /// (see [`tcp_transport`]). Also the timeout of ping and of each request.
     pub dial_timeout: Duration,
     /// Bound on identify, metadata and ping once connected.
     pub visit_timeout: Duration,
@@ -117,6 +118,8 @@ struct Visit {
     connected: Option<String>,
     identify: Option<IdentifyInfo>,
     identify_failed: Option<String>,
+    /// What the identify caps cut, if anything.
+    identify_capped: Option<String>,
     metadata: Option<MetadataInfo>,
     metadata_error: Option<String>,
     metadata_pending: bool,
@@ -139,6 +142,9 @@ impl Visit {
             let mut notes = Vec::new();
             if let Some(e) = &self.identify_failed {
                 notes.push(format!("identify: {e}"));
+            }
+            if let Some(c) = &self.identify_capped {
+                notes.push(format!("identify capped: {c}"));
             }
             if let Some(e) = &self.ping_failed {
                 notes.push(format!("ping: {e}"));
@@ -175,22 +181,48 @@ pub struct Dialer {
     clusters: HashMap<PeerId, u32>,
 }
 
-/// The crawler's libp2p transport: TCP (nodelay) + Noise + Yamux, with `timeout` bounding
-/// connect and upgrade together (the TCP transport has no connect timeout of its own).
+/// Error text of a TCP connect that did not finish within the dial timeout.
+pub const TCP_CONNECT_TIMEOUT: &str = "TCP connect timed out";
+/// Error text of a handshake (multistream-select, Noise, Yamux) that did not finish in time
+/// after TCP connected.
+pub const HANDSHAKE_TIMEOUT: &str = "handshake (multistream, Noise, Yamux) did not finish in time";
+
+/// The crawler's libp2p transport: TCP (nodelay) + Noise + Yamux, each phase bounded. The
+/// TCP connect must finish within `timeout` (the TCP transport has no connect timeout of
+/// its own); connect and handshake together within `2 × timeout`, so a handshake always
+/// gets at least `timeout`. The two failures carry distinct texts
+/// ([`TCP_CONNECT_TIMEOUT`], [`HANDSHAKE_TIMEOUT`]), which [`classify_dial_error`] tells
+/// apart: a peer that accepts TCP and never speaks, or stalls mid-handshake, is
+/// [`ErrorClass::HandshakeTimeout`], not [`ErrorClass::Timeout`].
 pub(crate) fn tcp_transport(
     key: &identity::Keypair,
     timeout: Duration,
 ) -> Result<Boxed<(PeerId, StreamMuxerBox)>, Box<dyn std::error::Error + Send + Sync>> {
+    use libp2p::core::transport::timeout::{TransportTimeout, TransportTimeoutError};
     let noise = noise::Config::new(key)?;
-    Ok(
-        tcp::tokio::Transport::new(tcp::Config::default().nodelay(true))
-            .upgrade(upgrade::Version::V1Lazy)
-            .authenticate(noise)
-            .multiplex(yamux::Config::default())
-            .timeout(timeout)
-            .map(|(peer, muxer), _| (peer, StreamMuxerBox::new(muxer)))
-            .boxed(),
+    let tcp = TransportTimeout::new(
+        tcp::tokio::Transport::new(tcp::Config::default().nodelay(true)),
+        timeout,
     )
+    .map_err(|e| match e {
+        TransportTimeoutError::Timeout => {
+            std::io::Error::new(std::io::ErrorKind::TimedOut, TCP_CONNECT_TIMEOUT)
+        }
+        TransportTimeoutError::TimerError(e) | TransportTimeoutError::Other(e) => e,
+    });
+    Ok(tcp
+        .upgrade(upgrade::Version::V1Lazy)
+        .authenticate(noise)
+        .multiplex(yamux::Config::default())
+        .timeout(timeout.saturating_mul(2))
+        .map_err(|e| match e {
+            TransportTimeoutError::Timeout => {
+                std::io::Error::new(std::io::ErrorKind::TimedOut, HANDSHAKE_TIMEOUT)
+            }
+            other => std::io::Error::other(other),
+        })
+        .map(|(peer, muxer), _| (peer, StreamMuxerBox::new(muxer)))
+        .boxed())
 }
 
 /// Builds the dialer's swarm.
@@ -257,10 +289,11 @@ pub fn classify_dial_error(error: &DialError) -> (ErrorClass, String) {
             .min_by_key(|c| match c {
                 ErrorClass::PeerIdMismatch => 0,
                 ErrorClass::Handshake => 1,
-                ErrorClass::Timeout => 2,
-                ErrorClass::Refused => 3,
-                ErrorClass::Unreachable => 4,
-                _ => 5,
+                ErrorClass::HandshakeTimeout => 2,
+                ErrorClass::Timeout => 3,
+                ErrorClass::Refused => 4,
+                ErrorClass::Unreachable => 5,
+                _ => 6,
             })
             .unwrap_or(ErrorClass::Other),
     };
@@ -284,7 +317,9 @@ fn classify_transport(error: &libp2p::TransportError<std::io::Error>) -> ErrorCl
     // The upgrade and timeout wrappers hide the inner io::Error from downcasting, so the
     // OS error text is consulted too.
     let text = error_chain(io).to_ascii_lowercase();
-    if kinds.contains(&ErrorKind::ConnectionRefused) || text.contains("connection refused") {
+    if text.contains(&HANDSHAKE_TIMEOUT.to_ascii_lowercase()) {
+        ErrorClass::HandshakeTimeout
+    } else if kinds.contains(&ErrorKind::ConnectionRefused) || text.contains("connection refused") {
         ErrorClass::Refused
     } else if kinds.contains(&ErrorKind::TimedOut)
         || text.contains("timeout")
@@ -404,10 +439,13 @@ impl Dialer {
             crawl,
             started: now,
             started_ms: now_millis(),
-            deadline: now + self.config.dial_timeout + self.config.visit_timeout,
+            // The transport gives up after 2 × dial_timeout (connect, then handshake);
+            // this deadline only catches what it does not.
+            deadline: now + self.config.dial_timeout.saturating_mul(2) + self.config.visit_timeout,
             connected: None,
             identify: None,
             identify_failed: None,
+            identify_capped: None,
             metadata: None,
             metadata_error: None,
             metadata_pending: false,
@@ -626,16 +664,19 @@ impl Dialer {
     fn on_behaviour(&mut self, event: BehaviourEvent) {
         match event {
             BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. }) => {
-                let info = IdentifyInfo {
-                    agent_version: info.agent_version,
-                    protocol_version: info.protocol_version,
-                    protocols: info.protocols.iter().map(|p| p.to_string()).collect(),
-                    listen_addrs: info.listen_addrs.iter().map(|a| a.to_string()).collect(),
-                    observed_addr: info.observed_addr.to_string(),
-                };
+                // libp2p reads at most 4 KiB of identify; what is kept of it is capped
+                // further (see `IdentifyInfo::capped`).
+                let supports_px = info.protocols.iter().any(|p| p.as_ref() == PEER_EXCHANGE);
+                let (info, cut) = IdentifyInfo::capped(
+                    info.agent_version,
+                    info.protocol_version,
+                    info.protocols.iter().map(|p| p.to_string()),
+                    info.listen_addrs.iter().map(|a| a.to_string()),
+                    info.observed_addr.to_string(),
+                );
                 let now = Instant::now();
                 let px_due = self.config.px_client
-                    && info.protocols.iter().any(|p| p == PEER_EXCHANGE)
+                    && supports_px
                     && self
                         .px_asked
                         .get(&peer_id)
@@ -643,6 +684,9 @@ impl Dialer {
                 if let Some(v) = self.visits.get_mut(&peer_id) {
                     if v.identify.is_none() {
                         v.identify = Some(info.clone());
+                        if !cut.is_empty() {
+                            v.identify_capped = Some(cut.join(", "));
+                        }
                         let node = v.node;
                         if px_due {
                             v.px_pending = true;

@@ -352,7 +352,12 @@ async fn dial_failures_are_classified() {
         Duration::from_millis(500),
     )
     .await;
-    assert_eq!(r.error_class, Some(ErrorClass::Timeout), "{:?}", r.error);
+    assert_eq!(
+        r.error_class,
+        Some(ErrorClass::HandshakeTimeout),
+        "{:?}",
+        r.error
+    );
     hold.abort();
 
     // Answers with garbage: multistream negotiation fails.

@@ -12,6 +12,7 @@ mod dns;
 mod dns_crawl;
 mod estimate;
 mod geo;
+mod hostile;
 mod observe;
 mod px;
 mod relay;

@@ -61,18 +61,20 @@ export interface Peer {
   'enrVersions'?: (number);
   /**
    * identify: agent version, e.g. `nwaku-v0.36.0`. Empty before the first identify.
+   * At most 256 bytes are kept (longer ones are cut; `last_error` then says so).
    */
   'agentVersion'?: (string);
   /**
-   * identify: protocol version.
+   * identify: protocol version (at most 256 bytes kept).
    */
   'protocolVersion'?: (string);
   /**
-   * identify: protocols the peer supports.
+   * identify: protocols the peer supports: the first 64 distinct ones in the order sent,
+   * names over 128 bytes left out.
    */
   'protocols'?: (string)[];
   /**
-   * identify: addresses the peer listens on.
+   * identify: addresses the peer listens on (the first 16 distinct ones).
    */
   'listenAddrs'?: (string)[];
   /**
@@ -117,7 +119,8 @@ export interface Peer {
    */
   'lastErrorClass'?: (string);
   /**
-   * Raw text of the last error.
+   * Raw text of the last error; for a dial that connected, what did not answer or was
+   * cut (e.g. `identify capped: agent 1000 -> 256 bytes`).
    */
   'lastError'?: (string);
   /**
@@ -213,18 +216,20 @@ export interface Peer__Output {
   'enrVersions': (number);
   /**
    * identify: agent version, e.g. `nwaku-v0.36.0`. Empty before the first identify.
+   * At most 256 bytes are kept (longer ones are cut; `last_error` then says so).
    */
   'agentVersion': (string);
   /**
-   * identify: protocol version.
+   * identify: protocol version (at most 256 bytes kept).
    */
   'protocolVersion': (string);
   /**
-   * identify: protocols the peer supports.
+   * identify: protocols the peer supports: the first 64 distinct ones in the order sent,
+   * names over 128 bytes left out.
    */
   'protocols': (string)[];
   /**
-   * identify: addresses the peer listens on.
+   * identify: addresses the peer listens on (the first 16 distinct ones).
    */
   'listenAddrs': (string)[];
   /**
@@ -269,7 +274,8 @@ export interface Peer__Output {
    */
   'lastErrorClass': (string);
   /**
-   * Raw text of the last error.
+   * Raw text of the last error; for a dial that connected, what did not answer or was
+   * cut (e.g. `identify capped: agent 1000 -> 256 bytes`).
    */
   'lastError': (string);
   /**

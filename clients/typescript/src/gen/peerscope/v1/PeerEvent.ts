@@ -43,7 +43,9 @@ export interface PeerEvent {
   /**
    * For DIAL_FAILED and PEER_DOWN: the error class (timeout, refused, unreachable,
    * handshake, peer_id_mismatch, protocol_negotiation, wrong_cluster, no_address,
-   * canceled, other).
+   * canceled, other, handshake_timeout). timeout: the TCP connect (or the whole dial)
+   * did not finish in time; handshake_timeout: TCP connected but the multistream, Noise
+   * and Yamux handshake did not finish in time (a peer that never speaks or stalls).
    */
   'errorClass'?: (string);
   /**
@@ -91,7 +93,9 @@ export interface PeerEvent__Output {
   /**
    * For DIAL_FAILED and PEER_DOWN: the error class (timeout, refused, unreachable,
    * handshake, peer_id_mismatch, protocol_negotiation, wrong_cluster, no_address,
-   * canceled, other).
+   * canceled, other, handshake_timeout). timeout: the TCP connect (or the whole dial)
+   * did not finish in time; handshake_timeout: TCP connected but the multistream, Noise
+   * and Yamux handshake did not finish in time (a peer that never speaks or stalls).
    */
   'errorClass': (string);
   /**
