@@ -13,3 +13,4 @@ mod geo;
 mod observe;
 mod px;
 mod relay;
+mod validate;
