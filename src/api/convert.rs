@@ -36,6 +36,8 @@ const MAX_CRAWL_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
 const MAX_INTERVAL: Duration = Duration::from_secs(30 * 24 * 3600);
 /// The latest valid `google.protobuf.Timestamp`, 9999-12-31T23:59:59Z.
 const MAX_TIMESTAMP_SECS: i64 = 253_402_300_799;
+/// Bytes of a peer id's text (the longest real ones, identity-hashed keys, are about 60).
+const MAX_PEER_ID_LEN: usize = 128;
 /// Bytes of a rejected value quoted back in an error message.
 const MAX_SHOWN: usize = 64;
 
@@ -161,6 +163,16 @@ fn node_id(field: &str, text: &str) -> Result<NodeId, RequestError> {
 }
 
 fn peer_id(field: &str, text: &str) -> Result<String, RequestError> {
+    // Checked before decoding: base58 decoding is quadratic in the length.
+    if text.len() > MAX_PEER_ID_LEN {
+        return Err(invalid(
+            field,
+            format!(
+                "{} bytes, a peer id is at most {MAX_PEER_ID_LEN}",
+                text.len()
+            ),
+        ));
+    }
     if text.parse::<libp2p::PeerId>().is_err() {
         return Err(invalid(
             field,
@@ -339,22 +351,13 @@ pub fn crawl_spec(mut req: pb::StartCrawlRequest) -> Result<CrawlSpec, RequestEr
         settings.random_lookups = n;
     }
     if let Some(d) = &req.recrawl_interval {
-        settings.recrawl_interval = duration_in(
-            "recrawl_interval",
-            d,
-            Duration::from_secs(1),
-            MAX_INTERVAL,
-        )?;
+        settings.recrawl_interval =
+            duration_in("recrawl_interval", d, Duration::from_secs(1), MAX_INTERVAL)?;
     }
     if let Some(limits) = &req.limits {
         settings.max_peers = (limits.max_peers > 0).then_some(limits.max_peers);
         if let Some(d) = &limits.max_duration {
-            let d = duration_in(
-                "limits.max_duration",
-                d,
-                Duration::ZERO,
-                MAX_CRAWL_DURATION,
-            )?;
+            let d = duration_in("limits.max_duration", d, Duration::ZERO, MAX_CRAWL_DURATION)?;
             settings.max_duration = (!d.is_zero()).then_some(d);
         }
     }
@@ -440,10 +443,7 @@ pub fn crawl_spec(mut req: pb::StartCrawlRequest) -> Result<CrawlSpec, RequestEr
     if req.pubsub_topics.len() > MAX_TOPICS {
         return Err(invalid(
             "pubsub_topics",
-            format!(
-                "{} topics, at most {MAX_TOPICS}",
-                req.pubsub_topics.len()
-            ),
+            format!("{} topics, at most {MAX_TOPICS}", req.pubsub_topics.len()),
         ));
     }
     for (i, t) in req.pubsub_topics.iter().enumerate() {
@@ -520,7 +520,12 @@ fn peer_exchange(
         out.client = c;
     }
     if let Some(d) = &px.interval {
-        out.interval = duration_in("peer_exchange.interval", d, Duration::from_secs(1), MAX_INTERVAL)?;
+        out.interval = duration_in(
+            "peer_exchange.interval",
+            d,
+            Duration::from_secs(1),
+            MAX_INTERVAL,
+        )?;
     }
     if let Some(seed) = &px.seed {
         if !dial {

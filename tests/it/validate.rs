@@ -26,7 +26,8 @@ const MIB: usize = 1 << 20;
 
 /// One RPC with its request.
 enum Call {
-    StartCrawl(pb::StartCrawlRequest),
+    // Boxed: far larger than the other requests.
+    StartCrawl(Box<pb::StartCrawlRequest>),
     StopCrawl(pb::StopCrawlRequest),
     GetCrawl(pb::GetCrawlRequest),
     ListCrawls(pb::ListCrawlsRequest),
@@ -85,16 +86,26 @@ async fn run(client: &mut CrawlerClient<Channel>, call: Call) -> Status {
     }
     let fut = async {
         match call {
-            Call::StartCrawl(r) => status(client.start_crawl(r).await),
+            Call::StartCrawl(r) => status(client.start_crawl(*r).await),
             Call::StopCrawl(r) => status(client.stop_crawl(r).await),
             Call::GetCrawl(r) => status(client.get_crawl(r).await),
             Call::ListCrawls(r) => status(client.list_crawls(r).await),
             Call::WatchCrawl(r) => match client.watch_crawl(r).await {
-                Ok(s) => status(s.into_inner().next().await.unwrap_or(Ok(Default::default()))),
+                Ok(s) => status(
+                    s.into_inner()
+                        .next()
+                        .await
+                        .unwrap_or(Ok(Default::default())),
+                ),
                 Err(s) => s,
             },
             Call::StreamPeerEvents(r) => match client.stream_peer_events(r).await {
-                Ok(s) => status(s.into_inner().next().await.unwrap_or(Ok(Default::default()))),
+                Ok(s) => status(
+                    s.into_inner()
+                        .next()
+                        .await
+                        .unwrap_or(Ok(Default::default())),
+                ),
                 Err(s) => s,
             },
             Call::GetPeer(r) => status(client.get_peer(r).await),
@@ -136,7 +147,9 @@ fn custom(protocol_id: &str) -> Option<pb::NetworkProfile> {
 
 fn ethereum() -> Option<pb::NetworkProfile> {
     Some(pb::NetworkProfile {
-        profile: Some(pb::network_profile::Profile::Ethereum(pb::EthereumProfile {})),
+        profile: Some(pb::network_profile::Profile::Ethereum(
+            pb::EthereumProfile {},
+        )),
     })
 }
 
@@ -228,12 +241,20 @@ async fn every_rpc_rejects_bad_arguments_with_the_documented_code_naming_the_fie
     let huge = "A".repeat(MIB);
     let bad = Code::InvalidArgument;
     let ok = Code::Ok;
-    let s = |r: pb::StartCrawlRequest| Call::StartCrawl(r);
+    let s = |r: pb::StartCrawlRequest| Call::StartCrawl(Box::new(r));
     let g = good.clone();
     let mut rows = vec![
         // ---- StartCrawl -------------------------------------------------------------
         row("valid oneshot crawl", s(g.clone()), ok, ""),
-        row("no profile", s(pb::StartCrawlRequest { profile: None, ..g.clone() }), bad, "profile"),
+        row(
+            "no profile",
+            s(pb::StartCrawlRequest {
+                profile: None,
+                ..g.clone()
+            }),
+            bad,
+            "profile",
+        ),
         row(
             "profile with no variant",
             s(pb::StartCrawlRequest {
@@ -245,67 +266,100 @@ async fn every_rpc_rejects_bad_arguments_with_the_documented_code_naming_the_fie
         ),
         row(
             "cluster id above u16",
-            s(pb::StartCrawlRequest { profile: waku(65536, vec![], ""), ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                profile: waku(65536, vec![], ""),
+                ..g.clone()
+            }),
             bad,
             "profile.waku.cluster_id",
         ),
         row(
             "shard 1024",
-            s(pb::StartCrawlRequest { profile: waku(1, vec![1024], ""), ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                profile: waku(1, vec![1024], ""),
+                ..g.clone()
+            }),
             bad,
             "profile.waku.shards[0]",
         ),
         row(
             "third shard u32::MAX",
-            s(pb::StartCrawlRequest { profile: waku(1, vec![0, 5, u32::MAX], ""), ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                profile: waku(1, vec![0, 5, u32::MAX], ""),
+                ..g.clone()
+            }),
             bad,
             "profile.waku.shards[2]",
         ),
         row(
             "too many shards",
-            s(pb::StartCrawlRequest { profile: waku(1, vec![1; 2000], ""), ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                profile: waku(1, vec![1; 2000], ""),
+                ..g.clone()
+            }),
             bad,
             "profile.waku.shards: 2000 entries",
         ),
         row(
             "unknown preset",
-            s(pb::StartCrawlRequest { profile: waku(0, vec![], "nope"), ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                profile: waku(0, vec![], "nope"),
+                ..g.clone()
+            }),
             bad,
             "profile.waku.preset",
         ),
         row(
             "1 MiB preset",
-            s(pb::StartCrawlRequest { profile: waku(0, vec![], &huge), ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                profile: waku(0, vec![], &huge),
+                ..g.clone()
+            }),
             bad,
             "profile.waku.preset",
         ),
         row(
             "custom protocol id too short",
-            s(pb::StartCrawlRequest { profile: custom("dv5"), ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                profile: custom("dv5"),
+                ..g.clone()
+            }),
             bad,
             "profile.custom.protocol_id",
         ),
         row(
             "custom protocol id empty",
-            s(pb::StartCrawlRequest { profile: custom(""), ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                profile: custom(""),
+                ..g.clone()
+            }),
             bad,
             "profile.custom.protocol_id",
         ),
         row(
             "custom protocol id of 6 non-ASCII bytes",
-            s(pb::StartCrawlRequest { profile: custom("dïsc5"), ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                profile: custom("dïsc5"),
+                ..g.clone()
+            }),
             bad,
             "profile.custom.protocol_id",
         ),
         row(
             "no bootstrap and no tree",
-            s(pb::StartCrawlRequest { bootstrap_enrs: vec![], ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                bootstrap_enrs: vec![],
+                ..g.clone()
+            }),
             bad,
             "bootstrap_enrs",
         ),
         row(
             "malformed ENR",
-            s(pb::StartCrawlRequest { bootstrap_enrs: vec!["enr:-not-a-record".into()], ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                bootstrap_enrs: vec!["enr:-not-a-record".into()],
+                ..g.clone()
+            }),
             bad,
             "bootstrap_enrs[0]",
         ),
@@ -320,38 +374,56 @@ async fn every_rpc_rejects_bad_arguments_with_the_documented_code_naming_the_fie
         ),
         row(
             "1 MiB ENR",
-            s(pb::StartCrawlRequest { bootstrap_enrs: vec![format!("enr:{huge}")], ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                bootstrap_enrs: vec![format!("enr:{huge}")],
+                ..g.clone()
+            }),
             bad,
             "bootstrap_enrs[0]",
         ),
         row(
             "ENR without a UDP endpoint",
-            s(pb::StartCrawlRequest { bootstrap_enrs: vec![enr_without_udp()], ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                bootstrap_enrs: vec![enr_without_udp()],
+                ..g.clone()
+            }),
             bad,
             "bootstrap_enrs[0]: the record has no UDP endpoint",
         ),
         row(
             "100k short bootstrap entries",
-            s(pb::StartCrawlRequest { bootstrap_enrs: vec!["enr:x".into(); 100_000], ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                bootstrap_enrs: vec!["enr:x".into(); 100_000],
+                ..g.clone()
+            }),
             bad,
             "bootstrap_enrs: 100000 records, at most 1024",
         ),
         row(
             "100k real ENRs (a request above 4 MiB)",
-            s(pb::StartCrawlRequest { bootstrap_enrs: vec![enr.clone(); 100_000], ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                bootstrap_enrs: vec![enr.clone(); 100_000],
+                ..g.clone()
+            }),
             Code::OutOfRange,
             "message length too large",
         ),
         row(
             "tree URL with another scheme",
-            s(pb::StartCrawlRequest { dns_tree_urls: vec!["https://nodes.peerscope.test".into()], ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                dns_tree_urls: vec!["https://nodes.peerscope.test".into()],
+                ..g.clone()
+            }),
             bad,
             "dns_tree_urls[0]",
         ),
         row(
             "tree URL with a bad key",
             s(pb::StartCrawlRequest {
-                dns_tree_urls: vec![TREE_URL.into(), "enrtree://not-a-key@nodes.peerscope.test".into()],
+                dns_tree_urls: vec![
+                    TREE_URL.into(),
+                    "enrtree://not-a-key@nodes.peerscope.test".into(),
+                ],
                 ..g.clone()
             }),
             bad,
@@ -359,13 +431,19 @@ async fn every_rpc_rejects_bad_arguments_with_the_documented_code_naming_the_fie
         ),
         row(
             "1 MiB tree URL",
-            s(pb::StartCrawlRequest { dns_tree_urls: vec![format!("enrtree://{huge}@x.test")], ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                dns_tree_urls: vec![format!("enrtree://{huge}@x.test")],
+                ..g.clone()
+            }),
             bad,
             "dns_tree_urls[0]",
         ),
         row(
             "65 tree URLs",
-            s(pb::StartCrawlRequest { dns_tree_urls: vec![TREE_URL.into(); 65], ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                dns_tree_urls: vec![TREE_URL.into(); 65],
+                ..g.clone()
+            }),
             bad,
             "dns_tree_urls: 65 URLs",
         ),
@@ -381,94 +459,155 @@ async fn every_rpc_rejects_bad_arguments_with_the_documented_code_naming_the_fie
         ),
         row(
             "tree that does not resolve",
-            s(pb::StartCrawlRequest { dns_tree_urls: vec![TREE_URL.into()], ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                dns_tree_urls: vec![TREE_URL.into()],
+                ..g.clone()
+            }),
             Code::FailedPrecondition,
             "dns_tree_urls",
         ),
-        row("unknown mode", s(pb::StartCrawlRequest { mode: 42, ..g.clone() }), bad, "mode"),
-        row("negative mode", s(pb::StartCrawlRequest { mode: -1, ..g.clone() }), bad, "mode"),
+        row(
+            "unknown mode",
+            s(pb::StartCrawlRequest {
+                mode: 42,
+                ..g.clone()
+            }),
+            bad,
+            "mode",
+        ),
+        row(
+            "negative mode",
+            s(pb::StartCrawlRequest {
+                mode: -1,
+                ..g.clone()
+            }),
+            bad,
+            "mode",
+        ),
         row(
             "zero recrawl interval",
-            s(pb::StartCrawlRequest { recrawl_interval: dur(0, 0), ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                recrawl_interval: dur(0, 0),
+                ..g.clone()
+            }),
             bad,
             "recrawl_interval",
         ),
         row(
             "negative recrawl interval",
-            s(pb::StartCrawlRequest { recrawl_interval: dur(-5, 0), ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                recrawl_interval: dur(-5, 0),
+                ..g.clone()
+            }),
             bad,
             "recrawl_interval",
         ),
         row(
             "recrawl interval of 31 days",
-            s(pb::StartCrawlRequest { recrawl_interval: dur(31 * 86400, 0), ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                recrawl_interval: dur(31 * 86400, 0),
+                ..g.clone()
+            }),
             bad,
             "recrawl_interval",
         ),
         row(
             "recrawl interval with nanos out of range",
-            s(pb::StartCrawlRequest { recrawl_interval: dur(10, 1_000_000_000), ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                recrawl_interval: dur(10, 1_000_000_000),
+                ..g.clone()
+            }),
             bad,
             "recrawl_interval",
         ),
         row(
             "zero concurrency",
-            s(pb::StartCrawlRequest { concurrency: Some(0), ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                concurrency: Some(0),
+                ..g.clone()
+            }),
             bad,
             "concurrency",
         ),
         row(
             "concurrency 4097",
-            s(pb::StartCrawlRequest { concurrency: Some(4097), ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                concurrency: Some(4097),
+                ..g.clone()
+            }),
             bad,
             "concurrency",
         ),
         row(
             "concurrency u32::MAX",
-            s(pb::StartCrawlRequest { concurrency: Some(u32::MAX), ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                concurrency: Some(u32::MAX),
+                ..g.clone()
+            }),
             bad,
             "concurrency",
         ),
         row(
             "zero request timeout",
-            s(pb::StartCrawlRequest { request_timeout: dur(0, 0), ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                request_timeout: dur(0, 0),
+                ..g.clone()
+            }),
             bad,
             "request_timeout",
         ),
         row(
             "request timeout above 60s",
-            s(pb::StartCrawlRequest { request_timeout: dur(61, 0), ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                request_timeout: dur(61, 0),
+                ..g.clone()
+            }),
             bad,
             "request_timeout",
         ),
         row(
             "negative request timeout",
-            s(pb::StartCrawlRequest { request_timeout: dur(0, -1), ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                request_timeout: dur(0, -1),
+                ..g.clone()
+            }),
             bad,
             "request_timeout",
         ),
         row(
             "zero FINDNODE distances",
-            s(pb::StartCrawlRequest { find_node_distances: Some(0), ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                find_node_distances: Some(0),
+                ..g.clone()
+            }),
             bad,
             "find_node_distances",
         ),
         row(
             "257 FINDNODE distances",
-            s(pb::StartCrawlRequest { find_node_distances: Some(257), ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                find_node_distances: Some(257),
+                ..g.clone()
+            }),
             bad,
             "find_node_distances",
         ),
         row(
             "1025 random lookups",
-            s(pb::StartCrawlRequest { random_lookups: Some(1025), ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                random_lookups: Some(1025),
+                ..g.clone()
+            }),
             bad,
             "random_lookups",
         ),
         row(
             "negative max duration",
             s(pb::StartCrawlRequest {
-                limits: Some(pb::CrawlLimits { max_peers: 0, max_duration: dur(-1, 0) }),
+                limits: Some(pb::CrawlLimits {
+                    max_peers: 0,
+                    max_duration: dur(-1, 0),
+                }),
                 ..g.clone()
             }),
             bad,
@@ -477,7 +616,10 @@ async fn every_rpc_rejects_bad_arguments_with_the_documented_code_naming_the_fie
         row(
             "max duration i64::MAX seconds",
             s(pb::StartCrawlRequest {
-                limits: Some(pb::CrawlLimits { max_peers: 0, max_duration: dur(i64::MAX, 0) }),
+                limits: Some(pb::CrawlLimits {
+                    max_peers: 0,
+                    max_duration: dur(i64::MAX, 0),
+                }),
                 ..g.clone()
             }),
             bad,
@@ -486,7 +628,10 @@ async fn every_rpc_rejects_bad_arguments_with_the_documented_code_naming_the_fie
         row(
             "max duration of 366 days",
             s(pb::StartCrawlRequest {
-                limits: Some(pb::CrawlLimits { max_peers: 0, max_duration: dur(366 * 86400, 0) }),
+                limits: Some(pb::CrawlLimits {
+                    max_peers: 0,
+                    max_duration: dur(366 * 86400, 0),
+                }),
                 ..g.clone()
             }),
             bad,
@@ -494,15 +639,28 @@ async fn every_rpc_rejects_bad_arguments_with_the_documented_code_naming_the_fie
         ),
         row(
             "name of 201 bytes",
-            s(pb::StartCrawlRequest { name: "n".repeat(201), ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                name: "n".repeat(201),
+                ..g.clone()
+            }),
             bad,
             "name: 201 bytes",
         ),
-        row("1 MiB name", s(pb::StartCrawlRequest { name: huge.clone(), ..g.clone() }), bad, "name"),
+        row(
+            "1 MiB name",
+            s(pb::StartCrawlRequest {
+                name: huge.clone(),
+                ..g.clone()
+            }),
+            bad,
+            "name",
+        ),
         row(
             "33 labels",
             s(pb::StartCrawlRequest {
-                labels: (0..33).map(|i| (format!("k{i}"), "v".to_string())).collect(),
+                labels: (0..33)
+                    .map(|i| (format!("k{i}"), "v".to_string()))
+                    .collect(),
                 ..g.clone()
             }),
             bad,
@@ -510,146 +668,219 @@ async fn every_rpc_rejects_bad_arguments_with_the_documented_code_naming_the_fie
         ),
         row(
             "empty label key",
-            s(pb::StartCrawlRequest { labels: [(String::new(), "v".into())].into(), ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                labels: [(String::new(), "v".into())].into(),
+                ..g.clone()
+            }),
             bad,
             "labels[\"\"]",
         ),
         row(
             "label value of 201 bytes",
-            s(pb::StartCrawlRequest { labels: [("k".into(), "v".repeat(201))].into(), ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                labels: [("k".into(), "v".repeat(201))].into(),
+                ..g.clone()
+            }),
             bad,
             "labels[\"k\"]",
         ),
         row(
             "1 MiB label key",
-            s(pb::StartCrawlRequest { labels: [(huge.clone(), "v".into())].into(), ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                labels: [(huge.clone(), "v".into())].into(),
+                ..g.clone()
+            }),
             bad,
             "labels[\"AAAA",
         ),
         row(
             "listen address without a port",
-            s(pb::StartCrawlRequest { listen_addr: "localhost".into(), ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                listen_addr: "localhost".into(),
+                ..g.clone()
+            }),
             bad,
             "listen_addr",
         ),
         row(
             "listen port above 65535",
-            s(pb::StartCrawlRequest { listen_addr: "127.0.0.1:99999".into(), ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                listen_addr: "127.0.0.1:99999".into(),
+                ..g.clone()
+            }),
             bad,
             "listen_addr",
         ),
         row(
             "1 MiB listen address",
-            s(pb::StartCrawlRequest { listen_addr: huge.clone(), ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                listen_addr: huge.clone(),
+                ..g.clone()
+            }),
             bad,
             "listen_addr",
         ),
         row(
             "listen address in use",
-            s(pb::StartCrawlRequest { listen_addr: busy_addr.clone(), ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                listen_addr: busy_addr.clone(),
+                ..g.clone()
+            }),
             Code::FailedPrecondition,
             format!("could not start discv5 on {busy_addr}"),
         ),
         row(
             "zero dial concurrency",
-            s(pb::StartCrawlRequest { dial_concurrency: Some(0), ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                dial_concurrency: Some(0),
+                ..g.clone()
+            }),
             bad,
             "dial_concurrency",
         ),
         row(
             "dial concurrency 1025",
-            s(pb::StartCrawlRequest { dial_concurrency: Some(1025), ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                dial_concurrency: Some(1025),
+                ..g.clone()
+            }),
             bad,
             "dial_concurrency",
         ),
         row(
             "zero dials per IP",
-            s(pb::StartCrawlRequest { dials_per_ip: Some(0), ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                dials_per_ip: Some(0),
+                ..g.clone()
+            }),
             bad,
             "dials_per_ip",
         ),
         row(
             "dials per IP 1025",
-            s(pb::StartCrawlRequest { dials_per_ip: Some(1025), ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                dials_per_ip: Some(1025),
+                ..g.clone()
+            }),
             bad,
             "dials_per_ip",
         ),
         row(
             "zero dial timeout",
-            s(pb::StartCrawlRequest { dial_timeout: dur(0, 0), ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                dial_timeout: dur(0, 0),
+                ..g.clone()
+            }),
             bad,
             "dial_timeout",
         ),
         row(
             "dial timeout 99ms",
-            s(pb::StartCrawlRequest { dial_timeout: dur(0, 99_000_000), ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                dial_timeout: dur(0, 99_000_000),
+                ..g.clone()
+            }),
             bad,
             "dial_timeout",
         ),
         row(
             "dial timeout above 60s",
-            s(pb::StartCrawlRequest { dial_timeout: dur(60, 1), ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                dial_timeout: dur(60, 1),
+                ..g.clone()
+            }),
             bad,
             "dial_timeout",
         ),
         row(
             "zero redial interval",
-            s(pb::StartCrawlRequest { min_redial_interval: dur(0, 0), ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                min_redial_interval: dur(0, 0),
+                ..g.clone()
+            }),
             bad,
             "min_redial_interval",
         ),
         row(
             "relay for an Ethereum crawl",
-            s(pb::StartCrawlRequest { profile: ethereum(), relay: Some(true), ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                profile: ethereum(),
+                relay: Some(true),
+                ..g.clone()
+            }),
             bad,
             "relay",
         ),
         row(
             "relay without dial",
-            s(pb::StartCrawlRequest { relay: Some(true), ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                relay: Some(true),
+                ..g.clone()
+            }),
             bad,
             "relay",
         ),
         row(
             "zero relay peers",
-            s(pb::StartCrawlRequest { relay_peers: Some(0), ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                relay_peers: Some(0),
+                ..g.clone()
+            }),
             bad,
             "relay_peers",
         ),
         row(
             "65 relay peers",
-            s(pb::StartCrawlRequest { relay_peers: Some(65), ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                relay_peers: Some(65),
+                ..g.clone()
+            }),
             bad,
             "relay_peers",
         ),
         row(
             "65 pubsub topics",
-            s(pb::StartCrawlRequest { pubsub_topics: vec!["/waku/2/rs/1/0".into(); 65], ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                pubsub_topics: vec!["/waku/2/rs/1/0".into(); 65],
+                ..g.clone()
+            }),
             bad,
             "pubsub_topics: 65 topics",
         ),
         row(
             "empty pubsub topic",
-            s(pb::StartCrawlRequest { pubsub_topics: vec![String::new()], ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                pubsub_topics: vec![String::new()],
+                ..g.clone()
+            }),
             bad,
             "pubsub_topics[0]",
         ),
         row(
             "second pubsub topic of 257 bytes",
-            s(pb::StartCrawlRequest { pubsub_topics: vec!["/a".into(), "t".repeat(257)], ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                pubsub_topics: vec!["/a".into(), "t".repeat(257)],
+                ..g.clone()
+            }),
             bad,
             "pubsub_topics[1]",
         ),
         row(
             "pubsub topic with NUL",
-            s(pb::StartCrawlRequest { pubsub_topics: vec!["a\0b".into()], ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                pubsub_topics: vec!["a\0b".into()],
+                ..g.clone()
+            }),
             bad,
             "pubsub_topics[0]",
         ),
         row(
             "zero peer-exchange interval",
             s(pb::StartCrawlRequest {
-                peer_exchange: Some(pb::PeerExchangeOptions { interval: dur(0, 0), ..Default::default() }),
+                peer_exchange: Some(pb::PeerExchangeOptions {
+                    interval: dur(0, 0),
+                    ..Default::default()
+                }),
                 ..g.clone()
             }),
             bad,
@@ -670,7 +901,10 @@ async fn every_rpc_rejects_bad_arguments_with_the_documented_code_naming_the_fie
         row(
             "peer-exchange client without dial",
             s(pb::StartCrawlRequest {
-                peer_exchange: Some(pb::PeerExchangeOptions { client: Some(true), ..Default::default() }),
+                peer_exchange: Some(pb::PeerExchangeOptions {
+                    client: Some(true),
+                    ..Default::default()
+                }),
                 ..g.clone()
             }),
             bad,
@@ -678,25 +912,40 @@ async fn every_rpc_rejects_bad_arguments_with_the_documented_code_naming_the_fie
         ),
         row(
             "seed mode without dial",
-            s(pb::StartCrawlRequest { peer_exchange: seed("", ""), ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                peer_exchange: seed("", ""),
+                ..g.clone()
+            }),
             bad,
             "peer_exchange.seed",
         ),
         row(
             "seed listen address malformed",
-            s(pb::StartCrawlRequest { dial: Some(true), peer_exchange: seed("nope", ""), ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                dial: Some(true),
+                peer_exchange: seed("nope", ""),
+                ..g.clone()
+            }),
             bad,
             "peer_exchange.seed.listen_addr",
         ),
         row(
             "seed advertise IP malformed",
-            s(pb::StartCrawlRequest { dial: Some(true), peer_exchange: seed("", "nope"), ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                dial: Some(true),
+                peer_exchange: seed("", "nope"),
+                ..g.clone()
+            }),
             bad,
             "peer_exchange.seed.advertise_ip",
         ),
         row(
             "seed advertise IP unspecified",
-            s(pb::StartCrawlRequest { dial: Some(true), peer_exchange: seed("", "0.0.0.0"), ..g.clone() }),
+            s(pb::StartCrawlRequest {
+                dial: Some(true),
+                peer_exchange: seed("", "0.0.0.0"),
+                ..g.clone()
+            }),
             bad,
             "peer_exchange.seed.advertise_ip",
         ),
@@ -740,19 +989,26 @@ async fn every_rpc_rejects_bad_arguments_with_the_documented_code_naming_the_fie
     for (what, id) in &bad_ids {
         rows.push(row(
             format!("{what} crawl id"),
-            Call::StopCrawl(pb::StopCrawlRequest { crawl_id: id.clone() }),
+            Call::StopCrawl(pb::StopCrawlRequest {
+                crawl_id: id.clone(),
+            }),
             bad,
             "crawl_id",
         ));
         rows.push(row(
             format!("{what} crawl id"),
-            Call::GetCrawl(pb::GetCrawlRequest { crawl_id: id.clone() }),
+            Call::GetCrawl(pb::GetCrawlRequest {
+                crawl_id: id.clone(),
+            }),
             bad,
             "crawl_id",
         ));
         rows.push(row(
             format!("{what} crawl id"),
-            Call::WatchCrawl(pb::WatchCrawlRequest { crawl_id: id.clone(), interval: None }),
+            Call::WatchCrawl(pb::WatchCrawlRequest {
+                crawl_id: id.clone(),
+                interval: None,
+            }),
             bad,
             "crawl_id",
         ));
@@ -761,95 +1017,144 @@ async fn every_rpc_rejects_bad_arguments_with_the_documented_code_naming_the_fie
     rows.extend([
         row(
             "unknown crawl",
-            Call::StopCrawl(pb::StopCrawlRequest { crawl_id: "999".into() }),
+            Call::StopCrawl(pb::StopCrawlRequest {
+                crawl_id: "999".into(),
+            }),
             Code::NotFound,
             "crawl_id: no crawl with id 999",
         ),
         row(
             "a finished crawl (returned unchanged)",
-            Call::StopCrawl(pb::StopCrawlRequest { crawl_id: id.clone() }),
+            Call::StopCrawl(pb::StopCrawlRequest {
+                crawl_id: id.clone(),
+            }),
             ok,
             "",
         ),
         row(
             "unknown crawl",
-            Call::GetCrawl(pb::GetCrawlRequest { crawl_id: "999".into() }),
+            Call::GetCrawl(pb::GetCrawlRequest {
+                crawl_id: "999".into(),
+            }),
             Code::NotFound,
             "crawl_id: no crawl with id 999",
         ),
-        row("the crawl", Call::GetCrawl(pb::GetCrawlRequest { crawl_id: id.clone() }), ok, ""),
+        row(
+            "the crawl",
+            Call::GetCrawl(pb::GetCrawlRequest {
+                crawl_id: id.clone(),
+            }),
+            ok,
+            "",
+        ),
         // ---- ListCrawls -----------------------------------------------------------------
         row("defaults", Call::ListCrawls(Default::default()), ok, ""),
         row(
             "page size u32::MAX (treated as 1000)",
-            Call::ListCrawls(pb::ListCrawlsRequest { page_size: u32::MAX, ..Default::default() }),
+            Call::ListCrawls(pb::ListCrawlsRequest {
+                page_size: u32::MAX,
+                ..Default::default()
+            }),
             ok,
             "",
         ),
         row(
             "malformed page token",
-            Call::ListCrawls(pb::ListCrawlsRequest { page_token: "abc".into(), ..Default::default() }),
+            Call::ListCrawls(pb::ListCrawlsRequest {
+                page_token: "abc".into(),
+                ..Default::default()
+            }),
             bad,
             "page_token",
         ),
         row(
             "page token 0",
-            Call::ListCrawls(pb::ListCrawlsRequest { page_token: "0".into(), ..Default::default() }),
+            Call::ListCrawls(pb::ListCrawlsRequest {
+                page_token: "0".into(),
+                ..Default::default()
+            }),
             bad,
             "page_token",
         ),
         row(
             "1 MiB page token",
-            Call::ListCrawls(pb::ListCrawlsRequest { page_token: huge.clone(), ..Default::default() }),
+            Call::ListCrawls(pb::ListCrawlsRequest {
+                page_token: huge.clone(),
+                ..Default::default()
+            }),
             bad,
             "page_token",
         ),
         row(
             "unknown state",
-            Call::ListCrawls(pb::ListCrawlsRequest { state: 99, ..Default::default() }),
+            Call::ListCrawls(pb::ListCrawlsRequest {
+                state: 99,
+                ..Default::default()
+            }),
             bad,
             "state",
         ),
         row(
             "negative state",
-            Call::ListCrawls(pb::ListCrawlsRequest { state: -1, ..Default::default() }),
+            Call::ListCrawls(pb::ListCrawlsRequest {
+                state: -1,
+                ..Default::default()
+            }),
             bad,
             "state",
         ),
         // ---- WatchCrawl -----------------------------------------------------------------
         row(
             "the finished crawl",
-            Call::WatchCrawl(pb::WatchCrawlRequest { crawl_id: id.clone(), interval: None }),
+            Call::WatchCrawl(pb::WatchCrawlRequest {
+                crawl_id: id.clone(),
+                interval: None,
+            }),
             ok,
             "",
         ),
         row(
             "unknown crawl",
-            Call::WatchCrawl(pb::WatchCrawlRequest { crawl_id: "999".into(), interval: None }),
+            Call::WatchCrawl(pb::WatchCrawlRequest {
+                crawl_id: "999".into(),
+                interval: None,
+            }),
             Code::NotFound,
             "crawl_id: no crawl with id 999",
         ),
         row(
             "zero interval",
-            Call::WatchCrawl(pb::WatchCrawlRequest { crawl_id: id.clone(), interval: dur(0, 0) }),
+            Call::WatchCrawl(pb::WatchCrawlRequest {
+                crawl_id: id.clone(),
+                interval: dur(0, 0),
+            }),
             bad,
             "interval",
         ),
         row(
             "interval 49ms",
-            Call::WatchCrawl(pb::WatchCrawlRequest { crawl_id: id.clone(), interval: dur(0, 49_000_000) }),
+            Call::WatchCrawl(pb::WatchCrawlRequest {
+                crawl_id: id.clone(),
+                interval: dur(0, 49_000_000),
+            }),
             bad,
             "interval",
         ),
         row(
             "interval above 1h",
-            Call::WatchCrawl(pb::WatchCrawlRequest { crawl_id: id.clone(), interval: dur(3601, 0) }),
+            Call::WatchCrawl(pb::WatchCrawlRequest {
+                crawl_id: id.clone(),
+                interval: dur(3601, 0),
+            }),
             bad,
             "interval",
         ),
         row(
             "negative interval",
-            Call::WatchCrawl(pb::WatchCrawlRequest { crawl_id: id.clone(), interval: dur(-1, 0) }),
+            Call::WatchCrawl(pb::WatchCrawlRequest {
+                crawl_id: id.clone(),
+                interval: dur(-1, 0),
+            }),
             bad,
             "interval",
         ),
@@ -876,73 +1181,109 @@ async fn every_rpc_rejects_bad_arguments_with_the_documented_code_naming_the_fie
         ),
         row(
             "after_sequence beyond the last",
-            ev(pb::StreamPeerEventsRequest { after_sequence: Some(last_sequence + 1_000_000), ..Default::default() }),
+            ev(pb::StreamPeerEventsRequest {
+                after_sequence: Some(last_sequence + 1_000_000),
+                ..Default::default()
+            }),
             Code::OutOfRange,
             "after_sequence",
         ),
         row(
             "after_sequence u64::MAX",
-            ev(pb::StreamPeerEventsRequest { after_sequence: Some(u64::MAX), ..Default::default() }),
+            ev(pb::StreamPeerEventsRequest {
+                after_sequence: Some(u64::MAX),
+                ..Default::default()
+            }),
             Code::OutOfRange,
             "after_sequence",
         ),
         row(
             "UNSPECIFIED kind",
-            ev(pb::StreamPeerEventsRequest { kinds: vec![0], ..replay.clone() }),
+            ev(pb::StreamPeerEventsRequest {
+                kinds: vec![0],
+                ..replay.clone()
+            }),
             bad,
             "kinds[0]",
         ),
         row(
             "unknown second kind",
-            ev(pb::StreamPeerEventsRequest { kinds: vec![1, 99], ..replay.clone() }),
+            ev(pb::StreamPeerEventsRequest {
+                kinds: vec![1, 99],
+                ..replay.clone()
+            }),
             bad,
             "kinds[1]",
         ),
         row(
             "negative kind",
-            ev(pb::StreamPeerEventsRequest { kinds: vec![-5], ..replay.clone() }),
+            ev(pb::StreamPeerEventsRequest {
+                kinds: vec![-5],
+                ..replay.clone()
+            }),
             bad,
             "kinds[0]",
         ),
         row(
             "65 kinds",
-            ev(pb::StreamPeerEventsRequest { kinds: vec![1; 65], ..replay.clone() }),
+            ev(pb::StreamPeerEventsRequest {
+                kinds: vec![1; 65],
+                ..replay.clone()
+            }),
             bad,
             "kinds: 65 entries",
         ),
         row(
             "malformed node id",
-            ev(pb::StreamPeerEventsRequest { node_id: "zz".into(), ..replay.clone() }),
+            ev(pb::StreamPeerEventsRequest {
+                node_id: "zz".into(),
+                ..replay.clone()
+            }),
             bad,
             "node_id",
         ),
         row(
             "node id of 63 hex characters",
-            ev(pb::StreamPeerEventsRequest { node_id: "a".repeat(63), ..replay.clone() }),
+            ev(pb::StreamPeerEventsRequest {
+                node_id: "a".repeat(63),
+                ..replay.clone()
+            }),
             bad,
             "node_id",
         ),
         row(
             "1 MiB node id",
-            ev(pb::StreamPeerEventsRequest { node_id: huge.clone(), ..replay.clone() }),
+            ev(pb::StreamPeerEventsRequest {
+                node_id: huge.clone(),
+                ..replay.clone()
+            }),
             bad,
             "node_id",
         ),
         row(
             "malformed peer id",
-            ev(pb::StreamPeerEventsRequest { peer_id: "not-a-peer".into(), ..replay.clone() }),
+            ev(pb::StreamPeerEventsRequest {
+                peer_id: "not-a-peer".into(),
+                ..replay.clone()
+            }),
             bad,
             "peer_id",
         ),
         row(
             "malformed crawl id",
-            ev(pb::StreamPeerEventsRequest { crawl_id: "x".into(), ..replay.clone() }),
+            ev(pb::StreamPeerEventsRequest {
+                crawl_id: "x".into(),
+                ..replay.clone()
+            }),
             bad,
             "crawl_id",
         ),
         row(
             "unknown crawl",
-            ev(pb::StreamPeerEventsRequest { crawl_id: "999".into(), ..replay.clone() }),
+            ev(pb::StreamPeerEventsRequest {
+                crawl_id: "999".into(),
+                ..replay.clone()
+            }),
             Code::NotFound,
             "crawl_id: no crawl with id 999",
         ),
@@ -952,22 +1293,67 @@ async fn every_rpc_rejects_bad_arguments_with_the_documented_code_naming_the_fie
     use pb::get_peer_request::Key;
     let peer = |k: Option<Key>| Call::GetPeer(pb::GetPeerRequest { key: k });
     rows.extend([
-        row("by node id", peer(Some(Key::NodeId(node.node_id.clone()))), ok, ""),
+        row(
+            "by node id",
+            peer(Some(Key::NodeId(node.node_id.clone()))),
+            ok,
+            "",
+        ),
         row(
             "by 0x-prefixed node id",
             peer(Some(Key::NodeId(format!("0x{}", node.node_id)))),
             ok,
             "",
         ),
-        row("by peer id", peer(Some(Key::PeerId(node.peer_id.clone()))), ok, ""),
+        row(
+            "by peer id",
+            peer(Some(Key::PeerId(node.peer_id.clone()))),
+            ok,
+            "",
+        ),
         row("no key", peer(None), bad, "key"),
-        row("empty node id", peer(Some(Key::NodeId(String::new()))), bad, "node_id"),
-        row("malformed node id", peer(Some(Key::NodeId("zz".into()))), bad, "node_id"),
-        row("node id of 62 hex characters", peer(Some(Key::NodeId("0".repeat(62)))), bad, "node_id"),
-        row("1 MiB node id", peer(Some(Key::NodeId(huge.clone()))), bad, "node_id"),
-        row("empty peer id", peer(Some(Key::PeerId(String::new()))), bad, "peer_id"),
-        row("malformed peer id", peer(Some(Key::PeerId("16Uiu2HAmBogus".into()))), bad, "peer_id"),
-        row("1 MiB peer id", peer(Some(Key::PeerId(huge.clone()))), bad, "peer_id"),
+        row(
+            "empty node id",
+            peer(Some(Key::NodeId(String::new()))),
+            bad,
+            "node_id",
+        ),
+        row(
+            "malformed node id",
+            peer(Some(Key::NodeId("zz".into()))),
+            bad,
+            "node_id",
+        ),
+        row(
+            "node id of 62 hex characters",
+            peer(Some(Key::NodeId("0".repeat(62)))),
+            bad,
+            "node_id",
+        ),
+        row(
+            "1 MiB node id",
+            peer(Some(Key::NodeId(huge.clone()))),
+            bad,
+            "node_id",
+        ),
+        row(
+            "empty peer id",
+            peer(Some(Key::PeerId(String::new()))),
+            bad,
+            "peer_id",
+        ),
+        row(
+            "malformed peer id",
+            peer(Some(Key::PeerId("16Uiu2HAmBogus".into()))),
+            bad,
+            "peer_id",
+        ),
+        row(
+            "1 MiB peer id",
+            peer(Some(Key::PeerId(huge.clone()))),
+            bad,
+            "peer_id",
+        ),
         row(
             "unknown node id",
             peer(Some(Key::NodeId(hex::encode([7u8; 32])))),
@@ -987,90 +1373,156 @@ async fn every_rpc_rejects_bad_arguments_with_the_documented_code_naming_the_fie
     let d = pb::ListPeersRequest::default;
     rows.extend([
         row("defaults", lp(d()), ok, ""),
-        row("one crawl's peers", lp(pb::ListPeersRequest { crawl_id: id.clone(), ..d() }), ok, ""),
+        row(
+            "one crawl's peers",
+            lp(pb::ListPeersRequest {
+                crawl_id: id.clone(),
+                ..d()
+            }),
+            ok,
+            "",
+        ),
         row(
             "page size u32::MAX (treated as 1000)",
-            lp(pb::ListPeersRequest { page_size: u32::MAX, ..d() }),
+            lp(pb::ListPeersRequest {
+                page_size: u32::MAX,
+                ..d()
+            }),
             ok,
             "",
         ),
         row(
             "malformed page token",
-            lp(pb::ListPeersRequest { page_token: "garbage".into(), ..d() }),
+            lp(pb::ListPeersRequest {
+                page_token: "garbage".into(),
+                ..d()
+            }),
             bad,
             "page_token",
         ),
         row(
             "1 MiB page token",
-            lp(pb::ListPeersRequest { page_token: huge.clone(), ..d() }),
+            lp(pb::ListPeersRequest {
+                page_token: huge.clone(),
+                ..d()
+            }),
             bad,
             "page_token",
         ),
         row(
             "unknown capability",
-            lp(pb::ListPeersRequest { capability: "teleport".into(), ..d() }),
+            lp(pb::ListPeersRequest {
+                capability: "teleport".into(),
+                ..d()
+            }),
             bad,
             "capability",
         ),
         row(
             "1 MiB capability",
-            lp(pb::ListPeersRequest { capability: huge.clone(), ..d() }),
+            lp(pb::ListPeersRequest {
+                capability: huge.clone(),
+                ..d()
+            }),
             bad,
             "capability",
         ),
         row(
             "cluster id above u16",
-            lp(pb::ListPeersRequest { cluster_id: Some(65536), ..d() }),
+            lp(pb::ListPeersRequest {
+                cluster_id: Some(65536),
+                ..d()
+            }),
             bad,
             "cluster_id",
         ),
-        row("shard 1024", lp(pb::ListPeersRequest { shard: Some(1024), ..d() }), bad, "shard"),
+        row(
+            "shard 1024",
+            lp(pb::ListPeersRequest {
+                shard: Some(1024),
+                ..d()
+            }),
+            bad,
+            "shard",
+        ),
         row(
             "malformed crawl id",
-            lp(pb::ListPeersRequest { crawl_id: "x".into(), ..d() }),
+            lp(pb::ListPeersRequest {
+                crawl_id: "x".into(),
+                ..d()
+            }),
             bad,
             "crawl_id",
         ),
         row(
             "unknown crawl",
-            lp(pb::ListPeersRequest { crawl_id: "999".into(), ..d() }),
+            lp(pb::ListPeersRequest {
+                crawl_id: "999".into(),
+                ..d()
+            }),
             Code::NotFound,
             "crawl_id: no crawl with id 999",
         ),
         row(
             "seen_since before 1970",
-            lp(pb::ListPeersRequest { seen_since: ts(-1, 0), ..d() }),
+            lp(pb::ListPeersRequest {
+                seen_since: ts(-1, 0),
+                ..d()
+            }),
             bad,
             "seen_since",
         ),
         row(
             "seen_since after 9999",
-            lp(pb::ListPeersRequest { seen_since: ts(253_402_300_800, 0), ..d() }),
+            lp(pb::ListPeersRequest {
+                seen_since: ts(253_402_300_800, 0),
+                ..d()
+            }),
             bad,
             "seen_since",
         ),
         row(
             "seen_since i64::MAX",
-            lp(pb::ListPeersRequest { seen_since: ts(i64::MAX, 0), ..d() }),
+            lp(pb::ListPeersRequest {
+                seen_since: ts(i64::MAX, 0),
+                ..d()
+            }),
             bad,
             "seen_since",
         ),
         row(
             "seen_since with nanos out of range",
-            lp(pb::ListPeersRequest { seen_since: ts(0, 1_000_000_000), ..d() }),
+            lp(pb::ListPeersRequest {
+                seen_since: ts(0, 1_000_000_000),
+                ..d()
+            }),
             bad,
             "seen_since",
         ),
         row(
             "protocol of 257 bytes",
-            lp(pb::ListPeersRequest { protocol: "p".repeat(257), ..d() }),
+            lp(pb::ListPeersRequest {
+                protocol: "p".repeat(257),
+                ..d()
+            }),
             bad,
             "protocol",
         ),
-        row("1 MiB agent", lp(pb::ListPeersRequest { agent: huge.clone(), ..d() }), bad, "agent"),
+        row(
+            "1 MiB agent",
+            lp(pb::ListPeersRequest {
+                agent: huge.clone(),
+                ..d()
+            }),
+            bad,
+            "agent",
+        ),
         row(
             "country of 257 bytes",
-            lp(pb::ListPeersRequest { country: "c".repeat(257), ..d() }),
+            lp(pb::ListPeersRequest {
+                country: "c".repeat(257),
+                ..d()
+            }),
             bad,
             "country",
         ),
@@ -1083,7 +1535,11 @@ async fn every_rpc_rejects_bad_arguments_with_the_documented_code_naming_the_fie
         row("defaults", mc(d()), ok, ""),
         row(
             "the widest window (1970 to 9999)",
-            mc(pb::GetMessageCountsRequest { since: ts(0, 0), until: ts(253_402_300_799, 0), ..d() }),
+            mc(pb::GetMessageCountsRequest {
+                since: ts(0, 0),
+                until: ts(253_402_300_799, 0),
+                ..d()
+            }),
             ok,
             "",
         ),
@@ -1107,28 +1563,48 @@ async fn every_rpc_rejects_bad_arguments_with_the_documented_code_naming_the_fie
             bad,
             "since",
         ),
-        row("since before 1970", mc(pb::GetMessageCountsRequest { since: ts(-60, 0), ..d() }), bad, "since"),
+        row(
+            "since before 1970",
+            mc(pb::GetMessageCountsRequest {
+                since: ts(-60, 0),
+                ..d()
+            }),
+            bad,
+            "since",
+        ),
         row(
             "until after 9999",
-            mc(pb::GetMessageCountsRequest { until: ts(i64::MAX, 0), ..d() }),
+            mc(pb::GetMessageCountsRequest {
+                until: ts(i64::MAX, 0),
+                ..d()
+            }),
             bad,
             "until",
         ),
         row(
             "until with negative nanos",
-            mc(pb::GetMessageCountsRequest { until: ts(1_000_000_000, -1), ..d() }),
+            mc(pb::GetMessageCountsRequest {
+                until: ts(1_000_000_000, -1),
+                ..d()
+            }),
             bad,
             "until",
         ),
         row(
             "pubsub topic of 257 bytes",
-            mc(pb::GetMessageCountsRequest { pubsub_topic: "t".repeat(257), ..d() }),
+            mc(pb::GetMessageCountsRequest {
+                pubsub_topic: "t".repeat(257),
+                ..d()
+            }),
             bad,
             "pubsub_topic",
         ),
         row(
             "1 MiB content topic prefix",
-            mc(pb::GetMessageCountsRequest { content_topic_prefix: huge.clone(), ..d() }),
+            mc(pb::GetMessageCountsRequest {
+                content_topic_prefix: huge.clone(),
+                ..d()
+            }),
             bad,
             "content_topic_prefix",
         ),
@@ -1146,7 +1622,12 @@ async fn every_rpc_rejects_bad_arguments_with_the_documented_code_naming_the_fie
         row("malformed crawl id", ns("x"), bad, "crawl_id"),
         row("crawl id 0", ns("0"), bad, "crawl_id"),
         row("1 MiB crawl id", ns(&huge), bad, "crawl_id"),
-        row("unknown crawl", ns("999"), Code::NotFound, "crawl_id: no crawl with id 999"),
+        row(
+            "unknown crawl",
+            ns("999"),
+            Code::NotFound,
+            "crawl_id: no crawl with id 999",
+        ),
     ]);
 
     // Every RPC of the service has rows, among them a valid one.
@@ -1161,17 +1642,22 @@ async fn every_rpc_rejects_bad_arguments_with_the_documented_code_naming_the_fie
     let declared: std::collections::BTreeSet<String> =
         crawler.methods().map(|m| m.name().to_string()).collect();
     assert_eq!(
-        rpcs.iter().map(|s| s.to_string()).collect::<std::collections::BTreeSet<_>>(),
+        rpcs.iter()
+            .map(|s| s.to_string())
+            .collect::<std::collections::BTreeSet<_>>(),
         declared,
         "every RPC of peerscope.v1.Crawler has a valid row"
     );
 
     let total = rows.len();
     let mut failures = Vec::new();
+    let mut times = Vec::new();
     for (i, r) in rows.into_iter().enumerate() {
         let rpc = r.call.rpc();
-        let status = run(&mut client, r.call).await;
         let label = format!("row {i} {rpc} ({}):", r.what);
+        let began = std::time::Instant::now();
+        let status = run(&mut client, r.call).await;
+        times.push((began.elapsed(), label.clone()));
         if status.code() != r.code {
             failures.push(format!(
                 "{label} expected {:?}, got {:?}: {:?}",
@@ -1192,6 +1678,10 @@ async fn every_rpc_rejects_bad_arguments_with_the_documented_code_naming_the_fie
                 shorten(status.message())
             ));
         }
+    }
+    times.sort();
+    for (took, label) in times.iter().rev().take(5) {
+        eprintln!("slowest: {label} {took:?}");
     }
     assert!(
         failures.is_empty(),
