@@ -42,7 +42,7 @@ impl RequestError {
 }
 
 /// Maps an engine error of a call whose crawl id came from `field`: an unknown crawl is
-/// NOT_FOUND naming that field, everything else as [`From<EngineError>`] maps it.
+/// NOT_FOUND naming that field, everything else as the `From<EngineError>` impl maps it.
 pub fn engine_error_for(field: &str, e: EngineError) -> Status {
     match e {
         EngineError::UnknownCrawl(id) => {
