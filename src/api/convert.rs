@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
 use crate::api::status::RequestError;
 use crate::model::{
@@ -16,9 +16,57 @@ use crate::record::{capability_bit, parse_enr, ShardEncoding};
 const MAX_NAME: usize = 200;
 const MAX_LABELS: usize = 32;
 const MAX_BOOTSTRAP: usize = 1024;
+/// `StartCrawlRequest.dns_tree_urls`: entries, and bytes of one URL (scheme, a 53-character
+/// key and a 253-character domain fit well within it).
+const MAX_TREE_URLS: usize = 64;
+const MAX_TREE_URL_LEN: usize = 512;
+/// `WakuProfile.shards` entries (one per shard index at most, duplicates aside).
+const MAX_SHARDS: usize = 1024;
+/// `StartCrawlRequest.pubsub_topics`: entries, and bytes of one topic.
+const MAX_TOPICS: usize = 64;
+const MAX_TOPIC_LEN: usize = 256;
+/// Bytes of one string filter (protocol, agent, country, topics).
+const MAX_FILTER_LEN: usize = 256;
+/// `StreamPeerEventsRequest.kinds` entries.
+const MAX_KINDS: usize = 64;
+/// `CrawlLimits.max_duration`: at most a year (unset runs without a bound).
+const MAX_CRAWL_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
+/// The longest interval settings (`recrawl_interval`, `min_redial_interval`,
+/// `peer_exchange.interval`): 30 days.
+const MAX_INTERVAL: Duration = Duration::from_secs(30 * 24 * 3600);
+/// The latest valid `google.protobuf.Timestamp`, 9999-12-31T23:59:59Z.
+const MAX_TIMESTAMP_SECS: i64 = 253_402_300_799;
+/// Bytes of a peer id's text (the longest real ones, identity-hashed keys, are about 60).
+const MAX_PEER_ID_LEN: usize = 128;
+/// Bytes of a rejected value quoted back in an error message.
+const MAX_SHOWN: usize = 64;
 
 fn invalid(field: impl Into<String>, reason: impl Into<String>) -> RequestError {
     RequestError::invalid(field, reason)
+}
+
+/// `text` quoted for an error message: whole when short, else its start and its length, so
+/// that a huge argument never makes a huge status.
+fn shown(text: &str) -> String {
+    if text.len() <= MAX_SHOWN {
+        return format!("{text:?}");
+    }
+    let mut end = MAX_SHOWN;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{:?}… ({} bytes)", &text[..end], text.len())
+}
+
+/// An optional string filter (empty = none) of at most `max` bytes.
+fn filter_text(field: &str, text: &str, max: usize) -> Result<Option<String>, RequestError> {
+    if text.len() > max {
+        return Err(invalid(
+            field,
+            format!("{} bytes, at most {max} allowed", text.len()),
+        ));
+    }
+    Ok((!text.is_empty()).then(|| text.to_string()))
 }
 
 /// Converts a protobuf duration, naming `field` when it is negative or malformed.
@@ -62,15 +110,22 @@ pub fn to_pb_time(ms: UnixMillis) -> prost_types::Timestamp {
     }
 }
 
+/// Converts a protobuf timestamp, which must lie in 1970..=9999 with nanos in range.
 fn from_pb_time(field: &str, t: &prost_types::Timestamp) -> Result<UnixMillis, RequestError> {
-    if t.seconds < 0 || t.nanos < 0 {
+    if t.seconds < 0 {
         return Err(invalid(field, "must not be before 1970"));
     }
-    let d = Duration::new(t.seconds as u64, t.nanos.clamp(0, 999_999_999) as u32);
-    Ok((UNIX_EPOCH + d)
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0))
+    if t.seconds > MAX_TIMESTAMP_SECS {
+        return Err(invalid(field, "must not be after 9999-12-31T23:59:59Z"));
+    }
+    if !(0..1_000_000_000).contains(&t.nanos) {
+        return Err(invalid(
+            field,
+            format!("nanos {} is not in 0..=999999999", t.nanos),
+        ));
+    }
+    // At most 253402300799999: no overflow.
+    Ok(t.seconds as u64 * 1000 + t.nanos as u64 / 1_000_000)
 }
 
 /// Parses a required crawl id.
@@ -93,7 +148,7 @@ pub fn optional_crawl_id(field: &str, text: &str) -> Result<Option<CrawlId>, Req
         .ok_or_else(|| {
             invalid(
                 field,
-                format!("{text:?} is not a crawl id (a positive decimal)"),
+                format!("{} is not a crawl id (a positive decimal)", shown(text)),
             )
         })
 }
@@ -102,9 +157,29 @@ fn node_id(field: &str, text: &str) -> Result<NodeId, RequestError> {
     parse_node_id(text).ok_or_else(|| {
         invalid(
             field,
-            format!("{text:?} is not a node id (64 hex characters)"),
+            format!("{} is not a node id (64 hex characters)", shown(text)),
         )
     })
+}
+
+fn peer_id(field: &str, text: &str) -> Result<String, RequestError> {
+    // Checked before decoding: base58 decoding is quadratic in the length.
+    if text.len() > MAX_PEER_ID_LEN {
+        return Err(invalid(
+            field,
+            format!(
+                "{} bytes, a peer id is at most {MAX_PEER_ID_LEN}",
+                text.len()
+            ),
+        ));
+    }
+    if text.parse::<libp2p::PeerId>().is_err() {
+        return Err(invalid(
+            field,
+            format!("{} is not a libp2p peer id", shown(text)),
+        ));
+    }
+    Ok(text.to_string())
 }
 
 /// The profile, and the tree URL of its fleet preset if it names one.
@@ -123,7 +198,7 @@ fn profile(p: Option<pb::NetworkProfile>) -> Result<(Profile, Option<&'static st
                     let names: Vec<&str> = crate::waku::FLEET_PRESETS.iter().map(|p| p.0).collect();
                     invalid(
                         "profile.waku.preset",
-                        format!("{:?} is not one of {}", w.preset, names.join(", ")),
+                        format!("{} is not one of {}", shown(&w.preset), names.join(", ")),
                     )
                 })?)
             };
@@ -133,6 +208,12 @@ fn profile(p: Option<pb::NetworkProfile>) -> Result<(Profile, Option<&'static st
                     format!("{} is above 65535", w.cluster_id),
                 )
             })?;
+            if w.shards.len() > MAX_SHARDS {
+                return Err(invalid(
+                    "profile.waku.shards",
+                    format!("{} entries, at most {MAX_SHARDS}", w.shards.len()),
+                ));
+            }
             let mut shards = Vec::with_capacity(w.shards.len());
             for (i, s) in w.shards.iter().enumerate() {
                 if *s > 1023 {
@@ -163,7 +244,7 @@ fn profile(p: Option<pb::NetworkProfile>) -> Result<(Profile, Option<&'static st
                 }
                 _ => Err(invalid(
                     "profile.custom.protocol_id",
-                    format!("{:?} is not 6 ASCII characters", c.protocol_id),
+                    format!("{} is not 6 ASCII characters", shown(&c.protocol_id)),
                 )),
             }
         }
@@ -186,12 +267,30 @@ pub fn crawl_spec(mut req: pb::StartCrawlRequest) -> Result<CrawlSpec, RequestEr
             req.dns_tree_urls.push(url.to_string());
         }
     }
-    if req.dns_tree_urls.len() > 64 {
-        return Err(invalid("dns_tree_urls", "at most 64 URLs"));
+    if req.dns_tree_urls.len() > MAX_TREE_URLS {
+        return Err(invalid(
+            "dns_tree_urls",
+            format!(
+                "{} URLs, at most {MAX_TREE_URLS} (a preset counts as one)",
+                req.dns_tree_urls.len()
+            ),
+        ));
     }
     for (i, url) in req.dns_tree_urls.iter().enumerate() {
-        url.parse::<crate::dns::TreeUrl>()
-            .map_err(|e| invalid(format!("dns_tree_urls[{i}]"), e.to_string()))?;
+        let field = format!("dns_tree_urls[{i}]");
+        if url.len() > MAX_TREE_URL_LEN {
+            return Err(invalid(
+                field,
+                format!("{} bytes, at most {MAX_TREE_URL_LEN} allowed", url.len()),
+            ));
+        }
+        url.parse::<crate::dns::TreeUrl>().map_err(|e| match e {
+            crate::dns::DnsError::BadUrl { reason, .. } => invalid(
+                &field,
+                format!("{} is not an enrtree URL: {reason}", shown(url)),
+            ),
+            e => invalid(&field, e.to_string()),
+        })?;
     }
     if req.bootstrap_enrs.is_empty() && req.dns_tree_urls.is_empty() {
         return Err(invalid(
@@ -202,7 +301,10 @@ pub fn crawl_spec(mut req: pb::StartCrawlRequest) -> Result<CrawlSpec, RequestEr
     if req.bootstrap_enrs.len() > MAX_BOOTSTRAP {
         return Err(invalid(
             "bootstrap_enrs",
-            format!("at most {MAX_BOOTSTRAP} records"),
+            format!(
+                "{} records, at most {MAX_BOOTSTRAP}",
+                req.bootstrap_enrs.len()
+            ),
         ));
     }
     let mut bootstrap_enrs = Vec::with_capacity(req.bootstrap_enrs.len());
@@ -249,30 +351,32 @@ pub fn crawl_spec(mut req: pb::StartCrawlRequest) -> Result<CrawlSpec, RequestEr
         settings.random_lookups = n;
     }
     if let Some(d) = &req.recrawl_interval {
-        settings.recrawl_interval = duration_in(
-            "recrawl_interval",
-            d,
-            Duration::from_secs(1),
-            Duration::from_secs(30 * 24 * 3600),
-        )?;
+        settings.recrawl_interval =
+            duration_in("recrawl_interval", d, Duration::from_secs(1), MAX_INTERVAL)?;
     }
     if let Some(limits) = &req.limits {
         settings.max_peers = (limits.max_peers > 0).then_some(limits.max_peers);
         if let Some(d) = &limits.max_duration {
-            let d = duration("limits.max_duration", d)?;
+            let d = duration_in("limits.max_duration", d, Duration::ZERO, MAX_CRAWL_DURATION)?;
             settings.max_duration = (!d.is_zero()).then_some(d);
         }
     }
     if req.name.len() > MAX_NAME {
-        return Err(invalid("name", format!("longer than {MAX_NAME} bytes")));
+        return Err(invalid(
+            "name",
+            format!("{} bytes, at most {MAX_NAME}", req.name.len()),
+        ));
     }
     if req.labels.len() > MAX_LABELS {
-        return Err(invalid("labels", format!("more than {MAX_LABELS} entries")));
+        return Err(invalid(
+            "labels",
+            format!("{} entries, at most {MAX_LABELS}", req.labels.len()),
+        ));
     }
     for (k, v) in &req.labels {
         if k.is_empty() || k.len() > MAX_NAME || v.len() > MAX_NAME {
             return Err(invalid(
-                format!("labels[{k:?}]"),
+                format!("labels[{}]", shown(k)),
                 format!("keys must be 1..={MAX_NAME} bytes and values at most {MAX_NAME}"),
             ));
         }
@@ -308,7 +412,7 @@ pub fn crawl_spec(mut req: pb::StartCrawlRequest) -> Result<CrawlSpec, RequestEr
             "min_redial_interval",
             d,
             Duration::from_secs(1),
-            Duration::from_secs(30 * 24 * 3600),
+            MAX_INTERVAL,
         )?);
     }
     let waku = match &profile {
@@ -336,14 +440,17 @@ pub fn crawl_spec(mut req: pb::StartCrawlRequest) -> Result<CrawlSpec, RequestEr
         Some(n) => n,
         None => crate::model::DEFAULT_RELAY_PEERS,
     };
-    if req.pubsub_topics.len() > 64 {
-        return Err(invalid("pubsub_topics", "at most 64 topics"));
+    if req.pubsub_topics.len() > MAX_TOPICS {
+        return Err(invalid(
+            "pubsub_topics",
+            format!("{} topics, at most {MAX_TOPICS}", req.pubsub_topics.len()),
+        ));
     }
     for (i, t) in req.pubsub_topics.iter().enumerate() {
-        if t.is_empty() || t.len() > 256 || t.contains('\0') {
+        if t.is_empty() || t.len() > MAX_TOPIC_LEN || t.contains('\0') {
             return Err(invalid(
                 format!("pubsub_topics[{i}]"),
-                "must be 1..=256 bytes without NUL",
+                format!("must be 1..={MAX_TOPIC_LEN} bytes without NUL"),
             ));
         }
     }
@@ -371,10 +478,19 @@ pub fn crawl_spec(mut req: pb::StartCrawlRequest) -> Result<CrawlSpec, RequestEr
         Some(req.listen_addr.parse::<SocketAddr>().map_err(|_| {
             invalid(
                 "listen_addr",
-                format!("{:?} is not an ip:port address", req.listen_addr),
+                format!("{} is not an ip:port address", shown(&req.listen_addr)),
             )
         })?)
     };
+    if let Some(seed) = &settings.peer_exchange.seed {
+        let listen_ip = seed.listen_addr.or(listen_addr).map(|a| a.ip());
+        if seed.advertise_ip.is_none() && listen_ip.is_some_and(|ip| ip.is_unspecified()) {
+            return Err(invalid(
+                "peer_exchange.seed.advertise_ip",
+                "required when seed mode listens on an unspecified address (0.0.0.0 or ::)",
+            ));
+        }
+    }
     Ok(CrawlSpec {
         dns_tree_urls: req.dns_tree_urls,
         dns_from: None,
@@ -395,6 +511,12 @@ fn peer_exchange(
 ) -> Result<crate::model::PeerExchangeSettings, RequestError> {
     let mut out = crate::model::PeerExchangeSettings::default();
     if let Some(c) = px.client {
+        if c && !dial {
+            return Err(invalid(
+                "peer_exchange.client",
+                "peer exchange needs dial (peers are asked over libp2p)",
+            ));
+        }
         out.client = c;
     }
     if let Some(d) = &px.interval {
@@ -402,7 +524,7 @@ fn peer_exchange(
             "peer_exchange.interval",
             d,
             Duration::from_secs(1),
-            Duration::from_secs(30 * 24 * 3600),
+            MAX_INTERVAL,
         )?;
     }
     if let Some(seed) = &px.seed {
@@ -418,7 +540,7 @@ fn peer_exchange(
             Some(seed.listen_addr.parse::<SocketAddr>().map_err(|_| {
                 invalid(
                     "peer_exchange.seed.listen_addr",
-                    format!("{:?} is not an ip:port address", seed.listen_addr),
+                    format!("{} is not an ip:port address", shown(&seed.listen_addr)),
                 )
             })?)
         };
@@ -428,7 +550,7 @@ fn peer_exchange(
             let ip = seed.advertise_ip.parse::<std::net::IpAddr>().map_err(|_| {
                 invalid(
                     "peer_exchange.seed.advertise_ip",
-                    format!("{:?} is not an IP address", seed.advertise_ip),
+                    format!("{} is not an IP address", shown(&seed.advertise_ip)),
                 )
             })?;
             if ip.is_unspecified() {
@@ -455,6 +577,17 @@ fn peer_exchange(
         });
     }
     Ok(out)
+}
+
+/// Validates the filters of `GetMessageCounts`.
+pub fn count_filters(req: &pb::GetMessageCountsRequest) -> Result<(), RequestError> {
+    filter_text("pubsub_topic", &req.pubsub_topic, MAX_TOPIC_LEN)?;
+    filter_text(
+        "content_topic_prefix",
+        &req.content_topic_prefix,
+        MAX_FILTER_LEN,
+    )?;
+    Ok(())
 }
 
 /// Validates the time window of `GetMessageCounts`: minutes since the epoch, `from..to`.
@@ -486,6 +619,12 @@ pub fn state_filter(value: i32) -> Result<Option<CrawlState>, RequestError> {
     })
 }
 
+/// Parses a `ListCrawls` page token: the id of the last crawl of the previous page.
+pub fn crawl_page_token(text: &str) -> Result<Option<CrawlId>, RequestError> {
+    optional_crawl_id("page_token", text)
+        .map_err(|_| invalid("page_token", "not a token returned by ListCrawls"))
+}
+
 /// Page size: `default` for 0, at most `max`.
 pub fn page_size(value: u32, default: usize, max: usize) -> usize {
     match value as usize {
@@ -505,8 +644,8 @@ pub fn peer_query(
             invalid(
                 "capability",
                 format!(
-                    "{:?} is not one of relay, store, filter, lightpush, sync, mix",
-                    req.capability
+                    "{} is not one of relay, store, filter, lightpush, sync, mix",
+                    shown(&req.capability)
                 ),
             )
         })?)
@@ -545,10 +684,10 @@ pub fn peer_query(
             shard,
             crawl_id: optional_crawl_id("crawl_id", &req.crawl_id)?,
             seen_since,
-            protocol: (!req.protocol.is_empty()).then(|| req.protocol.clone()),
-            agent_prefix: (!req.agent.is_empty()).then(|| req.agent.clone()),
+            protocol: filter_text("protocol", &req.protocol, MAX_FILTER_LEN)?,
+            agent_prefix: filter_text("agent", &req.agent, MAX_FILTER_LEN)?,
             reachable: req.reachable,
-            country: (!req.country.is_empty()).then(|| req.country.clone()),
+            country: filter_text("country", &req.country, MAX_FILTER_LEN)?,
         },
         after,
     ))
@@ -563,20 +702,22 @@ pub enum PeerKey {
 pub fn peer_key(req: pb::GetPeerRequest) -> Result<PeerKey, RequestError> {
     use pb::get_peer_request::Key;
     match req.key {
+        Some(Key::NodeId(t)) if t.is_empty() => Err(invalid("node_id", "must not be empty")),
         Some(Key::NodeId(t)) => Ok(PeerKey::Node(node_id("node_id", &t)?)),
         Some(Key::PeerId(t)) if t.is_empty() => Err(invalid("peer_id", "must not be empty")),
-        Some(Key::PeerId(t)) => {
-            if t.parse::<libp2p::PeerId>().is_err() {
-                return Err(invalid("peer_id", format!("{t:?} is not a libp2p peer id")));
-            }
-            Ok(PeerKey::Peer(t))
-        }
+        Some(Key::PeerId(t)) => Ok(PeerKey::Peer(peer_id("peer_id", &t)?)),
         None => Err(invalid("key", "set node_id or peer_id")),
     }
 }
 
 /// Validates `StreamPeerEventsRequest` filters.
 pub fn event_filter(req: &pb::StreamPeerEventsRequest) -> Result<EventFilter, RequestError> {
+    if req.kinds.len() > MAX_KINDS {
+        return Err(invalid(
+            "kinds",
+            format!("{} entries, at most {MAX_KINDS}", req.kinds.len()),
+        ));
+    }
     let mut kinds = Vec::new();
     for (i, k) in req.kinds.iter().enumerate() {
         let kind = pb::PeerEventKind::try_from(*k)
@@ -598,7 +739,11 @@ pub fn event_filter(req: &pb::StreamPeerEventsRequest) -> Result<EventFilter, Re
         crawl_id: optional_crawl_id("crawl_id", &req.crawl_id)?,
         kinds,
         node_id: node,
-        peer_id: (!req.peer_id.is_empty()).then(|| req.peer_id.clone()),
+        peer_id: if req.peer_id.is_empty() {
+            None
+        } else {
+            Some(peer_id("peer_id", &req.peer_id)?)
+        },
     })
 }
 

@@ -23,6 +23,10 @@ pub use service::CrawlerApi;
 use crate::engine::Engine;
 use crate::proto::pb;
 
+/// Largest request message the service decodes (tonic's default, made explicit because the
+/// proto documents it); a larger one is refused with OUT_OF_RANGE before it is read.
+pub const MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024;
+
 /// Failures of the gRPC server.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -97,7 +101,8 @@ pub async fn serve_with(
         .add_service(InterceptedService::new(reflection_v1, auth.clone()))
         .add_service(InterceptedService::new(reflection_v1alpha, auth.clone()))
         .add_service(InterceptedService::new(
-            pb::crawler_server::CrawlerServer::new(api),
+            pb::crawler_server::CrawlerServer::new(api)
+                .max_decoding_message_size(MAX_REQUEST_BYTES),
             auth,
         ))
         .serve_with_incoming_shutdown(TcpIncoming::from(listener), on_shutdown)

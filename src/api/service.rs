@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
 use crate::api::convert::{self, PeerKey};
-use crate::api::status::RequestError;
+use crate::api::status::{engine_error_for, RequestError};
 use crate::engine::Engine;
 use crate::model::EventFilter;
 use crate::proto::pb;
@@ -70,7 +70,11 @@ impl pb::crawler_server::Crawler for CrawlerApi {
         request: Request<pb::StopCrawlRequest>,
     ) -> Result<Response<pb::StopCrawlResponse>, Status> {
         let id = convert::crawl_id("crawl_id", &request.get_ref().crawl_id)?;
-        let crawl = self.engine.stop_crawl(id).await?;
+        let crawl = self
+            .engine
+            .stop_crawl(id)
+            .await
+            .map_err(|e| engine_error_for("crawl_id", e))?;
         Ok(Response::new(pb::StopCrawlResponse {
             crawl: Some((&crawl).into()),
         }))
@@ -81,7 +85,10 @@ impl pb::crawler_server::Crawler for CrawlerApi {
         request: Request<pb::GetCrawlRequest>,
     ) -> Result<Response<pb::GetCrawlResponse>, Status> {
         let id = convert::crawl_id("crawl_id", &request.get_ref().crawl_id)?;
-        let crawl = self.engine.get_crawl(id)?;
+        let crawl = self
+            .engine
+            .get_crawl(id)
+            .map_err(|e| engine_error_for("crawl_id", e))?;
         Ok(Response::new(pb::GetCrawlResponse {
             crawl: Some((&crawl).into()),
         }))
@@ -93,7 +100,7 @@ impl pb::crawler_server::Crawler for CrawlerApi {
     ) -> Result<Response<pb::ListCrawlsResponse>, Status> {
         let req = request.into_inner();
         let limit = convert::page_size(req.page_size, 50, 1000);
-        let before = convert::optional_crawl_id("page_token", &req.page_token)?;
+        let before = convert::crawl_page_token(&req.page_token)?;
         let state = convert::state_filter(req.state)?;
         let mut crawls = self.engine.list_crawls(before, state, limit + 1)?;
         let next_page_token = if crawls.len() > limit {
@@ -126,7 +133,9 @@ impl pb::crawler_server::Crawler for CrawlerApi {
             None => Duration::from_secs(1),
         };
         // Fail fast on an unknown crawl.
-        self.engine.get_crawl(id)?;
+        self.engine
+            .get_crawl(id)
+            .map_err(|e| engine_error_for("crawl_id", e))?;
         let (tx, rx) = mpsc::channel(4);
         let engine = self.engine.clone();
         let shutdown = self.shutdown.clone();
@@ -172,6 +181,11 @@ impl pb::crawler_server::Crawler for CrawlerApi {
     ) -> Result<Response<Self::StreamPeerEventsStream>, Status> {
         let req = request.into_inner();
         let filter = convert::event_filter(&req)?;
+        if let Some(id) = filter.crawl_id {
+            self.engine
+                .get_crawl(id)
+                .map_err(|e| engine_error_for("crawl_id", e))?;
+        }
         let store = self.store().clone();
         let last = store.last_sequence();
         let start = match req.after_sequence {
@@ -207,17 +221,20 @@ impl pb::crawler_server::Crawler for CrawlerApi {
         &self,
         request: Request<pb::GetPeerRequest>,
     ) -> Result<Response<pb::GetPeerResponse>, Status> {
-        let (peer, what) = match convert::peer_key(request.into_inner())? {
+        let (peer, field, what) = match convert::peer_key(request.into_inner())? {
             PeerKey::Node(n) => (
                 self.store().get_peer(&n)?,
+                "node_id",
                 format!("node id {}", hex::encode(n)),
             ),
             PeerKey::Peer(p) => (
                 self.store().get_peer_by_peer_id(&p)?,
+                "peer_id",
                 format!("peer id {p}"),
             ),
         };
-        let peer = peer.ok_or_else(|| Status::not_found(format!("no peer with {what}")))?;
+        let peer =
+            peer.ok_or_else(|| RequestError::not_found(field, format!("no peer with {what}")))?;
         Ok(Response::new(pb::GetPeerResponse {
             peer: Some((&peer).into()),
         }))
@@ -229,6 +246,11 @@ impl pb::crawler_server::Crawler for CrawlerApi {
     ) -> Result<Response<pb::ListPeersResponse>, Status> {
         let req = request.into_inner();
         let (filter, after) = convert::peer_query(&req)?;
+        if let Some(id) = filter.crawl_id {
+            self.engine
+                .get_crawl(id)
+                .map_err(|e| engine_error_for("crawl_id", e))?;
+        }
         let limit = convert::page_size(req.page_size, 100, 1000);
         let store = self.store().clone();
         let (peers, more) =
@@ -250,6 +272,7 @@ impl pb::crawler_server::Crawler for CrawlerApi {
         request: Request<pb::GetMessageCountsRequest>,
     ) -> Result<Response<pb::GetMessageCountsResponse>, Status> {
         let req = request.into_inner();
+        convert::count_filters(&req)?;
         let (from, to) = convert::count_window(&req)?;
         let cap = self.engine.flushed_counter()?.max_content_topics();
         let store = self.store().clone();
@@ -299,7 +322,9 @@ impl pb::crawler_server::Crawler for CrawlerApi {
     ) -> Result<Response<pb::GetNetworkStatsResponse>, Status> {
         let crawl = convert::optional_crawl_id("crawl_id", &request.get_ref().crawl_id)?;
         if let Some(id) = crawl {
-            self.engine.get_crawl(id)?;
+            self.engine
+                .get_crawl(id)
+                .map_err(|e| engine_error_for("crawl_id", e))?;
         }
         self.engine.flushed_counter()?;
         let store = self.store().clone();

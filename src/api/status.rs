@@ -18,6 +18,9 @@ pub enum RequestError {
     /// A resume point outside what the server holds.
     #[error("{0}")]
     OutOfRange(String),
+    /// The request names a crawl or peer the server does not have.
+    #[error("{field}: {reason}")]
+    NotFound { field: String, reason: String },
 }
 
 impl RequestError {
@@ -28,6 +31,25 @@ impl RequestError {
             reason: reason.into(),
         }
     }
+
+    /// A not-found error naming `field`.
+    pub fn not_found(field: impl Into<String>, reason: impl Into<String>) -> RequestError {
+        RequestError::NotFound {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Maps an engine error of a call whose crawl id came from `field`: an unknown crawl is
+/// NOT_FOUND naming that field, everything else as the `From<EngineError>` impl maps it.
+pub fn engine_error_for(field: &str, e: EngineError) -> Status {
+    match e {
+        EngineError::UnknownCrawl(id) => {
+            RequestError::not_found(field, format!("no crawl with id {id}")).into()
+        }
+        e => e.into(),
+    }
 }
 
 impl From<RequestError> for Status {
@@ -36,6 +58,7 @@ impl From<RequestError> for Status {
             RequestError::Invalid { .. } => Status::invalid_argument(e.to_string()),
             RequestError::Unimplemented(_) => Status::unimplemented(e.to_string()),
             RequestError::OutOfRange(_) => Status::out_of_range(e.to_string()),
+            RequestError::NotFound { .. } => Status::not_found(e.to_string()),
         }
     }
 }

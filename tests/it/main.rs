@@ -16,3 +16,4 @@ mod hostile;
 mod observe;
 mod px;
 mod relay;
+mod validate;

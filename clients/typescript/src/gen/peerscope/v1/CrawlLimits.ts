@@ -12,7 +12,7 @@ export interface CrawlLimits {
    */
   'maxPeers'?: (number | string | Long);
   /**
-   * Finish once the crawl has run this long.
+   * Finish once the crawl has run this long. At most 365 days; must not be negative.
    */
   'maxDuration'?: (_google_protobuf_Duration | null);
 }
@@ -26,7 +26,7 @@ export interface CrawlLimits__Output {
    */
   'maxPeers': (string);
   /**
-   * Finish once the crawl has run this long.
+   * Finish once the crawl has run this long. At most 365 days; must not be negative.
    */
   'maxDuration': (_google_protobuf_Duration__Output | null);
 }

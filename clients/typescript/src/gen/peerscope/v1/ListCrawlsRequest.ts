@@ -4,7 +4,7 @@ import type { CrawlState as _peerscope_v1_CrawlState, CrawlState__Output as _pee
 
 export interface ListCrawlsRequest {
   /**
-   * Maximum crawls to return. Default 50, at most 1000.
+   * Maximum crawls to return. Default 50; values above 1000 are treated as 1000.
    */
   'pageSize'?: (number);
   /**
@@ -19,7 +19,7 @@ export interface ListCrawlsRequest {
 
 export interface ListCrawlsRequest__Output {
   /**
-   * Maximum crawls to return. Default 50, at most 1000.
+   * Maximum crawls to return. Default 50; values above 1000 are treated as 1000.
    */
   'pageSize': (number);
   /**

@@ -26,19 +26,20 @@ export interface ListPeersRequest {
    */
   'shard'?: (number);
   /**
-   * Only peers seen by this crawl.
+   * Only peers seen by this crawl. An unknown crawl fails NOT_FOUND.
    */
   'crawlId'?: (string);
   /**
-   * Only peers last seen at or after this time.
+   * Only peers last seen at or after this time (1970..=9999).
    */
   'seenSince'?: (_google_protobuf_Timestamp | null);
   /**
    * Only peers whose identify lists this protocol, e.g. `/vac/waku/store-query/3.0.0`.
+   * At most 256 bytes.
    */
   'protocol'?: (string);
   /**
-   * Only peers whose identify agent version starts with this.
+   * Only peers whose identify agent version starts with this. At most 256 bytes.
    */
   'agent'?: (string);
   /**
@@ -48,7 +49,7 @@ export interface ListPeersRequest {
   /**
    * Only geolocated peers in this country, by name (`Germany`) or ISO code (`DE`), or with
    * this non-public kind (`loopback`, `private`…), or `unknown` for failed lookups;
-   * case-insensitive.
+   * case-insensitive. At most 256 bytes.
    */
   'country'?: (string);
   '_clusterId'?: "clusterId";
@@ -80,19 +81,20 @@ export interface ListPeersRequest__Output {
    */
   'shard'?: (number);
   /**
-   * Only peers seen by this crawl.
+   * Only peers seen by this crawl. An unknown crawl fails NOT_FOUND.
    */
   'crawlId': (string);
   /**
-   * Only peers last seen at or after this time.
+   * Only peers last seen at or after this time (1970..=9999).
    */
   'seenSince': (_google_protobuf_Timestamp__Output | null);
   /**
    * Only peers whose identify lists this protocol, e.g. `/vac/waku/store-query/3.0.0`.
+   * At most 256 bytes.
    */
   'protocol': (string);
   /**
-   * Only peers whose identify agent version starts with this.
+   * Only peers whose identify agent version starts with this. At most 256 bytes.
    */
   'agent': (string);
   /**
@@ -102,7 +104,7 @@ export interface ListPeersRequest__Output {
   /**
    * Only geolocated peers in this country, by name (`Germany`) or ISO code (`DE`), or with
    * this non-public kind (`loopback`, `private`…), or `unknown` for failed lookups;
-   * case-insensitive.
+   * case-insensitive. At most 256 bytes.
    */
   'country': (string);
   '_clusterId'?: "clusterId";

@@ -10,7 +10,8 @@ export interface PeerExchangeOptions {
   /**
    * Ask every visited peer whose identify lists peer exchange for up to 60 ENRs; the
    * records join discovery (they are dialed and stored, with source `peer_exchange`).
-   * Default true. Needs `dial`.
+   * Default true (and off without `dial`). Needs `dial`: true with `dial` false fails
+   * INVALID_ARGUMENT.
    */
   'client'?: (boolean);
   /**
@@ -32,7 +33,8 @@ export interface PeerExchangeOptions__Output {
   /**
    * Ask every visited peer whose identify lists peer exchange for up to 60 ENRs; the
    * records join discovery (they are dialed and stored, with source `peer_exchange`).
-   * Default true. Needs `dial`.
+   * Default true (and off without `dial`). Needs `dial`: true with `dial` false fails
+   * INVALID_ARGUMENT.
    */
   'client'?: (boolean);
   /**

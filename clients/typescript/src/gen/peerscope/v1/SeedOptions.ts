@@ -23,7 +23,9 @@ export interface SeedOptions {
   'listenAddr'?: (string);
   /**
    * IP published in the local ENR. Default: the listen IP, which must then not be
-   * unspecified (0.0.0.0 or ::).
+   * unspecified (0.0.0.0 or ::): INVALID_ARGUMENT when the request's listen address is,
+   * FAILED_PRECONDITION when the server's default discv5 address is. Must not be
+   * unspecified itself.
    */
   'advertiseIp'?: (string);
   /**
@@ -53,7 +55,9 @@ export interface SeedOptions__Output {
   'listenAddr': (string);
   /**
    * IP published in the local ENR. Default: the listen IP, which must then not be
-   * unspecified (0.0.0.0 or ::).
+   * unspecified (0.0.0.0 or ::): INVALID_ARGUMENT when the request's listen address is,
+   * FAILED_PRECONDITION when the server's default discv5 address is. Must not be
+   * unspecified itself.
    */
   'advertiseIp': (string);
   /**

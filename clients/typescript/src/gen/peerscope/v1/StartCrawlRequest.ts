@@ -13,7 +13,8 @@ export interface StartCrawlRequest {
   'profile'?: (_peerscope_v1_NetworkProfile | null);
   /**
    * Bootstrap records, as `enr:` text. Each must parse and carry a valid signature and a
-   * UDP endpoint. At least one record or one `dns_tree_urls` entry is required.
+   * UDP endpoint; a record is at most 300 bytes. At least one record or one `dns_tree_urls`
+   * entry is required, and at most 1024 records.
    */
   'bootstrapEnrs'?: (string)[];
   /**
@@ -21,7 +22,9 @@ export interface StartCrawlRequest {
    * server's nameservers (`--dns-nameserver`): the root signature and every entry's hash
    * are verified, branches and links followed, with loop and size guards. Every tree must
    * verify, or StartCrawl fails FAILED_PRECONDITION naming the URL and what failed, and
-   * nothing from it is used. The records found join `bootstrap_enrs`.
+   * nothing from it is used. The records found join `bootstrap_enrs`. At most 64 URLs (a
+   * `profile.waku.preset` counts as one), each at most 512 bytes; a malformed URL fails
+   * INVALID_ARGUMENT before any lookup.
    */
   'dnsTreeUrls'?: (string)[];
   /**
@@ -29,7 +32,8 @@ export interface StartCrawlRequest {
    */
   'mode'?: (_peerscope_v1_CrawlMode);
   /**
-   * CONTINUOUS only: pause between two enumeration rounds. Default 5 minutes; minimum 1s.
+   * CONTINUOUS only: pause between two enumeration rounds. Default 5 minutes; must be
+   * 1s..=30 days when set.
    */
   'recrawlInterval'?: (_google_protobuf_Duration | null);
   /**
@@ -46,7 +50,8 @@ export interface StartCrawlRequest {
    */
   'findNodeDistances'?: (number);
   /**
-   * Random-target lookups per round, on top of the routing-table walk. Default 8; may be 0.
+   * Random-target lookups per round, on top of the routing-table walk. Default 8; must be
+   * 0..=1024 when set.
    */
   'randomLookups'?: (number);
   /**
@@ -58,12 +63,13 @@ export interface StartCrawlRequest {
    */
   'name'?: (string);
   /**
-   * Free-form labels. At most 32 entries, keys and values at most 200 bytes.
+   * Free-form labels. At most 32 entries; keys 1..=200 bytes, values at most 200 bytes.
    */
   'labels'?: ({[key: string]: string});
   /**
    * UDP address the crawl's discv5 socket binds to. Default: the server's configured
-   * discv5 address (`--discv5-addr`). Port 0 picks a free port.
+   * discv5 address (`--discv5-addr`). Port 0 picks a free port. Must be `ip:port`; an
+   * address that cannot be bound fails FAILED_PRECONDITION.
    */
   'listenAddr'?: (string);
   /**
@@ -87,14 +93,15 @@ export interface StartCrawlRequest {
   /**
    * CONTINUOUS only: a peer whose last dial connected is not dialed again sooner than
    * this. Default: `recrawl_interval`. Failed dials back off 2^n s plus jitter (capped at
-   * 10 min); after 6 failures in a row a peer is given up on.
+   * 10 min); after 6 failures in a row a peer is given up on. Must be 1s..=30 days when set.
    */
   'minRedialInterval'?: (_google_protobuf_Duration | null);
   /**
    * Waku only: run the relay monitor — keep long-lived gossipsub connections
    * (`/vac/waku/relay/2.0.0`) to vetted relay peers of the cluster and count every message
    * on `pubsub_topics`. Default: true for CONTINUOUS Waku crawls, false otherwise. Needs
-   * `dial` (peers are vetted by dialing them).
+   * `dial` (peers are vetted by dialing them): true without it, or for another profile,
+   * fails INVALID_ARGUMENT.
    */
   'relay'?: (boolean);
   /**
@@ -103,7 +110,7 @@ export interface StartCrawlRequest {
   'relayPeers'?: (number);
   /**
    * Pubsub topics to count. Default: `/waku/2/rs/<cluster>/<shard>` for the profile's
-   * shards, or shards 0..=7 when it names none. At most 64.
+   * shards, or shards 0..=7 when it names none. At most 64, each 1..=256 bytes without NUL.
    */
   'pubsubTopics'?: (string)[];
   /**
@@ -128,7 +135,8 @@ export interface StartCrawlRequest__Output {
   'profile': (_peerscope_v1_NetworkProfile__Output | null);
   /**
    * Bootstrap records, as `enr:` text. Each must parse and carry a valid signature and a
-   * UDP endpoint. At least one record or one `dns_tree_urls` entry is required.
+   * UDP endpoint; a record is at most 300 bytes. At least one record or one `dns_tree_urls`
+   * entry is required, and at most 1024 records.
    */
   'bootstrapEnrs': (string)[];
   /**
@@ -136,7 +144,9 @@ export interface StartCrawlRequest__Output {
    * server's nameservers (`--dns-nameserver`): the root signature and every entry's hash
    * are verified, branches and links followed, with loop and size guards. Every tree must
    * verify, or StartCrawl fails FAILED_PRECONDITION naming the URL and what failed, and
-   * nothing from it is used. The records found join `bootstrap_enrs`.
+   * nothing from it is used. The records found join `bootstrap_enrs`. At most 64 URLs (a
+   * `profile.waku.preset` counts as one), each at most 512 bytes; a malformed URL fails
+   * INVALID_ARGUMENT before any lookup.
    */
   'dnsTreeUrls': (string)[];
   /**
@@ -144,7 +154,8 @@ export interface StartCrawlRequest__Output {
    */
   'mode': (_peerscope_v1_CrawlMode__Output);
   /**
-   * CONTINUOUS only: pause between two enumeration rounds. Default 5 minutes; minimum 1s.
+   * CONTINUOUS only: pause between two enumeration rounds. Default 5 minutes; must be
+   * 1s..=30 days when set.
    */
   'recrawlInterval': (_google_protobuf_Duration__Output | null);
   /**
@@ -161,7 +172,8 @@ export interface StartCrawlRequest__Output {
    */
   'findNodeDistances'?: (number);
   /**
-   * Random-target lookups per round, on top of the routing-table walk. Default 8; may be 0.
+   * Random-target lookups per round, on top of the routing-table walk. Default 8; must be
+   * 0..=1024 when set.
    */
   'randomLookups'?: (number);
   /**
@@ -173,12 +185,13 @@ export interface StartCrawlRequest__Output {
    */
   'name': (string);
   /**
-   * Free-form labels. At most 32 entries, keys and values at most 200 bytes.
+   * Free-form labels. At most 32 entries; keys 1..=200 bytes, values at most 200 bytes.
    */
   'labels': ({[key: string]: string});
   /**
    * UDP address the crawl's discv5 socket binds to. Default: the server's configured
-   * discv5 address (`--discv5-addr`). Port 0 picks a free port.
+   * discv5 address (`--discv5-addr`). Port 0 picks a free port. Must be `ip:port`; an
+   * address that cannot be bound fails FAILED_PRECONDITION.
    */
   'listenAddr': (string);
   /**
@@ -202,14 +215,15 @@ export interface StartCrawlRequest__Output {
   /**
    * CONTINUOUS only: a peer whose last dial connected is not dialed again sooner than
    * this. Default: `recrawl_interval`. Failed dials back off 2^n s plus jitter (capped at
-   * 10 min); after 6 failures in a row a peer is given up on.
+   * 10 min); after 6 failures in a row a peer is given up on. Must be 1s..=30 days when set.
    */
   'minRedialInterval': (_google_protobuf_Duration__Output | null);
   /**
    * Waku only: run the relay monitor — keep long-lived gossipsub connections
    * (`/vac/waku/relay/2.0.0`) to vetted relay peers of the cluster and count every message
    * on `pubsub_topics`. Default: true for CONTINUOUS Waku crawls, false otherwise. Needs
-   * `dial` (peers are vetted by dialing them).
+   * `dial` (peers are vetted by dialing them): true without it, or for another profile,
+   * fails INVALID_ARGUMENT.
    */
   'relay'?: (boolean);
   /**
@@ -218,7 +232,7 @@ export interface StartCrawlRequest__Output {
   'relayPeers'?: (number);
   /**
    * Pubsub topics to count. Default: `/waku/2/rs/<cluster>/<shard>` for the profile's
-   * shards, or shards 0..=7 when it names none. At most 64.
+   * shards, or shards 0..=7 when it names none. At most 64, each 1..=256 bytes without NUL.
    */
   'pubsubTopics': (string)[];
   /**

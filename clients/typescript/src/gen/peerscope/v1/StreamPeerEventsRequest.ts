@@ -10,11 +10,12 @@ export interface StreamPeerEventsRequest {
    */
   'afterSequence'?: (number | string | Long);
   /**
-   * Only events of this crawl (empty: all crawls).
+   * Only events of this crawl (empty: all crawls). An unknown crawl fails NOT_FOUND.
    */
   'crawlId'?: (string);
   /**
-   * Only these kinds (empty: all kinds).
+   * Only these kinds (empty: all kinds). At most 64 entries; UNSPECIFIED or an unknown
+   * value fails INVALID_ARGUMENT.
    */
   'kinds'?: (_peerscope_v1_PeerEventKind)[];
   /**
@@ -22,7 +23,7 @@ export interface StreamPeerEventsRequest {
    */
   'nodeId'?: (string);
   /**
-   * Only events of this peer id (empty: all peers).
+   * Only events of this peer id (empty: all peers); must be a valid peer id.
    */
   'peerId'?: (string);
   '_afterSequence'?: "afterSequence";
@@ -35,11 +36,12 @@ export interface StreamPeerEventsRequest__Output {
    */
   'afterSequence'?: (string);
   /**
-   * Only events of this crawl (empty: all crawls).
+   * Only events of this crawl (empty: all crawls). An unknown crawl fails NOT_FOUND.
    */
   'crawlId': (string);
   /**
-   * Only these kinds (empty: all kinds).
+   * Only these kinds (empty: all kinds). At most 64 entries; UNSPECIFIED or an unknown
+   * value fails INVALID_ARGUMENT.
    */
   'kinds': (_peerscope_v1_PeerEventKind__Output)[];
   /**
@@ -47,7 +49,7 @@ export interface StreamPeerEventsRequest__Output {
    */
   'nodeId': (string);
   /**
-   * Only events of this peer id (empty: all peers).
+   * Only events of this peer id (empty: all peers); must be a valid peer id.
    */
   'peerId': (string);
   '_afterSequence'?: "afterSequence";

@@ -11,7 +11,7 @@ export interface WakuProfile {
    */
   'clusterId'?: (number);
   /**
-   * Shards of interest in the cluster (0..=1023).
+   * Shards of interest in the cluster (0..=1023), at most 1024 entries.
    */
   'shards'?: (number)[];
   /**
@@ -38,7 +38,7 @@ export interface WakuProfile__Output {
    */
   'clusterId': (number);
   /**
-   * Shards of interest in the cluster (0..=1023).
+   * Shards of interest in the cluster (0..=1023), at most 1024 entries.
    */
   'shards': (number)[];
   /**
