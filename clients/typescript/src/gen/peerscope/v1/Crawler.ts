@@ -155,7 +155,8 @@ export interface CrawlerClient extends grpc.Client {
    * Streams peer events. Every event is written to the store with a sequence number before
    * it is streamed; with `after_sequence` set, the stream first replays the stored events
    * after that number and then continues live, with no gap and no duplicate. The crawl
-   * never waits for a subscriber: each one reads the stored log at its own pace. A value
+   * never waits for a subscriber: each one reads the stored log at its own pace. Live
+   * events are sent in batches, at most 25 ms after they were written. A value
    * whose successors were dropped by retention, or beyond the last sequence, answers
    * OUT_OF_RANGE.
    */
@@ -165,7 +166,8 @@ export interface CrawlerClient extends grpc.Client {
    * Streams peer events. Every event is written to the store with a sequence number before
    * it is streamed; with `after_sequence` set, the stream first replays the stored events
    * after that number and then continues live, with no gap and no duplicate. The crawl
-   * never waits for a subscriber: each one reads the stored log at its own pace. A value
+   * never waits for a subscriber: each one reads the stored log at its own pace. Live
+   * events are sent in batches, at most 25 ms after they were written. A value
    * whose successors were dropped by retention, or beyond the last sequence, answers
    * OUT_OF_RANGE.
    */
@@ -237,7 +239,8 @@ export interface CrawlerHandlers extends grpc.UntypedServiceImplementation {
    * Streams peer events. Every event is written to the store with a sequence number before
    * it is streamed; with `after_sequence` set, the stream first replays the stored events
    * after that number and then continues live, with no gap and no duplicate. The crawl
-   * never waits for a subscriber: each one reads the stored log at its own pace. A value
+   * never waits for a subscriber: each one reads the stored log at its own pace. Live
+   * events are sent in batches, at most 25 ms after they were written. A value
    * whose successors were dropped by retention, or beyond the last sequence, answers
    * OUT_OF_RANGE.
    */
