@@ -14,6 +14,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
+        .compile_fds(fds.clone())?;
+    // The server once more, over the same messages, except that StreamPeerEvents sends
+    // events that are encoded once and shared by every subscriber (`api::wire`).
+    let wire = out.join("wire");
+    fs::create_dir_all(&wire)?;
+    tonic_prost_build::configure()
+        .build_client(false)
+        .build_server(true)
+        .out_dir(&wire)
+        .extern_path(".peerscope.v1", "crate::proto::pb")
+        .extern_path(
+            ".peerscope.v1.StreamPeerEventsResponse",
+            "crate::api::wire::EncodedEvent",
+        )
         .compile_fds(fds)?;
     Ok(())
 }

@@ -11,6 +11,14 @@ pub mod pb {
         include_bytes!(concat!(env!("OUT_DIR"), "/peerscope_descriptor.bin"));
 }
 
+/// The `peerscope.v1.Crawler` server as served: the messages of [`pb`], except that
+/// `StreamPeerEvents` sends [`crate::api::wire::EncodedEvent`]s (same wire format, encoded
+/// once per event instead of once per subscriber).
+#[allow(clippy::all, missing_docs)]
+pub mod server {
+    include!(concat!(env!("OUT_DIR"), "/wire/peerscope.v1.rs"));
+}
+
 use std::sync::OnceLock;
 
 use prost_reflect::{DescriptorPool, DynamicMessage, SerializeOptions};

@@ -153,7 +153,16 @@ pub struct Store {
     last_sequence: watch::Sender<u64>,
     /// The newest events, decoded, so that subscribers who keep up read them from memory
     /// instead of each scanning and decoding the log.
-    recent: Arc<std::sync::RwLock<std::collections::VecDeque<Arc<PeerEvent>>>>,
+    recent: Arc<std::sync::RwLock<std::collections::VecDeque<Arc<RecentEvent>>>>,
+}
+
+/// An event of the in-memory window, with room for its wire encoding.
+#[derive(Debug)]
+pub struct RecentEvent {
+    pub event: PeerEvent,
+    /// The event as the API streams it: encoded by the first subscriber that sends it and
+    /// shared by every other one (the store never looks inside).
+    pub encoded: std::sync::OnceLock<prost::bytes::Bytes>,
 }
 
 /// Events kept decoded in memory for live subscribers.
@@ -914,10 +923,13 @@ impl Store {
             seq.next += 1;
             let event = PeerEvent { sequence, event };
             batch.insert(&be(sequence), encode(&event));
-            written.push(Arc::new(event));
+            written.push(Arc::new(RecentEvent {
+                event,
+                encoded: Default::default(),
+            }));
         }
         self.events.apply_batch(batch)?;
-        let seqs = written.iter().map(|e| e.sequence).collect();
+        let seqs = written.iter().map(|e| e.event.sequence).collect();
         {
             let mut recent = self.recent.write().unwrap_or_else(|e| e.into_inner());
             recent.extend(written);
@@ -954,7 +966,7 @@ impl Store {
             let mut recent = self.recent.write().unwrap_or_else(|e| e.into_inner());
             while recent
                 .front()
-                .is_some_and(|e| e.sequence < keep_from || e.event.time < min_time)
+                .is_some_and(|e| e.event.sequence < keep_from || e.event.event.time < min_time)
             {
                 recent.pop_front();
             }
@@ -986,22 +998,22 @@ impl Store {
         after: u64,
         filter: &EventFilter,
         limit: usize,
-    ) -> Option<(Vec<Arc<PeerEvent>>, u64)> {
+    ) -> Option<(Vec<Arc<RecentEvent>>, u64)> {
         let recent = self.recent.read().unwrap_or_else(|e| e.into_inner());
         let Some(front) = recent.front() else {
             // Nothing in memory (e.g. just after a restart): only a reader who has seen
             // everything can be answered from here.
             return (after >= self.last_sequence()).then(|| (Vec::new(), after));
         };
-        if front.sequence > after.saturating_add(1) {
+        if front.event.sequence > after.saturating_add(1) {
             return None;
         }
-        let skip = (after + 1 - front.sequence) as usize;
+        let skip = (after + 1 - front.event.sequence) as usize;
         let mut out = Vec::new();
         let mut last = after;
         for ev in recent.iter().skip(skip) {
-            last = ev.sequence;
-            if filter.matches(ev) {
+            last = ev.event.sequence;
+            if filter.matches(&ev.event) {
                 out.push(ev.clone());
                 if out.len() >= limit {
                     break;

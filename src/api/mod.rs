@@ -9,6 +9,7 @@ pub mod convert;
 pub mod http;
 mod service;
 pub mod status;
+pub mod wire;
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -22,6 +23,7 @@ pub use service::CrawlerApi;
 
 use crate::engine::Engine;
 use crate::proto::pb;
+use crate::proto::server::crawler_server::CrawlerServer;
 
 /// Largest request message the service decodes (tonic's default, made explicit because the
 /// proto documents it); a larger one is refused with OUT_OF_RANGE before it is read.
@@ -67,9 +69,7 @@ pub async fn serve_with(
     options: ServeOptions,
 ) -> Result<(), ApiError> {
     let (health, health_service) = tonic_health::server::health_reporter();
-    health
-        .set_serving::<pb::crawler_server::CrawlerServer<CrawlerApi>>()
-        .await;
+    health.set_serving::<CrawlerServer<CrawlerApi>>().await;
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -83,9 +83,7 @@ pub async fn serve_with(
         let shutdown = shutdown.clone();
         async move {
             shutdown.cancelled().await;
-            health
-                .set_not_serving::<pb::crawler_server::CrawlerServer<CrawlerApi>>()
-                .await;
+            health.set_not_serving::<CrawlerServer<CrawlerApi>>().await;
         }
     };
     let auth = AuthInterceptor {
@@ -101,8 +99,7 @@ pub async fn serve_with(
         .add_service(InterceptedService::new(reflection_v1, auth.clone()))
         .add_service(InterceptedService::new(reflection_v1alpha, auth.clone()))
         .add_service(InterceptedService::new(
-            pb::crawler_server::CrawlerServer::new(api)
-                .max_decoding_message_size(MAX_REQUEST_BYTES),
+            CrawlerServer::new(api).max_decoding_message_size(MAX_REQUEST_BYTES),
             auth,
         ))
         .serve_with_incoming_shutdown(TcpIncoming::from(listener), on_shutdown)

@@ -1,7 +1,6 @@
 //! `peerscope.v1.Crawler`: convert the request, call the engine or store, convert the reply.
 
 use std::pin::Pin;
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures::Stream;
@@ -12,9 +11,10 @@ use tonic::{Request, Response, Status};
 
 use crate::api::convert::{self, PeerKey};
 use crate::api::status::{engine_error_for, RequestError};
+use crate::api::wire::EncodedEvent;
 use crate::engine::Engine;
 use crate::model::EventFilter;
-use crate::proto::pb;
+use crate::proto::{pb, server};
 use crate::relay::OTHER_CONTENT_TOPIC;
 use crate::store::Store;
 
@@ -53,7 +53,7 @@ impl CrawlerApi {
 }
 
 #[tonic::async_trait]
-impl pb::crawler_server::Crawler for CrawlerApi {
+impl server::crawler_server::Crawler for CrawlerApi {
     async fn start_crawl(
         &self,
         request: Request<pb::StartCrawlRequest>,
@@ -173,7 +173,7 @@ impl pb::crawler_server::Crawler for CrawlerApi {
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
     }
 
-    type StreamPeerEventsStream = BoxStream<pb::StreamPeerEventsResponse>;
+    type StreamPeerEventsStream = BoxStream<EncodedEvent>;
 
     async fn stream_peer_events(
         &self,
@@ -372,7 +372,7 @@ async fn tail_events(
     store: Store,
     filter: EventFilter,
     mut after: u64,
-    tx: mpsc::Sender<Result<pb::StreamPeerEventsResponse, Status>>,
+    tx: mpsc::Sender<Result<EncodedEvent, Status>>,
     shutdown: CancellationToken,
 ) {
     let mut appended = store.watch_events();
@@ -382,30 +382,42 @@ async fn tail_events(
         appended.borrow_and_update();
         // Live readers are served from the store's in-memory window of recent events;
         // those further behind read the log.
-        let (events, last) = match store.recent_events_after(after, &filter, EVENT_BATCH) {
-            Some(b) => b,
-            None => {
-                let store = store.clone();
-                let filter = filter.clone();
-                let batch = tokio::task::spawn_blocking(move || {
-                    store.events_after(after, &filter, EVENT_BATCH)
-                })
-                .await;
-                match batch {
-                    Ok(Ok((events, last))) => (events.into_iter().map(Arc::new).collect(), last),
-                    Ok(Err(e)) => {
-                        let _ = tx.send(Err(e.into())).await;
-                        return;
+        let (events, last): (Vec<EncodedEvent>, u64) =
+            match store.recent_events_after(after, &filter, EVENT_BATCH) {
+                // Encoded once, by whichever subscriber gets there first.
+                Some((events, last)) => (
+                    events
+                        .iter()
+                        .map(|ev| {
+                            ev.encoded
+                                .get_or_init(|| EncodedEvent::encode(&ev.event).bytes().clone())
+                                .clone()
+                                .into()
+                        })
+                        .collect(),
+                    last,
+                ),
+                None => {
+                    let store = store.clone();
+                    let filter = filter.clone();
+                    let batch = tokio::task::spawn_blocking(move || {
+                        store.events_after(after, &filter, EVENT_BATCH)
+                    })
+                    .await;
+                    match batch {
+                        Ok(Ok((events, last))) => {
+                            (events.iter().map(EncodedEvent::encode).collect(), last)
+                        }
+                        Ok(Err(e)) => {
+                            let _ = tx.send(Err(e.into())).await;
+                            return;
+                        }
+                        Err(_) => return,
                     }
-                    Err(_) => return,
                 }
-            }
-        };
-        let caught_up = events.len() < EVENT_BATCH;
-        for ev in &events {
-            let msg = pb::StreamPeerEventsResponse {
-                event: Some(ev.as_ref().into()),
             };
+        let caught_up = events.len() < EVENT_BATCH;
+        for msg in events {
             tokio::select! {
                 _ = shutdown.cancelled() => return,
                 sent = tx.send(Ok(msg)) => if sent.is_err() { return },

@@ -451,7 +451,7 @@ async fn in_memory_window_matches_the_log() {
                     served_from_memory += 1;
                     assert_eq!(mem_last, log_last, "after {after}");
                     assert_eq!(
-                        mem.iter().map(|e| (**e).clone()).collect::<Vec<_>>(),
+                        mem.iter().map(|e| e.event.clone()).collect::<Vec<_>>(),
                         log,
                         "after {after}"
                     );
