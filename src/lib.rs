@@ -42,3 +42,6 @@ pub mod testnet;
 pub mod testnet_dns;
 pub mod testnet_geo;
 pub mod waku;
+
+#[cfg(test)]
+mod fuzz_corpus;

@@ -967,4 +967,75 @@ mod tests {
         let err = crawl_spec(waku(0, "nope")).unwrap_err();
         assert!(format!("{err:?}").contains("profile.waku.preset"));
     }
+
+    #[test]
+    fn fuzz_corpus_grpc_requests_replays() {
+        use prost::Message;
+        let seed = |name: &str| crate::fuzz_corpus::seed("grpc_requests", name);
+        // Every seed goes through every conversion without a panic, as in the fuzz target.
+        for (_, bytes) in crate::fuzz_corpus::seeds("grpc_requests") {
+            if let Ok(req) = pb::StartCrawlRequest::decode(bytes.as_slice()) {
+                let _ = crawl_spec(req);
+            }
+            if let Ok(req) = pb::ListPeersRequest::decode(bytes.as_slice()) {
+                let _ = peer_query(&req);
+            }
+            if let Ok(req) = pb::StreamPeerEventsRequest::decode(bytes.as_slice()) {
+                let _ = event_filter(&req);
+            }
+            if let Ok(req) = pb::GetMessageCountsRequest::decode(bytes.as_slice()) {
+                let _ = count_window(&req);
+            }
+            if let Ok(req) = pb::GetPeerRequest::decode(bytes.as_slice()) {
+                let _ = peer_key(req);
+            }
+        }
+        let decode = |name: &str| pb::StartCrawlRequest::decode(seed(name).as_slice()).unwrap();
+        let spec = crawl_spec(decode("valid-start-crawl-waku.bin")).unwrap();
+        assert_eq!(
+            spec.profile,
+            Profile::Waku {
+                cluster_id: 1,
+                shards: vec![0, 1, 7]
+            }
+        );
+        assert_eq!(spec.settings.max_duration, Some(Duration::from_secs(3600)));
+        assert!(spec.settings.relay.enabled && spec.settings.peer_exchange.seed.is_some());
+        assert_eq!(spec.bootstrap_enrs.len(), 1);
+        let spec = crawl_spec(decode("valid-start-crawl-ethereum.bin")).unwrap();
+        assert_eq!(spec.profile, Profile::Ethereum);
+        let spec = crawl_spec(decode("valid-start-crawl-custom-dns.bin")).unwrap();
+        assert_eq!(
+            spec.profile,
+            Profile::Custom {
+                protocol_id: *b"d5waku"
+            }
+        );
+
+        let req = pb::ListPeersRequest::decode(seed("valid-list-peers.bin").as_slice()).unwrap();
+        let (filter, after) = peer_query(&req).unwrap();
+        assert_eq!((filter.cluster_id, filter.shard), (Some(1), Some(3)));
+        assert_eq!(after, Some([0; 32]));
+        let req = pb::StreamPeerEventsRequest::decode(seed("valid-stream-events.bin").as_slice())
+            .unwrap();
+        assert_eq!(event_filter(&req).unwrap().kinds.len(), 3);
+        let req = pb::GetMessageCountsRequest::decode(seed("valid-message-counts.bin").as_slice())
+            .unwrap();
+        let (from, to) = count_window(&req).unwrap();
+        assert_eq!(to - from, 11);
+        for name in ["valid-get-peer-node.bin", "valid-get-peer-peer-id.bin"] {
+            let req = pb::GetPeerRequest::decode(seed(name).as_slice()).unwrap();
+            assert!(peer_key(req).is_ok(), "{name}");
+        }
+        let req = pb::WatchCrawlRequest::decode(seed("valid-watch-crawl.bin").as_slice()).unwrap();
+        assert_eq!(crawl_id("crawl_id", &req.crawl_id).unwrap(), 3);
+        let req = pb::ListCrawlsRequest::decode(seed("valid-list-crawls.bin").as_slice()).unwrap();
+        assert_eq!(state_filter(req.state).unwrap(), Some(CrawlState::Running));
+        let req =
+            pb::GetNetworkStatsRequest::decode(seed("valid-network-stats.bin").as_slice()).unwrap();
+        assert_eq!(
+            optional_crawl_id("crawl_id", &req.crawl_id).unwrap(),
+            Some(2)
+        );
+    }
 }
