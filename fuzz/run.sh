@@ -6,9 +6,10 @@
 #
 # Settings (environment):
 #   FUZZ_SECONDS    seconds per target (default 60)
-#   FUZZ_SANITIZER  none (default) or address. `none` needs no unstable compiler flag and
-#                   runs on the stable toolchain as it is; `address` passes -Zsanitizer and
-#                   so sets RUSTC_BOOTSTRAP=1 (the stable toolchain ships the ASan runtime).
+#   FUZZ_SANITIZER  none (default) or address. `none` needs no unstable compiler flag;
+#                   `address` passes -Zsanitizer=address, which the stable compiler takes
+#                   with RUSTC_BOOTSTRAP=1 (set below; the stable toolchain ships the ASan
+#                   runtime).
 #   FUZZ_JOBS       libFuzzer -fork worker processes per target (default 1: no fork mode)
 #   FUZZ_CGU        codegen units for the build (default 16: a much faster build on a small
 #                   machine, a little slower fuzzing)
@@ -38,10 +39,10 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked || exit 2
 fi
 
-if [ "$SANITIZER" != none ]; then
-    # -Zsanitizer is a nightly flag; the stable compiler accepts it with this.
-    export RUSTC_BOOTSTRAP=1
-fi
+# -Zsanitizer (FUZZ_SANITIZER=address) is a nightly flag; the stable compiler accepts it
+# with RUSTC_BOOTSTRAP=1. It is set for every build, `none` included: build scripts such as
+# proc-macro2's and anyhow's watch the variable, so flipping it would rebuild everything.
+export RUSTC_BOOTSTRAP=1
 
 # -a: debug assertions and overflow checks on, so arithmetic overflow is a crash.
 BUILD_ARGS=(-s "$SANITIZER" -a --codegen-units "$CGU")

@@ -354,6 +354,31 @@ mod tests {
     }
 
     #[test]
+    fn length_prefix_overflowing_u64_is_refused() {
+        futures::executor::block_on(async {
+            // Ten bytes whose last carries bit 64: it used to be shifted out, giving a
+            // zero-length frame.
+            let mut wrapped = vec![0x80; 9];
+            wrapped.push(0x02);
+            let mut r = futures::io::Cursor::new(wrapped);
+            let err = read_frame(&mut r, 1024).await.expect_err("overflow");
+            assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+            // Bit 63 itself still fits (and is then over the limit).
+            let mut top = vec![0x80; 9];
+            top.push(0x01);
+            let err = read_frame(&mut futures::io::Cursor::new(top), 1024)
+                .await
+                .expect_err("over the limit");
+            assert!(err.to_string().contains("exceeds the limit"), "{err}");
+            // A zero length padded to ten bytes is still zero.
+            let mut padded = vec![0x80; 9];
+            padded.push(0x00);
+            let frame = read_frame(&mut futures::io::Cursor::new(padded), 1024).await;
+            assert_eq!(frame.unwrap(), Vec::<u8>::new());
+        });
+    }
+
+    #[test]
     fn fleet_presets_are_valid_tree_urls() {
         for (name, _, url) in FLEET_PRESETS {
             assert!(url.parse::<crate::dns::TreeUrl>().is_ok(), "{name}");

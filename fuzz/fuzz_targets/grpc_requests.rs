@@ -24,6 +24,12 @@ fn usable(what: &str, d: Duration) {
     );
 }
 
+/// Milliseconds since the epoch of a wire timestamp (nanoseconds clamped as the API does).
+fn millis(t: &prost_types::Timestamp) -> u128 {
+    let secs = u128::try_from(t.seconds).expect("accepted times are not before 1970");
+    secs * 1000 + u128::try_from(t.nanos.clamp(0, 999_999_999)).unwrap_or(0) / 1_000_000
+}
+
 fn check_spec(spec: &CrawlSpec) {
     let s = &spec.settings;
     usable("request_timeout", s.request_timeout);
@@ -99,6 +105,10 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(req) = pb::ListPeersRequest::decode(data) {
         if let Ok((filter, _after)) = convert::peer_query(&req) {
             assert!(filter.shard.is_none_or(|s| s <= 1023));
+            // An accepted time is the time that was sent, in milliseconds.
+            if let (Some(ms), Some(t)) = (filter.seen_since, &req.seen_since) {
+                assert_eq!(u128::from(ms), millis(t), "seen_since {t:?}");
+            }
         }
         let limit = convert::page_size(req.page_size, 100, 1000);
         assert!((1..=1000).contains(&limit));
@@ -107,6 +117,12 @@ fuzz_target!(|data: &[u8]| {
         if let Ok((from, to)) = convert::count_window(&req) {
             // The service divides by `to - from`.
             assert!(from <= to, "window {from}..{to}");
+            if let Some(t) = &req.since {
+                assert_eq!(u128::from(from), millis(t) / 60_000, "since {t:?}");
+            }
+            if let Some(t) = &req.until {
+                assert_eq!(u128::from(to), millis(t).div_ceil(60_000), "until {t:?}");
+            }
         }
     }
     if let Ok(req) = pb::GetNetworkStatsRequest::decode(data) {

@@ -25,11 +25,13 @@ fuzz_target!(|data: &[u8]| {
         METADATA_MAX_BYTES,
     ));
     if let Ok(request) = &framed {
-        // The echo the dialer sends back is never longer than what it read, so it fits the
-        // remote's own limit.
+        // The echo the dialer sends back is at most one byte longer than what it read (a
+        // single unpacked shard is re-encoded packed: one length byte more; everything else
+        // only shrinks), and fits the remote's own limit.
         let mut prefix = Cursor::new(data);
         let frame = block_on(read_frame(&mut prefix, METADATA_MAX_BYTES)).expect("read above");
-        assert!(request.encoded_len() <= frame.len());
+        assert!(request.encoded_len() <= frame.len() + 1);
+        assert!(request.encoded_len() <= METADATA_MAX_BYTES);
     }
     for m in [framed.ok(), WakuMetadata::decode(data).ok()]
         .into_iter()

@@ -40,6 +40,13 @@ fn batch(data: &[u8]) -> Vec<(usize, &[u8])> {
     out
 }
 
+#[derive(Default)]
+struct Want {
+    named: HashMap<String, (u64, u64)>,
+    other: (u64, u64),
+    undecodable: (u64, u64),
+}
+
 fuzz_target!(|data: &[u8]| {
     if let Some(m) = decode_waku_message(data) {
         assert!(!m.content_topic.is_empty());
@@ -53,8 +60,9 @@ fuzz_target!(|data: &[u8]| {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = Store::open(dir.path(), 60_000).expect("store opens");
     let counter = MessageCounter::new(store.clone(), MAX_CONTENT_TOPICS).expect("counter");
-    // What the monitor records, per pubsub topic: (decoded messages, bytes), undecodable.
-    let mut want: HashMap<&str, ((u64, u64), (u64, u64))> = HashMap::new();
+    // What the API must return, per pubsub topic: the first MAX_CONTENT_TOPICS distinct
+    // content topics by name, the rest in the aggregate row, undecodable data apart.
+    let mut want: HashMap<&str, Want> = HashMap::new();
     let at = now_millis();
     for (topic, msg) in &messages {
         let pubsub = TOPICS[*topic];
@@ -67,10 +75,15 @@ fuzz_target!(|data: &[u8]| {
             at,
         );
         let w = want.entry(pubsub).or_default();
-        let slot = if decoded.is_some() {
-            &mut w.0
-        } else {
-            &mut w.1
+        let slot = match &decoded {
+            None => &mut w.undecodable,
+            Some(m) if w.named.contains_key(&m.content_topic) => {
+                w.named.get_mut(&m.content_topic).expect("present")
+            }
+            Some(m) if w.named.len() < MAX_CONTENT_TOPICS => {
+                w.named.entry(m.content_topic.clone()).or_default()
+            }
+            Some(_) => &mut w.other,
         };
         slot.0 += 1;
         slot.1 += bytes;
@@ -78,24 +91,17 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(counter.recorded(), messages.len() as u64);
     counter.flush().expect("flush");
 
-    let from = 0;
-    let to = u64::MAX;
     for pubsub in TOPICS {
-        let ((messages, bytes), (und_messages, und_bytes)) =
-            want.get(pubsub).copied().unwrap_or_default();
+        let w = want.remove(pubsub).unwrap_or_default();
         let rows = store.message_counts(pubsub, "").expect("counts");
-        assert!(rows.iter().all(|r| r.pubsub_topic == pubsub));
-        let named = rows
-            .iter()
-            .filter(|r| r.content_topic != OTHER_CONTENT_TOPIC)
-            .count();
-        assert!(named <= MAX_CONTENT_TOPICS, "{named} content topics kept");
-        assert_eq!(rows.iter().map(|r| r.messages).sum::<u64>(), messages);
-        assert_eq!(rows.iter().map(|r| r.bytes).sum::<u64>(), bytes);
+        let mut got: HashMap<String, (u64, u64)> = HashMap::new();
         for row in &rows {
+            assert_eq!(row.pubsub_topic, pubsub);
+            let old = got.insert(row.content_topic.clone(), (row.messages, row.bytes));
+            assert!(old.is_none(), "two rows for {:?}", row.content_topic);
             // Every message lies in the window that spans all time.
             let window = store
-                .message_window(&row.pubsub_topic, &row.content_topic, from, to)
+                .message_window(&row.pubsub_topic, &row.content_topic, 0, u64::MAX)
                 .expect("window");
             assert_eq!(
                 window,
@@ -104,8 +110,13 @@ fuzz_target!(|data: &[u8]| {
                 row.content_topic
             );
         }
+        let other = got.remove(OTHER_CONTENT_TOPIC).unwrap_or_default();
+        assert_eq!(other, w.other, "the aggregate row of {pubsub}");
+        assert_eq!(got, w.named, "the named rows of {pubsub}");
         let und = store.undecodable_counts(pubsub).expect("undecodable");
-        assert_eq!(und.iter().map(|u| u.messages).sum::<u64>(), und_messages);
-        assert_eq!(und.iter().map(|u| u.bytes).sum::<u64>(), und_bytes);
+        let und = und
+            .iter()
+            .fold((0, 0), |(m, b), u| (m + u.messages, b + u.bytes));
+        assert_eq!(und, w.undecodable, "undecodable on {pubsub}");
     }
 });

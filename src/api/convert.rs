@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
 use crate::api::status::RequestError;
 use crate::model::{
@@ -62,15 +62,28 @@ pub fn to_pb_time(ms: UnixMillis) -> prost_types::Timestamp {
     }
 }
 
+/// The last second a `google.protobuf.Timestamp` may hold: 9999-12-31T23:59:59Z.
+const MAX_PB_TIME_SECONDS: i64 = 253_402_300_799;
+
+/// Converts a wire time to Unix milliseconds (nanoseconds beyond 999 999 999 are clamped).
+/// Times before 1970 or after the year 9999 (the range of `google.protobuf.Timestamp`) are
+/// refused, so the milliseconds always fit.
 fn from_pb_time(field: &str, t: &prost_types::Timestamp) -> Result<UnixMillis, RequestError> {
     if t.seconds < 0 || t.nanos < 0 {
         return Err(invalid(field, "must not be before 1970"));
     }
+    if t.seconds > MAX_PB_TIME_SECONDS {
+        return Err(invalid(
+            field,
+            format!(
+                "{} s is after 9999-12-31T23:59:59Z, the last time a Timestamp holds",
+                t.seconds
+            ),
+        ));
+    }
     let d = Duration::new(t.seconds as u64, t.nanos.clamp(0, 999_999_999) as u32);
-    Ok((UNIX_EPOCH + d)
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0))
+    // At most 253 402 300 799 999 ms: far below u64::MAX.
+    Ok(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// Parses a required crawl id.
@@ -966,6 +979,44 @@ mod tests {
         assert!(matches!(spec.profile, Profile::Waku { cluster_id: 5, .. }));
         let err = crawl_spec(waku(0, "nope")).unwrap_err();
         assert!(format!("{err:?}").contains("profile.waku.preset"));
+    }
+
+    /// Found by the `grpc_requests` fuzz target: a `ListPeersRequest` whose `seen_since` is
+    /// 6 989 584 972 411 568 127 s wrapped around u64 milliseconds and filtered on a time
+    /// nobody asked for.
+    #[test]
+    fn time_after_year_9999_is_refused_not_wrapped() {
+        use prost::Message;
+        let input = [
+            0x70, 0x5d, 0x3a, 0x0a, 0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xcf, 0xff, 0xff, 0x60,
+        ];
+        let req = pb::ListPeersRequest::decode(&input[..]).unwrap();
+        assert_eq!(
+            req.seen_since.as_ref().map(|t| t.seconds),
+            Some(6_989_584_972_411_568_127)
+        );
+        let err = peer_query(&req).err().expect("refused");
+        assert!(format!("{err:?}").contains("seen_since"), "{err:?}");
+
+        let at = |seconds| prost_types::Timestamp { seconds, nanos: 0 };
+        let mut req = pb::ListPeersRequest {
+            seen_since: Some(at(MAX_PB_TIME_SECONDS)),
+            ..Default::default()
+        };
+        let (filter, _) = peer_query(&req).unwrap();
+        assert_eq!(
+            filter.seen_since,
+            Some(MAX_PB_TIME_SECONDS as u64 * 1000)
+        );
+        req.seen_since = Some(at(MAX_PB_TIME_SECONDS + 1));
+        assert!(peer_query(&req).is_err());
+        let counts = pb::GetMessageCountsRequest {
+            since: Some(at(0)),
+            until: Some(at(i64::MAX)),
+            ..Default::default()
+        };
+        let err = count_window(&counts).expect_err("until refused");
+        assert!(format!("{err:?}").contains("until"), "{err:?}");
     }
 
     #[test]
