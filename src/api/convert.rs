@@ -16,6 +16,8 @@ use crate::record::{capability_bit, parse_enr, ShardEncoding};
 const MAX_NAME: usize = 200;
 const MAX_LABELS: usize = 32;
 const MAX_BOOTSTRAP: usize = 1024;
+/// Longest `limits.max_duration` accepted: ten years (0 means no limit).
+const MAX_CRAWL_DURATION: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
 
 fn invalid(field: impl Into<String>, reason: impl Into<String>) -> RequestError {
     RequestError::invalid(field, reason)
@@ -272,7 +274,8 @@ pub fn crawl_spec(mut req: pb::StartCrawlRequest) -> Result<CrawlSpec, RequestEr
     if let Some(limits) = &req.limits {
         settings.max_peers = (limits.max_peers > 0).then_some(limits.max_peers);
         if let Some(d) = &limits.max_duration {
-            let d = duration("limits.max_duration", d)?;
+            // Bounded so that the crawl's deadline (now + max_duration) cannot overflow.
+            let d = duration_in("limits.max_duration", d, Duration::ZERO, MAX_CRAWL_DURATION)?;
             settings.max_duration = (!d.is_zero()).then_some(d);
         }
     }
@@ -1004,10 +1007,7 @@ mod tests {
             ..Default::default()
         };
         let (filter, _) = peer_query(&req).unwrap();
-        assert_eq!(
-            filter.seen_since,
-            Some(MAX_PB_TIME_SECONDS as u64 * 1000)
-        );
+        assert_eq!(filter.seen_since, Some(MAX_PB_TIME_SECONDS as u64 * 1000));
         req.seen_since = Some(at(MAX_PB_TIME_SECONDS + 1));
         assert!(peer_query(&req).is_err());
         let counts = pb::GetMessageCountsRequest {
@@ -1017,6 +1017,33 @@ mod tests {
         };
         let err = count_window(&counts).expect_err("until refused");
         assert!(format!("{err:?}").contains("until"), "{err:?}");
+    }
+
+    /// A `limits.max_duration` of i64::MAX seconds used to be accepted, and the crawl's
+    /// deadline `Instant::now() + max_duration` then panicked. The `grpc_requests` fuzz
+    /// target checks that every accepted duration can be added to now.
+    #[test]
+    fn max_duration_is_bounded_so_the_deadline_cannot_overflow() {
+        let mut req = waku(0, "sandbox");
+        let limit = |seconds| pb::CrawlLimits {
+            max_peers: 0,
+            max_duration: Some(prost_types::Duration { seconds, nanos: 0 }),
+        };
+        req.limits = Some(limit(i64::MAX));
+        let err = crawl_spec(req.clone()).expect_err("refused");
+        assert!(
+            format!("{err:?}").contains("limits.max_duration"),
+            "{err:?}"
+        );
+        let ten_years = MAX_CRAWL_DURATION.as_secs() as i64;
+        req.limits = Some(limit(ten_years));
+        let spec = crawl_spec(req.clone()).unwrap();
+        let d = spec.settings.max_duration.expect("a limit");
+        assert!(std::time::Instant::now().checked_add(d).is_some());
+        req.limits = Some(limit(ten_years + 1));
+        assert!(crawl_spec(req.clone()).is_err());
+        req.limits = Some(limit(0));
+        assert_eq!(crawl_spec(req).unwrap().settings.max_duration, None);
     }
 
     #[test]
