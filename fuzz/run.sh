@@ -15,6 +15,7 @@
 #                   machine, a little slower fuzzing)
 #   FUZZ_MAX_LEN    libFuzzer -max_len (default 4096)
 #
+# A libFuzzer dictionary in fuzz/dict/<target>.dict is used when present.
 # New inputs go to fuzz/corpus-work/<target> (ignored by git); the seeds in
 # fuzz/corpus/<target> are read, never written. A crash leaves its input in
 # fuzz/artifacts/<target>/ and makes the script exit non-zero after all targets ran.
@@ -67,6 +68,9 @@ for t in "${TARGETS[@]}"; do
     extra=()
     if [ "$JOBS" -gt 1 ]; then
         extra+=(-fork="$JOBS")
+    fi
+    if [ -f "dict/$t.dict" ]; then
+        extra+=(-dict="dict/$t.dict")
     fi
     echo "fuzzing $t for ${SECONDS_PER_TARGET}s" >&2
     # libFuzzer exits non-zero on a crash (a panic aborts), a slow input (-timeout, in
