@@ -998,7 +998,7 @@ mod tests {
             req.seen_since.as_ref().map(|t| t.seconds),
             Some(6_989_584_972_411_568_127)
         );
-        let err = peer_query(&req).err().expect("refused");
+        let err = peer_query(&req).expect_err("refused");
         assert!(format!("{err:?}").contains("seen_since"), "{err:?}");
 
         let at = |seconds| prost_types::Timestamp { seconds, nanos: 0 };
