@@ -44,3 +44,6 @@ pub mod testnet_dns;
 pub mod testnet_geo;
 pub mod testnet_hostile;
 pub mod waku;
+
+#[cfg(test)]
+mod fuzz_corpus;

@@ -1,7 +1,8 @@
 //! Ethereum Node Records (ENR, EIP-778): parsing, validation and decoding of
 //! the keys peerscope cares about.
 //!
-//! Parsing ([`parse_enr`]) accepts the textual `enr:<base64url>` form, verifies
+//! Parsing ([`parse_enr`]) accepts the textual `enr:<base64url>` form (and
+//! [`decode_enr_rlp`] the raw RLP bytes peer exchange carries), verifies
 //! the record signature and rejects anything that is not a well-formed `v4`
 //! record of at most [`MAX_ENR_SIZE`] bytes. [`DecodedEnr::from_enr`] then
 //! extracts everything below into a plain, serializable struct. It never
@@ -197,6 +198,33 @@ pub fn parse_enr(text: &str) -> Result<Enr, RecordError> {
     }
     // The `enr` crate verifies on decode; checked again so that this function
     // does not depend on that implementation detail.
+    if !enr.verify() {
+        return Err(RecordError::InvalidEnr("signature does not verify".into()));
+    }
+    Ok(enr)
+}
+
+/// Decodes a record from its RLP bytes (the form peer exchange carries) and
+/// verifies its signature.
+///
+/// Never panics. Input longer than [`MAX_ENR_SIZE`] is rejected before any
+/// decoding, and so is a record followed by trailing bytes.
+pub fn decode_enr_rlp(bytes: &[u8]) -> Result<Enr, RecordError> {
+    use alloy_rlp::Decodable;
+    if bytes.len() > MAX_ENR_SIZE {
+        return Err(RecordError::InvalidEnr(format!(
+            "{} bytes, a record has at most {MAX_ENR_SIZE}",
+            bytes.len()
+        )));
+    }
+    let mut rest = bytes;
+    let enr = Enr::decode(&mut rest).map_err(|e| RecordError::InvalidEnr(e.to_string()))?;
+    if !rest.is_empty() {
+        return Err(RecordError::InvalidEnr(format!(
+            "{} bytes after the record (trailing data)",
+            rest.len()
+        )));
+    }
     if !enr.verify() {
         return Err(RecordError::InvalidEnr("signature does not verify".into()));
     }
@@ -1504,5 +1532,97 @@ mod tests {
             decoded.issues[1],
             "multiaddrs: entry at offset 0 declares 9 bytes but only 2 remain"
         );
+    }
+
+    #[test]
+    fn fuzz_corpus_enr_text_replays() {
+        let mut valid = 0;
+        for (name, bytes) in crate::fuzz_corpus::seeds("enr_text") {
+            let text = String::from_utf8_lossy(&bytes);
+            let parsed = parse_enr(&text);
+            if name.starts_with("valid-") {
+                let enr = parsed.unwrap_or_else(|e| panic!("{name}: {e}"));
+                let decoded = DecodedEnr::from_enr(&enr);
+                assert_eq!(parse_enr(&decoded.text).as_ref(), Ok(&enr), "{name}");
+                assert!(decoded.peer_id.is_some(), "{name}");
+                valid += 1;
+            } else if name.starts_with("invalid-") {
+                assert!(parsed.is_err(), "{name} parsed");
+            }
+        }
+        assert!(valid >= 9, "{valid} valid seeds");
+        let twn = String::from_utf8(crate::fuzz_corpus::seed(
+            "enr_text",
+            "valid-twn-bootstrap.txt",
+        ))
+        .expect("text");
+        assert_eq!(twn, TWN_VECTOR);
+        let shards = DecodedEnr::from_enr(&parse_enr(&twn).expect("twn"))
+            .shards
+            .expect("rs");
+        assert_eq!((shards.cluster, shards.shards), (1, (0..8).collect()));
+    }
+
+    #[test]
+    fn fuzz_corpus_enr_rlp_replays() {
+        let mut valid = 0;
+        for (name, bytes) in crate::fuzz_corpus::seeds("enr_rlp") {
+            let decoded = decode_enr_rlp(&bytes);
+            if let Some(stem) = name
+                .strip_prefix("valid-")
+                .and_then(|n| n.strip_suffix(".rlp"))
+            {
+                let enr = decoded.unwrap_or_else(|e| panic!("{name}: {e}"));
+                // The same record as the text seed of the same name.
+                let text = crate::fuzz_corpus::seed("enr_text", &format!("valid-{stem}.txt"));
+                let from_text = parse_enr(&String::from_utf8_lossy(&text)).expect("text seed");
+                assert_eq!(enr, from_text, "{name}");
+                valid += 1;
+            } else if name.starts_with("invalid-") {
+                assert!(decoded.is_err(), "{name} decoded");
+            }
+        }
+        assert!(valid >= 9, "{valid} valid seeds");
+        let seed = |name| crate::fuzz_corpus::seed("enr_rlp", name);
+        let rs = decode_rs(&seed("value-rs-nwaku.bin")).expect("rs");
+        let rsv = decode_rsv(&seed("value-rsv-nwaku.bin")).expect("rsv");
+        assert_eq!((rs.cluster, &rs.shards[..]), (73, &[1, 10][..]));
+        assert_eq!((rsv.cluster, rsv.shards), (73, rs.shards));
+        let status = decode_rs(&seed("value-rs-status.bin")).expect("rs");
+        assert_eq!(status.shards, [1, 32, 64, 128, 256]);
+        assert_eq!(
+            decode_eth2(&seed("value-eth2.bin"))
+                .expect("eth2")
+                .next_fork_epoch,
+            u64::MAX
+        );
+        assert_eq!(
+            decode_multiaddrs(&seed("value-multiaddrs.bin"))
+                .expect("multiaddrs")
+                .len(),
+            2
+        );
+        let malformed = DecodedEnr::from_enr(
+            &decode_enr_rlp(&seed("valid-malformed-waku-keys.rlp")).expect("record"),
+        );
+        assert_eq!(malformed.issues.len(), 4, "{:?}", malformed.issues);
+    }
+
+    #[test]
+    fn decode_enr_rlp_rejects_oversize_trailing_and_forged() {
+        let enr = parse_enr(NWAKU_VECTOR).expect("vector");
+        let rlp = alloy_rlp::encode(&enr);
+        assert_eq!(decode_enr_rlp(&rlp), Ok(enr));
+        let mut trailing = rlp.clone();
+        trailing.push(0);
+        let err = decode_enr_rlp(&trailing).expect_err("trailing byte");
+        assert!(err.to_string().contains("trailing"), "{err}");
+        let err = decode_enr_rlp(&[0xc0; MAX_ENR_SIZE + 1]).expect_err("oversize");
+        assert!(err.to_string().contains("at most 300"), "{err}");
+        // A flipped byte of the signature.
+        let mut forged = rlp;
+        forged[5] ^= 1;
+        assert!(decode_enr_rlp(&forged).is_err());
+        assert!(decode_enr_rlp(&[]).is_err());
     }
 }

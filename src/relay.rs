@@ -10,9 +10,9 @@
 //! encoded `WakuMessage`, i.e. the gossipsub data), first and last seen, and per-minute
 //! buckets. A message delivered twice (same id) reaches the counter once: gossipsub drops
 //! duplicates it has seen within its duplicate-cache window (60 s). Data that does not
-//! decode as a `WakuMessage` with a valid content topic (starting with `/`, at most
-//! [`MAX_CONTENT_TOPIC_LEN`] bytes) is counted per pubsub topic as undecodable: one row
-//! per pubsub topic, however much garbage a peer sends.
+//! decode as a `WakuMessage` with a usable content topic (starting with `/`, no NUL, at most
+//! [`MAX_CONTENT_TOPIC_LEN`] bytes; see [`decode_waku_message`]) is counted per pubsub topic
+//! as undecodable: one row per pubsub topic, however much garbage a peer sends.
 //!
 //! **Bounded memory, nothing silent.** At most `max_content_topics` distinct content topics
 //! are kept per pubsub topic; messages on further content topics are added to the explicit
@@ -71,13 +71,15 @@ pub struct WakuMessage {
 /// [`MAX_TRANSMIT_SIZE`] long.
 pub const MAX_CONTENT_TOPIC_LEN: usize = 256;
 
-/// Decodes gossipsub data as a `WakuMessage`; `None` for anything that is not protobuf
-/// of that shape or whose content topic is not valid: empty, not starting with `/` (so it
-/// can never collide with [`OTHER_CONTENT_TOPIC`]), or longer than
-/// [`MAX_CONTENT_TOPIC_LEN`].
+/// Decodes gossipsub data as a `WakuMessage`; `None` for anything that cannot be counted
+/// under its content topic: no content topic, one that does not start with `/` (as every
+/// Waku content topic does, so it never collides with [`OTHER_CONTENT_TOPIC`]), one that
+/// holds a NUL (the store's key separator), or one longer than [`MAX_CONTENT_TOPIC_LEN`].
 pub fn decode_waku_message(data: &[u8]) -> Option<WakuMessage> {
     WakuMessage::decode(data).ok().filter(|m| {
-        m.content_topic.starts_with('/') && m.content_topic.len() <= MAX_CONTENT_TOPIC_LEN
+        m.content_topic.starts_with('/')
+            && !m.content_topic.contains('\0')
+            && m.content_topic.len() <= MAX_CONTENT_TOPIC_LEN
     })
 }
 
@@ -296,5 +298,111 @@ mod tests {
         );
         let total: u64 = rows.iter().map(|r| r.messages).sum();
         assert_eq!(total, 7);
+    }
+
+    /// Counts a `waku_message` fuzz input (`u8 topic || u16_be len || data` each) on one
+    /// pubsub topic in a fresh store.
+    fn count_batch(batch: &[u8]) -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), 100).unwrap();
+        let counter = MessageCounter::new(store.clone(), 3).unwrap();
+        let mut rest = batch;
+        let t = now_millis();
+        while let [_topic, hi, lo, tail @ ..] = rest {
+            let (msg, next) = tail.split_at(usize::from(u16::from_be_bytes([*hi, *lo])));
+            let m = decode_waku_message(msg);
+            counter.record(
+                "/waku/2/rs/1/0",
+                m.as_ref().map(|m| m.content_topic.as_str()),
+                msg.len() as u64,
+                t,
+            );
+            rest = next;
+        }
+        counter.flush().unwrap();
+        (dir, store)
+    }
+
+    /// Found with the `waku_message` fuzz target's accounting check: a message whose
+    /// content topic is `(other)` was counted into the aggregate row of the content topics
+    /// beyond the cap.
+    #[test]
+    fn content_topic_named_like_the_aggregate_is_undecodable() {
+        let input = [
+            0x00, 0x00, 0x0d, 0x0a, 0x02, 0x68, 0x69, 0x12, 0x07, 0x28, 0x6f, 0x74, 0x68, 0x65,
+            0x72, 0x29,
+        ];
+        assert_eq!(decode_waku_message(&input[3..]), None);
+        let (_dir, store) = count_batch(&input);
+        assert!(store.message_counts("", "").unwrap().is_empty());
+        let und = store.undecodable_counts("/waku/2/rs/1/0").unwrap();
+        assert_eq!((und[0].messages, und[0].bytes), (1, 13));
+    }
+
+    /// Found with the `waku_message` fuzz target's window check: a content topic `/a` NUL
+    /// … shares the store's key prefix of `/a`'s minute buckets, so `/a`'s window counted
+    /// the other topic's messages too (and retention could drop its buckets).
+    #[test]
+    fn content_topic_with_nul_is_undecodable_and_leaves_other_windows_alone() {
+        let input = [
+            0x00, 0x00, 0x08, 0x0a, 0x02, 0x68, 0x69, 0x12, 0x02, 0x2f, 0x61, 0x00, 0x00, 0x11,
+            0x0a, 0x02, 0x68, 0x69, 0x12, 0x0b, 0x2f, 0x61, 0x00, 0x01, 0x02, 0x03, 0x04, 0x05,
+            0x06, 0x07, 0x08,
+        ];
+        let (_dir, store) = count_batch(&input);
+        let rows = store.message_counts("/waku/2/rs/1/0", "").unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(
+            (rows[0].content_topic.as_str(), rows[0].messages),
+            ("/a", 1)
+        );
+        let window = store
+            .message_window("/waku/2/rs/1/0", "/a", 0, u64::MAX)
+            .unwrap();
+        assert_eq!(window, (1, 8));
+        assert_eq!(store.undecodable_counts("").unwrap()[0].messages, 1);
+    }
+
+    #[test]
+    fn overlong_content_topic_is_undecodable() {
+        let m = |len| WakuMessage {
+            content_topic: format!("/{}", "x".repeat(len - 1)),
+            ..Default::default()
+        };
+        assert!(decode_waku_message(&m(MAX_CONTENT_TOPIC_LEN).encode_to_vec()).is_some());
+        assert!(decode_waku_message(&m(MAX_CONTENT_TOPIC_LEN + 1).encode_to_vec()).is_none());
+    }
+
+    #[test]
+    fn fuzz_corpus_waku_message_replays() {
+        for (name, bytes) in crate::fuzz_corpus::seeds("waku_message") {
+            let decoded = decode_waku_message(&bytes);
+            if name.starts_with("valid-") {
+                let m = decoded.unwrap_or_else(|| panic!("{name} does not decode"));
+                assert!(m.content_topic.starts_with('/'), "{name}");
+            } else if name.starts_with("invalid-") {
+                assert_eq!(decoded, None, "{name}");
+            }
+        }
+        let rfc = decode_waku_message(&crate::fuzz_corpus::seed(
+            "waku_message",
+            "valid-rfc14-vector.bin",
+        ))
+        .expect("decodes");
+        assert_eq!(rfc.timestamp, Some(0x175789bfa23f8400));
+        assert_eq!(rfc.meta.as_deref(), Some(&b"super-secret"[..]));
+
+        // The batch seed, counted as the fuzz target counts it.
+        let batch = crate::fuzz_corpus::seed("waku_message", "batch-mixed.bin");
+        let (_dir, store) = count_batch(&batch);
+
+        let rows = store.message_counts("/waku/2/rs/1/0", "").unwrap();
+        assert_eq!(rows.iter().map(|r| r.messages).sum::<u64>(), 3);
+        let toy = rows
+            .iter()
+            .find(|r| r.content_topic == "/toychat/2/huilong/proto")
+            .unwrap();
+        assert_eq!(toy.messages, 2);
+        assert_eq!(store.undecodable_counts("").unwrap()[0].messages, 2);
     }
 }

@@ -88,16 +88,18 @@ pub async fn read_frame<T: AsyncRead + Unpin>(io: &mut T, max: usize) -> io::Res
     loop {
         let mut b = [0u8; 1];
         io.read_exact(&mut b).await?;
-        len |= u64::from(b[0] & 0x7f) << shift;
+        let bits = u64::from(b[0] & 0x7f);
+        // The tenth byte holds bit 63 only; anything above it would be shifted out.
+        if shift == 63 && bits > 1 {
+            return Err(varint_overflow());
+        }
+        len |= bits << shift;
         if b[0] & 0x80 == 0 {
             break;
         }
         shift += 7;
         if shift > 63 {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "length prefix overflows u64",
-            ));
+            return Err(varint_overflow());
         }
     }
     if len > max as u64 {
@@ -109,6 +111,10 @@ pub async fn read_frame<T: AsyncRead + Unpin>(io: &mut T, max: usize) -> io::Res
     let mut buf = vec![0u8; len as usize];
     io.read_exact(&mut buf).await?;
     Ok(buf)
+}
+
+fn varint_overflow() -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, "length prefix overflows u64")
 }
 
 /// Writes one unsigned-varint length-prefixed frame.
@@ -154,7 +160,9 @@ impl<M, const MAX: usize> std::fmt::Debug for FramedProto<M, MAX> {
     }
 }
 
-async fn read_message<M: Message + Default, T: AsyncRead + Unpin>(
+/// Reads one frame of at most `max` bytes and decodes it as `M`: what both directions of a
+/// [`FramedProto`] codec do with what the remote sends.
+pub async fn read_message<M: Message + Default, T: AsyncRead + Unpin>(
     io: &mut T,
     max: usize,
 ) -> io::Result<M> {
@@ -289,6 +297,29 @@ impl PxRpc {
 /// most [`PX_MAX_BYTES`].
 pub type PxCodec = FramedProto<PxRpc, PX_MAX_BYTES>;
 
+/// The records of a peer-exchange answer, decoded.
+#[derive(Debug, Default)]
+pub struct PxRecords {
+    /// Records that decoded and whose signature verifies.
+    pub records: Vec<crate::record::Enr>,
+    /// Entries that did not (bad RLP, oversize, trailing bytes, bad signature).
+    pub undecodable: u64,
+}
+
+/// Decodes the ENRs of a peer-exchange answer ([`crate::record::decode_enr_rlp`]). Only the
+/// first [`PX_MAX_PEERS`] entries are looked at: the crawler never asks for more, and
+/// anything beyond is ignored.
+pub fn px_records(response: &PxResponse) -> PxRecords {
+    let mut out = PxRecords::default();
+    for info in response.peer_infos.iter().take(PX_MAX_PEERS as usize) {
+        match crate::record::decode_enr_rlp(&info.enr) {
+            Ok(enr) => out.records.push(enr),
+            Err(_) => out.undecodable += 1,
+        }
+    }
+    out
+}
+
 /// The discv5 node id of a libp2p peer with a secp256k1 key (keccak256 of the uncompressed
 /// key, as ENR `v4` identities have it); `None` for other key types.
 pub fn node_id_of_peer(peer: &libp2p::PeerId) -> Option<[u8; 32]> {
@@ -319,6 +350,31 @@ mod tests {
             assert!(read_frame(&mut r, 100).await.is_err());
             let mut r = futures::io::Cursor::new(vec![0xff; 11]);
             assert!(read_frame(&mut r, 100).await.is_err());
+        });
+    }
+
+    #[test]
+    fn length_prefix_overflowing_u64_is_refused() {
+        futures::executor::block_on(async {
+            // Ten bytes whose last carries bit 64: it used to be shifted out, giving a
+            // zero-length frame.
+            let mut wrapped = vec![0x80; 9];
+            wrapped.push(0x02);
+            let mut r = futures::io::Cursor::new(wrapped);
+            let err = read_frame(&mut r, 1024).await.expect_err("overflow");
+            assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+            // Bit 63 itself still fits (and is then over the limit).
+            let mut top = vec![0x80; 9];
+            top.push(0x01);
+            let err = read_frame(&mut futures::io::Cursor::new(top), 1024)
+                .await
+                .expect_err("over the limit");
+            assert!(err.to_string().contains("exceeds the limit"), "{err}");
+            // A zero length padded to ten bytes is still zero.
+            let mut padded = vec![0x80; 9];
+            padded.push(0x00);
+            let frame = read_frame(&mut futures::io::Cursor::new(padded), 1024).await;
+            assert_eq!(frame.unwrap(), Vec::<u8>::new());
         });
     }
 
@@ -365,5 +421,88 @@ mod tests {
         let m = WakuMetadata::decode(&wire[..]).unwrap();
         assert_eq!(m.cluster_id, Some(16));
         assert_eq!(m.shards, vec![1, 32]);
+    }
+
+    fn read_seed<M: Message + Default>(bytes: &[u8], max: usize) -> io::Result<M> {
+        futures::executor::block_on(read_message::<M, _>(
+            &mut futures::io::Cursor::new(bytes),
+            max,
+        ))
+    }
+
+    #[test]
+    fn fuzz_corpus_metadata_replays() {
+        for (name, bytes) in crate::fuzz_corpus::seeds("metadata") {
+            let read = read_seed::<WakuMetadata>(&bytes, METADATA_MAX_BYTES);
+            if name.starts_with("valid-") {
+                read.unwrap_or_else(|e| panic!("{name}: {e}"));
+            } else if name.starts_with("invalid-") {
+                let err = read.expect_err(&name);
+                assert_eq!(err.kind(), io::ErrorKind::InvalidData, "{name}: {err}");
+            }
+        }
+        let nwaku = crate::fuzz_corpus::seed("metadata", "valid-nwaku-shards-twice.bin");
+        let m = read_seed::<WakuMetadata>(&nwaku, METADATA_MAX_BYTES).unwrap();
+        assert_eq!((m.cluster_id, m.shards), (Some(16), vec![1, 32]));
+    }
+
+    #[test]
+    fn fuzz_corpus_peer_exchange_replays() {
+        for (name, bytes) in crate::fuzz_corpus::seeds("peer_exchange") {
+            let read = read_seed::<PxRpc>(&bytes, PX_MAX_BYTES);
+            if name.starts_with("valid-") {
+                read.unwrap_or_else(|e| panic!("{name}: {e}"));
+            }
+        }
+        let seed = |name| {
+            read_seed::<PxRpc>(
+                &crate::fuzz_corpus::seed("peer_exchange", name),
+                PX_MAX_BYTES,
+            )
+            .unwrap()
+        };
+        assert_eq!(seed("valid-query-60.bin"), PxRpc::query(60));
+        let ok = seed("valid-response-ok.bin").response.expect("response");
+        let records = px_records(&ok);
+        assert_eq!((records.records.len(), records.undecodable), (3, 0));
+        let twn = crate::record::parse_enr(
+            &String::from_utf8(crate::fuzz_corpus::seed(
+                "enr_text",
+                "valid-twn-bootstrap.txt",
+            ))
+            .unwrap(),
+        )
+        .unwrap();
+        assert!(records.records.contains(&twn));
+        let bad = seed("valid-response-undecodable.bin")
+            .response
+            .expect("response");
+        let records = px_records(&bad);
+        assert_eq!((records.records.len(), records.undecodable), (0, 1));
+        let slow = seed("valid-response-429.bin").response.expect("response");
+        assert_eq!(slow.status_code, px_status::TOO_MANY_REQUESTS);
+    }
+
+    #[test]
+    fn px_records_looks_at_the_first_60_entries_only() {
+        let enr = crate::record::parse_enr(
+            &String::from_utf8(crate::fuzz_corpus::seed(
+                "enr_text",
+                "valid-nwaku-vector.txt",
+            ))
+            .unwrap(),
+        )
+        .unwrap();
+        let info = PxPeerInfo {
+            enr: alloy_rlp::encode(&enr),
+        };
+        let response = PxResponse {
+            peer_infos: vec![info; 100],
+            status_code: px_status::OK,
+            status_desc: None,
+        };
+        let records = px_records(&response);
+        assert_eq!(records.records.len(), PX_MAX_PEERS as usize);
+        assert_eq!(records.undecodable, 0);
     }
 }

@@ -116,16 +116,17 @@ fn from_pb_time(field: &str, t: &prost_types::Timestamp) -> Result<UnixMillis, R
         return Err(invalid(field, "must not be before 1970"));
     }
     if t.seconds > MAX_TIMESTAMP_SECS {
-        return Err(invalid(field, "must not be after 9999-12-31T23:59:59Z"));
-    }
-    if !(0..1_000_000_000).contains(&t.nanos) {
         return Err(invalid(
             field,
-            format!("nanos {} is not in 0..=999999999", t.nanos),
+            format!(
+                "{} s is after 9999-12-31T23:59:59Z, the last time a Timestamp holds",
+                t.seconds
+            ),
         ));
     }
-    // At most 253402300799999: no overflow.
-    Ok(t.seconds as u64 * 1000 + t.nanos as u64 / 1_000_000)
+    let d = Duration::new(t.seconds as u64, t.nanos.clamp(0, 999_999_999) as u32);
+    // At most 253 402 300 799 999 ms: far below u64::MAX.
+    Ok(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// Parses a required crawl id.
@@ -1111,5 +1112,138 @@ mod tests {
         assert!(matches!(spec.profile, Profile::Waku { cluster_id: 5, .. }));
         let err = crawl_spec(waku(0, "nope")).unwrap_err();
         assert!(format!("{err:?}").contains("profile.waku.preset"));
+    }
+
+    /// Found by the `grpc_requests` fuzz target: a `ListPeersRequest` whose `seen_since` is
+    /// 6 989 584 972 411 568 127 s wrapped around u64 milliseconds and filtered on a time
+    /// nobody asked for.
+    #[test]
+    fn time_after_year_9999_is_refused_not_wrapped() {
+        use prost::Message;
+        let input = [
+            0x70, 0x5d, 0x3a, 0x0a, 0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xcf, 0xff, 0xff, 0x60,
+        ];
+        let req = pb::ListPeersRequest::decode(&input[..]).unwrap();
+        assert_eq!(
+            req.seen_since.as_ref().map(|t| t.seconds),
+            Some(6_989_584_972_411_568_127)
+        );
+        let err = peer_query(&req).expect_err("refused");
+        assert!(format!("{err:?}").contains("seen_since"), "{err:?}");
+
+        let at = |seconds| prost_types::Timestamp { seconds, nanos: 0 };
+        let mut req = pb::ListPeersRequest {
+            seen_since: Some(at(MAX_TIMESTAMP_SECS)),
+            ..Default::default()
+        };
+        let (filter, _) = peer_query(&req).unwrap();
+        assert_eq!(filter.seen_since, Some(MAX_TIMESTAMP_SECS as u64 * 1000));
+        req.seen_since = Some(at(MAX_TIMESTAMP_SECS + 1));
+        assert!(peer_query(&req).is_err());
+        let counts = pb::GetMessageCountsRequest {
+            since: Some(at(0)),
+            until: Some(at(i64::MAX)),
+            ..Default::default()
+        };
+        let err = count_window(&counts).expect_err("until refused");
+        assert!(format!("{err:?}").contains("until"), "{err:?}");
+    }
+
+    /// A `limits.max_duration` of i64::MAX seconds used to be accepted, and the crawl's
+    /// deadline `Instant::now() + max_duration` then panicked. The `grpc_requests` fuzz
+    /// target checks that every accepted duration can be added to now.
+    #[test]
+    fn max_duration_is_bounded_so_the_deadline_cannot_overflow() {
+        let mut req = waku(0, "sandbox");
+        let limit = |seconds| pb::CrawlLimits {
+            max_peers: 0,
+            max_duration: Some(prost_types::Duration { seconds, nanos: 0 }),
+        };
+        req.limits = Some(limit(i64::MAX));
+        let err = crawl_spec(req.clone()).expect_err("refused");
+        assert!(
+            format!("{err:?}").contains("limits.max_duration"),
+            "{err:?}"
+        );
+        let max = MAX_CRAWL_DURATION.as_secs() as i64;
+        req.limits = Some(limit(max));
+        let spec = crawl_spec(req.clone()).unwrap();
+        let d = spec.settings.max_duration.expect("a limit");
+        assert!(std::time::Instant::now().checked_add(d).is_some());
+        req.limits = Some(limit(max + 1));
+        assert!(crawl_spec(req.clone()).is_err());
+        req.limits = Some(limit(0));
+        assert_eq!(crawl_spec(req).unwrap().settings.max_duration, None);
+    }
+
+    #[test]
+    fn fuzz_corpus_grpc_requests_replays() {
+        use prost::Message;
+        let seed = |name: &str| crate::fuzz_corpus::seed("grpc_requests", name);
+        // Every seed goes through every conversion without a panic, as in the fuzz target.
+        for (_, bytes) in crate::fuzz_corpus::seeds("grpc_requests") {
+            if let Ok(req) = pb::StartCrawlRequest::decode(bytes.as_slice()) {
+                let _ = crawl_spec(req);
+            }
+            if let Ok(req) = pb::ListPeersRequest::decode(bytes.as_slice()) {
+                let _ = peer_query(&req);
+            }
+            if let Ok(req) = pb::StreamPeerEventsRequest::decode(bytes.as_slice()) {
+                let _ = event_filter(&req);
+            }
+            if let Ok(req) = pb::GetMessageCountsRequest::decode(bytes.as_slice()) {
+                let _ = count_window(&req);
+            }
+            if let Ok(req) = pb::GetPeerRequest::decode(bytes.as_slice()) {
+                let _ = peer_key(req);
+            }
+        }
+        let decode = |name: &str| pb::StartCrawlRequest::decode(seed(name).as_slice()).unwrap();
+        let spec = crawl_spec(decode("valid-start-crawl-waku.bin")).unwrap();
+        assert_eq!(
+            spec.profile,
+            Profile::Waku {
+                cluster_id: 1,
+                shards: vec![0, 1, 7]
+            }
+        );
+        assert_eq!(spec.settings.max_duration, Some(Duration::from_secs(3600)));
+        assert!(spec.settings.relay.enabled && spec.settings.peer_exchange.seed.is_some());
+        assert_eq!(spec.bootstrap_enrs.len(), 1);
+        let spec = crawl_spec(decode("valid-start-crawl-ethereum.bin")).unwrap();
+        assert_eq!(spec.profile, Profile::Ethereum);
+        let spec = crawl_spec(decode("valid-start-crawl-custom-dns.bin")).unwrap();
+        assert_eq!(
+            spec.profile,
+            Profile::Custom {
+                protocol_id: *b"d5waku"
+            }
+        );
+
+        let req = pb::ListPeersRequest::decode(seed("valid-list-peers.bin").as_slice()).unwrap();
+        let (filter, after) = peer_query(&req).unwrap();
+        assert_eq!((filter.cluster_id, filter.shard), (Some(1), Some(3)));
+        assert_eq!(after, Some([0; 32]));
+        let req = pb::StreamPeerEventsRequest::decode(seed("valid-stream-events.bin").as_slice())
+            .unwrap();
+        assert_eq!(event_filter(&req).unwrap().kinds.len(), 3);
+        let req = pb::GetMessageCountsRequest::decode(seed("valid-message-counts.bin").as_slice())
+            .unwrap();
+        let (from, to) = count_window(&req).unwrap();
+        assert_eq!(to - from, 11);
+        for name in ["valid-get-peer-node.bin", "valid-get-peer-peer-id.bin"] {
+            let req = pb::GetPeerRequest::decode(seed(name).as_slice()).unwrap();
+            assert!(peer_key(req).is_ok(), "{name}");
+        }
+        let req = pb::WatchCrawlRequest::decode(seed("valid-watch-crawl.bin").as_slice()).unwrap();
+        assert_eq!(crawl_id("crawl_id", &req.crawl_id).unwrap(), 3);
+        let req = pb::ListCrawlsRequest::decode(seed("valid-list-crawls.bin").as_slice()).unwrap();
+        assert_eq!(state_filter(req.state).unwrap(), Some(CrawlState::Running));
+        let req =
+            pb::GetNetworkStatsRequest::decode(seed("valid-network-stats.bin").as_slice()).unwrap();
+        assert_eq!(
+            optional_crawl_id("crawl_id", &req.crawl_id).unwrap(),
+            Some(2)
+        );
     }
 }

@@ -295,20 +295,7 @@ impl DnsClient {
     async fn resolve_root(&self, url: &TreeUrl) -> Result<Root, DnsError> {
         let domain = &url.domain;
         let texts = self.lookup_txt(domain).await?;
-        let text = texts
-            .iter()
-            .find(|t| t.starts_with(ROOT_PREFIX))
-            .ok_or_else(|| DnsError::BadRoot {
-                domain: domain.clone(),
-                reason: format!(
-                    "none of its {} TXT records starts with {ROOT_PREFIX:?}",
-                    texts.len()
-                ),
-            })?;
-        let root = Root::parse(text).map_err(|reason| DnsError::BadRoot {
-            domain: domain.clone(),
-            reason,
-        })?;
+        let root = root_from_txt(domain, &texts)?;
         if !root.verify(&url.public_key) {
             return Err(DnsError::BadSignature {
                 domain: domain.clone(),
@@ -415,26 +402,13 @@ impl DnsClient {
     /// Fetches `<hash>.<domain>`, checks the text's hash and parses it.
     async fn resolve_entry(&self, domain: &str, hash: &str) -> Result<Entry, DnsError> {
         let name = format!("{hash}.{domain}");
-        let want = decode_hash(hash).map_err(|reason| DnsError::BadEntry {
+        // A malformed hash is refused before any lookup.
+        decode_hash(hash).map_err(|reason| DnsError::BadEntry {
             name: name.clone(),
             reason,
         })?;
         let texts = self.lookup_txt(&name).await?;
-        let mut entries = texts.iter().filter(|t| Entry::is_entry_text(t)).peekable();
-        let Some(first) = entries.peek().copied() else {
-            return Err(DnsError::BadEntry {
-                reason: format!("none of its {} TXT records is a tree entry", texts.len()),
-                name,
-            });
-        };
-        match entries.find(|t| hash_matches(&want, t)) {
-            Some(text) => Entry::parse(text).map_err(|reason| DnsError::BadEntry { name, reason }),
-            None => Err(DnsError::HashMismatch {
-                name,
-                expected: hash.to_owned(),
-                got: subdomain_hash(first),
-            }),
-        }
+        entry_from_txt(domain, hash, &texts)
     }
 
     /// The TXT records at `name`, each one's character-strings concatenated.
@@ -454,9 +428,7 @@ impl DnsClient {
             .answers()
             .iter()
             .filter_map(|record| match &record.data {
-                RData::TXT(txt) => {
-                    Some(String::from_utf8_lossy(&txt.txt_data.concat()).into_owned())
-                }
+                RData::TXT(txt) => Some(txt_text(&txt.txt_data)),
                 _ => None,
             })
             .collect::<Vec<_>>();
@@ -464,6 +436,71 @@ impl DnsClient {
             return Err(lookup_error("no TXT record".into()));
         }
         Ok(texts)
+    }
+}
+
+/// The text of one TXT record: its character-strings concatenated (records longer than 255
+/// bytes arrive split), invalid UTF-8 replaced by U+FFFD (such text never parses as an
+/// entry).
+pub fn txt_text<S: AsRef<[u8]>>(strings: &[S]) -> String {
+    let bytes: Vec<u8> = strings
+        .iter()
+        .flat_map(|s| s.as_ref().iter().copied())
+        .collect();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// The root among the TXT records at `domain`: the first text that starts with
+/// `enrtree-root:v1`, parsed. The signature is not checked here ([`Root::verify`]).
+///
+/// # Errors
+///
+/// [`DnsError::BadRoot`] when no text is a root or the root is malformed.
+pub fn root_from_txt(domain: &str, texts: &[String]) -> Result<Root, DnsError> {
+    let text = texts
+        .iter()
+        .find(|t| t.starts_with(ROOT_PREFIX))
+        .ok_or_else(|| DnsError::BadRoot {
+            domain: domain.to_owned(),
+            reason: format!(
+                "none of its {} TXT records starts with {ROOT_PREFIX:?}",
+                texts.len()
+            ),
+        })?;
+    Root::parse(text).map_err(|reason| DnsError::BadRoot {
+        domain: domain.to_owned(),
+        reason,
+    })
+}
+
+/// The entry among the TXT records at `<hash>.<domain>`: of the texts that are tree
+/// entries (other TXT records may share the name), the first whose keccak256 starts with
+/// the bytes of `hash`, parsed.
+///
+/// # Errors
+///
+/// [`DnsError::BadEntry`] for a malformed hash, no entry text, or an entry that does not
+/// parse; [`DnsError::HashMismatch`] when no entry text hashes to `hash`.
+pub fn entry_from_txt(domain: &str, hash: &str, texts: &[String]) -> Result<Entry, DnsError> {
+    let name = format!("{hash}.{domain}");
+    let want = decode_hash(hash).map_err(|reason| DnsError::BadEntry {
+        name: name.clone(),
+        reason,
+    })?;
+    let mut entries = texts.iter().filter(|t| Entry::is_entry_text(t)).peekable();
+    let Some(first) = entries.peek().copied() else {
+        return Err(DnsError::BadEntry {
+            reason: format!("none of its {} TXT records is a tree entry", texts.len()),
+            name,
+        });
+    };
+    match entries.find(|t| hash_matches(&want, t)) {
+        Some(text) => Entry::parse(text).map_err(|reason| DnsError::BadEntry { name, reason }),
+        None => Err(DnsError::HashMismatch {
+            name,
+            expected: hash.to_owned(),
+            got: subdomain_hash(first),
+        }),
     }
 }
 
@@ -566,5 +603,49 @@ mod tests {
         assert!(s.nameservers.is_empty());
         assert_eq!(s.max_entries, 10_000);
         assert_eq!(s.timeout, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn fuzz_corpus_eip1459_txt_replays() {
+        let domain = "n";
+        let mut entries = 0;
+        for (name, bytes) in crate::fuzz_corpus::seeds("eip1459_txt") {
+            // Character-strings are separated by newlines in the seeds.
+            let strings: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
+            let text = txt_text(&strings);
+            let texts = vec![text.clone()];
+            let hash = subdomain_hash(&text);
+            if name.starts_with("valid-eip-root") {
+                let root = root_from_txt(domain, &texts).unwrap();
+                let signer: TreeUrl =
+                    "enrtree://AKPYQIUQIL7PSIACI32J7FGZW56E5FKHEFCCOFHILBIMW3M6LWXS2@n"
+                        .parse()
+                        .unwrap();
+                assert!(root.verify(&signer.public_key));
+            } else if name.starts_with("valid-url-") {
+                let url: TreeUrl = text.parse().unwrap_or_else(|e| panic!("{name}: {e}"));
+                assert_eq!(url.to_string(), text);
+            } else if name.starts_with("valid-") {
+                let entry =
+                    entry_from_txt(domain, &hash, &texts).unwrap_or_else(|e| panic!("{name}: {e}"));
+                assert_eq!(subdomain_hash(&entry.text()), hash, "{name}");
+                entries += 1;
+            } else if name.starts_with("invalid-") {
+                assert!(root_from_txt(domain, &texts).is_err(), "{name}");
+                assert!(entry_from_txt(domain, &hash, &texts).is_err(), "{name}");
+            }
+        }
+        assert!(entries >= 7, "{entries} entries");
+        // The leaf split into two character-strings is one record once joined.
+        let split = crate::fuzz_corpus::seed("eip1459_txt", "valid-split-leaf.txt");
+        let strings: Vec<&[u8]> = split.split(|b| *b == b'\n').collect();
+        assert_eq!(strings.len(), 2);
+        let text = txt_text(&strings);
+        let entry = entry_from_txt(domain, &subdomain_hash(&text), &[text]).unwrap();
+        assert!(matches!(entry, Entry::Enr(_)));
+        // Under a hash it does not have, a valid entry is a mismatch.
+        let branch = "enrtree-branch:".to_string();
+        let err = entry_from_txt(domain, "JWXYDBPXYWG6FX3GMDIBFA6CJ4", &[branch]).unwrap_err();
+        assert!(matches!(err, DnsError::HashMismatch { .. }), "{err}");
     }
 }

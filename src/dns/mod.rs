@@ -82,9 +82,9 @@ pub fn random_signing_key() -> k256::ecdsa::SigningKey {
     }
 }
 pub use client::{
-    resolve_all, resolve_all_report, resolve_tree, DnsClient, Resolution, ResolverSettings, Tree,
-    DEFAULT_CONCURRENCY, DEFAULT_MAX_DEPTH, DEFAULT_MAX_ENTRIES, DEFAULT_MAX_TREES,
-    DEFAULT_TIMEOUT,
+    entry_from_txt, resolve_all, resolve_all_report, resolve_tree, root_from_txt, txt_text,
+    DnsClient, Resolution, ResolverSettings, Tree, DEFAULT_CONCURRENCY, DEFAULT_MAX_DEPTH,
+    DEFAULT_MAX_ENTRIES, DEFAULT_MAX_TREES, DEFAULT_TIMEOUT,
 };
 pub use entry::{subdomain_hash, Entry, Root};
 pub use url::{TreeUrl, UrlError};

@@ -1041,7 +1041,6 @@ impl Crawler {
         peer: PeerId,
         result: Result<PxResponse, String>,
     ) -> Result<(), StoreError> {
-        use alloy_rlp::Decodable;
         self.crawl.progress.px_requests += 1;
         let detail = match result {
             Err(e) => {
@@ -1060,16 +1059,10 @@ impl Crawler {
             }
             Ok(r) => {
                 let via = Some(peer.to_string());
-                let (mut good, mut bad) = (0u64, 0u64);
-                // We asked for at most PX_MAX_PEERS; anything beyond is ignored.
-                for info in r.peer_infos.iter().take(PX_MAX_PEERS as usize) {
-                    match Enr::decode(&mut info.enr.as_slice()) {
-                        Ok(enr) if enr.verify() => {
-                            good += 1;
-                            self.on_enr(enr, SourceKind::PeerExchange, via.clone())?;
-                        }
-                        _ => bad += 1,
-                    }
+                let decoded = crate::waku::px_records(&r);
+                let (good, bad) = (decoded.records.len() as u64, decoded.undecodable);
+                for enr in decoded.records {
+                    self.on_enr(enr, SourceKind::PeerExchange, via.clone())?;
                 }
                 self.crawl.progress.px_enrs += good;
                 self.metrics.px_request("ok", good);
