@@ -349,24 +349,7 @@ async fn start_libp2p(
         .map_err(|e| e.to_string())?
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(30)))
         .build();
-    swarm
-        .listen_on(
-            format!("/ip4/127.0.0.1/tcp/{port}")
-                .parse::<Multiaddr>()
-                .expect("valid multiaddr"),
-        )
-        .map_err(|e| e.to_string())?;
-    let port = loop {
-        match tokio::time::timeout(Duration::from_secs(5), swarm.select_next_some()).await {
-            Ok(SwarmEvent::NewListenAddr { address, .. }) => {
-                if let Some(libp2p::multiaddr::Protocol::Tcp(p)) = address.iter().nth(1) {
-                    break p;
-                }
-            }
-            Ok(_) => {}
-            Err(_) => return Err("the TCP listener did not come up".into()),
-        }
-    };
+    let port = listen_on_loopback(&mut swarm, port).await?;
     let own = WakuMetadata {
         cluster_id: Some(u32::from(cluster)),
         shards: shards.iter().map(|s| u32::from(*s)).collect(),
@@ -474,6 +457,32 @@ async fn start_libp2p(
         }
     });
     Ok((port, task, commands))
+}
+
+/// Makes `swarm` listen on 127.0.0.1:`port` (0: any free port) and returns the port once
+/// the listener is up.
+pub(crate) async fn listen_on_loopback<B: NetworkBehaviour>(
+    swarm: &mut libp2p::Swarm<B>,
+    port: u16,
+) -> Result<u16, String> {
+    swarm
+        .listen_on(
+            format!("/ip4/127.0.0.1/tcp/{port}")
+                .parse::<Multiaddr>()
+                .expect("valid multiaddr"),
+        )
+        .map_err(|e| e.to_string())?;
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), swarm.select_next_some()).await {
+            Ok(SwarmEvent::NewListenAddr { address, .. }) => {
+                if let Some(libp2p::multiaddr::Protocol::Tcp(p)) = address.iter().nth(1) {
+                    return Ok(p);
+                }
+            }
+            Ok(_) => {}
+            Err(_) => return Err("the TCP listener did not come up".into()),
+        }
+    }
 }
 
 /// Starts a discv5 node on `socket` with record `enr`.

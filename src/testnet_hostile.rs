@@ -787,24 +787,7 @@ impl Host {
             .map_err(|e| e.to_string())?
             .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(30)))
             .build();
-        swarm
-            .listen_on(
-                "/ip4/127.0.0.1/tcp/0"
-                    .parse::<Multiaddr>()
-                    .expect("valid literal"),
-            )
-            .map_err(|e| e.to_string())?;
-        let port = loop {
-            match tokio::time::timeout(Duration::from_secs(5), swarm.select_next_some()).await {
-                Ok(SwarmEvent::NewListenAddr { address, .. }) => {
-                    if let Some(libp2p::multiaddr::Protocol::Tcp(p)) = address.iter().nth(1) {
-                        break p;
-                    }
-                }
-                Ok(_) => {}
-                Err(_) => return Err("the TCP listener did not come up".into()),
-            }
-        };
+        let port = crate::testnet::listen_on_loopback(&mut swarm, 0).await?;
         if self.kind == HostileKind::BigIdentify {
             for p in 1..=BIG_LISTEN_ADDRS {
                 let addr: Multiaddr = format!("/ip4/127.0.0.1/tcp/{p}")
