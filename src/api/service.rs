@@ -28,10 +28,10 @@ const STREAM_BUFFER: usize = 64;
 /// A live subscriber that has caught up waits this long after being woken by an append
 /// before it reads, so that it takes the events of many appends in one batch.
 ///
-/// 25 ms: without it every append woke every subscriber, and the crawl (which appends a
+/// 100 ms: without it every append woke every subscriber, and the crawl (which appends a
 /// few events per dial) paid for one wake-up, read and socket write per subscriber per
-/// append. Live events therefore reach a subscriber at most 25 ms after they are written.
-pub const LIVE_BATCH_DELAY: Duration = Duration::from_millis(25);
+/// append. Live events therefore reach a subscriber at most 100 ms after they are written.
+pub const LIVE_BATCH_DELAY: Duration = Duration::from_millis(100);
 
 type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
 
