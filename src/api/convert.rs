@@ -116,17 +116,16 @@ fn from_pb_time(field: &str, t: &prost_types::Timestamp) -> Result<UnixMillis, R
         return Err(invalid(field, "must not be before 1970"));
     }
     if t.seconds > MAX_TIMESTAMP_SECS {
+        return Err(invalid(field, "must not be after 9999-12-31T23:59:59Z"));
+    }
+    if !(0..1_000_000_000).contains(&t.nanos) {
         return Err(invalid(
             field,
-            format!(
-                "{} s is after 9999-12-31T23:59:59Z, the last time a Timestamp holds",
-                t.seconds
-            ),
+            format!("nanos {} is not in 0..=999999999", t.nanos),
         ));
     }
-    let d = Duration::new(t.seconds as u64, t.nanos.clamp(0, 999_999_999) as u32);
-    // At most 253 402 300 799 999 ms: far below u64::MAX.
-    Ok(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    // At most 253402300799999: no overflow.
+    Ok(t.seconds as u64 * 1000 + t.nanos as u64 / 1_000_000)
 }
 
 /// Parses a required crawl id.
