@@ -265,3 +265,35 @@ pub fn assert_identified_protocols(got: &[String], served: &[String], what: &str
         .collect();
     assert_eq!(got, expected, "{what}");
 }
+
+/// Dials `addrs` as `peer` with the crawler's dialer (`timeout` per phase) and returns the
+/// visit.
+pub async fn visit(
+    peer: libp2p::PeerId,
+    addrs: Vec<libp2p::Multiaddr>,
+    timeout: Duration,
+) -> peerscope::model::VisitReport {
+    use peerscope::engine::dialer::{Dialer, DialerConfig, DialerEvent};
+    let mut dialer = Dialer::new(
+        DialerConfig {
+            dial_timeout: timeout,
+            visit_timeout: timeout,
+            agent_version: "peerscope-test".into(),
+            metadata: None,
+            px_client: false,
+            px_interval: Duration::from_secs(300),
+            px_serve: false,
+        },
+        libp2p::identity::Keypair::generate_secp256k1(),
+    )
+    .unwrap();
+    dialer.dial(1, [0u8; 32], peer, addrs);
+    within(timeout * 4 + Duration::from_secs(5), async {
+        loop {
+            if let DialerEvent::Done(report) = dialer.next().await {
+                return report;
+            }
+        }
+    })
+    .await
+}

@@ -9,7 +9,7 @@ use peerscope::proto::pb;
 use peerscope::testnet::{Testnet, TestnetConfig};
 use tokio_stream::StreamExt;
 
-use crate::common::{all_peers, oneshot, start, wait_final, within, Server};
+use crate::common::{all_peers, oneshot, start, visit, wait_final, within, Server};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn up_nodes_are_identified_and_down_nodes_fail_refused() {
@@ -308,37 +308,6 @@ async fn testnet_nodes_drop_peers_without_metadata_but_keep_the_crawler() {
     );
     drop(client);
     server.stop().await;
-}
-
-/// Dials one address with the crawler's dialer and returns the visit.
-async fn visit(
-    peer: PeerId,
-    addrs: Vec<Multiaddr>,
-    timeout: Duration,
-) -> peerscope::model::VisitReport {
-    use peerscope::engine::dialer::{Dialer, DialerConfig, DialerEvent};
-    let mut dialer = Dialer::new(
-        DialerConfig {
-            dial_timeout: timeout,
-            visit_timeout: timeout,
-            agent_version: "peerscope-test".into(),
-            metadata: None,
-            px_client: false,
-            px_interval: Duration::from_secs(300),
-            px_serve: false,
-        },
-        libp2p::identity::Keypair::generate_secp256k1(),
-    )
-    .unwrap();
-    dialer.dial(1, [0u8; 32], peer, addrs);
-    within(timeout * 4 + Duration::from_secs(5), async {
-        loop {
-            if let DialerEvent::Done(report) = dialer.next().await {
-                return report;
-            }
-        }
-    })
-    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -16,7 +16,7 @@ use peerscope::testnet_hostile::{
     WRONG_KEY_AGENT,
 };
 
-use crate::common::{all_peers, oneshot, start, wait_final, within, Server};
+use crate::common::{all_peers, oneshot, start, visit, wait_final, within, Server};
 
 /// This process's resident set size in KiB (`VmRSS` of /proc/self/status).
 fn vm_rss_kib() -> u64 {
@@ -391,38 +391,11 @@ async fn flood_garbage_is_counted_as_undecodable_only() {
     server.stop().await;
 }
 
-/// Dials `addr` as `peer` with the crawler's dialer (`timeout` per phase).
-async fn visit(
-    peer: libp2p::PeerId,
-    addr: std::net::SocketAddr,
-    timeout: Duration,
-) -> peerscope::model::VisitReport {
-    use peerscope::engine::dialer::{Dialer, DialerConfig, DialerEvent};
-    let mut dialer = Dialer::new(
-        DialerConfig {
-            dial_timeout: timeout,
-            visit_timeout: timeout,
-            agent_version: "peerscope-test".into(),
-            metadata: None,
-            px_client: false,
-            px_interval: Duration::from_secs(300),
-            px_serve: false,
-        },
-        libp2p::identity::Keypair::generate_secp256k1(),
-    )
-    .unwrap();
-    let ma: libp2p::Multiaddr = format!("/ip4/{}/tcp/{}", addr.ip(), addr.port())
+/// `addr` as a multiaddr.
+fn tcp(addr: std::net::SocketAddr) -> Vec<libp2p::Multiaddr> {
+    vec![format!("/ip4/{}/tcp/{}", addr.ip(), addr.port())
         .parse()
-        .unwrap();
-    dialer.dial(1, [0u8; 32], peer, vec![ma]);
-    within(timeout * 4 + Duration::from_secs(5), async {
-        loop {
-            if let DialerEvent::Done(report) = dialer.next().await {
-                return report;
-            }
-        }
-    })
-    .await
+        .unwrap()]
 }
 
 /// A TCP connect that never completes is a `timeout`; a connect that completes into a
@@ -453,7 +426,7 @@ async fn tcp_connect_timeout_and_handshake_timeout_are_told_apart() {
     }
     assert!(!fillers.is_empty(), "the accept queue takes at least one");
     let t = Instant::now();
-    let r = visit(someone, full_addr, phase).await;
+    let r = visit(someone, tcp(full_addr), phase).await;
     assert_eq!(r.error_class, Some(ErrorClass::Timeout), "{:?}", r.error);
     assert!(
         r.error
@@ -475,7 +448,7 @@ async fn tcp_connect_timeout_and_handshake_timeout_are_told_apart() {
         }
     });
     let t = Instant::now();
-    let r = visit(someone, silent_addr, phase).await;
+    let r = visit(someone, tcp(silent_addr), phase).await;
     assert_eq!(
         r.error_class,
         Some(ErrorClass::HandshakeTimeout),
