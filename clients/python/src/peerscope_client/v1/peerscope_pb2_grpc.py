@@ -132,7 +132,8 @@ class CrawlerServicer:
         """Streams peer events. Every event is written to the store with a sequence number before
         it is streamed; with `after_sequence` set, the stream first replays the stored events
         after that number and then continues live, with no gap and no duplicate. The crawl
-        never waits for a subscriber: each one reads the stored log at its own pace. A value
+        never waits for a subscriber: each one reads the stored log at its own pace. Live
+        events are sent in batches, at most 100 ms after they were written. A value
         whose successors were dropped by retention, or beyond the last sequence, answers
         OUT_OF_RANGE.
         """
