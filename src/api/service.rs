@@ -30,7 +30,7 @@ const STREAM_BUFFER: usize = 64;
 ///
 /// 100 ms: without it every append woke every subscriber, and the crawl (which appends a
 /// few events per dial) paid for one wake-up, read and socket write per subscriber per
-/// append. Live events therefore reach a subscriber at most 100 ms after they are written.
+/// append. Live events therefore reach a subscriber about 100 ms after they are written.
 pub const LIVE_BATCH_DELAY: Duration = Duration::from_millis(100);
 
 type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;

@@ -133,7 +133,7 @@ class CrawlerServicer:
         it is streamed; with `after_sequence` set, the stream first replays the stored events
         after that number and then continues live, with no gap and no duplicate. The crawl
         never waits for a subscriber: each one reads the stored log at its own pace. Live
-        events are sent in batches, at most 100 ms after they were written. A value
+        events are sent in batches, about 100 ms after they were written. A value
         whose successors were dropped by retention, or beyond the last sequence, answers
         OUT_OF_RANGE.
         """
