@@ -246,13 +246,18 @@ struct NodeBehaviour {
     identify: identify::Behaviour,
     ping: ping::Behaviour,
     metadata: request_response::Behaviour<MetadataCodec>,
-    /// The node's capability protocols except relay, inbound only: listed by identify, and
-    /// a stream opened on one reads a frame and closes.
-    services: request_response::Behaviour<MetadataCodec>,
     /// Peer exchange, served.
     px: Toggle<request_response::Behaviour<PxCodec>>,
     /// Waku relay, on relay nodes.
     relay: Toggle<gossipsub::Behaviour>,
+    /// The node's capability protocols, inbound only: listed by identify, and a stream opened
+    /// on one reads a frame and closes. Relay is listed here too, after the gossipsub
+    /// behaviour: gossipsub withdraws its protocol from a connection whose remote does not
+    /// speak it (as the crawler's dialer does not), which would otherwise drop relay from
+    /// identify's answer whenever that happens first. nwaku lists every mounted protocol on
+    /// every connection. While gossipsub is active it is listed first and so takes the
+    /// inbound relay streams.
+    services: request_response::Behaviour<MetadataCodec>,
 }
 
 /// What a node's libp2p host is made of; kept so that a churned node can come back as the
@@ -293,7 +298,7 @@ async fn start_libp2p(
     let protocols: Vec<StreamProtocol> = waku::CAPABILITY_PROTOCOLS
         .iter()
         .enumerate()
-        .filter(|(bit, p)| caps.0 & (1 << bit) != 0 && **p != waku::RELAY)
+        .filter(|(bit, _)| caps.0 & (1 << bit) != 0)
         .map(|(_, p)| StreamProtocol::new(p))
         .collect();
     let mut gossip = if relay {

@@ -671,10 +671,12 @@ struct HostBehaviour {
     ping: ping::Behaviour,
     /// Metadata, served (flood).
     metadata: Toggle<request_response::Behaviour<MetadataCodec>>,
-    /// Inbound-only protocols that only make identify's list long (big-identify).
-    extra: Toggle<request_response::Behaviour<MetadataCodec>>,
     /// Waku relay (flood).
     relay: Toggle<gossipsub::Behaviour>,
+    /// Inbound-only protocols that only make identify's list long (big-identify), and relay
+    /// again on flood hosts, after gossipsub, so that identify lists it on every connection
+    /// (see the testnet's `NodeBehaviour::services`).
+    extra: Toggle<request_response::Behaviour<MetadataCodec>>,
 }
 
 /// A hostile libp2p host: `big-identify`, `flood` or `wrong-key`.
@@ -713,7 +715,7 @@ impl Host {
         }
     }
 
-    /// The protocols identify reports, sorted (relay may lag, as for normal nodes).
+    /// The protocols identify reports, sorted.
     fn protocols(&self) -> Vec<String> {
         let mut out: Vec<String> = ["/ipfs/id/1.0.0", "/ipfs/id/push/1.0.0", "/ipfs/ping/1.0.0"]
             .iter()
@@ -744,11 +746,14 @@ impl Host {
         if let Some(g) = relay.as_mut() {
             g.subscribe(&topic).map_err(|e| e.to_string())?;
         }
-        let extra: Vec<StreamProtocol> = self
+        let mut extra: Vec<StreamProtocol> = self
             .extra
             .iter()
             .map(|p| StreamProtocol::try_from_owned(p.clone()).map_err(|e| e.to_string()))
             .collect::<Result<_, _>>()?;
+        if is_flood {
+            extra.push(StreamProtocol::new(waku::RELAY));
+        }
         let (agent, protocol_version) = (self.agent.clone(), self.protocol_version.clone());
         let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key)
             .with_tokio()
@@ -774,6 +779,7 @@ impl Host {
                         request_response::Config::default(),
                     )
                 })),
+                relay: Toggle::from(relay),
                 extra: Toggle::from((!extra.is_empty()).then(|| {
                     request_response::Behaviour::new(
                         extra
@@ -782,7 +788,6 @@ impl Host {
                         request_response::Config::default(),
                     )
                 })),
-                relay: Toggle::from(relay),
             })
             .map_err(|e| e.to_string())?
             .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(30)))
