@@ -312,49 +312,38 @@ async fn start_libp2p(
                 .map_err(|e| e.to_string())?;
         }
     }
-    let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key)
-        .with_tokio()
-        .with_tcp(
-            tcp::Config::default().nodelay(true),
-            noise::Config::new,
-            yamux::Config::default,
-        )
-        .map_err(|e| e.to_string())?
-        .with_behaviour(|key| NodeBehaviour {
-            identify: identify::Behaviour::new(
-                identify::Config::new("ipfs/0.1.0".into(), key.public())
-                    .with_agent_version(agent)
-                    .with_push_listen_addr_updates(false),
-            ),
-            ping: ping::Behaviour::new(ping::Config::new()),
-            metadata: request_response::Behaviour::new(
+    let (mut swarm, port) = loopback_host(key, port, |key| NodeBehaviour {
+        identify: identify::Behaviour::new(
+            identify::Config::new("ipfs/0.1.0".into(), key.public())
+                .with_agent_version(agent)
+                .with_push_listen_addr_updates(false),
+        ),
+        ping: ping::Behaviour::new(ping::Config::new()),
+        metadata: request_response::Behaviour::new(
+            [(
+                waku::metadata_protocol(),
+                request_response::ProtocolSupport::Full,
+            )],
+            request_response::Config::default().with_request_timeout(Duration::from_secs(5)),
+        ),
+        services: request_response::Behaviour::new(
+            protocols
+                .into_iter()
+                .map(|p| (p, request_response::ProtocolSupport::Inbound)),
+            request_response::Config::default(),
+        ),
+        relay: Toggle::from(gossip),
+        px: Toggle::from(px.is_some().then(|| {
+            request_response::Behaviour::new(
                 [(
-                    waku::metadata_protocol(),
-                    request_response::ProtocolSupport::Full,
+                    waku::peer_exchange_protocol(),
+                    request_response::ProtocolSupport::Inbound,
                 )],
-                request_response::Config::default().with_request_timeout(Duration::from_secs(5)),
-            ),
-            services: request_response::Behaviour::new(
-                protocols
-                    .into_iter()
-                    .map(|p| (p, request_response::ProtocolSupport::Inbound)),
                 request_response::Config::default(),
-            ),
-            relay: Toggle::from(gossip),
-            px: Toggle::from(px.is_some().then(|| {
-                request_response::Behaviour::new(
-                    [(
-                        waku::peer_exchange_protocol(),
-                        request_response::ProtocolSupport::Inbound,
-                    )],
-                    request_response::Config::default(),
-                )
-            })),
-        })
-        .map_err(|e| e.to_string())?
-        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(30)))
-        .build();
-    let port = listen_on_loopback(&mut swarm, port).await?;
+            )
+        })),
+    })
+    .await?;
     let own = WakuMetadata {
         cluster_id: Some(u32::from(cluster)),
         shards: shards.iter().map(|s| u32::from(*s)).collect(),
@@ -464,12 +453,26 @@ async fn start_libp2p(
     Ok((port, task, commands))
 }
 
-/// Makes `swarm` listen on 127.0.0.1:`port` (0: any free port) and returns the port once
-/// the listener is up.
-pub(crate) async fn listen_on_loopback<B: NetworkBehaviour>(
-    swarm: &mut libp2p::Swarm<B>,
+/// A testnet libp2p host (TCP + Noise + Yamux, connections kept 30 s when idle) with the
+/// behaviour `make` builds, listening on 127.0.0.1:`port` (0: any free port); returns it with
+/// its port once the listener is up.
+pub(crate) async fn loopback_host<B: NetworkBehaviour>(
+    key: identity::Keypair,
     port: u16,
-) -> Result<u16, String> {
+    make: impl FnOnce(&identity::Keypair) -> B,
+) -> Result<(libp2p::Swarm<B>, u16), String> {
+    let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key)
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default().nodelay(true),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .map_err(|e| e.to_string())?
+        .with_behaviour(make)
+        .map_err(|e| e.to_string())?
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(30)))
+        .build();
     swarm
         .listen_on(
             format!("/ip4/127.0.0.1/tcp/{port}")
@@ -481,7 +484,7 @@ pub(crate) async fn listen_on_loopback<B: NetworkBehaviour>(
         match tokio::time::timeout(Duration::from_secs(5), swarm.select_next_some()).await {
             Ok(SwarmEvent::NewListenAddr { address, .. }) => {
                 if let Some(libp2p::multiaddr::Protocol::Tcp(p)) = address.iter().nth(1) {
-                    return Ok(p);
+                    return Ok((swarm, p));
                 }
             }
             Ok(_) => {}

@@ -34,10 +34,7 @@ use enr::CombinedKey;
 use futures::StreamExt;
 use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
-use libp2p::{
-    gossipsub, identify, identity, noise, ping, request_response, tcp, yamux, Multiaddr,
-    StreamProtocol,
-};
+use libp2p::{gossipsub, identify, identity, ping, request_response, Multiaddr, StreamProtocol};
 use prost::Message as _;
 use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -755,44 +752,33 @@ impl Host {
             extra.push(StreamProtocol::new(waku::RELAY));
         }
         let (agent, protocol_version) = (self.agent.clone(), self.protocol_version.clone());
-        let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key)
-            .with_tokio()
-            .with_tcp(
-                tcp::Config::default().nodelay(true),
-                noise::Config::new,
-                yamux::Config::default,
-            )
-            .map_err(|e| e.to_string())?
-            .with_behaviour(|key| HostBehaviour {
-                identify: identify::Behaviour::new(
-                    identify::Config::new(protocol_version, key.public())
-                        .with_agent_version(agent)
-                        .with_push_listen_addr_updates(false),
-                ),
-                ping: ping::Behaviour::new(ping::Config::new()),
-                metadata: Toggle::from(is_flood.then(|| {
-                    request_response::Behaviour::new(
-                        [(
-                            waku::metadata_protocol(),
-                            request_response::ProtocolSupport::Inbound,
-                        )],
-                        request_response::Config::default(),
-                    )
-                })),
-                relay: Toggle::from(relay),
-                extra: Toggle::from((!extra.is_empty()).then(|| {
-                    request_response::Behaviour::new(
-                        extra
-                            .into_iter()
-                            .map(|p| (p, request_response::ProtocolSupport::Inbound)),
-                        request_response::Config::default(),
-                    )
-                })),
-            })
-            .map_err(|e| e.to_string())?
-            .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(30)))
-            .build();
-        let port = crate::testnet::listen_on_loopback(&mut swarm, 0).await?;
+        let (mut swarm, port) = crate::testnet::loopback_host(key, 0, |key| HostBehaviour {
+            identify: identify::Behaviour::new(
+                identify::Config::new(protocol_version, key.public())
+                    .with_agent_version(agent)
+                    .with_push_listen_addr_updates(false),
+            ),
+            ping: ping::Behaviour::new(ping::Config::new()),
+            metadata: Toggle::from(is_flood.then(|| {
+                request_response::Behaviour::new(
+                    [(
+                        waku::metadata_protocol(),
+                        request_response::ProtocolSupport::Inbound,
+                    )],
+                    request_response::Config::default(),
+                )
+            })),
+            relay: Toggle::from(relay),
+            extra: Toggle::from((!extra.is_empty()).then(|| {
+                request_response::Behaviour::new(
+                    extra
+                        .into_iter()
+                        .map(|p| (p, request_response::ProtocolSupport::Inbound)),
+                    request_response::Config::default(),
+                )
+            })),
+        })
+        .await?;
         if self.kind == HostileKind::BigIdentify {
             for p in 1..=BIG_LISTEN_ADDRS {
                 let addr: Multiaddr = format!("/ip4/127.0.0.1/tcp/{p}")
