@@ -17,7 +17,7 @@ use tokio::io::AsyncBufReadExt;
 use tokio_stream::StreamExt;
 use tonic::transport::Channel;
 
-use crate::common::{oneshot, start, within};
+use crate::common::{all_peers, oneshot, start, within};
 
 /// The store's fsync interval in this test.
 const FLUSH_EVERY_MS: u64 = 100;
@@ -89,24 +89,11 @@ struct Snapshot {
 }
 
 async fn snapshot(client: &mut CrawlerClient<Channel>) -> Snapshot {
-    let mut peers = BTreeSet::new();
-    let mut token = String::new();
-    loop {
-        let page = client
-            .list_peers(pb::ListPeersRequest {
-                page_size: 1000,
-                page_token: token.clone(),
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        peers.extend(page.peers.into_iter().map(|p| p.node_id));
-        if page.next_page_token.is_empty() {
-            break;
-        }
-        token = page.next_page_token;
-    }
+    let peers = all_peers(client, "", 1000)
+        .await
+        .into_iter()
+        .map(|p| p.node_id)
+        .collect();
     let counts = client
         .get_message_counts(pb::GetMessageCountsRequest::default())
         .await
