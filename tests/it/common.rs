@@ -261,6 +261,20 @@ pub fn assert_identified_protocols(got: &[String], served: &[String], what: &str
     assert_eq!(got, served, "{what}");
 }
 
+/// A TCP listener on 127.0.0.1 that accepts and never sends a byte, holding every
+/// connection until the returned task is aborted.
+pub async fn silent_listener() -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let hold = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = listener.accept().await {
+            held.push(s);
+        }
+    });
+    (addr, hold)
+}
+
 /// Dials `addrs` as `peer` with the crawler's dialer (`timeout` per phase) and returns the
 /// visit.
 pub async fn visit(

@@ -343,14 +343,7 @@ async fn dial_failures_are_classified() {
     let someone = PeerId::from(libp2p::identity::Keypair::generate_secp256k1().public());
 
     // Accepts TCP and never speaks: the handshake times out.
-    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let silent_addr = silent.local_addr().unwrap();
-    let hold = tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((s, _)) = silent.accept().await {
-            held.push(s);
-        }
-    });
+    let (silent_addr, hold) = crate::common::silent_listener().await;
     let r = visit(
         someone,
         vec![format!("/ip4/127.0.0.1/tcp/{}", silent_addr.port())

@@ -439,14 +439,7 @@ async fn tcp_connect_timeout_and_handshake_timeout_are_told_apart() {
     assert!(t.elapsed() < phase * 2, "{:?}", t.elapsed());
 
     // Accepts and never speaks.
-    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let silent_addr = silent.local_addr().unwrap();
-    let hold = tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((s, _)) = silent.accept().await {
-            held.push(s);
-        }
-    });
+    let (silent_addr, hold) = crate::common::silent_listener().await;
     let t = Instant::now();
     let r = visit(someone, tcp(silent_addr), phase).await;
     assert_eq!(
