@@ -145,7 +145,7 @@ pub struct ServeConfig {
     pub dns_nameservers: Vec<SocketAddr>,
     /// Geolocation of peers' IPs through ip-api; `None` = off. Default on, with
     /// `http://ip-api.com` and a 7-day cache.
-    pub geo: Option<crate::geo::GeoConfig>,
+    pub geo: Option<crate::engine::geo::GeoConfig>,
 }
 
 /// Default HTTP address (metrics and JSON), loopback only.
@@ -191,7 +191,7 @@ impl ServeConfig {
         let max_content_topics = cli
             .max_content_topics
             .or(file.max_content_topics)
-            .unwrap_or(crate::relay::DEFAULT_MAX_CONTENT_TOPICS);
+            .unwrap_or(crate::model::messages::DEFAULT_MAX_CONTENT_TOPICS);
         if max_content_topics == 0 || max_content_topics > 1_000_000 {
             return Err(ConfigError::Invalid {
                 key: "max_content_topics",
@@ -246,20 +246,21 @@ impl ServeConfig {
             let base_url = cli
                 .geo_base_url
                 .or(file.geo_base_url)
-                .unwrap_or_else(|| crate::geo::DEFAULT_BASE_URL.to_string());
-            let base_url =
-                crate::geo::check_base_url(&base_url).map_err(|e| ConfigError::Invalid {
+                .unwrap_or_else(|| crate::engine::geo::DEFAULT_BASE_URL.to_string());
+            let base_url = crate::engine::geo::check_base_url(&base_url).map_err(|e| {
+                ConfigError::Invalid {
                     key: "geo_base_url",
                     reason: e.to_string(),
-                })?;
+                }
+            })?;
             let cache_ttl = match cli.geo_cache_ttl_hours.or(file.geo_cache_ttl_hours) {
                 Some(h) => Duration::from_secs(h.saturating_mul(3600)),
-                None => crate::geo::DEFAULT_CACHE_TTL,
+                None => crate::engine::geo::DEFAULT_CACHE_TTL,
             };
-            Some(crate::geo::GeoConfig {
+            Some(crate::engine::geo::GeoConfig {
                 base_url,
                 cache_ttl,
-                ..crate::geo::GeoConfig::default()
+                ..crate::engine::geo::GeoConfig::default()
             })
         } else {
             None
@@ -332,8 +333,8 @@ mod tests {
         };
         let c = ServeConfig::resolve(base(), FileConfig::default()).unwrap();
         let g = c.geo.expect("on by default");
-        assert_eq!(g.base_url, crate::geo::DEFAULT_BASE_URL);
-        assert_eq!(g.cache_ttl, crate::geo::DEFAULT_CACHE_TTL);
+        assert_eq!(g.base_url, crate::engine::geo::DEFAULT_BASE_URL);
+        assert_eq!(g.cache_ttl, crate::engine::geo::DEFAULT_CACHE_TTL);
         let file: FileConfig =
             toml::from_str("geo_base_url = \"http://127.0.0.1:9/\"\ngeo_cache_ttl_hours = 2")
                 .unwrap();

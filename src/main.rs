@@ -1,6 +1,8 @@
 //! The `peerscope` binary: `serve` runs the service, `testnet` runs a local network.
 
-mod client;
+mod cli;
+
+use cli::client;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -252,7 +254,7 @@ struct TestnetArgs {
     /// flood (relay peer flooding garbage), wrong-key (libp2p key is not the ENR's) and
     /// junk-enrs (discv5 answers with junk records); at most 16 per kind.
     #[arg(long, default_value = "")]
-    hostile: peerscope::testnet_hostile::HostileCounts,
+    hostile: peerscope::testnet::hostile::HostileCounts,
     /// Print JSON lines instead of text.
     #[arg(long)]
     json: bool,
@@ -345,9 +347,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             max_content_topics: config.max_content_topics,
             event_retention: config.event_retention,
             event_max_age: config.event_max_age,
-            dns: peerscope::dns::ResolverSettings {
+            dns: peerscope::protocol::dns::ResolverSettings {
                 nameservers: config.dns_nameservers.clone(),
-                ..peerscope::dns::ResolverSettings::default()
+                ..peerscope::protocol::dns::ResolverSettings::default()
             },
             geo: config.geo.clone(),
             ..EngineConfig::default()
@@ -548,7 +550,10 @@ async fn testnet(args: TestnetArgs) -> anyhow::Result<()> {
         let mut topics = std::collections::BTreeSet::new();
         for n in net.nodes() {
             for s in &n.shards {
-                topics.insert(peerscope::relay::pubsub_topic(n.cluster_id, *s));
+                topics.insert(peerscope::protocol::waku::relay::pubsub_topic(
+                    n.cluster_id,
+                    *s,
+                ));
             }
         }
         topics
@@ -643,7 +648,7 @@ async fn testnet(args: TestnetArgs) -> anyhow::Result<()> {
 async fn bench_subscribers(args: BenchSubscribersArgs) -> anyhow::Result<()> {
     use tokio::io::AsyncBufReadExt;
     let (target_tx, target_rx) = tokio::sync::watch::channel(u64::MAX);
-    let subs = peerscope::bench::subscribe(&args.url, args.count, target_rx)
+    let subs = cli::bench::subscribe(&args.url, args.count, target_rx)
         .await
         .map_err(|e| anyhow::anyhow!(e))?;
     println!("ready");
@@ -657,24 +662,24 @@ async fn bench_subscribers(args: BenchSubscribersArgs) -> anyhow::Result<()> {
         .parse()
         .with_context(|| format!("{line:?} is not a sequence number"))?;
     target_tx.send_replace(target);
-    let received = peerscope::bench::received(subs).await;
+    let received = cli::bench::received(subs).await;
     println!("{}", serde_json::to_string(&received)?);
     Ok(())
 }
 
 async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     init_tracing(LogFormat::Text);
-    let mut settings = peerscope::bench::default_settings();
+    let mut settings = cli::bench::default_settings();
     settings.concurrency = args.concurrency;
     settings.dial.concurrency = args.dial_concurrency;
     settings.dial.per_ip = args.dial_concurrency;
-    let config = peerscope::bench::BenchConfig {
+    let config = cli::bench::BenchConfig {
         nodes: args.nodes,
         rounds: args.rounds,
         settings,
     };
     if let Some(n) = args.subscribers {
-        let r = peerscope::bench::run_subscribers(config, n, args.subscribers_in_process)
+        let r = cli::bench::run_subscribers(config, n, args.subscribers_in_process)
             .await
             .map_err(|e| anyhow::anyhow!(e))?;
         if args.json {
@@ -694,7 +699,7 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         anyhow::ensure!(r.all_received, "a subscriber missed events");
         return Ok(());
     }
-    let report = peerscope::bench::run(config)
+    let report = cli::bench::run(config)
         .await
         .map_err(|e| anyhow::anyhow!(e))?;
     if args.json {

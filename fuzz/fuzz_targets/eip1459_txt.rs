@@ -8,7 +8,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use peerscope::dns::{
+use peerscope::protocol::dns::{
     entry_from_txt, root_from_txt, subdomain_hash, txt_text, Entry, Root, TreeUrl,
 };
 

@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 use alloy_rlp::{Bytes, Header};
 use enr::CombinedKey;
 use libfuzzer_sys::fuzz_target;
-use peerscope::record::{
+use peerscope::protocol::enr::{
     bitvector_ids, decode_attnets, decode_enr_rlp, decode_eth2, decode_multiaddrs, decode_rs,
     decode_rsv, decode_syncnets, decode_waku2, encode_multiaddrs, encode_rs, encode_rsv, parse_enr,
     peer_id_of, DecodedEnr, Enr, ShardEncoding,

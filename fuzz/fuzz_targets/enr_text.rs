@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use peerscope::record::{decode_enr_rlp, parse_enr, peer_id_of, DecodedEnr};
+use peerscope::protocol::enr::{decode_enr_rlp, parse_enr, peer_id_of, DecodedEnr};
 
 fuzz_target!(|data: &[u8]| {
     // Text arrives as gRPC strings, DNS TXT records (lossy UTF-8) and config files.

@@ -10,7 +10,7 @@ use libfuzzer_sys::fuzz_target;
 use peerscope::api::convert;
 use peerscope::model::CrawlSpec;
 use peerscope::proto::pb;
-use peerscope::record::parse_enr;
+use peerscope::protocol::enr::parse_enr;
 use prost::Message;
 
 fn usable(what: &str, d: Duration) {
@@ -52,7 +52,7 @@ fn check_spec(spec: &CrawlSpec) {
         parse_enr(text).expect("accepted bootstrap records are stored in canonical form");
     }
     for url in &spec.dns_tree_urls {
-        url.parse::<peerscope::dns::TreeUrl>()
+        url.parse::<peerscope::protocol::dns::TreeUrl>()
             .expect("accepted URLs parse");
     }
     // The spec is stored as JSON with the crawl.

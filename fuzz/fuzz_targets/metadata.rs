@@ -8,7 +8,7 @@ use futures::executor::block_on;
 use futures::io::Cursor;
 use libfuzzer_sys::fuzz_target;
 use peerscope::model::MetadataInfo;
-use peerscope::waku::{read_frame, read_message, write_frame, WakuMetadata, METADATA_MAX_BYTES};
+use peerscope::protocol::waku::{read_frame, read_message, write_frame, WakuMetadata, METADATA_MAX_BYTES};
 use prost::Message;
 
 fuzz_target!(|data: &[u8]| {

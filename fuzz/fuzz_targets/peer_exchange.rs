@@ -7,8 +7,8 @@
 use futures::executor::block_on;
 use futures::io::Cursor;
 use libfuzzer_sys::fuzz_target;
-use peerscope::record::DecodedEnr;
-use peerscope::waku::{px_records, read_message, PxRpc, PX_MAX_BYTES, PX_MAX_PEERS};
+use peerscope::protocol::enr::DecodedEnr;
+use peerscope::protocol::waku::{px_records, read_message, PxRpc, PX_MAX_BYTES, PX_MAX_PEERS};
 use prost::Message;
 
 fuzz_target!(|data: &[u8]| {

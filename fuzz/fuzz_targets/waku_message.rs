@@ -11,7 +11,9 @@ use std::collections::HashMap;
 
 use libfuzzer_sys::fuzz_target;
 use peerscope::model::now_millis;
-use peerscope::relay::{decode_waku_message, MessageCounter, OTHER_CONTENT_TOPIC};
+use peerscope::engine::counter::MessageCounter;
+use peerscope::model::messages::OTHER_CONTENT_TOPIC;
+use peerscope::protocol::waku::relay::decode_waku_message;
 use peerscope::store::Store;
 use prost::Message;
 

@@ -11,7 +11,7 @@ use crate::model::{
     PeerEventKind, PeerFilter, PeerRecord, Profile, UnixMillis,
 };
 use crate::proto::pb;
-use crate::record::{capability_bit, parse_enr, ShardEncoding};
+use crate::protocol::enr::{capability_bit, parse_enr, ShardEncoding};
 
 const MAX_NAME: usize = 200;
 const MAX_LABELS: usize = 32;
@@ -194,13 +194,18 @@ fn profile(p: Option<pb::NetworkProfile>) -> Result<(Profile, Option<&'static st
             let preset = if w.preset.is_empty() {
                 None
             } else {
-                Some(crate::waku::fleet_preset(&w.preset).ok_or_else(|| {
-                    let names: Vec<&str> = crate::waku::FLEET_PRESETS.iter().map(|p| p.0).collect();
-                    invalid(
-                        "profile.waku.preset",
-                        format!("{} is not one of {}", shown(&w.preset), names.join(", ")),
-                    )
-                })?)
+                Some(
+                    crate::protocol::waku::fleet_preset(&w.preset).ok_or_else(|| {
+                        let names: Vec<&str> = crate::protocol::waku::FLEET_PRESETS
+                            .iter()
+                            .map(|p| p.0)
+                            .collect();
+                        invalid(
+                            "profile.waku.preset",
+                            format!("{} is not one of {}", shown(&w.preset), names.join(", ")),
+                        )
+                    })?,
+                )
             };
             let cluster_id = u16::try_from(w.cluster_id).map_err(|_| {
                 invalid(
@@ -284,13 +289,14 @@ pub fn crawl_spec(mut req: pb::StartCrawlRequest) -> Result<CrawlSpec, RequestEr
                 format!("{} bytes, at most {MAX_TREE_URL_LEN} allowed", url.len()),
             ));
         }
-        url.parse::<crate::dns::TreeUrl>().map_err(|e| match e {
-            crate::dns::DnsError::BadUrl { reason, .. } => invalid(
-                &field,
-                format!("{} is not an enrtree URL: {reason}", shown(url)),
-            ),
-            e => invalid(&field, e.to_string()),
-        })?;
+        url.parse::<crate::protocol::dns::TreeUrl>()
+            .map_err(|e| match e {
+                crate::protocol::dns::DnsError::BadUrl { reason, .. } => invalid(
+                    &field,
+                    format!("{} is not an enrtree URL: {reason}", shown(url)),
+                ),
+                e => invalid(&field, e.to_string()),
+            })?;
     }
     if req.bootstrap_enrs.is_empty() && req.dns_tree_urls.is_empty() {
         return Err(invalid(
@@ -464,7 +470,7 @@ pub fn crawl_spec(mut req: pb::StartCrawlRequest) -> Result<CrawlSpec, RequestEr
         };
         shards
             .iter()
-            .map(|s| crate::relay::pubsub_topic(*cluster, *s))
+            .map(|s| crate::protocol::waku::relay::pubsub_topic(*cluster, *s))
             .collect()
     } else {
         Vec::new()

@@ -13,9 +13,9 @@ use crate::api::convert::{self, PeerKey};
 use crate::api::status::{engine_error_for, RequestError};
 use crate::api::wire::EncodedEvent;
 use crate::engine::Engine;
+use crate::model::messages::OTHER_CONTENT_TOPIC;
 use crate::model::EventFilter;
 use crate::proto::{pb, server};
-use crate::relay::OTHER_CONTENT_TOPIC;
 use crate::store::Store;
 
 /// Events read from the store per batch while a subscriber catches up.

@@ -35,19 +35,19 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 
 use super::dialer::{Dialer, DialerConfig, DialerEvent};
-use super::relay::{RelayConfig, RelayEvent, RelayMonitor};
+use super::relay_monitor::{RelayConfig, RelayEvent, RelayMonitor};
 use super::schedule::{AddressBook, Policy, Transition};
-use crate::geo::Geolocator;
+use crate::engine::counter::MessageCounter;
+use crate::engine::geo::Geolocator;
 use crate::metrics::Metrics;
 use crate::model::{
     now_millis, Crawl, CrawlMode, CrawlSettings, CrawlSpec, CrawlState, ErrorClass, NewPeerEvent,
     NodeId, PeerEventKind, PeerSource, PeerState, Profile, SourceKind, VisitReport,
 };
-use crate::record::{parse_enr, DecodedEnr, Enr};
-use crate::relay::MessageCounter;
+use crate::protocol::enr::{parse_enr, DecodedEnr, Enr};
+use crate::protocol::waku::WakuMetadata;
+use crate::protocol::waku::{px_status, PxPeerInfo, PxResponse, PxRpc, PX_MAX_PEERS};
 use crate::store::{SessionChange, Store, StoreError, Upsert};
-use crate::waku::WakuMetadata;
-use crate::waku::{px_status, PxPeerInfo, PxResponse, PxRpc, PX_MAX_PEERS};
 
 /// Attempts per FINDNODE request (discv5 itself also retransmits once per attempt).
 const ATTEMPTS: u8 = 2;
@@ -1059,7 +1059,7 @@ impl Crawler {
             }
             Ok(r) => {
                 let via = Some(peer.to_string());
-                let decoded = crate::waku::px_records(&r);
+                let decoded = crate::protocol::waku::px_records(&r);
                 let (good, bad) = (decoded.records.len() as u64, decoded.undecodable);
                 for enr in decoded.records {
                     self.on_enr(enr, SourceKind::PeerExchange, via.clone())?;
@@ -1093,7 +1093,7 @@ impl Crawler {
             .as_ref()
             .map(|s| s.requester_interval)
             .unwrap_or(crate::model::DEFAULT_SEED_REQUESTER_INTERVAL);
-        let requester = crate::waku::node_id_of_peer(&peer);
+        let requester = crate::protocol::waku::node_id_of_peer(&peer);
         let (answer, outcome, detail) = match num_peers {
             None | Some(0) => (
                 PxRpc::response(
@@ -1274,10 +1274,11 @@ impl Crawler {
         let Profile::Waku { cluster_id, .. } = &self.crawl.spec.profile else {
             return;
         };
-        let relays = report
-            .identify
-            .as_ref()
-            .is_some_and(|i| i.protocols.iter().any(|p| p == crate::waku::RELAY));
+        let relays = report.identify.as_ref().is_some_and(|i| {
+            i.protocols
+                .iter()
+                .any(|p| p == crate::protocol::waku::RELAY)
+        });
         let cluster = report
             .metadata
             .as_ref()

@@ -37,7 +37,7 @@ use crate::model::{
     now_millis, CrawlId, ErrorClass, IdentifyInfo, MetadataInfo, NodeId, UnixMillis, VisitReport,
     PX_REQUEST_PEERS,
 };
-use crate::waku::{
+use crate::protocol::waku::{
     metadata_protocol, peer_exchange_protocol, MetadataCodec, PxCodec, PxResponse, PxRpc,
     WakuMetadata, PEER_EXCHANGE,
 };

@@ -9,7 +9,7 @@
 //!                    ├─ random lookups (discv5 iterative queries)
 //!                    ├─ its own libp2p swarm (dialer.rs): dial, identify, metadata, ping
 //!                    ├─ address book (schedule.rs): who to dial when (PEX policy)
-//!                    ├─ peers' IPs ─▶ geolocator (crate::geo, one engine-wide task) ─▶ Store
+//!                    ├─ peers' IPs ─▶ geolocator (crate::engine::geo, one engine-wide task) ─▶ Store
 //!                    └─▶ Store: peers, ENR history, visits, events (sequence-numbered) ─▶ subscribers
 //! ```
 //!
@@ -17,9 +17,11 @@
 //! child, `shutdown` cancels the root and waits for every crawl task to persist its final
 //! state. The engine knows nothing about gRPC.
 
+pub mod counter;
 mod crawl;
 pub mod dialer;
-pub mod relay;
+pub mod geo;
+pub mod relay_monitor;
 pub mod schedule;
 
 use std::collections::HashMap;
@@ -31,10 +33,10 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::geo::Geolocator;
+use crate::engine::counter::MessageCounter;
+use crate::engine::geo::Geolocator;
 use crate::metrics::Metrics;
 use crate::model::{now_millis, Crawl, CrawlId, CrawlProgress, CrawlSpec, CrawlState};
-use crate::relay::MessageCounter;
 use crate::store::{Store, StoreError};
 
 /// How often relay counts are written to the store.
@@ -63,7 +65,7 @@ pub enum EngineError {
     Store(#[from] StoreError),
     /// The geolocator could not start (bad base URL).
     #[error(transparent)]
-    Geo(#[from] crate::geo::GeoError),
+    Geo(#[from] crate::engine::geo::GeoError),
 }
 
 /// Engine-wide settings.
@@ -80,10 +82,10 @@ pub struct EngineConfig {
     /// Events older than this are dropped.
     pub event_max_age: Duration,
     /// How EIP-1459 trees are resolved (nameservers, limits).
-    pub dns: crate::dns::ResolverSettings,
+    pub dns: crate::protocol::dns::ResolverSettings,
     /// Geolocation of peers' IPs; `None` = off (the default here; `peerscope serve` turns
     /// it on unless configured off).
-    pub geo: Option<crate::geo::GeoConfig>,
+    pub geo: Option<crate::engine::geo::GeoConfig>,
 }
 
 /// Default number of events kept.
@@ -99,10 +101,10 @@ impl Default for EngineConfig {
         EngineConfig {
             default_discv5_addr: DEFAULT_DISCV5_ADDR.parse().expect("valid literal"),
             persist_interval: Duration::from_secs(2),
-            max_content_topics: crate::relay::DEFAULT_MAX_CONTENT_TOPICS,
+            max_content_topics: crate::model::messages::DEFAULT_MAX_CONTENT_TOPICS,
             event_retention: DEFAULT_EVENT_RETENTION,
             event_max_age: DEFAULT_EVENT_MAX_AGE,
-            dns: crate::dns::ResolverSettings::default(),
+            dns: crate::protocol::dns::ResolverSettings::default(),
             geo: None,
         }
     }
@@ -251,13 +253,15 @@ impl Engine {
             return Err(EngineError::ShuttingDown);
         }
         if !spec.dns_tree_urls.is_empty() {
-            let resolution =
-                crate::dns::resolve_all_report(&spec.dns_tree_urls, &self.inner.config.dns)
-                    .await
-                    .map_err(|e| EngineError::DnsTree {
-                        url: spec.dns_tree_urls.join(", "),
-                        reason: e.to_string(),
-                    })?;
+            let resolution = crate::protocol::dns::resolve_all_report(
+                &spec.dns_tree_urls,
+                &self.inner.config.dns,
+            )
+            .await
+            .map_err(|e| EngineError::DnsTree {
+                url: spec.dns_tree_urls.join(", "),
+                reason: e.to_string(),
+            })?;
             if let Some((url, e)) = resolution.failures.into_iter().next() {
                 return Err(EngineError::DnsTree {
                     url,

@@ -7,7 +7,7 @@ use discv5::{Discv5, Key, ListenConfig};
 use enr::{CombinedKey, NodeId};
 use peerscope::engine::{discv5_config, passive_local_enr};
 use peerscope::proto::pb;
-use peerscope::record::{build_waku_enr, Waku2};
+use peerscope::protocol::enr::{build_waku_enr, Waku2};
 use peerscope::testnet::{Testnet, TestnetConfig};
 
 use crate::common::{oneshot, start, wait_final, within, Server};

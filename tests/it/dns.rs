@@ -9,12 +9,12 @@ use std::time::Duration;
 use enr::CombinedKey;
 use k256::ecdsa::SigningKey;
 use libp2p::Multiaddr;
-use peerscope::dns::{
+use peerscope::protocol::dns::{
     build_tree, resolve_all, resolve_all_report, resolve_tree, subdomain_hash, BuiltTree,
     DnsClient, DnsError, Entry, ResolverSettings, Root, TreeUrl,
 };
-use peerscope::record::{build_waku_enr, Enr, Waku2};
-use peerscope::testnet_dns::TreeServer;
+use peerscope::protocol::enr::{build_waku_enr, Enr, Waku2};
+use peerscope::testnet::dns::TreeServer;
 use rand::Rng;
 
 use crate::common::within;

@@ -3,18 +3,18 @@
 
 use std::time::Duration;
 
-use peerscope::dns::{build_tree, random_signing_key, TreeUrl};
 use peerscope::engine::EngineConfig;
 use peerscope::proto::pb;
+use peerscope::protocol::dns::{build_tree, random_signing_key, TreeUrl};
+use peerscope::testnet::dns::TreeServer;
 use peerscope::testnet::{Testnet, TestnetConfig};
-use peerscope::testnet_dns::TreeServer;
 use tonic::Code;
 
 use crate::common::{oneshot, start, wait_final, Server};
 
 fn engine_with_dns(server: &TreeServer) -> EngineConfig {
     EngineConfig {
-        dns: peerscope::dns::ResolverSettings {
+        dns: peerscope::protocol::dns::ResolverSettings {
             nameservers: vec![server.addr()],
             timeout: Duration::from_secs(2),
             ..Default::default()
@@ -70,7 +70,7 @@ async fn trees_with_bad_signatures_or_tampered_entries_are_refused() {
     let enrs: Vec<_> = net
         .bootstrap_enrs()
         .iter()
-        .map(|t| peerscope::record::parse_enr(t).unwrap())
+        .map(|t| peerscope::protocol::enr::parse_enr(t).unwrap())
         .collect();
     let tree = build_tree(&enrs, &[], 1, &random_signing_key(), "bad.peerscope.test").unwrap();
     let dns = TreeServer::start(tree.records.clone()).await.unwrap();

@@ -1,4 +1,4 @@
-//! Geolocation against the ip-api stand-in on 127.0.0.1 (`peerscope::testnet_geo`).
+//! Geolocation against the ip-api stand-in on 127.0.0.1 (`peerscope::testnet::geo`).
 //!
 //! Every testnet node lives on 127.0.0.1, which is loopback and never sent anywhere. To
 //! exercise real lookups, these tests hand the geolocator public-looking addresses directly
@@ -11,14 +11,14 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use enr::CombinedKey;
+use peerscope::engine::geo::{GeoConfig, Geolocator};
 use peerscope::engine::EngineConfig;
-use peerscope::geo::{GeoConfig, Geolocator};
 use peerscope::model::{now_millis, NodeId};
 use peerscope::proto::pb;
-use peerscope::record::{DecodedEnr, Enr};
+use peerscope::protocol::enr::{DecodedEnr, Enr};
 use peerscope::store::Store;
+use peerscope::testnet::geo::{fake_answer, Endpoint, GeoStandIn, StandInConfig};
 use peerscope::testnet::{Testnet, TestnetConfig};
-use peerscope::testnet_geo::{fake_answer, Endpoint, GeoStandIn, StandInConfig};
 use tokio_util::sync::CancellationToken;
 
 use crate::common::{all_peers, http_get, oneshot, start, wait_final, wait_until, Server};

@@ -1,4 +1,4 @@
-//! Crawls against testnet peers that misbehave on purpose (`peerscope::testnet_hostile`):
+//! Crawls against testnet peers that misbehave on purpose (`peerscope::testnet::hostile`):
 //! the crawl finishes in bounded time and memory, and each hostile peer is classified.
 
 use std::collections::HashMap;
@@ -9,12 +9,12 @@ use peerscope::model::{
     MAX_AGENT_LEN, MAX_LISTEN_ADDRS, MAX_PROTOCOLS, MAX_PROTOCOL_LEN, MAX_PROTOCOL_VERSION_LEN,
 };
 use peerscope::proto::pb;
-use peerscope::record::{parse_enr, DecodedEnr};
-use peerscope::testnet::{Testnet, TestnetConfig};
-use peerscope::testnet_hostile::{
+use peerscope::protocol::enr::{parse_enr, DecodedEnr};
+use peerscope::testnet::hostile::{
     flood_topic, HostileCounts, HostileKind, BIG_AGENT_PREFIX, FLOOD_AGENT, FLOOD_MESSAGES,
     WRONG_KEY_AGENT,
 };
+use peerscope::testnet::{Testnet, TestnetConfig};
 
 use crate::common::{all_peers, oneshot, start, visit, wait_final, within, Server};
 

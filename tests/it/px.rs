@@ -8,9 +8,9 @@ use futures::StreamExt;
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{noise, request_response, tcp, yamux, Multiaddr, PeerId};
 use peerscope::proto::pb;
-use peerscope::record::{build_waku_enr, DecodedEnr, Enr, Waku2};
+use peerscope::protocol::enr::{build_waku_enr, DecodedEnr, Enr, Waku2};
+use peerscope::protocol::waku::{self, MetadataCodec, PxCodec, PxResponse, PxRpc, WakuMetadata};
 use peerscope::testnet::{Testnet, TestnetConfig};
-use peerscope::waku::{self, MetadataCodec, PxCodec, PxResponse, PxRpc, WakuMetadata};
 use tonic::Code;
 
 use crate::common::{all_peers, http_get, oneshot, start, wait_final, within, Server};
@@ -276,7 +276,8 @@ async fn seed_mode_serves_vetted_peers_of_the_requesters_cluster_once_per_interv
     )
     .await;
     assert!(!crawl.seed_addr.is_empty(), "seed mode listens");
-    let local = DecodedEnr::from_enr(&peerscope::record::parse_enr(&crawl.local_enr).unwrap());
+    let local =
+        DecodedEnr::from_enr(&peerscope::protocol::enr::parse_enr(&crawl.local_enr).unwrap());
     assert!(local.ip4.is_some() && local.tcp4.is_some() && local.udp4.is_some());
     let seed_peer: PeerId = local.peer_id.clone().unwrap().parse().unwrap();
     let seed_addr: std::net::SocketAddr = crawl.seed_addr.parse().unwrap();
@@ -460,14 +461,14 @@ async fn an_ethereum_crawl_counts_peers_per_fork_digest() {
 async fn fleet_presets_expand_to_their_tree_and_unknown_ones_are_refused() {
     // The nameserver is a loopback DNS server that holds no fleet domain: the preset's URL
     // is looked up there only, and fails.
-    let dns = peerscope::testnet_dns::TreeServer::start(Vec::new())
+    let dns = peerscope::testnet::dns::TreeServer::start(Vec::new())
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start_with(
         dir.path(),
         peerscope::engine::EngineConfig {
-            dns: peerscope::dns::ResolverSettings {
+            dns: peerscope::protocol::dns::ResolverSettings {
                 nameservers: vec![dns.addr()],
                 timeout: Duration::from_secs(2),
                 ..Default::default()

@@ -9,7 +9,7 @@ use enr::CombinedKey;
 use peerscope::engine::EngineConfig;
 use peerscope::proto::pb;
 use peerscope::proto::pb::crawler_client::CrawlerClient;
-use peerscope::record::Enr;
+use peerscope::protocol::enr::Enr;
 use peerscope::testnet::{Testnet, TestnetConfig};
 use tokio_stream::StreamExt;
 use tonic::transport::Channel;
@@ -187,7 +187,7 @@ async fn every_rpc_rejects_bad_arguments_with_the_documented_code_naming_the_fie
     let server = Server::start_with(
         dir.path(),
         EngineConfig {
-            dns: peerscope::dns::ResolverSettings {
+            dns: peerscope::protocol::dns::ResolverSettings {
                 nameservers: vec![silent_dns.local_addr().unwrap()],
                 timeout: Duration::from_millis(300),
                 ..Default::default()

@@ -16,7 +16,7 @@ use tracing::debug;
 use super::entry::{decode_hash, hash_matches, subdomain_hash, Entry, Root, ROOT_PREFIX};
 use super::url::TreeUrl;
 use super::DnsError;
-use crate::record::Enr;
+use crate::protocol::enr::Enr;
 
 /// Default for [`ResolverSettings::timeout`]: 5 seconds, the usual resolver default.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -42,7 +42,7 @@ pub const DEFAULT_CONCURRENCY: usize = 16;
 const ATTEMPTS: usize = 2;
 
 /// Log target of this module.
-const TARGET: &str = "peerscope::dns";
+const TARGET: &str = "peerscope::protocol::dns";
 
 /// How to reach DNS and how much of a tree to accept.
 #[derive(Clone, Debug, PartialEq, Eq)]

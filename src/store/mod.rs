@@ -90,7 +90,7 @@ pub enum SessionChange {
     /// Unreachable after being up: the session ends.
     Down,
 }
-use crate::record::DecodedEnr;
+use crate::protocol::enr::DecodedEnr;
 
 /// Version of the on-disk layout; bumped with a migration when it changes.
 pub const SCHEMA_VERSION: u64 = 1;
@@ -752,7 +752,7 @@ impl Store {
         for item in self.msg_counts.iter() {
             let (_, v) = item?;
             let row: MessageCount = decode("msg_counts", &v)?;
-            if row.content_topic != crate::relay::OTHER_CONTENT_TOPIC {
+            if row.content_topic != crate::model::messages::OTHER_CONTENT_TOPIC {
                 out.entry(row.pubsub_topic)
                     .or_default()
                     .insert(row.content_topic);

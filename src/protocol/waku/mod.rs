@@ -6,6 +6,8 @@
 //! twice (field 2 unpacked, field 3 packed); prost reads field 2 in either encoding and
 //! skips field 3.
 
+pub mod relay;
+
 use std::io;
 
 use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -301,18 +303,18 @@ pub type PxCodec = FramedProto<PxRpc, PX_MAX_BYTES>;
 #[derive(Debug, Default)]
 pub struct PxRecords {
     /// Records that decoded and whose signature verifies.
-    pub records: Vec<crate::record::Enr>,
+    pub records: Vec<crate::protocol::enr::Enr>,
     /// Entries that did not (bad RLP, oversize, trailing bytes, bad signature).
     pub undecodable: u64,
 }
 
-/// Decodes the ENRs of a peer-exchange answer ([`crate::record::decode_enr_rlp`]). Only the
+/// Decodes the ENRs of a peer-exchange answer ([`crate::protocol::enr::decode_enr_rlp`]). Only the
 /// first [`PX_MAX_PEERS`] entries are looked at: the crawler never asks for more, and
 /// anything beyond is ignored.
 pub fn px_records(response: &PxResponse) -> PxRecords {
     let mut out = PxRecords::default();
     for info in response.peer_infos.iter().take(PX_MAX_PEERS as usize) {
-        match crate::record::decode_enr_rlp(&info.enr) {
+        match crate::protocol::enr::decode_enr_rlp(&info.enr) {
             Ok(enr) => out.records.push(enr),
             Err(_) => out.undecodable += 1,
         }
@@ -381,7 +383,10 @@ mod tests {
     #[test]
     fn fleet_presets_are_valid_tree_urls() {
         for (name, _, url) in FLEET_PRESETS {
-            assert!(url.parse::<crate::dns::TreeUrl>().is_ok(), "{name}");
+            assert!(
+                url.parse::<crate::protocol::dns::TreeUrl>().is_ok(),
+                "{name}"
+            );
         }
         assert_eq!(fleet_preset("status").map(|p| p.0), Some(16));
         assert!(fleet_preset("nope").is_none());
@@ -408,7 +413,7 @@ mod tests {
     fn node_id_of_a_peer_matches_its_enr() {
         let key = enr::CombinedKey::generate_secp256k1();
         let record = enr::Enr::<enr::CombinedKey>::builder().build(&key).unwrap();
-        let decoded = crate::record::DecodedEnr::from_enr(&record);
+        let decoded = crate::protocol::enr::DecodedEnr::from_enr(&record);
         let peer: libp2p::PeerId = decoded.peer_id.unwrap().parse().unwrap();
         assert_eq!(node_id_of_peer(&peer), Some(record.node_id().raw()));
     }
@@ -465,7 +470,7 @@ mod tests {
         let ok = seed("valid-response-ok.bin").response.expect("response");
         let records = px_records(&ok);
         assert_eq!((records.records.len(), records.undecodable), (3, 0));
-        let twn = crate::record::parse_enr(
+        let twn = crate::protocol::enr::parse_enr(
             &String::from_utf8(crate::fuzz_corpus::seed(
                 "enr_text",
                 "valid-twn-bootstrap.txt",
@@ -485,7 +490,7 @@ mod tests {
 
     #[test]
     fn px_records_looks_at_the_first_60_entries_only() {
-        let enr = crate::record::parse_enr(
+        let enr = crate::protocol::enr::parse_enr(
             &String::from_utf8(crate::fuzz_corpus::seed(
                 "enr_text",
                 "valid-nwaku-vector.txt",

@@ -62,9 +62,9 @@ pub struct StandInConfig {
 impl Default for StandInConfig {
     fn default() -> Self {
         StandInConfig {
-            single_limit: crate::geo::SINGLE_LIMIT,
-            batch_limit: crate::geo::BATCH_LIMIT,
-            window: crate::geo::WINDOW,
+            single_limit: crate::engine::geo::SINGLE_LIMIT,
+            batch_limit: crate::engine::geo::BATCH_LIMIT,
+            window: crate::engine::geo::WINDOW,
         }
     }
 }
@@ -314,7 +314,7 @@ pub fn fake_answer(query: &str) -> Value {
     let Ok(ip) = query.parse::<IpAddr>() else {
         return json!({"status": "fail", "message": "invalid query", "query": query});
     };
-    if let Some(scope) = crate::geo::non_public_scope(ip) {
+    if let Some(scope) = crate::engine::geo::non_public_scope(ip) {
         let message = match scope {
             "private" | "unique-local" | "link-local" | "cgnat" => "private range",
             _ => "reserved range",

@@ -3,13 +3,15 @@
 //! Nothing here knows about protobuf, tonic, sled or discv5: the API converts these to and
 //! from `peerscope.v1` messages, the store serializes them, the engine produces them.
 
+pub mod messages;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use crate::record::DecodedEnr;
+use crate::protocol::enr::DecodedEnr;
 
 /// A discv5 node id (32 bytes).
 pub type NodeId = [u8; 32];
@@ -365,12 +367,12 @@ pub struct PeerSource {
     pub first_seen: UnixMillis,
 }
 
-/// Geolocation of a peer's IP (see [`crate::geo`]).
+/// Geolocation of a peer's IP (see [`crate::engine::geo`]).
 ///
 /// A public address is looked up; `country` and the rest are what the geolocation service
 /// answered, or empty with `error` set when it answered "fail". A non-public address
 /// (loopback, private, link-local, CGNAT, unique-local…) is never sent anywhere: `private`
-/// is true and `country` holds the kind of address (see [`crate::geo::non_public_scope`]).
+/// is true and `country` holds the kind of address (see [`crate::engine::geo::non_public_scope`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct GeoInfo {
@@ -488,7 +490,7 @@ pub struct PeerEvent {
 /// Filters of `ListPeers` and `GetNetworkStats`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PeerFilter {
-    /// Waku capability bit (see [`crate::record::Waku2`]).
+    /// Waku capability bit (see [`crate::protocol::enr::Waku2`]).
     pub capability: Option<u8>,
     pub cluster_id: Option<u16>,
     pub shard: Option<u16>,
@@ -979,7 +981,7 @@ pub struct DialInfo {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageCount {
     pub pubsub_topic: String,
-    /// The content topic, or [`crate::relay::OTHER_CONTENT_TOPIC`] for the aggregate of
+    /// The content topic, or [`crate::model::messages::OTHER_CONTENT_TOPIC`] for the aggregate of
     /// content topics beyond the cap.
     pub content_topic: String,
     pub messages: u64,

@@ -25,7 +25,7 @@
 //!   use 16). A mismatch is [`DnsError::HashMismatch`] naming the DNS name, and the whole
 //!   tree is rejected: a tree is used all or nothing.
 //! - **Every record.** `enr:` leaves are decoded and their own signatures checked by
-//!   [`crate::record::parse_enr`]; links are parsed as [`TreeUrl`]s. A leaf of the wrong
+//!   [`crate::protocol::enr::parse_enr`]; links are parsed as [`TreeUrl`]s. A leaf of the wrong
 //!   kind for its subtree is [`DnsError::BadEntry`].
 //!
 //! # Guards against hostile DNS data

@@ -42,13 +42,15 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::model::node_id_hex;
-use crate::record::{
+use crate::protocol::enr::{
     build_waku_enr, encode_rs, DecodedEnr, Enr, Waku2, KEY_ATTNETS, KEY_ETH2, KEY_MULTIADDRS,
     KEY_RS, KEY_SYNCNETS, KEY_WAKU2,
 };
-use crate::relay::{gossipsub_behaviour, pubsub_topic, WakuMessage};
-use crate::testnet::{NodeInfo, TestnetError};
-use crate::waku::{self, MetadataCodec, WakuMetadata};
+use crate::protocol::waku::relay::{gossipsub_behaviour, pubsub_topic, WakuMessage};
+use crate::protocol::waku::{self, MetadataCodec, WakuMetadata};
+use crate::testnet::host::loopback_host;
+pub use crate::testnet::node::HostileKind;
+use crate::testnet::node::{NodeInfo, TestnetError};
 
 /// Most hostile nodes of one kind.
 pub const MAX_PER_KIND: usize = 16;
@@ -85,61 +87,6 @@ pub const FLOOD_INTERVAL: Duration = Duration::from_millis(20);
 pub const BIG_AGENT_PREFIX: &str = "hostile-big-identify/";
 pub const FLOOD_AGENT: &str = "hostile-flood/1";
 pub const WRONG_KEY_AGENT: &str = "hostile-wrong-key/1";
-
-/// The kinds of hostile node.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum HostileKind {
-    /// Accepts TCP, never speaks.
-    Silent,
-    /// Starts the handshake, then stalls.
-    Stall,
-    /// Identify larger than sane.
-    BigIdentify,
-    /// Relay peer flooding gossip with garbage.
-    Flood,
-    /// ENR key and libp2p key differ.
-    WrongKey,
-    /// discv5 node answering with junk records.
-    JunkEnrs,
-}
-
-impl HostileKind {
-    /// Every kind, in the order nodes are started.
-    pub const ALL: [HostileKind; 6] = [
-        HostileKind::Silent,
-        HostileKind::Stall,
-        HostileKind::BigIdentify,
-        HostileKind::Flood,
-        HostileKind::WrongKey,
-        HostileKind::JunkEnrs,
-    ];
-
-    /// The name used by `--hostile`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            HostileKind::Silent => "silent",
-            HostileKind::Stall => "stall",
-            HostileKind::BigIdentify => "big-identify",
-            HostileKind::Flood => "flood",
-            HostileKind::WrongKey => "wrong-key",
-            HostileKind::JunkEnrs => "junk-enrs",
-        }
-    }
-}
-
-impl FromStr for HostileKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        HostileKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| {
-                let names: Vec<&str> = HostileKind::ALL.iter().map(|k| k.as_str()).collect();
-                format!("unknown hostile kind {s:?} (one of {})", names.join(", "))
-            })
-    }
-}
 
 /// How many hostile nodes of each kind to run (none by default).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -290,7 +237,7 @@ pub fn flood_data(node: usize, n: u64) -> Vec<u8> {
     match n % 7 {
         0 => not_protobuf(256),
         1 => message(String::new()).encode_to_vec(),
-        2 => message(crate::relay::OTHER_CONTENT_TOPIC.to_string()).encode_to_vec(),
+        2 => message(crate::model::messages::OTHER_CONTENT_TOPIC.to_string()).encode_to_vec(),
         3 => message(format!("garbage-{node}-{n}")).encode_to_vec(),
         4 => message(format!("/{}", "z".repeat(999))).encode_to_vec(),
         5 => {
@@ -752,7 +699,7 @@ impl Host {
             extra.push(StreamProtocol::new(waku::RELAY));
         }
         let (agent, protocol_version) = (self.agent.clone(), self.protocol_version.clone());
-        let (mut swarm, port) = crate::testnet::loopback_host(key, 0, |key| HostBehaviour {
+        let (mut swarm, port) = loopback_host(key, 0, |key| HostBehaviour {
             identify: identify::Behaviour::new(
                 identify::Config::new(protocol_version, key.public())
                     .with_agent_version(agent)
@@ -876,7 +823,7 @@ mod tests {
         for n in 0..70 {
             let d = flood_data(3, n);
             assert!(
-                crate::relay::decode_waku_message(&d).is_none(),
+                crate::protocol::waku::relay::decode_waku_message(&d).is_none(),
                 "message {n}"
             );
             assert!(d.len() <= 16 * 1024);
@@ -902,7 +849,7 @@ mod tests {
             }
             assert!(alloy_rlp::encode(enr).len() <= 300);
             // Parsed back from text: same record.
-            assert_eq!(crate::record::parse_enr(&r.enr).unwrap(), *enr);
+            assert_eq!(crate::protocol::enr::parse_enr(&r.enr).unwrap(), *enr);
         }
     }
 }

@@ -16,10 +16,11 @@ use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{gossipsub, identify, identity, ping, request_response, Multiaddr, PeerId};
 
 use super::dialer::tcp_transport;
+use crate::engine::counter::MessageCounter;
 use crate::metrics::Metrics;
 use crate::model::now_millis;
-use crate::relay::{decode_waku_message, gossipsub_behaviour, MessageCounter};
-use crate::waku::{metadata_protocol, MetadataCodec};
+use crate::protocol::waku::relay::{decode_waku_message, gossipsub_behaviour};
+use crate::protocol::waku::{metadata_protocol, MetadataCodec};
 
 #[derive(NetworkBehaviour)]
 #[behaviour(prelude = "libp2p::swarm::derive_prelude")]

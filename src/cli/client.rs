@@ -688,7 +688,7 @@ fn tree_key(path: &std::path::Path) -> anyhow::Result<k256::ecdsa::SigningKey> {
         return k256::ecdsa::SigningKey::from_slice(&bytes)
             .map_err(|e| anyhow::anyhow!("{} is not a secp256k1 key: {e}", path.display()));
     }
-    let key = peerscope::dns::random_signing_key();
+    let key = peerscope::protocol::dns::random_signing_key();
     std::fs::write(path, hex::encode(key.to_bytes()))
         .with_context(|| format!("writing {}", path.display()))?;
     eprintln!("created a new tree key in {}", path.display());
@@ -725,7 +725,7 @@ pub async fn tree(server: ServerArg, a: TreeArgs) -> anyhow::Result<()> {
             .map_err(status_line)?
             .into_inner();
         for p in &page.peers {
-            match peerscope::record::parse_enr(&p.enr) {
+            match peerscope::protocol::enr::parse_enr(&p.enr) {
                 Ok(e) => enrs.push(e),
                 Err(e) => eprintln!("skipping {}: {e}", p.node_id),
             }
@@ -738,7 +738,7 @@ pub async fn tree(server: ServerArg, a: TreeArgs) -> anyhow::Result<()> {
     if enrs.is_empty() {
         bail!("no vetted peer matches the filters: nothing to publish");
     }
-    let tree = peerscope::dns::build_tree(&enrs, &[], a.seq, &key, &a.domain)
+    let tree = peerscope::protocol::dns::build_tree(&enrs, &[], a.seq, &key, &a.domain)
         .map_err(|e| anyhow::anyhow!(e))?;
     eprintln!(
         "{} records; publish the zone below, then use {}",

@@ -8,7 +8,7 @@ use k256::ecdsa::SigningKey;
 use super::entry::{subdomain_hash, Root, BRANCH_PREFIX};
 use super::url::{normalize_domain, TreeUrl};
 use super::DnsError;
-use crate::record::Enr;
+use crate::protocol::enr::Enr;
 
 /// Most hashes in one `enrtree-branch:` entry: 13, as go-ethereum.
 ///
@@ -182,7 +182,7 @@ fn subtree(mut texts: Vec<String>, entries: &mut BTreeMap<String, String>) -> St
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dns::entry::Entry;
+    use crate::protocol::dns::entry::Entry;
     use enr::CombinedKey;
 
     fn enr(seed: u8, udp: u16) -> Enr {

@@ -8,7 +8,7 @@ use k256::ecdsa::{Signature, SigningKey, VerifyingKey};
 use sha3::{Digest, Keccak256};
 
 use super::url::{TreeUrl, SCHEME};
-use crate::record::{parse_enr, Enr};
+use crate::protocol::enr::{parse_enr, Enr};
 
 /// Prefix of the root record.
 pub(super) const ROOT_PREFIX: &str = "enrtree-root:v1";

@@ -22,6 +22,15 @@
 //! `degree` random others — nobody knows everyone. Assignments come from a seeded RNG so a
 //! run is reproducible; node keys are fresh each run.
 
+pub mod dns;
+pub mod geo;
+pub mod host;
+pub mod hostile;
+pub mod node;
+
+pub use host::loopback_host;
+pub use node::{HostileKind, NodeInfo, TestnetError};
+
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -46,9 +55,11 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::model::node_id_hex;
-use crate::record::{build_waku_enr, DecodedEnr, Enr, Waku2};
-use crate::relay::{gossipsub_behaviour, pubsub_topic, WakuMessage};
-use crate::waku::{self, px_status, MetadataCodec, PxCodec, PxPeerInfo, PxRpc, WakuMetadata};
+use crate::protocol::enr::{build_waku_enr, DecodedEnr, Enr, Waku2};
+use crate::protocol::waku::relay::{gossipsub_behaviour, pubsub_topic, WakuMessage};
+use crate::protocol::waku::{
+    self, px_status, MetadataCodec, PxCodec, PxPeerInfo, PxRpc, WakuMetadata,
+};
 
 /// Fork digests testnet nodes with `eth2` keys carry (a third of nodes the second one).
 pub const ETH2_FORK_DIGESTS: [[u8; 4]; 2] = [[0xf5, 0xa5, 0xfd, 0x42], [0x6a, 0x95, 0xa1, 0xa9]];
@@ -115,8 +126,8 @@ pub struct TestnetConfig {
     pub px_only: usize,
     /// Records carry Ethereum consensus keys instead of Waku keys.
     pub eth2: bool,
-    /// Hostile nodes to add, per kind (see [`crate::testnet_hostile`]).
-    pub hostile: crate::testnet_hostile::HostileCounts,
+    /// Hostile nodes to add, per kind (see [`crate::testnet::hostile`]).
+    pub hostile: crate::testnet::hostile::HostileCounts,
 }
 
 impl Default for TestnetConfig {
@@ -135,47 +146,6 @@ impl Default for TestnetConfig {
             hostile: Default::default(),
         }
     }
-}
-
-/// Testnet failures.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum TestnetError {
-    /// A setting is out of range.
-    #[error("invalid testnet setting: {0}")]
-    Config(String),
-    /// A node could not start.
-    #[error("node {index}: {reason}")]
-    Node { index: usize, reason: String },
-}
-
-/// What the testnet assigned to one node (the JSON form printed by `peerscope testnet --json`).
-#[derive(Clone, Debug, Serialize)]
-pub struct NodeInfo {
-    pub index: usize,
-    pub node_id: String,
-    pub peer_id: String,
-    pub enr: String,
-    /// discv5 address; `None` for peer-exchange-only nodes.
-    pub udp: Option<SocketAddr>,
-    /// Reachable only through peer exchange (runs no discv5).
-    pub px_only: bool,
-    /// `eth2` fork digest (hex) of nodes with Ethereum keys.
-    pub fork_digest: Option<String>,
-    pub waku2: u8,
-    pub capabilities: Vec<String>,
-    pub cluster_id: u16,
-    pub shards: Vec<u16>,
-    /// TCP port in the ENR; `None` without libp2p.
-    pub tcp: Option<u16>,
-    /// False for nodes that advertise TCP but do not listen (`down_fraction`).
-    pub up: bool,
-    /// identify agent version (empty when not up).
-    pub agent: String,
-    /// Protocols identify reports, sorted (empty when not up).
-    pub protocols: Vec<String>,
-    /// The kind of a hostile node (see [`crate::testnet_hostile`]); `None` for normal ones.
-    pub hostile: Option<crate::testnet_hostile::HostileKind>,
 }
 
 struct Node {
@@ -228,7 +198,7 @@ pub struct Testnet {
     protocol_id: [u8; 6],
     /// Nodes that left at the last churn step and rejoin at the next.
     away: Vec<usize>,
-    hostile: crate::testnet_hostile::HostileNet,
+    hostile: crate::testnet::hostile::HostileNet,
 }
 
 /// What one churn step did.
@@ -453,46 +423,6 @@ async fn start_libp2p(
     Ok((port, task, commands))
 }
 
-/// A testnet libp2p host (TCP + Noise + Yamux, connections kept 30 s when idle) with the
-/// behaviour `make` builds, listening on 127.0.0.1:`port` (0: any free port); returns it with
-/// its port once the listener is up.
-pub(crate) async fn loopback_host<B: NetworkBehaviour>(
-    key: identity::Keypair,
-    port: u16,
-    make: impl FnOnce(&identity::Keypair) -> B,
-) -> Result<(libp2p::Swarm<B>, u16), String> {
-    let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key)
-        .with_tokio()
-        .with_tcp(
-            tcp::Config::default().nodelay(true),
-            noise::Config::new,
-            yamux::Config::default,
-        )
-        .map_err(|e| e.to_string())?
-        .with_behaviour(make)
-        .map_err(|e| e.to_string())?
-        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(30)))
-        .build();
-    swarm
-        .listen_on(
-            format!("/ip4/127.0.0.1/tcp/{port}")
-                .parse::<Multiaddr>()
-                .expect("valid multiaddr"),
-        )
-        .map_err(|e| e.to_string())?;
-    loop {
-        match tokio::time::timeout(Duration::from_secs(5), swarm.select_next_some()).await {
-            Ok(SwarmEvent::NewListenAddr { address, .. }) => {
-                if let Some(libp2p::multiaddr::Protocol::Tcp(p)) = address.iter().nth(1) {
-                    return Ok((swarm, p));
-                }
-            }
-            Ok(_) => {}
-            Err(_) => return Err("the TCP listener did not come up".into()),
-        }
-    }
-}
-
 /// Starts a discv5 node on `socket` with record `enr`.
 async fn start_discv5(
     socket: tokio::net::UdpSocket,
@@ -555,16 +485,16 @@ fn build_tcp_only_waku_enr(
     if let Some(tcp) = tcp {
         b.tcp4(tcp);
     }
-    b.add_value(crate::record::KEY_WAKU2, &Bytes::from(vec![caps.0]));
-    if shards.len() >= crate::record::RS_MAX_LIST_LEN {
+    b.add_value(crate::protocol::enr::KEY_WAKU2, &Bytes::from(vec![caps.0]));
+    if shards.len() >= crate::protocol::enr::RS_MAX_LIST_LEN {
         b.add_value(
-            crate::record::KEY_RSV,
-            &Bytes::from(crate::record::encode_rsv(cluster, shards)),
+            crate::protocol::enr::KEY_RSV,
+            &Bytes::from(crate::protocol::enr::encode_rsv(cluster, shards)),
         );
     } else if !shards.is_empty() {
         b.add_value(
-            crate::record::KEY_RS,
-            &Bytes::from(crate::record::encode_rs(cluster, shards)),
+            crate::protocol::enr::KEY_RS,
+            &Bytes::from(crate::protocol::enr::encode_rs(cluster, shards)),
         );
     }
     b.build(key).map_err(|e| e.to_string())
@@ -592,11 +522,14 @@ fn build_eth2_enr(
     eth2.extend_from_slice(&fork_digest);
     eth2.extend_from_slice(&[0, 0, 0, 0]);
     eth2.extend_from_slice(&u64::MAX.to_le_bytes());
-    b.add_value(crate::record::KEY_ETH2, &Bytes::from(eth2));
+    b.add_value(crate::protocol::enr::KEY_ETH2, &Bytes::from(eth2));
     let attnets: [u8; 8] = rng.gen();
-    b.add_value(crate::record::KEY_ATTNETS, &Bytes::from(attnets.to_vec()));
     b.add_value(
-        crate::record::KEY_SYNCNETS,
+        crate::protocol::enr::KEY_ATTNETS,
+        &Bytes::from(attnets.to_vec()),
+    );
+    b.add_value(
+        crate::protocol::enr::KEY_SYNCNETS,
         &Bytes::from(vec![rng.gen::<u8>() & 0x0f]),
     );
     b.build(key).map_err(|e| e.to_string())
@@ -855,7 +788,7 @@ impl Testnet {
                 }
             }
         }
-        let hostile = crate::testnet_hostile::HostileNet::start(
+        let hostile = crate::testnet::hostile::HostileNet::start(
             &config.hostile,
             config.protocol_id,
             nodes.len(),
@@ -1099,16 +1032,16 @@ impl Testnet {
     pub async fn serve_dns_tree(
         &self,
         domain: &str,
-    ) -> Result<(crate::testnet_dns::TreeServer, String), String> {
+    ) -> Result<(crate::testnet::dns::TreeServer, String), String> {
         let enrs: Vec<Enr> = self
             .bootstrap
             .iter()
-            .filter_map(|t| crate::record::parse_enr(t).ok())
+            .filter_map(|t| crate::protocol::enr::parse_enr(t).ok())
             .collect();
-        let key = crate::dns::random_signing_key();
-        let tree =
-            crate::dns::build_tree(&enrs, &[], 1, &key, domain).map_err(|e| e.to_string())?;
-        let server = crate::testnet_dns::TreeServer::start(tree.records.clone())
+        let key = crate::protocol::dns::random_signing_key();
+        let tree = crate::protocol::dns::build_tree(&enrs, &[], 1, &key, domain)
+            .map_err(|e| e.to_string())?;
+        let server = crate::testnet::dns::TreeServer::start(tree.records.clone())
             .await
             .map_err(|e| e.to_string())?;
         Ok((server, tree.url))
@@ -1135,7 +1068,7 @@ impl Testnet {
     }
 
     /// The hostile nodes and what they hand out.
-    pub fn hostile(&self) -> &crate::testnet_hostile::HostileNet {
+    pub fn hostile(&self) -> &crate::testnet::hostile::HostileNet {
         &self.hostile
     }
 

@@ -23,7 +23,7 @@ use hickory_server::zone_handler::{AxfrPolicy, Catalog, ZoneHandler, ZoneType};
 use hickory_server::Server;
 use tokio::net::{TcpListener, UdpSocket};
 
-use crate::dns::txt_strings;
+use crate::protocol::dns::txt_strings;
 
 /// TTL of every served record: 0, so that a changed record is seen at once.
 const TTL: u32 = 0;

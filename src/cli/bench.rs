@@ -15,15 +15,15 @@ use serde::Serialize;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::engine::dialer::{Dialer, DialerConfig, DialerEvent};
-use crate::engine::{discv5_config, passive_local_enr, Engine, EngineConfig};
-use crate::model::{
+use peerscope::engine::dialer::{Dialer, DialerConfig, DialerEvent};
+use peerscope::engine::{discv5_config, passive_local_enr, Engine, EngineConfig};
+use peerscope::model::{
     CrawlMode, CrawlSettings, CrawlSpec, CrawlState, DialSettings, NodeId, Profile,
 };
-use crate::record::{DecodedEnr, Enr};
-use crate::store::Store;
-use crate::testnet::{Testnet, TestnetConfig};
-use crate::waku::WakuMetadata;
+use peerscope::protocol::enr::{DecodedEnr, Enr};
+use peerscope::protocol::waku::WakuMetadata;
+use peerscope::store::Store;
+use peerscope::testnet::{Testnet, TestnetConfig};
 
 /// Benchmark settings.
 #[derive(Clone, Debug)]
@@ -370,9 +370,9 @@ pub async fn subscribe(
     count: usize,
     target: tokio::sync::watch::Receiver<u64>,
 ) -> Result<JoinSet<u64>, String> {
-    use crate::proto::pb;
-    use crate::proto::pb::crawler_client::CrawlerClient;
     use futures::StreamExt;
+    use peerscope::proto::pb;
+    use peerscope::proto::pb::crawler_client::CrawlerClient;
 
     let mut subs = JoinSet::new();
     for i in 0..count {
@@ -500,7 +500,11 @@ async fn crawl_with_subscribers(
         .await
         .map_err(|e| e.to_string())?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let server = tokio::spawn(crate::api::serve(listener, engine.clone(), root.clone()));
+    let server = tokio::spawn(peerscope::api::serve(
+        listener,
+        engine.clone(),
+        root.clone(),
+    ));
     let url = format!("http://{addr}");
     // Subscribers stop once they have seen `target` (set when the crawl ends).
     let (target_tx, target_rx) = tokio::sync::watch::channel(u64::MAX);
