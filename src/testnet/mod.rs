@@ -41,10 +41,7 @@ use enr::CombinedKey;
 use futures::StreamExt;
 use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
-use libp2p::{
-    gossipsub, identify, identity, noise, ping, request_response, tcp, yamux, Multiaddr,
-    StreamProtocol,
-};
+use libp2p::{gossipsub, identify, identity, ping, request_response, Multiaddr, StreamProtocol};
 use prost::Message as _;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;

@@ -11,7 +11,6 @@ use libp2p::gossipsub;
 use prost::Message;
 use sha2::{Digest, Sha256};
 
-use crate::model::messages::{DEFAULT_MAX_CONTENT_TOPICS, OTHER_CONTENT_TOPIC};
 use crate::protocol::waku;
 
 /// Largest relay message accepted (Status allows 1024 KiB payloads).
@@ -39,13 +38,13 @@ pub struct WakuMessage {
 
 /// Longest content topic counted as one, in bytes. Waku content topics
 /// (`/{application}/{version}/{name}/{encoding}`) are a few dozen bytes; without a bound a
-/// peer could make every one of the [`DEFAULT_MAX_CONTENT_TOPICS`] kept names up to
+/// peer could make every one of the [`DEFAULT_MAX_CONTENT_TOPICS`](crate::model::messages::DEFAULT_MAX_CONTENT_TOPICS) kept names up to
 /// [`MAX_TRANSMIT_SIZE`] long.
 pub const MAX_CONTENT_TOPIC_LEN: usize = 256;
 
 /// Decodes gossipsub data as a `WakuMessage`; `None` for anything that cannot be counted
 /// under its content topic: no content topic, one that does not start with `/` (as every
-/// Waku content topic does, so it never collides with [`OTHER_CONTENT_TOPIC`]), one that
+/// Waku content topic does, so it never collides with [`OTHER_CONTENT_TOPIC`](crate::model::messages::OTHER_CONTENT_TOPIC)), one that
 /// holds a NUL (the store's key separator), or one longer than [`MAX_CONTENT_TOPIC_LEN`].
 pub fn decode_waku_message(data: &[u8]) -> Option<WakuMessage> {
     WakuMessage::decode(data).ok().filter(|m| {
