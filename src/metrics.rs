@@ -56,6 +56,7 @@ struct Inner {
     find_node_requests: Counter,
     find_node_failures: Counter,
     relay_messages: Family<Labels, Counter>,
+    relay_duplicates: Counter,
     relay_topics: Mutex<std::collections::HashSet<String>>,
     events_written: Counter,
     subscribers: Gauge,
@@ -106,6 +107,7 @@ impl Metrics {
             find_node_requests: Counter::default(),
             find_node_failures: Counter::default(),
             relay_messages: Family::default(),
+            relay_duplicates: Counter::default(),
             relay_topics: Mutex::default(),
             events_written: Counter::default(),
             subscribers: Gauge::default(),
@@ -175,6 +177,11 @@ impl Metrics {
             "peerscope_relay_messages",
             "Relay messages counted per pubsub topic",
             inner.relay_messages.clone(),
+        );
+        r.register(
+            "peerscope_relay_duplicates",
+            "Relay messages not counted because another crawl had counted their id",
+            inner.relay_duplicates.clone(),
         );
         r.register(
             "peerscope_events_written",
@@ -268,6 +275,11 @@ impl Metrics {
             .relay_messages
             .get_or_create(&label("pubsub_topic", name))
             .inc();
+    }
+
+    /// A relay message not counted: its id was counted already.
+    pub fn relay_duplicate(&self) {
+        self.inner.relay_duplicates.inc();
     }
 
     /// A peer-exchange request ended (`outcome`: ok, failed, refused) with `enrs` records.

@@ -220,14 +220,20 @@ impl RelayMonitor {
             })) => {
                 let pubsub = message.topic.as_str();
                 let decoded = decode_waku_message(&message.data);
-                self.counter.record(
+                // Another crawl's monitor may have counted this message already.
+                let counted = self.counter.record_message(
                     pubsub,
+                    &message_id.0,
                     decoded.as_ref().map(|m| m.content_topic.as_str()),
                     message.data.len() as u64,
                     now_millis(),
                 );
                 self.messages += 1;
-                self.metrics.relay_message(pubsub);
+                if counted {
+                    self.metrics.relay_message(pubsub);
+                } else {
+                    self.metrics.relay_duplicate();
+                }
                 // Observe, never forward, never penalise.
                 self.swarm
                     .behaviour_mut()

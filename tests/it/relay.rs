@@ -263,3 +263,52 @@ async fn content_topics_beyond_the_cap_are_summed_in_other() {
     drop(client);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_relay_crawls_of_one_cluster_count_each_message_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = Testnet::start(TestnetConfig {
+        nodes: 40,
+        seed: 5,
+        ..TestnetConfig::default()
+    })
+    .await
+    .unwrap();
+    let topics = busy_topics(&net, 2);
+    let server = Server::start(dir.path()).await;
+    let mut client = server.client().await;
+    // Two CONTINUOUS relay crawls of the same topics: two gossipsub swarms, two meshes,
+    // each receiving every message.
+    let first = start_relay_crawl(&mut client, &net, &topics).await;
+    let second = start_relay_crawl(&mut client, &net, &topics).await;
+    assert_ne!(first, second);
+    let mut n = 0u32;
+    for topic in &topics {
+        let node = net.relay_nodes_on(topic)[0];
+        for ct in &CONTENT_TOPICS[..2] {
+            for _ in 0..5 {
+                n += 1;
+                let payload = format!("twice-seen message {n}").into_bytes();
+                net.publish(node, topic, ct, payload).await.unwrap();
+            }
+        }
+    }
+    let published = net.published();
+    assert_eq!(published.values().map(|v| v.0).sum::<u64>(), u64::from(n));
+    // Both monitors receive each message; the counts hold each once.
+    let got = settle(&mut client, u64::from(n)).await;
+    assert_eq!(as_map(&got), published, "each message counted once");
+    // Stop one and start it again within the dedup window: re-delivered messages
+    // (gossipsub's history) are still not counted again.
+    client
+        .stop_crawl(pb::StopCrawlRequest {
+            crawl_id: second.clone(),
+        })
+        .await
+        .unwrap();
+    start_relay_crawl(&mut client, &net, &topics).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(as_map(&counts(&mut client).await), published);
+    drop(client);
+    server.stop().await;
+}
