@@ -4,6 +4,7 @@
 //! from `peerscope.v1` messages, the store serializes them, the engine produces them.
 
 pub mod messages;
+pub mod scope;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
