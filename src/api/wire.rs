@@ -13,6 +13,7 @@ use prost::{DecodeError, Message};
 
 use crate::model::PeerEvent;
 use crate::proto::pb;
+use crate::store::SharedEvent;
 
 /// An encoded `peerscope.v1.StreamPeerEventsResponse`, sent as it is.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -25,6 +26,12 @@ impl EncodedEvent {
             event: Some(event.into()),
         };
         EncodedEvent(Bytes::from(response.encode_to_vec()))
+    }
+
+    /// The encoding of a store event, made by the first subscriber that sends it and shared
+    /// (not copied) with every other one.
+    pub fn shared(event: &SharedEvent) -> EncodedEvent {
+        EncodedEvent(event.encoded_with(|e| EncodedEvent::encode(e).0).clone())
     }
 
     /// The encoded bytes (shared, not copied).
