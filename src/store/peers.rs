@@ -1,0 +1,498 @@
+//! Peers: the `peers` tree (newest record, dial aggregates, geolocation, sources) and its
+//! indexes `peer_ids` (libp2p peer id → node id), `enrs` (every record seq seen) and
+//! `crawl_peers` (which crawls saw which node).
+
+use crate::model::{
+    CrawlId, DialInfo, GeoInfo, NetworkStats, NodeId, PeerFilter, PeerRecord, PeerSource,
+    PeerState, UnixMillis,
+};
+use crate::protocol::enr::DecodedEnr;
+use crate::store::keys::{be, crawl_peer_key, decode, encode, enr_key, u64_key};
+use crate::store::{Store, StoreError};
+
+/// What an upsert did to a peer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Upsert {
+    /// The node was not in the store.
+    New,
+    /// Known to the store, first seen by this crawl.
+    NewToCrawl,
+    /// The record has a higher seq than the stored one.
+    Updated { previous_seq: u64 },
+    /// Same or older record; only `last_seen` moved.
+    Seen,
+}
+
+impl Store {
+    /// Records that crawl `crawl` saw the record `enr` at `now`.
+    pub fn upsert_peer(
+        &self,
+        crawl: CrawlId,
+        enr: &DecodedEnr,
+        now: UnixMillis,
+    ) -> Result<Upsert, StoreError> {
+        let mut outcome = Upsert::Seen;
+        let mut corrupt = None;
+        self.peers.fetch_and_update(enr.node_id, |old| {
+            let (record, result) = match old {
+                None => (
+                    PeerRecord {
+                        enr: enr.clone(),
+                        first_seen: now,
+                        last_seen: now,
+                        crawls: [crawl].into(),
+                        enr_versions: 1,
+                        dial: DialInfo::default(),
+                        geo: None,
+                        sources: Vec::new(),
+                    },
+                    Upsert::New,
+                ),
+                Some(bytes) => {
+                    let mut record: PeerRecord = match decode("peers", bytes) {
+                        Ok(r) => r,
+                        Err(e) => {
+                            corrupt = Some(e);
+                            return Some(bytes.to_vec());
+                        }
+                    };
+                    let mut result = if record.crawls.insert(crawl) {
+                        Upsert::NewToCrawl
+                    } else {
+                        Upsert::Seen
+                    };
+                    if enr.seq > record.enr.seq {
+                        let previous_seq = record.enr.seq;
+                        record.enr = enr.clone();
+                        record.enr_versions += 1;
+                        if result != Upsert::NewToCrawl {
+                            result = Upsert::Updated { previous_seq };
+                        }
+                    }
+                    record.last_seen = record.last_seen.max(now);
+                    (record, result)
+                }
+            };
+            outcome = result;
+            Some(encode(&record))
+        })?;
+        if let Some(e) = corrupt {
+            return Err(e);
+        }
+        if outcome != Upsert::Seen {
+            self.enrs
+                .insert(enr_key(&enr.node_id, enr.seq), enr.text.as_bytes())?;
+            self.crawl_peers
+                .insert(crawl_peer_key(crawl, &enr.node_id), &[])?;
+            if let Some(pid) = &enr.peer_id {
+                self.peer_ids.insert(pid.as_bytes(), &enr.node_id)?;
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// Records that a stored peer's record was learned from `source`; a source of the same
+    /// kind and origin already recorded is kept as it is. At most
+    /// [`MAX_PEER_SOURCES`](crate::model::MAX_PEER_SOURCES) are kept (the oldest).
+    pub fn add_peer_source(&self, node: &NodeId, source: PeerSource) -> Result<(), StoreError> {
+        self.peers.fetch_and_update(node, |old| {
+            let bytes = old?;
+            let Ok(mut record) = decode::<PeerRecord>("peers", bytes) else {
+                return Some(bytes.to_vec());
+            };
+            let known = record
+                .sources
+                .iter()
+                .any(|s| s.kind == source.kind && s.via == source.via);
+            if known || record.sources.len() >= crate::model::MAX_PEER_SOURCES {
+                return Some(bytes.to_vec());
+            }
+            record.sources.push(source.clone());
+            Some(encode(&record))
+        })?;
+        Ok(())
+    }
+
+    /// Moves `last_seen` of a stored peer forward.
+    pub fn touch_peer(&self, node: &NodeId, now: UnixMillis) -> Result<(), StoreError> {
+        self.peers.fetch_and_update(node, |old| {
+            let bytes = old?;
+            let Ok(mut record) = decode::<PeerRecord>("peers", bytes) else {
+                return Some(bytes.to_vec());
+            };
+            record.last_seen = record.last_seen.max(now);
+            Some(encode(&record))
+        })?;
+        Ok(())
+    }
+
+    /// Records a peer's address-book state (bans, bad) outside a visit.
+    pub fn set_peer_state(&self, node: &NodeId, state: PeerState) -> Result<(), StoreError> {
+        self.peers.fetch_and_update(node, |old| {
+            let bytes = old?;
+            let Ok(mut record) = decode::<PeerRecord>("peers", bytes) else {
+                return Some(bytes.to_vec());
+            };
+            record.dial.state = state;
+            Some(encode(&record))
+        })?;
+        Ok(())
+    }
+
+    /// Sets a peer's geolocation; a peer not in the store is left alone. Returns whether
+    /// the peer was found.
+    pub fn set_peer_geo(&self, node: &NodeId, geo: &GeoInfo) -> Result<bool, StoreError> {
+        let mut found = false;
+        self.peers.fetch_and_update(node, |old| {
+            let bytes = old?;
+            let Ok(mut record) = decode::<PeerRecord>("peers", bytes) else {
+                return Some(bytes.to_vec());
+            };
+            found = true;
+            record.geo = Some(geo.clone());
+            Some(encode(&record))
+        })?;
+        Ok(found)
+    }
+
+    /// One peer by node id.
+    pub fn get_peer(&self, node: &NodeId) -> Result<Option<PeerRecord>, StoreError> {
+        self.peers
+            .get(node)?
+            .map(|v| decode("peers", &v))
+            .transpose()
+    }
+
+    /// One peer by libp2p peer id.
+    pub fn get_peer_by_peer_id(&self, peer_id: &str) -> Result<Option<PeerRecord>, StoreError> {
+        match self.peer_ids.get(peer_id.as_bytes())? {
+            Some(node) => match <NodeId>::try_from(node.as_ref()) {
+                Ok(node) => self.get_peer(&node),
+                Err(_) => Err(StoreError::Corrupt {
+                    tree: "peer_ids",
+                    reason: "node id is not 32 bytes".into(),
+                }),
+            },
+            None => Ok(None),
+        }
+    }
+
+    /// Every stored `enr:` text of a node, oldest seq first.
+    pub fn enr_history(&self, node: &NodeId) -> Result<Vec<(u64, String)>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.enrs.scan_prefix(node) {
+            let (k, v) = item?;
+            let seq = u64_key(&k[32..]).unwrap_or(0);
+            out.push((seq, String::from_utf8_lossy(&v).into_owned()));
+        }
+        Ok(out)
+    }
+
+    /// Peers matching `filter` with a node id above `after`, in node-id order, at most
+    /// `limit`. Returns the page and whether more matching peers follow.
+    pub fn list_peers(
+        &self,
+        filter: &PeerFilter,
+        after: Option<NodeId>,
+        limit: usize,
+    ) -> Result<(Vec<PeerRecord>, bool), StoreError> {
+        let mut out = Vec::new();
+        let mut more = false;
+        let mut push = |record: PeerRecord| {
+            if !filter.matches(&record) {
+                return true;
+            }
+            if out.len() == limit {
+                more = true;
+                return false;
+            }
+            out.push(record);
+            true
+        };
+        match filter.crawl_id {
+            Some(crawl) => {
+                let prefix = be(crawl);
+                let start = match after {
+                    Some(a) => {
+                        let mut k = crawl_peer_key(crawl, &a);
+                        k.push(0);
+                        k
+                    }
+                    None => prefix.to_vec(),
+                };
+                let end = be(crawl + 1);
+                for item in self.crawl_peers.range(start..end.to_vec()) {
+                    let (k, _) = item?;
+                    let Ok(node) = <NodeId>::try_from(&k[8..]) else {
+                        continue;
+                    };
+                    if let Some(record) = self.get_peer(&node)? {
+                        if !push(record) {
+                            break;
+                        }
+                    }
+                }
+            }
+            None => {
+                let iter = match after {
+                    Some(a) => {
+                        let mut k = a.to_vec();
+                        k.push(0);
+                        self.peers.range(k..)
+                    }
+                    None => self.peers.iter(),
+                };
+                for item in iter {
+                    let (_, v) = item?;
+                    if !push(decode("peers", &v)?) {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok((out, more))
+    }
+
+    /// Number of peers in the store.
+    pub fn peer_count(&self) -> usize {
+        self.peers.len()
+    }
+
+    /// Aggregates over the peers of one crawl, or of the whole store.
+    pub fn network_stats(&self, crawl: Option<CrawlId>) -> Result<NetworkStats, StoreError> {
+        let mut stats = NetworkStats::default();
+        let filter = PeerFilter {
+            crawl_id: crawl,
+            ..PeerFilter::default()
+        };
+        let mut after = None;
+        loop {
+            let (page, more) = self.list_peers(&filter, after, 1024)?;
+            for p in &page {
+                stats.add(p);
+            }
+            match (more, page.last()) {
+                (true, Some(last)) => after = Some(last.enr.node_id),
+                _ => break,
+            }
+        }
+        Ok(stats)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Upsert;
+    use crate::model::{GeoInfo, PeerFilter, PeerSource, PeerState, SourceKind};
+    use crate::store::test_support::{enr, temp_store};
+
+    #[test]
+    fn upsert_reports_new_seen_updated_and_new_to_crawl() {
+        let (_dir, store) = temp_store();
+        let v1 = enr(1, 1);
+        assert_eq!(store.upsert_peer(10, &v1, 1_000).unwrap(), Upsert::New);
+        assert_eq!(store.upsert_peer(10, &v1, 2_000).unwrap(), Upsert::Seen);
+        // An older record changes nothing but `last_seen`.
+        let v0 = enr(1, 0);
+        assert_eq!(store.upsert_peer(10, &v0, 2_500).unwrap(), Upsert::Seen);
+        let v3 = enr(1, 3);
+        assert_eq!(
+            store.upsert_peer(10, &v3, 3_000).unwrap(),
+            Upsert::Updated { previous_seq: 1 }
+        );
+        // First sighting by another crawl wins over the update.
+        let v4 = enr(1, 4);
+        assert_eq!(
+            store.upsert_peer(11, &v4, 4_000).unwrap(),
+            Upsert::NewToCrawl
+        );
+        let p = store.get_peer(&v1.node_id).unwrap().unwrap();
+        assert_eq!(p.enr, v4);
+        assert_eq!(p.first_seen, 1_000);
+        assert_eq!(p.last_seen, 4_000);
+        assert_eq!(p.enr_versions, 3);
+        assert_eq!(p.crawls.iter().copied().collect::<Vec<_>>(), [10, 11]);
+        // Time never goes back.
+        assert_eq!(store.upsert_peer(11, &v4, 100).unwrap(), Upsert::Seen);
+        assert_eq!(
+            store.get_peer(&v1.node_id).unwrap().unwrap().last_seen,
+            4_000
+        );
+        assert_eq!(store.peer_count(), 1);
+    }
+
+    #[test]
+    fn enr_history_keeps_every_seq_in_order() {
+        let (_dir, store) = temp_store();
+        for seq in [5, 1, 300, 2] {
+            store.upsert_peer(1, &enr(7, seq), seq).unwrap();
+        }
+        // seq 1 and 2 came after 5, so they were "Seen" and not recorded.
+        let history = store.enr_history(&enr(7, 0).node_id).unwrap();
+        assert_eq!(
+            history,
+            [(5, enr(7, 5).text), (300, enr(7, 300).text)].to_vec()
+        );
+        assert!(store.enr_history(&[0xee; 32]).unwrap().is_empty());
+        // Another node's history is apart.
+        store.upsert_peer(1, &enr(8, 9), 1).unwrap();
+        assert_eq!(store.enr_history(&enr(8, 0).node_id).unwrap().len(), 1);
+        assert_eq!(store.enr_history(&enr(7, 0).node_id).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn peer_id_index_finds_the_node() {
+        let (_dir, store) = temp_store();
+        let with_id = enr(3, 1);
+        let mut without_id = enr(4, 1);
+        without_id.peer_id = None;
+        store.upsert_peer(1, &with_id, 1).unwrap();
+        store.upsert_peer(1, &without_id, 1).unwrap();
+        let pid = with_id.peer_id.clone().unwrap();
+        let found = store.get_peer_by_peer_id(&pid).unwrap().unwrap();
+        assert_eq!(found.enr.node_id, with_id.node_id);
+        assert_eq!(store.get_peer_by_peer_id("16Uiu2HAmNobody").unwrap(), None);
+        // A corrupt index entry is reported, not mistaken for a peer.
+        store.peer_ids.insert("broken", &[1u8, 2, 3][..]).unwrap();
+        assert!(store.get_peer_by_peer_id("broken").is_err());
+    }
+
+    #[test]
+    fn crawl_membership_drives_list_peers_by_crawl() {
+        let (_dir, store) = temp_store();
+        for n in 1..=6u8 {
+            store.upsert_peer(1, &enr(n, 1), 1).unwrap();
+        }
+        for n in [2u8, 4, 6] {
+            store.upsert_peer(2, &enr(n, 1), 2).unwrap();
+        }
+        let ids =
+            |v: &[crate::model::PeerRecord]| v.iter().map(|p| p.enr.node_id[0]).collect::<Vec<_>>();
+        let of_crawl = |c| PeerFilter {
+            crawl_id: Some(c),
+            ..PeerFilter::default()
+        };
+        let (page, more) = store.list_peers(&of_crawl(2), None, 10).unwrap();
+        assert_eq!((ids(&page), more), (vec![2, 4, 6], false));
+        // Paging by crawl: two, then the rest after the last node id.
+        let (page, more) = store.list_peers(&of_crawl(2), None, 2).unwrap();
+        assert_eq!((ids(&page), more), (vec![2, 4], true));
+        let last = page.last().unwrap().enr.node_id;
+        let (page, more) = store.list_peers(&of_crawl(2), Some(last), 2).unwrap();
+        assert_eq!((ids(&page), more), (vec![6], false));
+        // A crawl that saw nothing, and one whose id borders another's keys.
+        assert!(store
+            .list_peers(&of_crawl(3), None, 10)
+            .unwrap()
+            .0
+            .is_empty());
+        // Without a crawl: every peer, in node-id order, paged.
+        let all = PeerFilter::default();
+        let (page, more) = store.list_peers(&all, None, 4).unwrap();
+        assert_eq!((ids(&page), more), (vec![1, 2, 3, 4], true));
+        let (page, more) = store
+            .list_peers(&all, Some(page.last().unwrap().enr.node_id), 4)
+            .unwrap();
+        assert_eq!((ids(&page), more), (vec![5, 6], false));
+        // Exactly `limit` matches: no more.
+        let (page, more) = store.list_peers(&of_crawl(2), None, 3).unwrap();
+        assert_eq!((page.len(), more), (3, false));
+        assert_eq!(store.network_stats(Some(2)).unwrap().peers, 3);
+        assert_eq!(store.network_stats(None).unwrap().peers, 6);
+    }
+
+    #[test]
+    fn list_peers_applies_the_other_filters() {
+        let (_dir, store) = temp_store();
+        for n in 1..=4u8 {
+            store
+                .upsert_peer(1, &enr(n, 1), u64::from(n) * 1_000)
+                .unwrap();
+        }
+        let since = PeerFilter {
+            seen_since: Some(3_000),
+            ..PeerFilter::default()
+        };
+        let (page, _) = store.list_peers(&since, None, 10).unwrap();
+        assert_eq!(page.len(), 2);
+        // Filtered out peers do not count towards `more`.
+        let (page, more) = store.list_peers(&since, None, 2).unwrap();
+        assert_eq!((page.len(), more), (2, false));
+    }
+
+    #[test]
+    fn sources_are_deduplicated_and_capped() {
+        let (_dir, store) = temp_store();
+        let node = enr(1, 1).node_id;
+        // Unknown peers are left alone.
+        let src = |kind, via: Option<&str>, at| PeerSource {
+            kind,
+            via: via.map(Into::into),
+            first_seen: at,
+        };
+        store
+            .add_peer_source(&node, src(SourceKind::Discv5, None, 1))
+            .unwrap();
+        assert_eq!(store.get_peer(&node).unwrap(), None);
+        store.upsert_peer(1, &enr(1, 1), 1).unwrap();
+        store
+            .add_peer_source(&node, src(SourceKind::Discv5, None, 1))
+            .unwrap();
+        store
+            .add_peer_source(&node, src(SourceKind::Discv5, None, 2))
+            .unwrap();
+        store
+            .add_peer_source(&node, src(SourceKind::PeerExchange, Some("a"), 3))
+            .unwrap();
+        store
+            .add_peer_source(&node, src(SourceKind::PeerExchange, Some("b"), 4))
+            .unwrap();
+        let sources = store.get_peer(&node).unwrap().unwrap().sources;
+        assert_eq!(
+            sources,
+            [
+                src(SourceKind::Discv5, None, 1),
+                src(SourceKind::PeerExchange, Some("a"), 3),
+                src(SourceKind::PeerExchange, Some("b"), 4),
+            ]
+        );
+        for i in 0..100u64 {
+            let via = format!("p{i}");
+            store
+                .add_peer_source(&node, src(SourceKind::PeerExchange, Some(&via), 10 + i))
+                .unwrap();
+        }
+        let sources = store.get_peer(&node).unwrap().unwrap().sources;
+        assert_eq!(sources.len(), crate::model::MAX_PEER_SOURCES);
+        // The oldest are kept.
+        assert_eq!(sources[3].via.as_deref(), Some("p0"));
+    }
+
+    #[test]
+    fn touch_state_and_geo_update_a_stored_peer_only() {
+        let (_dir, store) = temp_store();
+        let node = enr(1, 1).node_id;
+        let geo = GeoInfo {
+            ip: "127.0.0.1".into(),
+            country: "loopback".into(),
+            private: true,
+            looked_up_at: 5,
+            ..GeoInfo::default()
+        };
+        assert!(!store.set_peer_geo(&node, &geo).unwrap());
+        store.touch_peer(&node, 9).unwrap();
+        store.set_peer_state(&node, PeerState::Bad).unwrap();
+        assert_eq!(store.peer_count(), 0);
+
+        store.upsert_peer(1, &enr(1, 1), 100).unwrap();
+        store.touch_peer(&node, 500).unwrap();
+        store.touch_peer(&node, 200).unwrap();
+        store.set_peer_state(&node, PeerState::Banned).unwrap();
+        assert!(store.set_peer_geo(&node, &geo).unwrap());
+        let p = store.get_peer(&node).unwrap().unwrap();
+        assert_eq!(p.last_seen, 500);
+        assert_eq!(p.dial.state, PeerState::Banned);
+        assert_eq!(p.geo, Some(geo));
+        assert_eq!(store.network_stats(None).unwrap().by_country["loopback"], 1);
+    }
+}
