@@ -43,10 +43,9 @@ async fn json_output_matches_what_the_crawl_found() {
     })
     .await
     .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let enr_file = dir.path().join("testnet.enr");
+    let server = Server::start().await;
+    let enr_file = server.dir().join("testnet.enr");
     std::fs::write(&enr_file, net.bootstrap_enrs().join("\n")).unwrap();
-    let server = Server::start(&dir.path().join("db")).await;
 
     // start --wait --json: the started crawl, then one snapshot per line, the last final.
     let (ok, out, err) = cli(
@@ -114,7 +113,7 @@ async fn json_output_matches_what_the_crawl_found() {
     assert!(out.is_empty());
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.starts_with("error: NotFound"), "{err}");
-    let missing = dir.path().join("none.enr");
+    let missing = server.dir().join("none.enr");
     let (ok, _, err) = cli(
         &server,
         &[
