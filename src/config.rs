@@ -1,8 +1,14 @@
 //! Settings of `peerscope serve`.
 //!
 //! Sources, highest precedence first: command-line flags, `PEERSCOPE_*` environment
-//! variables, the TOML file given with `--config`, then the defaults below. Every key of
-//! the file has the name of its flag with `_` for `-`:
+//! variables, the TOML file given with `--config`, then the defaults below. One struct,
+//! [`ServeArgs`], is both the command line (clap) and the file (serde): every setting is an
+//! `Option`, a layer's unset settings are taken from the layer below ([`ServeArgs::or`]),
+//! and [`ServeConfig::resolve`] validates the result and fills in the defaults.
+//! [`ServeConfig::service`] turns it into what [`crate::service::Service::start`] takes.
+//!
+//! Every key of the file has the name of its flag with `_` for `-` (`dns_nameservers` is
+//! the list of `--dns-nameserver`); unknown keys are an error:
 //!
 //! ```toml
 //! data_dir = "/var/lib/peerscope"
@@ -20,6 +26,7 @@
 //! geolocation = true
 //! geo_base_url = "http://ip-api.com"
 //! geo_cache_ttl_hours = 168
+//! dns_nameservers = ["127.0.0.1:53"]
 //! ```
 
 use std::net::SocketAddr;
@@ -107,6 +114,8 @@ layered_settings! {
     /// Unset means "from the next layer down"; [`ServeArgs::resolve`] stacks the layers and
     /// applies the defaults. Unknown keys in the file are an error, so typos do not pass
     /// silently.
+    // The field docs are the `--help` text too, so URLs stay bare.
+    #[allow(rustdoc::bare_urls)]
     #[derive(Clone, Debug, Default, Deserialize, clap::Args)]
     #[serde(deny_unknown_fields)]
     pub struct ServeArgs {
