@@ -173,7 +173,7 @@ fn peer_id(field: &str, text: &str) -> Result<String, RequestError> {
             ),
         ));
     }
-    if text.parse::<libp2p::PeerId>().is_err() {
+    if !crate::protocol::enr::is_peer_id(text) {
         return Err(invalid(
             field,
             format!("{} is not a libp2p peer id", shown(text)),

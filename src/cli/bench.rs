@@ -5,8 +5,13 @@
 //! Runs alternate (baseline, crawl, baseline, crawl, …) so drift on a noisy machine hits
 //! both sides; the report gives every time, the medians and their ratio, and the peak
 //! resident memory of each phase (Linux: `VmRSS` sampled every 20 ms during the phase).
+//!
+//! Both the crawl side and `--subscribers` start the service as `peerscope serve` does
+//! ([`Service::start`]), on loopback listeners and a temporary data directory.
 
 use std::collections::HashSet;
+
+use anyhow::Context;
 use std::time::{Duration, Instant};
 
 use discv5::{Discv5, ListenConfig};
@@ -15,14 +20,15 @@ use serde::Serialize;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use peerscope::config::LogFormat;
 use peerscope::engine::dialer::{Dialer, DialerConfig, DialerEvent};
-use peerscope::engine::{discv5_config, passive_local_enr, Engine, EngineConfig};
+use peerscope::engine::{discv5_config, passive_local_enr, EngineConfig};
 use peerscope::model::{
     CrawlMode, CrawlSettings, CrawlSpec, CrawlState, DialSettings, NodeId, Profile,
 };
 use peerscope::protocol::enr::{DecodedEnr, Enr};
 use peerscope::protocol::waku::WakuMetadata;
-use peerscope::store::Store;
+use peerscope::service::{Listeners, Service, ServiceConfig, ServiceHandle};
 use peerscope::testnet::{Testnet, TestnetConfig};
 
 /// Benchmark settings.
@@ -219,21 +225,38 @@ async fn baseline(net: &Testnet, settings: &CrawlSettings) -> Result<(usize, usi
     Ok((seen.len(), identified, failures))
 }
 
+/// The service on loopback listeners with its database in `dir`, crawls bound to 127.0.0.1.
+async fn start_service(dir: &std::path::Path) -> Result<ServiceHandle, String> {
+    let config = ServiceConfig {
+        flush_every_ms: 500,
+        engine: EngineConfig {
+            default_discv5_addr: "127.0.0.1:0".parse().expect("valid literal"),
+            ..EngineConfig::default()
+        },
+        ..ServiceConfig::new(dir)
+    };
+    let listeners = Listeners::loopback().await.map_err(|e| e.to_string())?;
+    Service::start(config, listeners, CancellationToken::new()).map_err(|e| e.to_string())
+}
+
+/// Stops the service as `peerscope serve` does; the benchmark fails if it does not stop
+/// cleanly.
+async fn stop_service(service: ServiceHandle) -> Result<(), String> {
+    let report = service.shutdown().await.map_err(|e| e.to_string())?;
+    if report.is_clean() {
+        Ok(())
+    } else {
+        Err(format!("the service did not stop cleanly: {report:?}"))
+    }
+}
+
 async fn crawl(
     net: &Testnet,
     settings: &CrawlSettings,
 ) -> Result<(usize, usize, u64, f64), String> {
     let dir = tempfile_dir()?;
-    let store = Store::open(&dir, 500).map_err(|e| e.to_string())?;
-    let engine = Engine::new(
-        store,
-        EngineConfig {
-            default_discv5_addr: "127.0.0.1:0".parse().expect("valid literal"),
-            ..EngineConfig::default()
-        },
-        CancellationToken::new(),
-    )
-    .map_err(|e| e.to_string())?;
+    let service = start_service(&dir).await?;
+    let engine = service.engine();
     let spec = bench_spec(net, settings);
     // Timed from here: opening and flushing the store are not part of the crawl.
     let t = Instant::now();
@@ -246,8 +269,7 @@ async fn crawl(
         tokio::time::sleep(Duration::from_millis(5)).await;
     };
     let secs = t.elapsed().as_secs_f64();
-    engine.shutdown().await;
-    drop(engine);
+    stop_service(service).await?;
     let _ = std::fs::remove_dir_all(&dir);
     Ok((
         done.progress.discovered as usize,
@@ -485,26 +507,9 @@ async fn crawl_with_subscribers(
     in_process: bool,
 ) -> Result<(f64, u64, Vec<u64>), String> {
     let dir = tempfile_dir()?;
-    let store = Store::open(&dir, 500).map_err(|e| e.to_string())?;
-    let root = CancellationToken::new();
-    let engine = Engine::new(
-        store.clone(),
-        EngineConfig {
-            default_discv5_addr: "127.0.0.1:0".parse().expect("valid literal"),
-            ..EngineConfig::default()
-        },
-        root.clone(),
-    )
-    .map_err(|e| e.to_string())?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| e.to_string())?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let server = tokio::spawn(peerscope::api::serve(
-        listener,
-        engine.clone(),
-        root.clone(),
-    ));
+    let service = start_service(&dir).await?;
+    let engine = service.engine();
+    let addr = service.grpc_addr();
     let url = format!("http://{addr}");
     // Subscribers stop once they have seen `target` (set when the crawl ends).
     let (target_tx, target_rx) = tokio::sync::watch::channel(u64::MAX);
@@ -524,18 +529,14 @@ async fn crawl_with_subscribers(
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let secs = t.elapsed().as_secs_f64();
-    let written = store.last_sequence();
+    let written = service.store().last_sequence();
     target_tx.send_replace(written);
     let received = match (local, child) {
         (Some(subs), _) => received(subs).await,
         (_, Some(child)) => child.finish(written).await?,
         _ => Vec::new(),
     };
-    root.cancel();
-    engine.shutdown().await;
-    let _ = server.await;
-    drop(engine);
-    drop(store);
+    stop_service(service).await?;
     let _ = std::fs::remove_dir_all(&dir);
     Ok((secs, written, received))
 }
@@ -607,4 +608,132 @@ pub async fn run_subscribers(
         all_received,
         events_per_run: events,
     })
+}
+
+/// Options of `peerscope bench`.
+#[derive(clap::Args)]
+pub struct BenchArgs {
+    /// Testnet size.
+    #[arg(long, default_value_t = 1000)]
+    pub nodes: usize,
+    /// Runs of each side (alternating).
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
+    /// discv5 requests in flight.
+    #[arg(long, default_value_t = peerscope::model::DEFAULT_CONCURRENCY)]
+    pub concurrency: u32,
+    /// Dials in flight.
+    #[arg(long, default_value_t = peerscope::model::DEFAULT_DIAL_CONCURRENCY)]
+    pub dial_concurrency: u32,
+    /// Instead: compare crawls with and without this many StreamPeerEvents subscribers
+    /// (one of them slow) attached over gRPC.
+    #[arg(long)]
+    pub subscribers: Option<usize>,
+    /// With --subscribers: run the subscribers in the crawl's own process, competing with
+    /// it for CPU, instead of in a child process at the lowest CPU priority (which stands
+    /// in for clients on other machines).
+    #[arg(long, requires = "subscribers")]
+    pub subscribers_in_process: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options of `peerscope bench-subscribers`.
+#[derive(clap::Args)]
+pub struct BenchSubscribersArgs {
+    /// The server's gRPC URL.
+    #[arg(long)]
+    pub url: String,
+    /// Subscribers to connect.
+    #[arg(long)]
+    pub count: usize,
+}
+
+/// Connects the subscribers, prints `ready`, reads the last sequence to wait for from
+/// stdin, then prints what each subscriber received as a JSON array.
+pub async fn run_subscriber_process(args: BenchSubscribersArgs) -> anyhow::Result<()> {
+    use tokio::io::AsyncBufReadExt;
+    let (target_tx, target_rx) = tokio::sync::watch::channel(u64::MAX);
+    let subs = subscribe(&args.url, args.count, target_rx)
+        .await
+        .map_err(|e| anyhow::anyhow!(e))?;
+    println!("ready");
+    let mut line = String::new();
+    tokio::io::BufReader::new(tokio::io::stdin())
+        .read_line(&mut line)
+        .await
+        .context("reading the target sequence")?;
+    let target: u64 = line
+        .trim()
+        .parse()
+        .with_context(|| format!("{line:?} is not a sequence number"))?;
+    target_tx.send_replace(target);
+    let received = received(subs).await;
+    println!("{}", serde_json::to_string(&received)?);
+    Ok(())
+}
+
+/// Runs the benchmark and prints its report.
+pub async fn run_command(args: BenchArgs) -> anyhow::Result<()> {
+    crate::init_tracing(LogFormat::Text);
+    let mut settings = default_settings();
+    settings.concurrency = args.concurrency;
+    settings.dial.concurrency = args.dial_concurrency;
+    settings.dial.per_ip = args.dial_concurrency;
+    let config = BenchConfig {
+        nodes: args.nodes,
+        rounds: args.rounds,
+        settings,
+    };
+    if let Some(n) = args.subscribers {
+        let r = run_subscribers(config, n, args.subscribers_in_process)
+            .await
+            .map_err(|e| anyhow::anyhow!(e))?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&r)?);
+        } else {
+            println!(
+                "ONESHOT crawl of {} nodes served over gRPC: without subscribers {:?} s, with {} subscribers (one slow, {}) {:?} s; ratio of medians {:.3}; every subscriber received every event: {}",
+                r.nodes,
+                r.without_secs,
+                r.subscribers,
+                if r.in_process { "in process" } else { "in a child process at nice 19" },
+                r.with_secs,
+                r.ratio,
+                r.all_received
+            );
+        }
+        anyhow::ensure!(r.all_received, "a subscriber missed events");
+        return Ok(());
+    }
+    let report = run(config).await.map_err(|e| anyhow::anyhow!(e))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "ONESHOT crawl of {} nodes (discover + dial + identify + metadata), concurrency {} / dials {}",
+            report.nodes, report.concurrency, report.dial_concurrency
+        );
+        println!(
+            "baseline (bare discv5 + libp2p): median {:.2}s; peerscope crawl: median {:.2}s; ratio {:.2}",
+            report.baseline_median_secs, report.crawl_median_secs, report.ratio
+        );
+        let peak = |k: &str| {
+            report
+                .runs
+                .iter()
+                .filter(|r| r.kind == k)
+                .filter_map(|r| r.peak_rss_kib)
+                .max()
+                .unwrap_or(0)
+        };
+        println!(
+            "peak RSS: testnet alone {} KiB, baseline phase {} KiB, crawl phase {} KiB",
+            report.testnet_rss_kib.unwrap_or(0),
+            peak("baseline"),
+            peak("crawl")
+        );
+    }
+    Ok(())
 }

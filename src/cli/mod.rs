@@ -1,4 +1,9 @@
-//! The binary's commands besides `serve`: the gRPC client commands and the benchmarks.
+//! The binary's commands: `serve`, the gRPC client commands, and (with the `testnet`
+//! feature) the loopback testnet and the benchmarks.
 
+#[cfg(feature = "testnet")]
 pub mod bench;
 pub mod client;
+pub mod serve;
+#[cfg(feature = "testnet")]
+pub mod testnet;

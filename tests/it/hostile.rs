@@ -16,7 +16,7 @@ use peerscope::testnet::hostile::{
 };
 use peerscope::testnet::{Testnet, TestnetConfig};
 
-use crate::common::{all_peers, oneshot, start, visit, wait_final, within, Server};
+use crate::common::{all_peers, oneshot, start, visit, within, Server};
 
 /// This process's resident set size in KiB (`VmRSS` of /proc/self/status).
 fn vm_rss_kib() -> u64 {
@@ -48,7 +48,6 @@ const CRAWL_RSS_GROWTH_LIMIT_KIB: u64 = 128 * 1024;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_peers_are_classified_and_the_oneshot_crawl_finishes() {
     let rss_before = vm_rss_kib();
-    let dir = tempfile::tempdir().unwrap();
     let net = Testnet::start(TestnetConfig {
         nodes: 24,
         seed: 21,
@@ -68,20 +67,21 @@ async fn hostile_peers_are_classified_and_the_oneshot_crawl_finishes() {
     let junk = net.hostile().junk_records().to_vec();
     assert_eq!(junk.len(), 10);
 
-    let server = Server::start(dir.path()).await;
+    let server = Server::start().await;
     let mut client = server.client().await;
     let rss_ready = vm_rss_kib();
     let started = Instant::now();
-    let crawl = start(
-        &mut client,
-        pb::StartCrawlRequest {
-            dial_timeout: Some(secs_f(1.0)),
-            request_timeout: Some(secs_f(0.5)),
-            ..oneshot(net.bootstrap_enrs())
-        },
-    )
-    .await;
-    let done = wait_final(&mut client, &crawl.id, Duration::from_secs(45)).await;
+    let (crawl, done) = server
+        .crawl(
+            &mut client,
+            pb::StartCrawlRequest {
+                dial_timeout: Some(secs_f(1.0)),
+                request_timeout: Some(secs_f(0.5)),
+                ..oneshot(net.bootstrap_enrs())
+            },
+            Duration::from_secs(45),
+        )
+        .await;
     let took = started.elapsed();
     assert_eq!(
         done.state,
@@ -288,7 +288,6 @@ async fn hostile_peers_are_classified_and_the_oneshot_crawl_finishes() {
 /// undecodable only, bytes exact, no content-topic row created.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flood_garbage_is_counted_as_undecodable_only() {
-    let dir = tempfile::tempdir().unwrap();
     let net = Testnet::start(TestnetConfig {
         nodes: 8,
         seed: 22,
@@ -301,7 +300,7 @@ async fn flood_garbage_is_counted_as_undecodable_only() {
     .await
     .unwrap();
     let topic = flood_topic();
-    let server = Server::start(dir.path()).await;
+    let server = Server::start().await;
     let mut client = server.client().await;
     let crawl = start(
         &mut client,

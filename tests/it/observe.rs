@@ -13,7 +13,7 @@ use tokio_stream::StreamExt;
 use tonic::transport::Channel;
 use tonic::Code;
 
-use crate::common::{http_get, oneshot, start, wait_final, within, Server};
+use crate::common::{data_dir, http_get, oneshot, start, wait_final, within, Server};
 
 async fn read_events(
     client: &mut CrawlerClient<Channel>,
@@ -44,7 +44,6 @@ async fn read_events(
 /// it missed: no gap, no duplicate.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resumed_streams_receive_exactly_the_missing_events() {
-    let dir = tempfile::tempdir().unwrap();
     let net = Testnet::start(TestnetConfig {
         nodes: 48,
         seed: 21,
@@ -52,7 +51,7 @@ async fn resumed_streams_receive_exactly_the_missing_events() {
     })
     .await
     .unwrap();
-    let server = Server::start(dir.path()).await;
+    let server = Server::start().await;
     let mut client = server.client().await;
     let mut live = client
         .stream_peer_events(pb::StreamPeerEventsRequest::default())
@@ -105,7 +104,7 @@ async fn resuming_before_retention_is_out_of_range() {
     use peerscope::model::{NewPeerEvent, PeerEventKind};
     let dir = tempfile::tempdir().unwrap();
     {
-        let store = peerscope::store::Store::open(dir.path(), 100).unwrap();
+        let store = peerscope::store::Store::open(&data_dir(dir.path()), 100).unwrap();
         let events = (0..100u8)
             .map(|i| NewPeerEvent {
                 time: peerscope::model::now_millis(),
@@ -124,7 +123,7 @@ async fn resuming_before_retention_is_out_of_range() {
         assert_eq!(store.first_sequence().unwrap(), Some(91));
         store.flush().await.unwrap();
     }
-    let server = Server::start(dir.path()).await;
+    let server = Server::start_in(dir, EngineConfig::default(), ServeOptions::default()).await;
     let mut client = server.client().await;
     let status = client
         .stream_peer_events(pb::StreamPeerEventsRequest {
@@ -156,7 +155,6 @@ fn metric(text: &str, name_and_labels: &str) -> Option<f64> {
 /// to GetNetworkStats; `/allpeersinfo` lists every peer with the seed monitor's fields.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_and_json_match_network_stats() {
-    let dir = tempfile::tempdir().unwrap();
     let net = Testnet::start(TestnetConfig {
         nodes: 40,
         down_fraction: 0.25,
@@ -165,7 +163,7 @@ async fn metrics_and_json_match_network_stats() {
     })
     .await
     .unwrap();
-    let server = Server::start(dir.path()).await;
+    let server = Server::start().await;
     let mut client = server.client().await;
     let crawl = start(&mut client, oneshot(net.bootstrap_enrs())).await;
     // Scraped while running: the crawl gauges exist.
@@ -274,9 +272,7 @@ async fn metrics_and_json_match_network_stats() {
 async fn a_token_locks_the_control_plane_but_not_health() {
     use tonic_health::pb::health_check_response::ServingStatus;
     use tonic_health::pb::{health_client::HealthClient, HealthCheckRequest};
-    let dir = tempfile::tempdir().unwrap();
     let server = Server::start_full(
-        dir.path(),
         EngineConfig::default(),
         ServeOptions {
             token: Token::new("correct horse"),
@@ -354,9 +350,7 @@ async fn tls_round_trip() {
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
     let cert_pem = cert.cert.pem();
     let key_pem = cert.key_pair.serialize_pem();
-    let dir = tempfile::tempdir().unwrap();
     let server = Server::start_full(
-        dir.path(),
         EngineConfig::default(),
         ServeOptions {
             token: None,
@@ -478,7 +472,6 @@ async fn in_memory_window_matches_the_log() {
 /// by `peerscope bench --subscribers`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hundred_subscribers_one_slow_all_get_every_event() {
-    let dir = tempfile::tempdir().unwrap();
     let net = Testnet::start(TestnetConfig {
         nodes: 40,
         seed: 33,
@@ -486,7 +479,7 @@ async fn hundred_subscribers_one_slow_all_get_every_event() {
     })
     .await
     .unwrap();
-    let server = Server::start(dir.path()).await;
+    let server = Server::start().await;
     let channel = server.channel().await;
     let (last_tx, last_rx) = tokio::sync::watch::channel(u64::MAX);
     let mut readers = tokio::task::JoinSet::new();

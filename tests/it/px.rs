@@ -13,19 +13,29 @@ use peerscope::protocol::waku::{self, MetadataCodec, PxCodec, PxResponse, PxRpc,
 use peerscope::testnet::{Testnet, TestnetConfig};
 use tonic::Code;
 
-use crate::common::{all_peers, http_get, oneshot, start, wait_final, within, Server};
+use crate::common::{
+    all_peers, crawl_testnet, crawl_testnet_with, http_get, oneshot, start, within, Crawled, Server,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nodes_reachable_only_through_peer_exchange_are_found() {
-    let net = Testnet::start(TestnetConfig {
-        nodes: 24,
-        px_only: 6,
-        peer_exchange: true,
-        seed: 41,
-        ..TestnetConfig::default()
-    })
-    .await
-    .unwrap();
+    let Crawled {
+        net,
+        server,
+        mut client,
+        crawl,
+        done,
+    } = crawl_testnet(
+        TestnetConfig {
+            nodes: 24,
+            px_only: 6,
+            peer_exchange: true,
+            seed: 41,
+            ..TestnetConfig::default()
+        },
+        Duration::from_secs(150),
+    )
+    .await;
     let nodes = net.nodes();
     assert_eq!(nodes.len(), 30);
     let px_only: BTreeSet<String> = nodes
@@ -37,11 +47,6 @@ async fn nodes_reachable_only_through_peer_exchange_are_found() {
     for n in nodes.iter().filter(|n| n.px_only) {
         assert!(n.udp.is_none(), "peer-exchange-only nodes run no discv5");
     }
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path()).await;
-    let mut client = server.client().await;
-    let crawl = start(&mut client, oneshot(net.bootstrap_enrs())).await;
-    let done = wait_final(&mut client, &crawl.id, Duration::from_secs(150)).await;
     assert_eq!(done.state, pb::CrawlState::Finished as i32);
     let progress = done.progress.unwrap();
     assert!(progress.px_requests >= 24, "{progress:?}");
@@ -253,8 +258,7 @@ async fn seed_mode_serves_vetted_peers_of_the_requesters_cluster_once_per_interv
     )
     .unwrap();
     let impostor_id = hex::encode(impostor.node_id().raw());
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path()).await;
+    let server = Server::start().await;
     let mut client = server.client().await;
     let mut bootstrap = net.bootstrap_enrs().to_vec();
     bootstrap.push(impostor.to_base64());
@@ -393,36 +397,36 @@ async fn seed_mode_serves_vetted_peers_of_the_requesters_cluster_once_per_interv
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_ethereum_crawl_counts_peers_per_fork_digest() {
-    let net = Testnet::start(TestnetConfig {
-        nodes: 24,
-        protocol_id: *b"discv5",
-        eth2: true,
-        seed: 47,
-        ..TestnetConfig::default()
-    })
-    .await
-    .unwrap();
-    let mut want: BTreeMap<String, u64> = BTreeMap::new();
-    for n in net.nodes() {
-        *want.entry(n.fork_digest.clone().unwrap()).or_default() += 1;
-    }
-    assert_eq!(want.len(), 2, "both digests in use");
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path()).await;
-    let mut client = server.client().await;
-    let crawl = start(
-        &mut client,
-        pb::StartCrawlRequest {
+    let Crawled {
+        net,
+        server,
+        mut client,
+        crawl,
+        done,
+    } = crawl_testnet_with(
+        TestnetConfig {
+            nodes: 24,
+            protocol_id: *b"discv5",
+            eth2: true,
+            seed: 47,
+            ..TestnetConfig::default()
+        },
+        |req| pb::StartCrawlRequest {
             profile: Some(pb::NetworkProfile {
                 profile: Some(pb::network_profile::Profile::Ethereum(
                     pb::EthereumProfile {},
                 )),
             }),
-            ..oneshot(net.bootstrap_enrs())
+            ..req
         },
+        Duration::from_secs(120),
     )
     .await;
-    let done = wait_final(&mut client, &crawl.id, Duration::from_secs(120)).await;
+    let mut want: BTreeMap<String, u64> = BTreeMap::new();
+    for n in net.nodes() {
+        *want.entry(n.fork_digest.clone().unwrap()).or_default() += 1;
+    }
+    assert_eq!(want.len(), 2, "both digests in use");
     assert_eq!(done.progress.unwrap().discovered, 24);
     let stats = client
         .get_network_stats(pb::GetNetworkStatsRequest {
@@ -464,18 +468,14 @@ async fn fleet_presets_expand_to_their_tree_and_unknown_ones_are_refused() {
     let dns = peerscope::testnet::dns::TreeServer::start(Vec::new())
         .await
         .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start_with(
-        dir.path(),
-        peerscope::engine::EngineConfig {
-            dns: peerscope::protocol::dns::ResolverSettings {
-                nameservers: vec![dns.addr()],
-                timeout: Duration::from_secs(2),
-                ..Default::default()
-            },
+    let server = Server::start_with(peerscope::engine::EngineConfig {
+        dns: peerscope::protocol::dns::ResolverSettings {
+            nameservers: vec![dns.addr()],
+            timeout: Duration::from_secs(2),
             ..Default::default()
         },
-    )
+        ..Default::default()
+    })
     .await;
     let mut client = server.client().await;
     let with_preset = |name: &str| pb::StartCrawlRequest {

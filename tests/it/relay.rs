@@ -104,7 +104,6 @@ fn as_map(c: &pb::GetMessageCountsResponse) -> BTreeMap<(String, String), (u64, 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn counts_equal_what_the_testnet_published_and_survive_restart() {
-    let dir = tempfile::tempdir().unwrap();
     let net = Testnet::start(TestnetConfig {
         nodes: 40,
         seed: 5,
@@ -117,7 +116,7 @@ async fn counts_equal_what_the_testnet_published_and_survive_restart() {
         topics.len() >= 2,
         "the seeded testnet has relay nodes on shared shards"
     );
-    let server = Server::start(dir.path()).await;
+    let server = Server::start().await;
     let mut client = server.client().await;
     let crawl_id = start_relay_crawl(&mut client, &net, &topics).await;
 
@@ -196,8 +195,7 @@ async fn counts_equal_what_the_testnet_published_and_survive_restart() {
         .await
         .unwrap();
     drop(client);
-    server.stop().await;
-    let server = Server::start(dir.path()).await;
+    let server = server.restart().await;
     let mut client = server.client().await;
     let again = counts(&mut client).await;
     assert_eq!(as_map(&again), published);
@@ -208,7 +206,6 @@ async fn counts_equal_what_the_testnet_published_and_survive_restart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn content_topics_beyond_the_cap_are_summed_in_other() {
-    let dir = tempfile::tempdir().unwrap();
     let net = Testnet::start(TestnetConfig {
         nodes: 40,
         seed: 5,
@@ -217,13 +214,10 @@ async fn content_topics_beyond_the_cap_are_summed_in_other() {
     .await
     .unwrap();
     let topic = busy_topics(&net, 1).remove(0);
-    let server = Server::start_with(
-        dir.path(),
-        EngineConfig {
-            max_content_topics: 3,
-            ..EngineConfig::default()
-        },
-    )
+    let server = Server::start_with(EngineConfig {
+        max_content_topics: 3,
+        ..EngineConfig::default()
+    })
     .await;
     let mut client = server.client().await;
     start_relay_crawl(&mut client, &net, std::slice::from_ref(&topic)).await;

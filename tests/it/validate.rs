@@ -15,7 +15,7 @@ use tokio_stream::StreamExt;
 use tonic::transport::Channel;
 use tonic::{Code, Status};
 
-use crate::common::{oneshot, start, wait_final, within, Server};
+use crate::common::{oneshot, within, Server};
 
 /// Time one call may take before the row counts as a hang.
 const CALL_LIMIT: Duration = Duration::from_secs(20);
@@ -180,21 +180,17 @@ const TREE_URL: &str =
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_rpc_rejects_bad_arguments_with_the_documented_code_naming_the_field() {
-    let dir = tempfile::tempdir().unwrap();
     // A nameserver on loopback that never answers: tree lookups fail, and nothing leaves
     // the machine.
     let silent_dns = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    let server = Server::start_with(
-        dir.path(),
-        EngineConfig {
-            dns: peerscope::protocol::dns::ResolverSettings {
-                nameservers: vec![silent_dns.local_addr().unwrap()],
-                timeout: Duration::from_millis(300),
-                ..Default::default()
-            },
-            ..EngineConfig::default()
+    let server = Server::start_with(EngineConfig {
+        dns: peerscope::protocol::dns::ResolverSettings {
+            nameservers: vec![silent_dns.local_addr().unwrap()],
+            timeout: Duration::from_millis(300),
+            ..Default::default()
         },
-    )
+        ..EngineConfig::default()
+    })
     .await;
     let mut client = server.client().await;
     let net = Testnet::start(TestnetConfig {
@@ -212,8 +208,9 @@ async fn every_rpc_rejects_bad_arguments_with_the_documented_code_naming_the_fie
     let enr = net.bootstrap_enrs()[0].clone();
 
     // A finished crawl with stored peers and events, for the valid rows.
-    let crawl = start(&mut client, good.clone()).await;
-    let done = wait_final(&mut client, &crawl.id, Duration::from_secs(60)).await;
+    let (crawl, done) = server
+        .crawl(&mut client, good.clone(), Duration::from_secs(60))
+        .await;
     assert_eq!(done.state, pb::CrawlState::Finished as i32, "{done:?}");
     let node = net.nodes()[1].clone();
     let last_sequence = {
