@@ -260,7 +260,6 @@ async fn content_topics_beyond_the_cap_are_summed_in_other() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_relay_crawls_of_one_cluster_count_each_message_once() {
-    let dir = tempfile::tempdir().unwrap();
     let net = Testnet::start(TestnetConfig {
         nodes: 40,
         seed: 5,
@@ -269,7 +268,7 @@ async fn two_relay_crawls_of_one_cluster_count_each_message_once() {
     .await
     .unwrap();
     let topics = busy_topics(&net, 2);
-    let server = Server::start(dir.path()).await;
+    let server = Server::start().await;
     let mut client = server.client().await;
     // Two CONTINUOUS relay crawls of the same topics: two gossipsub swarms, two meshes,
     // each receiving every message.
