@@ -123,6 +123,9 @@ pub enum ServiceError {
     /// The gRPC server failed.
     #[error("gRPC server failed")]
     Grpc(#[source] ApiError),
+    /// The TLS certificate or key cannot serve HTTP.
+    #[error("TLS for the HTTP endpoints: {0}")]
+    HttpTls(String),
     /// The HTTP server failed.
     #[error("HTTP server failed")]
     Http(#[source] std::io::Error),
@@ -181,12 +184,29 @@ impl Service {
                 tracing::warn!(%addr, "{what} listens beyond loopback without a token: anyone who can reach it controls peerscope");
             }
         }
-        let http = tokio::spawn(crate::api::serve_http(
-            listeners.http,
-            engine.clone(),
-            config.api.token.clone(),
-            shutdown.clone(),
-        ));
+        // With TLS configured, HTTP is served over TLS with the same certificate, so the
+        // bearer token never travels in the clear on either edge.
+        let http_tls = match &config.api.tls {
+            Some((cert, key)) => {
+                Some(crate::api::http::tls_config(cert, key).map_err(ServiceError::HttpTls)?)
+            }
+            None => None,
+        };
+        let http = match http_tls {
+            Some(tls) => tokio::spawn(crate::api::http::serve_https(
+                listeners.http,
+                engine.clone(),
+                config.api.token.clone(),
+                tls,
+                shutdown.clone(),
+            )),
+            None => tokio::spawn(crate::api::serve_http(
+                listeners.http,
+                engine.clone(),
+                config.api.token.clone(),
+                shutdown.clone(),
+            )),
+        };
         let grpc = tokio::spawn(crate::api::serve_with(
             listeners.grpc,
             engine.clone(),

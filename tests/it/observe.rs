@@ -544,3 +544,64 @@ async fn hundred_subscribers_one_slow_all_get_every_event() {
     assert_eq!(finished, 100);
     server.stop().await;
 }
+
+/// With TLS configured, the HTTP endpoints are served over TLS too, so the bearer token
+/// never crosses the network in the clear: a TLS client with the certificate gets
+/// `/metrics`; a plaintext request gets no HTTP answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_endpoints_are_served_over_tls_when_tls_is_configured() {
+    use std::sync::Arc;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let cert_pem = cert.cert.pem();
+    let key_pem = cert.key_pair.serialize_pem();
+    let server = Server::start_full(
+        EngineConfig::default(),
+        ServeOptions {
+            token: Some(peerscope::api::Token::new("s3cret").unwrap()),
+            tls: Some((cert_pem.clone().into_bytes(), key_pem.into_bytes())),
+        },
+    )
+    .await;
+    let request = "GET /metrics HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer s3cret\r\nConnection: close\r\n\r\n";
+
+    // Plaintext: the server answers no HTTP (it expects a TLS ClientHello).
+    let mut plain = tokio::net::TcpStream::connect(server.http).await.unwrap();
+    plain.write_all(request.as_bytes()).await.unwrap();
+    let mut got = Vec::new();
+    let _ = within(Duration::from_secs(15), plain.read_to_end(&mut got)).await;
+    assert!(
+        !String::from_utf8_lossy(&got).starts_with("HTTP/1.1 200"),
+        "plaintext HTTP must not be served when TLS is configured"
+    );
+
+    // TLS with the server's certificate as the trust root.
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls::pki_types::CertificateDer::from(
+            cert.cert.der().to_vec(),
+        ))
+        .unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(server.http).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut tls = within(Duration::from_secs(10), connector.connect(name, tcp))
+        .await
+        .expect("TLS handshake with the HTTP endpoint");
+    tls.write_all(request.as_bytes()).await.unwrap();
+    let mut body = Vec::new();
+    within(Duration::from_secs(10), tls.read_to_end(&mut body))
+        .await
+        .unwrap();
+    let body = String::from_utf8_lossy(&body);
+    assert!(body.starts_with("HTTP/1.1 200"), "{body}");
+    assert!(body.contains("networkmonitor_peer_count"));
+    server.stop().await;
+}
