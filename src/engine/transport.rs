@@ -368,3 +368,304 @@ fn error_chain(e: &dyn Error) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future;
+    use std::pin::Pin;
+
+    use futures::{AsyncReadExt, AsyncWriteExt, StreamExt};
+    use libp2p::core::transport::memory::{Channel, MemoryTransport, MemoryTransportError};
+    use libp2p::core::transport::{ListenerId, TransportEvent};
+    use libp2p::multiaddr::Protocol;
+    use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
+    use libp2p::swarm::{dummy, ConnectionDenied, SwarmEvent};
+    use libp2p::{Multiaddr, Transport};
+
+    use super::*;
+
+    fn addr() -> Multiaddr {
+        "/ip4/127.0.0.1/tcp/9".parse().unwrap()
+    }
+
+    /// A failure of the upgraded transport as the swarm sees it: boxed by
+    /// `tcp_transport`, then under the whole attempt's bound, boxed again.
+    fn as_swarm_sees(e: io::Error) -> TransportError<io::Error> {
+        TransportError::Other(io::Error::other(TransportTimeoutError::Other(
+            io::Error::other(e),
+        )))
+    }
+
+    fn dial_error(e: io::Error) -> DialError {
+        DialError::Transport(vec![(addr(), as_swarm_sees(e))])
+    }
+
+    /// A TCP connect that failed with `e`.
+    fn connect_failed(e: io::Error) -> DialError {
+        dial_error(handshake_error(TransportTimeoutError::Other(
+            TransportFailure::Connect(e),
+        )))
+    }
+
+    fn class(e: &DialError) -> ErrorClass {
+        classify_dial_error(e).0
+    }
+
+    #[test]
+    fn phase_timeouts_read_as_their_texts() {
+        assert_eq!(PhaseTimeout::Connect.to_string(), TCP_CONNECT_TIMEOUT);
+        assert_eq!(PhaseTimeout::Handshake.to_string(), HANDSHAKE_TIMEOUT);
+    }
+
+    #[test]
+    fn the_crate_s_timeouts_are_told_apart() {
+        let connect = connect_failed(connect_error(TransportTimeoutError::Timeout));
+        let (c, text) = classify_dial_error(&connect);
+        assert_eq!(c, ErrorClass::Timeout);
+        assert!(text.contains(TCP_CONNECT_TIMEOUT), "{text}");
+
+        let handshake = dial_error(handshake_error(TransportTimeoutError::Timeout));
+        let (c, text) = classify_dial_error(&handshake);
+        assert_eq!(c, ErrorClass::HandshakeTimeout);
+        assert!(text.contains(HANDSHAKE_TIMEOUT), "{text}");
+
+        // The whole attempt's bound.
+        let whole = DialError::Transport(vec![(
+            addr(),
+            TransportError::Other(io::Error::other(
+                TransportTimeoutError::<io::Error>::Timeout,
+            )),
+        )]);
+        assert_eq!(class(&whole), ErrorClass::Timeout);
+    }
+
+    #[test]
+    fn socket_errors_are_classified_by_kind() {
+        use io::ErrorKind::*;
+        for (kind, expected) in [
+            (ConnectionRefused, ErrorClass::Refused),
+            (TimedOut, ErrorClass::Timeout),
+            (HostUnreachable, ErrorClass::Unreachable),
+            (NetworkUnreachable, ErrorClass::Unreachable),
+            (AddrNotAvailable, ErrorClass::Unreachable),
+            (ConnectionReset, ErrorClass::Other),
+            (PermissionDenied, ErrorClass::Other),
+        ] {
+            let e = connect_failed(io::Error::from(kind));
+            assert_eq!(class(&e), expected, "{kind:?}");
+        }
+        // The kind decides, not the words: a refusal that says "timed out".
+        let e = connect_failed(io::Error::new(ConnectionRefused, "timed out"));
+        assert_eq!(class(&e), ErrorClass::Refused);
+        let e = connect_failed(io::Error::other("connection refused"));
+        assert_eq!(class(&e), ErrorClass::Other);
+    }
+
+    #[test]
+    fn swarm_level_dial_errors() {
+        let peer = PeerId::random();
+        for (e, expected) in [
+            (DialError::NoAddresses, ErrorClass::NoAddress),
+            (DialError::Aborted, ErrorClass::Canceled),
+            (
+                DialError::WrongPeerId {
+                    obtained: peer,
+                    address: addr(),
+                },
+                ErrorClass::PeerIdMismatch,
+            ),
+            (
+                DialError::LocalPeerId { address: addr() },
+                ErrorClass::Other,
+            ),
+            (
+                DialError::DialPeerConditionFalse(PeerCondition::Disconnected),
+                ErrorClass::Other,
+            ),
+            (
+                DialError::Denied {
+                    cause: ConnectionDenied::new(io::Error::from(io::ErrorKind::TimedOut)),
+                },
+                ErrorClass::Other,
+            ),
+            (
+                DialError::Transport(vec![(
+                    addr(),
+                    TransportError::MultiaddrNotSupported(addr()),
+                )]),
+                ErrorClass::NoAddress,
+            ),
+            (DialError::Transport(vec![]), ErrorClass::Other),
+        ] {
+            assert_eq!(class(&e), expected, "{e}");
+        }
+    }
+
+    #[test]
+    fn with_several_addresses_the_most_informative_failure_counts() {
+        let refused = || {
+            as_swarm_sees(handshake_error(TransportTimeoutError::Other(
+                TransportFailure::Connect(io::ErrorKind::ConnectionRefused.into()),
+            )))
+        };
+        let stalled = || as_swarm_sees(handshake_error(TransportTimeoutError::Timeout));
+        let e = DialError::Transport(vec![(addr(), refused()), (addr(), stalled())]);
+        assert_eq!(class(&e), ErrorClass::HandshakeTimeout);
+        let e = DialError::Transport(vec![
+            (addr(), TransportError::MultiaddrNotSupported(addr())),
+            (addr(), refused()),
+        ]);
+        assert_eq!(class(&e), ErrorClass::Refused);
+    }
+
+    // The same transport over libp2p's in-memory channels (no sockets): real libp2p
+    // upgrade errors, through the same layers as a TCP dial.
+
+    const PHASE: Duration = Duration::from_millis(300);
+
+    fn memory_address() -> Multiaddr {
+        Multiaddr::empty().with(Protocol::Memory(rand::random::<u64>().max(1)))
+    }
+
+    /// The upgraded transport over memory channels; a port nobody listens on is refused
+    /// (as a closed TCP port is).
+    fn memory_transport(key: &identity::Keypair) -> Boxed<(PeerId, StreamMuxerBox)> {
+        let base = MemoryTransport::default().map_err(|e| match e {
+            MemoryTransportError::Unreachable => {
+                io::Error::new(io::ErrorKind::ConnectionRefused, e)
+            }
+            other => io::Error::other(other),
+        });
+        let base = TransportTimeout::new(base, PHASE).map_err(connect_error);
+        upgrade(base, key, PHASE).unwrap()
+    }
+
+    /// Dials `peer` at `addr` from a memory swarm and returns how the dial failed.
+    async fn dial(addr: Multiaddr, peer: PeerId) -> DialError {
+        let key = identity::Keypair::generate_ed25519();
+        let mut swarm = swarm_over(memory_transport(&key), &key, dummy::Behaviour, PHASE);
+        swarm
+            .dial(
+                DialOpts::peer_id(peer)
+                    .addresses(vec![addr])
+                    .condition(PeerCondition::Always)
+                    .build(),
+            )
+            .unwrap();
+        tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                match swarm.select_next_some().await {
+                    SwarmEvent::OutgoingConnectionError { error, .. } => return error,
+                    SwarmEvent::ConnectionEstablished { .. } => panic!("the dial succeeded"),
+                    _ => {}
+                }
+            }
+        })
+        .await
+        .expect("the dial ends")
+    }
+
+    /// Accepts one connection on a fresh memory address and hands it to `serve`.
+    fn raw_listener<F, Fut>(serve: F) -> Multiaddr
+    where
+        F: FnOnce(Channel<Vec<u8>>) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send,
+    {
+        let mut t = MemoryTransport::default();
+        let addr = memory_address();
+        t.listen_on(ListenerId::next(), addr.clone()).unwrap();
+        tokio::spawn(async move {
+            let accepted = tokio::time::timeout(Duration::from_secs(10), async {
+                loop {
+                    let ev = futures::future::poll_fn(|cx| Pin::new(&mut t).poll(cx)).await;
+                    if let TransportEvent::Incoming { upgrade, .. } = ev {
+                        return upgrade.await.ok();
+                    }
+                }
+            })
+            .await;
+            if let Ok(Some(conn)) = accepted {
+                serve(conn).await;
+            }
+        });
+        addr
+    }
+
+    fn someone() -> PeerId {
+        identity::Keypair::generate_ed25519().public().to_peer_id()
+    }
+
+    #[tokio::test]
+    async fn nothing_listening_is_refused() {
+        let e = dial(memory_address(), someone()).await;
+        assert_eq!(class(&e), ErrorClass::Refused, "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_peer_that_never_speaks_is_a_handshake_timeout() {
+        let addr = raw_listener(|conn| async move {
+            tokio::time::sleep(PHASE * 4).await;
+            drop(conn);
+        });
+        let (c, text) = classify_dial_error(&dial(addr, someone()).await);
+        assert_eq!(c, ErrorClass::HandshakeTimeout, "{text}");
+        assert!(text.contains(HANDSHAKE_TIMEOUT), "{text}");
+    }
+
+    #[tokio::test]
+    async fn a_peer_that_answers_garbage_fails_the_handshake() {
+        let addr = raw_listener(|mut conn| async move {
+            let _ = conn.write_all(&[0xff; 64]).await;
+            let _ = conn.flush().await;
+            let mut buf = [0u8; 256];
+            let _ = tokio::time::timeout(PHASE * 4, conn.read(&mut buf)).await;
+        });
+        let (c, text) = classify_dial_error(&dial(addr, someone()).await);
+        assert_eq!(c, ErrorClass::Handshake, "{text}");
+    }
+
+    #[tokio::test]
+    async fn a_peer_that_hangs_up_fails_the_handshake() {
+        let addr = raw_listener(|conn| async move { drop(conn) });
+        let (c, text) = classify_dial_error(&dial(addr, someone()).await);
+        assert_eq!(c, ErrorClass::Handshake, "{text}");
+    }
+
+    #[tokio::test]
+    async fn a_peer_that_refuses_noise_fails_the_handshake() {
+        // multistream-select: the header, then "na" for the proposed protocol.
+        let addr = raw_listener(|mut conn| async move {
+            let mut buf = [0u8; 256];
+            let _ = conn.read(&mut buf).await;
+            let mut answer = Vec::new();
+            for line in ["/multistream/1.0.0\n", "na\n"] {
+                answer.push(line.len() as u8);
+                answer.extend_from_slice(line.as_bytes());
+            }
+            let _ = conn.write_all(&answer).await;
+            let _ = conn.flush().await;
+            let _ = tokio::time::timeout(PHASE * 4, conn.read(&mut buf)).await;
+        });
+        let (c, text) = classify_dial_error(&dial(addr, someone()).await);
+        assert_eq!(c, ErrorClass::Handshake, "{text}");
+    }
+
+    #[tokio::test]
+    async fn another_key_is_a_peer_id_mismatch() {
+        let key = identity::Keypair::generate_ed25519();
+        let mut listener = swarm_over(memory_transport(&key), &key, dummy::Behaviour, PHASE);
+        let addr = memory_address();
+        listener.listen_on(addr.clone()).unwrap();
+        let serving = tokio::spawn(async move {
+            let _ = tokio::time::timeout(Duration::from_secs(10), async {
+                loop {
+                    listener.select_next_some().await;
+                }
+            })
+            .await;
+        });
+        let e = dial(addr, someone()).await;
+        serving.abort();
+        assert_eq!(class(&e), ErrorClass::PeerIdMismatch, "{e}");
+    }
+}
