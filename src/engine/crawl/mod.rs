@@ -7,8 +7,10 @@
 //!          ├─ dials.rs     pure: address book, dial targets, per-IP limit
 //!          ├─ seed.rs      pure: peer-exchange answers and the per-requester limit
 //!          ├─ estimate.rs  pure: ONESHOT completion estimate
+//!          ├─ requests.rs  the walk's FINDNODE requests sent, their answers and failures
 //!          ├─ records.rs   a record from any source: store, events, walk, dials, geo
 //!          ├─ visits.rs    what the dialer reports: visits, PX answers, PX requests
+//!          ├─ progress.rs  progress counters, the estimate, events written
 //!          └─ io.rs        Discovery: discv5 (jobs in flight), dialer, relay monitor, geolocator
 //! ```
 //!
@@ -29,13 +31,15 @@
 mod dials;
 mod estimate;
 pub(crate) mod io;
+mod progress;
 mod records;
+mod requests;
 mod seed;
 mod visits;
 mod walk;
 
 use std::collections::{HashMap, HashSet};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use discv5::Event;
 use rand::rngs::StdRng;
@@ -44,8 +48,9 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use self::dials::Dials;
-use self::estimate::{Throughput, Work};
-use self::io::{next_dial_event, next_relay_event, sleep_until_opt, Discovery, Job};
+use self::estimate::Throughput;
+use self::io::{next_dial_event, next_relay_event, sleep_until_opt, Discovery};
+use self::progress::Reports;
 use self::seed::PxServer;
 use self::walk::{Round, Walk, WalkConfig};
 use crate::engine::schedule::Policy;
@@ -54,13 +59,9 @@ use crate::model::{
     now_millis, Crawl, CrawlMode, CrawlSettings, CrawlState, NewPeerEvent, NodeId, Profile,
     SourceKind,
 };
-use crate::protocol::enr::parse_enr;
 use crate::store::{Store, StoreError};
 
 pub use self::io::{discv5_config, passive_local_enr};
-
-/// How often the live snapshot of a running crawl is published.
-const PUBLISH_INTERVAL: Duration = Duration::from_millis(100);
 
 /// Why the crawl loop ended.
 enum End {
@@ -194,6 +195,7 @@ impl Crawler {
         }
     }
 
+    /// Walks and dials until the crawl finishes, fails, or is cancelled.
     async fn run_loop(
         &mut self,
         snapshots: &watch::Sender<Crawl>,
@@ -207,225 +209,85 @@ impl Crawler {
             .settings
             .max_duration
             .map(|d| tokio::time::Instant::now() + d);
-        let mut last_publish = Instant::now();
-        let mut last_persist = Instant::now();
+        let mut reports = Reports::new(persist_every);
         self.io.lookups(self.settings.random_lookups);
         loop {
-            if let Err(e) = self.fill_dials().and_then(|()| self.flush_events()) {
-                return End::Failed(e);
-            }
-            if self.limit_hit {
-                return End::Finished;
-            }
-            self.send_requests();
-            self.update_progress();
-            if last_publish.elapsed() >= PUBLISH_INTERVAL {
-                snapshots.send_replace(self.crawl.clone());
-                last_publish = Instant::now();
-            }
-            if last_persist.elapsed() >= persist_every {
-                if let Err(e) = self.store.put_crawl(&self.crawl) {
-                    return End::Failed(e);
-                }
-                last_persist = Instant::now();
-            }
-            let dials_idle = self.dials.undialed() == 0 && self.io.dialer_idle();
-            match self.walk.check_round(
-                self.io.in_flight(),
-                dials_idle,
-                tokio::time::Instant::now(),
-            ) {
-                Round::Open => {}
-                Round::Requeued => self.send_requests(),
-                Round::Done | Round::Finished => {
-                    // Every known node walked (and, ONESHOT, dialed), nothing new pending.
-                    self.update_progress();
-                    snapshots.send_replace(self.crawl.clone());
-                    if let Err(e) = self.store.put_crawl(&self.crawl) {
-                        return End::Failed(e);
-                    }
-                    if self.crawl.spec.mode == CrawlMode::Oneshot {
-                        return End::Finished;
-                    }
-                }
+            match self.advance(snapshots, &mut reports) {
+                Ok(None) => {}
+                Ok(Some(end)) => return end,
+                Err(e) => return End::Failed(e),
             }
             let wake = [self.walk.next_round(), self.dials.book.next_wakeup()]
                 .into_iter()
                 .flatten()
                 .min();
-            tokio::select! {
+            let handled = tokio::select! {
                 _ = cancel.cancelled() => return End::Stopped,
                 _ = sleep_until_opt(deadline) => return End::Finished,
                 Some(done) = self.io.jobs.join_next(), if !self.io.jobs.is_empty() => {
                     match done {
-                        Ok(job) => {
-                            if let Err(e) = self.on_job(job) {
-                                return End::Failed(e);
+                        Ok(job) => self.on_job(job),
+                        Err(e) => {
+                            if e.is_panic() {
+                                tracing::error!(error = %e, "crawl job panicked");
                             }
-                        }
-                        Err(e) if e.is_panic() => tracing::error!(error = %e, "crawl job panicked"),
-                        Err(_) => {}
-                    }
-                }
-                Some(event) = self.io.events.recv() => {
-                    let enr = match event {
-                        Event::Discovered(enr) => Some(enr),
-                        Event::SessionEstablished(enr, _) => Some(enr),
-                        _ => None,
-                    };
-                    if let Some(enr) = enr {
-                        if let Err(e) = self.on_enr(enr, SourceKind::Discv5, None) {
-                            return End::Failed(e);
+                            Ok(())
                         }
                     }
                 }
-                ev = next_dial_event(&mut self.io.dialer) => {
-                    if let Err(e) = self.on_dial_event(ev) {
-                        return End::Failed(e);
+                Some(event) = self.io.events.recv() => match event {
+                    Event::Discovered(enr) | Event::SessionEstablished(enr, _) => {
+                        self.on_enr(enr, SourceKind::Discv5, None)
                     }
-                }
-                _ev = next_relay_event(&mut self.io.relay) => {}
+                    _ => Ok(()),
+                },
+                ev = next_dial_event(&mut self.io.dialer) => self.on_dial_event(ev),
+                _ev = next_relay_event(&mut self.io.relay) => Ok(()),
                 _ = sleep_until_opt(wake) => {
                     if self.walk.start_round_if_due(tokio::time::Instant::now()) {
                         self.io.lookups(self.settings.random_lookups);
                     }
+                    Ok(())
                 }
+            };
+            if let Err(e) = handled {
+                return End::Failed(e);
             }
         }
     }
 
-    /// Takes the crawl's bootstrap records (the DNS trees' after the given ones).
-    fn bootstrap(&mut self) -> Result<(), StoreError> {
-        let dns_from = self.crawl.spec.dns_from.unwrap_or(usize::MAX);
-        for (i, text) in self
-            .crawl
-            .spec
-            .bootstrap_enrs
-            .clone()
-            .into_iter()
-            .enumerate()
+    /// Everything due between two events: dials and requests started, events written,
+    /// progress published and persisted, the round checked. `Some` when the crawl ends.
+    fn advance(
+        &mut self,
+        snapshots: &watch::Sender<Crawl>,
+        reports: &mut Reports,
+    ) -> Result<Option<End>, StoreError> {
+        self.fill_dials()?;
+        self.flush_events()?;
+        if self.limit_hit {
+            return Ok(Some(End::Finished));
+        }
+        self.send_requests();
+        self.update_progress();
+        reports.due(self, snapshots)?;
+        let dials_idle = self.dials.undialed() == 0 && self.io.dialer_idle();
+        match self
+            .walk
+            .check_round(self.io.in_flight(), dials_idle, tokio::time::Instant::now())
         {
-            let source = if i >= dns_from {
-                SourceKind::Dns
-            } else {
-                SourceKind::Bootstrap
-            };
-            match parse_enr(&text) {
-                Ok(enr) => {
-                    self.io.add_enr(enr.clone());
-                    self.on_enr(enr, source, None)?;
-                }
-                Err(e) => tracing::warn!(error = %e, "skipping bad bootstrap ENR"),
-            }
-        }
-        Ok(())
-    }
-
-    /// Sends the FINDNODE requests the walk has room for.
-    fn send_requests(&mut self) {
-        // discv5 times requests out itself; this outer bound only guards against a lost
-        // callback.
-        let guard = self.settings.request_timeout * 3 + Duration::from_secs(1);
-        for request in self.walk.next_requests(self.io.in_flight()) {
-            let Some(enr) = self.walk.record(&request.node).cloned() else {
-                continue;
-            };
-            self.crawl.progress.find_node_requests += 1;
-            self.metrics.find_node(1, 0);
-            self.io.send(request, enr, guard);
-        }
-    }
-
-    fn on_job(&mut self, job: Job) -> Result<(), StoreError> {
-        match job {
-            Job::Lookup(result) => {
-                self.crawl.progress.lookups += 1;
-                if let Ok(enrs) = result {
-                    for enr in enrs {
-                        self.on_enr(enr, SourceKind::Discv5, None)?;
-                    }
+            Round::Open => {}
+            Round::Requeued => self.send_requests(),
+            Round::Done | Round::Finished => {
+                // Every known node walked (and, ONESHOT, dialed), nothing new pending.
+                self.update_progress();
+                snapshots.send_replace(self.crawl.clone());
+                self.store.put_crawl(&self.crawl)?;
+                if self.crawl.spec.mode == CrawlMode::Oneshot {
+                    return Ok(Some(End::Finished));
                 }
             }
-            Job::FindNode {
-                request,
-                result: Ok(enrs),
-            } => {
-                if request.is_probe() {
-                    // It answered: seen now (once per walk, not per request).
-                    self.store.touch_peer(&request.node, now_millis())?;
-                }
-                self.walk.answered(request);
-                for enr in enrs {
-                    self.on_enr(enr, SourceKind::Discv5, None)?;
-                }
-            }
-            Job::FindNode {
-                request,
-                result: Err(reason),
-            } => {
-                self.crawl.progress.find_node_failures += 1;
-                self.metrics.find_node(0, 1);
-                let outcome = self.walk.failed(request);
-                tracing::trace!(
-                    node = %hex::encode(request.node),
-                    distance = request.distance,
-                    %reason,
-                    ?outcome,
-                    "FINDNODE failed"
-                );
-            }
         }
-        Ok(())
-    }
-
-    fn flush_events(&mut self) -> Result<(), StoreError> {
-        if !self.events.is_empty() {
-            let n = self.events.len() as u64;
-            self.store.append_events(std::mem::take(&mut self.events))?;
-            self.metrics.events_written(n);
-        }
-        Ok(())
-    }
-
-    /// Copies the walk's round counters into the crawl's progress.
-    fn sync_walk(&mut self) {
-        let p = &mut self.crawl.progress;
-        p.queried = self.walk.queried();
-        p.unresponsive = self.walk.unresponsive();
-        p.rounds = self.walk.rounds();
-    }
-
-    fn update_progress(&mut self) {
-        self.sync_walk();
-        let p = &mut self.crawl.progress;
-        p.discovered = self.walk.known() as u64;
-        p.queued = self.walk.queued() as u64;
-        p.in_flight = self.io.in_flight() as u64;
-        p.dialing = self.io.dialer.as_ref().map_or(0, |d| d.in_flight() as u64);
-        p.dial_queued = self.dials.undialed() as u64;
-        if let Some(r) = &self.io.relay {
-            p.relay_peers = r.connected() as u64;
-            p.relay_mesh_peers = r.min_mesh_peers() as u64;
-            p.messages = r.messages();
-        }
-        self.crawl.progress.estimated_remaining_ms = self.estimate_remaining();
-    }
-
-    /// ONESHOT: time until the known work is done at the recent pace; `None` without
-    /// enough throughput to tell.
-    fn estimate_remaining(&mut self) -> Option<u64> {
-        if self.crawl.spec.mode != CrawlMode::Oneshot {
-            return None;
-        }
-        let p = &self.crawl.progress;
-        let done = Work {
-            walk: p.queried,
-            dials: p.connected + p.failed_by_class.values().sum::<u64>(),
-        };
-        let left = Work {
-            walk: self.walk.remaining(),
-            dials: self.dials.undialed() as u64 + p.dialing,
-        };
-        self.throughput.estimate(Instant::now(), done, left)
+        Ok(None)
     }
 }

@@ -8,10 +8,37 @@ use std::net::IpAddr;
 use super::walk::Learned;
 use super::Crawler;
 use crate::model::{now_millis, NewPeerEvent, NodeId, PeerEventKind, PeerSource, SourceKind};
-use crate::protocol::enr::{DecodedEnr, Enr};
+use crate::protocol::enr::{parse_enr, DecodedEnr, Enr};
 use crate::store::{StoreError, Upsert};
 
 impl Crawler {
+    /// Takes the crawl's bootstrap records (the DNS trees' after the given ones).
+    pub(super) fn bootstrap(&mut self) -> Result<(), StoreError> {
+        let dns_from = self.crawl.spec.dns_from.unwrap_or(usize::MAX);
+        for (i, text) in self
+            .crawl
+            .spec
+            .bootstrap_enrs
+            .clone()
+            .into_iter()
+            .enumerate()
+        {
+            let source = if i >= dns_from {
+                SourceKind::Dns
+            } else {
+                SourceKind::Bootstrap
+            };
+            match parse_enr(&text) {
+                Ok(enr) => {
+                    self.io.add_enr(enr.clone());
+                    self.on_enr(enr, source, None)?;
+                }
+                Err(e) => tracing::warn!(error = %e, "skipping bad bootstrap ENR"),
+            }
+        }
+        Ok(())
+    }
+
     /// Handles a record from any source: stores it, emits events, queues new nodes, and
     /// records where it came from (once per node, source kind and origin).
     pub(super) fn on_enr(
