@@ -1,6 +1,6 @@
 //! The libp2p side of a crawl: dial a peer (TCP + Noise + Yamux), read identify, exchange
 //! Waku metadata, measure one ping, disconnect — and classify whatever fails (by error
-//! type, in [`transport`](super::transport), whose transport and swarm it uses).
+//! type, in [`transport`], whose transport and swarm it uses).
 //!
 //! One [`Dialer`] owns one swarm. The crawl loop calls [`Dialer::dial`] and polls
 //! [`Dialer::next`], which yields progress events and, for every dial, exactly one
@@ -57,7 +57,7 @@ pub struct Behaviour {
 #[derive(Clone, Debug)]
 pub struct DialerConfig {
     /// Bound on the TCP connect; connect + multistream/Noise/Yamux together get twice this
-    /// (see [`tcp_transport`]). Also the timeout of ping and of each request.
+    /// (see [`transport::tcp_transport`]). Also the timeout of ping and of each request.
     pub dial_timeout: Duration,
     /// Bound on identify, metadata and ping once connected.
     pub visit_timeout: Duration,

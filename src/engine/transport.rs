@@ -119,7 +119,7 @@ fn handshake_error(e: TransportTimeoutError<TransportFailure>) -> io::Error {
 /// gets at least `timeout`. The two timeouts are distinct [`PhaseTimeout`]s: a peer that
 /// accepts TCP and never speaks, or stalls mid-handshake, is
 /// [`ErrorClass::HandshakeTimeout`], not [`ErrorClass::Timeout`].
-pub(crate) fn tcp_transport(
+pub fn tcp_transport(
     key: &identity::Keypair,
     timeout: Duration,
 ) -> Result<Boxed<(PeerId, StreamMuxerBox)>, noise::Error> {
@@ -165,8 +165,11 @@ where
         .boxed())
 }
 
-/// A swarm over [`tcp_transport`], closing connections idle for `idle`. See [`swarm_over`].
-pub(crate) fn build_swarm<B: NetworkBehaviour>(
+/// A swarm over [`tcp_transport`] (tokio executor, the whole attempt bounded by
+/// [`CONNECTION_TIMEOUT`]), closing connections idle for `idle`. Built as libp2p's
+/// `SwarmBuilder` builds one, without the builder's extra transport layers, so that every
+/// dial failure reaches [`classify_dial_error`] with its types intact.
+pub fn build_swarm<B: NetworkBehaviour>(
     key: &identity::Keypair,
     behaviour: B,
     timeout: Duration,
