@@ -86,8 +86,8 @@ impl From<EngineError> for Status {
     fn from(e: EngineError) -> Status {
         match e {
             EngineError::UnknownCrawl(_) => Status::not_found(e.to_string()),
-            EngineError::Bind { .. } => Status::failed_precondition(e.to_string()),
-            EngineError::DnsTree { .. } => {
+            EngineError::Start { .. } => Status::failed_precondition(e.to_string()),
+            EngineError::DnsTree { .. } | EngineError::EmptyDnsTrees { .. } => {
                 Status::failed_precondition(format!("dns_tree_urls: {e}"))
             }
             EngineError::ShuttingDown => Status::unavailable(e.to_string()),

@@ -116,7 +116,7 @@ async fn baseline(net: &Testnet, settings: &CrawlSettings) -> Result<(usize, usi
         .await
         .map_err(|e| e.to_string())?;
     let key = CombinedKey::generate_secp256k1();
-    let local = passive_local_enr(&key)?;
+    let local = passive_local_enr(&key).map_err(|e| e.to_string())?;
     let local_id = local.node_id();
     let mut discv5 = Discv5::new(
         local,
@@ -146,7 +146,8 @@ async fn baseline(net: &Testnet, settings: &CrawlSettings) -> Result<(usize, usi
             px_serve: false,
         },
         libp2p::identity::Keypair::generate_secp256k1(),
-    )?;
+    )
+    .map_err(|e| e.to_string())?;
     let lowest = 257 - u64::from(settings.find_node_distances);
     let distances: Vec<u64> = std::iter::once(0).chain((lowest..=256).rev()).collect();
     let mut seen: HashSet<NodeId> = HashSet::new();

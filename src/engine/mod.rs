@@ -2,27 +2,34 @@
 //!
 //! ```text
 //! Engine (Clone handle) ──start/stop/get──▶ crawls: id → RunningCrawl { cancel, watch<Crawl>, task }
-//!                                                      │
-//!                    one task per crawl (crawl.rs) ◀───┘
-//!                    ├─ its own Discv5 (one protocol id per instance), UDP socket bound at start
-//!                    ├─ routing-table walk: FINDNODE per distance to every node (bounded in flight)
-//!                    ├─ random lookups (discv5 iterative queries)
-//!                    ├─ its own libp2p swarm (dialer.rs): dial, identify, metadata, ping
-//!                    ├─ address book (schedule.rs): who to dial when (PEX policy)
-//!                    ├─ peers' IPs ─▶ geolocator (crate::engine::geo, one engine-wide task) ─▶ Store
-//!                    └─▶ Store: peers, ENR history, visits, events (sequence-numbered) ─▶ subscribers
+//!   │                                                  │
+//!   │                one task per crawl (crawl/) ◀─────┘
+//!   │                ├─ io.rs: its own Discv5 (one protocol id per instance), UDP socket bound at start
+//!   │                ├─ walk.rs: FINDNODE per distance to every node (bounded in flight), rounds
+//!   │                ├─ random lookups (discv5 iterative queries)
+//!   │                ├─ its own libp2p swarm (dialer.rs over transport.rs): dial, identify, metadata, ping
+//!   │                ├─ address book (schedule.rs, crawl/dials.rs): who to dial when (PEX policy)
+//!   │                ├─ seed mode (crawl/seed.rs): peer-exchange answers
+//!   │                ├─ relay monitor (relay_monitor.rs) ─▶ relay counter (counter.rs)
+//!   │                ├─ peers' IPs ─▶ geolocator (geo.rs, one engine-wide task) ─▶ Store
+//!   │                └─▶ Store: peers, ENR history, visits, events (sequence-numbered) ─▶ subscribers
+//!   └─ housekeeping.rs (one tracked task): relay counts ─▶ Store every second, event retention
 //! ```
 //!
 //! Each crawl has a child of the engine's root cancellation token: `stop_crawl` cancels the
-//! child, `shutdown` cancels the root and waits for every crawl task to persist its final
-//! state. The engine knows nothing about gRPC.
+//! child, `shutdown` cancels the root, waits for every crawl task to persist its final
+//! state and for the housekeeping task to end, then writes the relay counts once more.
+//! Errors are typed ([`error`]). The engine knows nothing about gRPC.
 
 pub mod counter;
 mod crawl;
 pub mod dialer;
+pub mod error;
 pub mod geo;
+mod housekeeping;
 pub mod relay_monitor;
 pub mod schedule;
+pub mod transport;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -32,41 +39,16 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::engine::counter::MessageCounter;
 use crate::engine::geo::Geolocator;
 use crate::metrics::Metrics;
 use crate::model::{now_millis, Crawl, CrawlId, CrawlProgress, CrawlSpec, CrawlState};
-use crate::store::{Store, StoreError};
-
-/// How often relay counts are written to the store.
-const COUNT_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
+use crate::store::Store;
 
 pub use crawl::{discv5_config, passive_local_enr};
-
-/// Engine failures.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum EngineError {
-    /// No crawl has this id.
-    #[error("crawl {0} not found")]
-    UnknownCrawl(CrawlId),
-    /// An EIP-1459 tree could not be resolved or did not verify; nothing from it is used.
-    #[error("{url}: {reason}")]
-    DnsTree { url: String, reason: String },
-    /// The crawl's discv5 socket could not be bound or started.
-    #[error("could not start discv5 on {addr}: {reason}")]
-    Bind { addr: SocketAddr, reason: String },
-    /// The engine is shutting down and takes no new work.
-    #[error("the engine is shutting down")]
-    ShuttingDown,
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// The geolocator could not start (bad base URL).
-    #[error(transparent)]
-    Geo(#[from] crate::engine::geo::GeoError),
-}
+pub use error::{EngineError, FindNodeError, PxError, StartError, SwarmError};
 
 /// Engine-wide settings.
 #[derive(Clone, Debug)]
@@ -124,6 +106,8 @@ struct Inner {
     geo: Option<Geolocator>,
     root: CancellationToken,
     crawls: Mutex<HashMap<CrawlId, RunningCrawl>>,
+    /// Engine-wide tasks (housekeeping), waited for at shutdown.
+    tasks: TaskTracker,
 }
 
 /// Handle to the engine; cheap to clone.
@@ -149,37 +133,16 @@ impl Engine {
             Some(g) => Some(Geolocator::start(g.clone(), store.clone(), root.clone())?),
             None => None,
         };
-        {
-            // Writes relay counts every second until shutdown (then once more in shutdown),
-            // and applies event retention every minute.
-            let counter = counter.clone();
-            let root = root.clone();
-            let store = store.clone();
-            let (keep, max_age) = (config.event_retention, config.event_max_age);
-            tokio::spawn(async move {
-                let mut tick = tokio::time::interval(COUNT_FLUSH_INTERVAL);
-                let mut n = 0u64;
-                loop {
-                    tokio::select! {
-                        _ = root.cancelled() => return,
-                        _ = tick.tick() => {
-                            if let Err(e) = counter.flush() {
-                                tracing::error!(error = %e, "could not write relay counts");
-                            }
-                            n += 1;
-                            if n % 60 == 1 {
-                                let min_time = now_millis().saturating_sub(max_age.as_millis() as u64);
-                                match store.trim_events(keep, min_time) {
-                                    Ok(0) => {}
-                                    Ok(d) => tracing::info!(dropped = d, "event retention"),
-                                    Err(e) => tracing::error!(error = %e, "event retention failed"),
-                                }
-                            }
-                        }
-                    }
-                }
-            });
-        }
+        let tasks = TaskTracker::new();
+        tasks.spawn(
+            housekeeping::Housekeeping {
+                counter: counter.clone(),
+                store: store.clone(),
+                event_retention: config.event_retention,
+                event_max_age: config.event_max_age,
+            }
+            .run(root.clone()),
+        );
         Ok(Engine {
             inner: Arc::new(Inner {
                 store,
@@ -189,6 +152,7 @@ impl Engine {
                 geo,
                 root,
                 crawls: Mutex::new(HashMap::new()),
+                tasks,
             }),
         })
     }
@@ -258,15 +222,12 @@ impl Engine {
                 &self.inner.config.dns,
             )
             .await
-            .map_err(|e| EngineError::DnsTree {
+            .map_err(|source| EngineError::DnsTree {
                 url: spec.dns_tree_urls.join(", "),
-                reason: e.to_string(),
+                source,
             })?;
-            if let Some((url, e)) = resolution.failures.into_iter().next() {
-                return Err(EngineError::DnsTree {
-                    url,
-                    reason: e.to_string(),
-                });
+            if let Some((url, source)) = resolution.failures.into_iter().next() {
+                return Err(EngineError::DnsTree { url, source });
             }
             spec.dns_from = Some(spec.bootstrap_enrs.len());
             for tree in resolution.trees {
@@ -279,9 +240,8 @@ impl Engine {
                 }
             }
             if spec.bootstrap_enrs.is_empty() {
-                return Err(EngineError::DnsTree {
-                    url: spec.dns_tree_urls.join(", "),
-                    reason: "the trees hold no records".into(),
+                return Err(EngineError::EmptyDnsTrees {
+                    urls: spec.dns_tree_urls.join(", "),
                 });
             }
         }
@@ -302,7 +262,7 @@ impl Engine {
             seed_addr: None,
             local_enr: None,
         };
-        let started = match crawl::Discovery::start(
+        let started = match crawl::io::Discovery::start(
             &crawl.spec,
             addr,
             &self.inner.counter,
@@ -311,13 +271,17 @@ impl Engine {
         .await
         {
             Ok(d) => d,
-            Err(reason) => {
+            Err(source) => {
+                let e = EngineError::Start {
+                    addr,
+                    source: Box::new(source),
+                };
                 crawl.state = CrawlState::Failed;
                 crawl.finished_at = Some(now_millis());
-                crawl.error = Some(format!("could not start discv5 on {addr}: {reason}"));
+                crawl.error = Some(e.to_string());
                 store.put_crawl(&crawl)?;
                 store.flush().await?;
-                return Err(EngineError::Bind { addr, reason });
+                return Err(e);
             }
         };
         let started = started.with_geolocator(self.inner.geo.clone());
@@ -407,13 +371,16 @@ impl Engine {
         self.running().retain(|_, r| !r.task.is_finished());
     }
 
-    /// Stops every crawl (they end STOPPED) and waits for them to persist their state.
+    /// Stops every crawl (they end STOPPED), waits for them to persist their state and for
+    /// the housekeeping task to end, then writes the relay counts.
     pub async fn shutdown(&self) {
         self.inner.root.cancel();
         let tasks: Vec<_> = self.running().drain().map(|(_, r)| r.task).collect();
         for t in tasks {
             let _ = t.await;
         }
+        self.inner.tasks.close();
+        self.inner.tasks.wait().await;
         if let Err(e) = self.inner.counter.flush() {
             tracing::error!(error = %e, "could not write relay counts");
         }

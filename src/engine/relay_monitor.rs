@@ -15,7 +15,8 @@ use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{gossipsub, identify, identity, ping, request_response, Multiaddr, PeerId};
 
-use super::dialer::tcp_transport;
+use super::error::SwarmError;
+use super::transport::build_swarm;
 use crate::engine::counter::MessageCounter;
 use crate::metrics::Metrics;
 use crate::model::now_millis;
@@ -71,41 +72,39 @@ impl RelayMonitor {
         config: RelayConfig,
         counter: MessageCounter,
         metrics: Metrics,
-    ) -> Result<RelayMonitor, String> {
-        let dial_timeout = config.dial_timeout;
-        let agent = config.agent_version.clone();
-        let mut swarm =
-            libp2p::SwarmBuilder::with_existing_identity(identity::Keypair::generate_secp256k1())
-                .with_tokio()
-                .with_other_transport(|key| tcp_transport(key, dial_timeout))
-                .map_err(|e| e.to_string())?
-                .with_behaviour(|key| {
-                    Ok(RelayBehaviour {
-                        gossipsub: gossipsub_behaviour(true)?,
-                        identify: identify::Behaviour::new(
-                            identify::Config::new("peerscope/1".into(), key.public())
-                                .with_agent_version(agent)
-                                .with_push_listen_addr_updates(false),
-                        ),
-                        ping: ping::Behaviour::new(ping::Config::new()),
-                        metadata: request_response::Behaviour::new(
-                            [(
-                                metadata_protocol(),
-                                request_response::ProtocolSupport::Inbound,
-                            )],
-                            request_response::Config::default(),
-                        ),
-                    })
-                })
-                .map_err(|e| e.to_string())?
-                .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
-                .build();
+    ) -> Result<RelayMonitor, SwarmError> {
+        let key = identity::Keypair::generate_secp256k1();
+        let behaviour = RelayBehaviour {
+            gossipsub: gossipsub_behaviour(true).map_err(SwarmError::Gossipsub)?,
+            identify: identify::Behaviour::new(
+                identify::Config::new("peerscope/1".into(), key.public())
+                    .with_agent_version(config.agent_version.clone())
+                    .with_push_listen_addr_updates(false),
+            ),
+            ping: ping::Behaviour::new(ping::Config::new()),
+            metadata: request_response::Behaviour::new(
+                [(
+                    metadata_protocol(),
+                    request_response::ProtocolSupport::Inbound,
+                )],
+                request_response::Config::default(),
+            ),
+        };
+        let mut swarm = build_swarm(
+            &key,
+            behaviour,
+            config.dial_timeout,
+            Duration::from_secs(120),
+        )?;
         for t in &config.topics {
             swarm
                 .behaviour_mut()
                 .gossipsub
                 .subscribe(&gossipsub::IdentTopic::new(t.clone()))
-                .map_err(|e| format!("subscribing to {t}: {e}"))?;
+                .map_err(|source| SwarmError::Subscribe {
+                    topic: t.clone(),
+                    source,
+                })?;
         }
         Ok(RelayMonitor {
             swarm,
