@@ -122,9 +122,33 @@ async fn shutdown_signal() {
     }
 }
 
+/// Client commands end quietly when their output is closed (`peerscope events | head`), as
+/// other Unix tools do: the default SIGPIPE action ends the process instead of a panic in
+/// `println!`. Only stdout and stderr can raise it: std and tokio write to sockets with
+/// `MSG_NOSIGNAL`, so the gRPC connection is unaffected.
+fn end_quietly_when_output_closes() {
+    #[cfg(unix)]
+    // SAFETY: `signal` only sets the process's disposition of SIGPIPE back to its default;
+    // no handler runs and no memory is shared.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    if matches!(
+        cli.command,
+        Command::Crawl { .. }
+            | Command::Peers { .. }
+            | Command::Events { .. }
+            | Command::Counts { .. }
+            | Command::Stats { .. }
+            | Command::Tree { .. }
+    ) {
+        end_quietly_when_output_closes();
+    }
     let result = match cli.command {
         Command::Serve(args) => cli::serve::run(args).await,
         #[cfg(feature = "testnet")]
