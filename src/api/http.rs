@@ -1,6 +1,8 @@
-//! The HTTP side: Prometheus `/metrics` and the seed monitor's JSON endpoints
-//! (`/allpeersinfo`, `/contenttopics`, same field names). With a token configured every
-//! endpoint requires `Authorization: Bearer <token>`.
+//! The HTTP side: Prometheus `/metrics`, the seed monitor's JSON endpoints
+//! (`/allpeersinfo`, `/contenttopics`, same field names), and the web dashboard at `/` with
+//! its JSON API under `/api/v1` (see [`crate::api::dashboard`]). With a token configured
+//! every endpoint requires `Authorization: Bearer <token>` (the dashboard also takes its
+//! session cookie).
 
 use std::collections::BTreeMap;
 
@@ -173,18 +175,21 @@ async fn content_topics(State(state): State<AppState>, headers: HeaderMap) -> Re
     }
 }
 
-/// Serves the HTTP endpoints on `listener` until `shutdown`.
+/// Serves the HTTP endpoints and the dashboard on `listener` until `shutdown` (which also
+/// stops the dashboard's history sampler).
 pub async fn serve_http(
     listener: TcpListener,
     engine: Engine,
     token: Option<Token>,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
+    let dashboard = crate::api::dashboard::router(engine.clone(), token.clone(), shutdown.clone());
     let app = Router::new()
         .route("/metrics", get(metrics))
         .route("/allpeersinfo", get(all_peers_info))
         .route("/contenttopics", get(content_topics))
-        .with_state(AppState { engine, token });
+        .with_state(AppState { engine, token })
+        .merge(dashboard);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown.cancelled_owned())
         .await
