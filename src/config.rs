@@ -20,6 +20,7 @@
 //! geolocation = true
 //! geo_base_url = "http://ip-api.com"
 //! geo_cache_ttl_hours = 168
+//! geo_db = "/var/lib/GeoIP/GeoLite2-City.mmdb"   # offline; ip-api is then not used
 //! ```
 
 use std::net::SocketAddr;
@@ -92,6 +93,9 @@ pub struct FileConfig {
     pub geo_base_url: Option<String>,
     /// Hours a cached geolocation is used before the address is looked up again.
     pub geo_cache_ttl_hours: Option<u64>,
+    /// MaxMind-format database (GeoLite2 / DB-IP Lite `.mmdb`) to geolocate from, offline;
+    /// when set, ip-api is not used.
+    pub geo_db: Option<PathBuf>,
 }
 
 impl FileConfig {
@@ -143,8 +147,8 @@ pub struct ServeConfig {
     pub event_max_age: Duration,
     /// Nameservers for EIP-1459 trees; empty = the system's (/etc/resolv.conf).
     pub dns_nameservers: Vec<SocketAddr>,
-    /// Geolocation of peers' IPs through ip-api; `None` = off. Default on, with
-    /// `http://ip-api.com` and a 7-day cache.
+    /// Geolocation of peers' IPs through ip-api, or from `geo_db` when given; `None` = off.
+    /// Default on, with `http://ip-api.com`, a 7-day cache and no database file.
     pub geo: Option<crate::engine::geo::GeoConfig>,
 }
 
@@ -257,9 +261,19 @@ impl ServeConfig {
                 Some(h) => Duration::from_secs(h.saturating_mul(3600)),
                 None => crate::engine::geo::DEFAULT_CACHE_TTL,
             };
+            let database = cli.geo_db.or(file.geo_db);
+            if let Some(path) = &database {
+                if !path.is_file() {
+                    return Err(ConfigError::Invalid {
+                        key: "geo_db",
+                        reason: format!("{} is not a readable file", path.display()),
+                    });
+                }
+            }
             Some(crate::engine::geo::GeoConfig {
                 base_url,
                 cache_ttl,
+                database,
                 ..crate::engine::geo::GeoConfig::default()
             })
         } else {
@@ -355,6 +369,16 @@ mod tests {
         };
         let err = ServeConfig::resolve(https, FileConfig::default()).unwrap_err();
         assert!(err.to_string().contains("geo_base_url"), "{err}");
+        // A database file: taken from the file config, and it must exist.
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("GeoLite2-City.mmdb");
+        let file: FileConfig =
+            toml::from_str(&format!("geo_db = {:?}", db.display().to_string())).unwrap();
+        let err = ServeConfig::resolve(base(), file.clone()).unwrap_err();
+        assert!(err.to_string().contains("geo_db"), "{err}");
+        std::fs::write(&db, b"x").unwrap();
+        let g = ServeConfig::resolve(base(), file).unwrap().geo.unwrap();
+        assert_eq!(g.database, Some(db));
     }
 
     #[test]

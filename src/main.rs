@@ -155,6 +155,10 @@ struct ServeArgs {
     /// [default: 168].
     #[arg(long, env = "PEERSCOPE_GEO_CACHE_TTL_HOURS")]
     geo_cache_ttl_hours: Option<u64>,
+    /// MaxMind-format database (GeoLite2 or DB-IP Lite .mmdb) to geolocate from, offline;
+    /// when given, no address is sent to ip-api.
+    #[arg(long, env = "PEERSCOPE_GEO_DB")]
+    geo_db: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -264,12 +268,18 @@ struct TestnetArgs {
     enr_file: Option<PathBuf>,
 }
 
-fn init_tracing(format: LogFormat) {
+/// Log filter of `serve`, `bench` when neither PEERSCOPE_LOG nor RUST_LOG is set.
+const DEFAULT_LOG: &str = "info,hickory_server=warn";
+/// Log filter of `testnet` when neither is set: its own lines at info, its dependencies
+/// (discv5 logs a line per node started) at warn.
+const TESTNET_LOG: &str = "warn,peerscope=info";
+
+fn init_tracing(format: LogFormat, default_filter: &str) {
     let filter = std::env::var("PEERSCOPE_LOG")
         .ok()
         .and_then(|v| EnvFilter::try_new(v).ok())
         .or_else(|| EnvFilter::try_from_default_env().ok())
-        .unwrap_or_else(|| EnvFilter::new("info,hickory_server=warn"));
+        .unwrap_or_else(|| EnvFilter::new(default_filter));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -327,9 +337,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         geolocation: args.geolocation,
         geo_base_url: args.geo_base_url,
         geo_cache_ttl_hours: args.geo_cache_ttl_hours,
+        geo_db: args.geo_db,
     };
     let config = ServeConfig::resolve(cli, file)?;
-    init_tracing(config.log_format);
+    init_tracing(config.log_format, DEFAULT_LOG);
 
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
@@ -431,7 +442,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 async fn testnet(args: TestnetArgs) -> anyhow::Result<()> {
-    init_tracing(LogFormat::Text);
+    init_tracing(LogFormat::Text, TESTNET_LOG);
     let protocol_id: [u8; 6] = args
         .protocol_id
         .as_bytes()
@@ -668,7 +679,7 @@ async fn bench_subscribers(args: BenchSubscribersArgs) -> anyhow::Result<()> {
 }
 
 async fn bench(args: BenchArgs) -> anyhow::Result<()> {
-    init_tracing(LogFormat::Text);
+    init_tracing(LogFormat::Text, DEFAULT_LOG);
     let mut settings = cli::bench::default_settings();
     settings.concurrency = args.concurrency;
     settings.dial.concurrency = args.dial_concurrency;

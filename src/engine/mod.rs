@@ -21,6 +21,7 @@ pub mod counter;
 mod crawl;
 pub mod dialer;
 pub mod geo;
+pub mod geo_db;
 pub mod relay_monitor;
 pub mod schedule;
 

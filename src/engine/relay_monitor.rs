@@ -228,6 +228,12 @@ impl RelayMonitor {
                 );
                 self.messages += 1;
                 self.metrics.relay_message(pubsub);
+                self.metrics.relay_application_message(
+                    pubsub,
+                    decoded
+                        .as_ref()
+                        .map(|m| crate::model::messages::application_of(&m.content_topic)),
+                );
                 // Observe, never forward, never penalise.
                 self.swarm
                     .behaviour_mut()

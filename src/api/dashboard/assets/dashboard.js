@@ -471,7 +471,7 @@
         h('td', { class: v.reachable ? 'yes' : 'no', text: v.reachable ? 'connected' : v.error_class }),
         h('td', { class: 'num', text: v.duration_ms + ' ms' }),
         h('td', { class: 'num', text: v.rtt_us === null ? '–' : fmtSecs(v.rtt_us / 1e6) }),
-        h('td', { class: 'wrap', text: v.address || '' })));
+        h('td', { class: 'wrap', text: v.address || '', title: v.address || '' })));
     }
   }
 
