@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use crate::browser::{screenshot_dir, Browser};
 use crate::common::{http_get, oneshot, start, wait_final, Server};
-use crate::relay::{busy_topics, settle, start_relay_crawl};
+use crate::relay::{busy_topics, cluster1_relays, settle, start_relay_crawl};
 
 const TOKEN: &str = "dashboard-test-token";
 
@@ -142,7 +142,7 @@ async fn dashboard_shows_what_the_api_reports() {
     let crawl1 = start_relay_crawl(&mut client, &net, &topics).await;
     let mut n = 0u64;
     for topic in &topics {
-        let node = net.relay_nodes_on(topic)[0];
+        let node = cluster1_relays(&net, topic)[0];
         for ct in &CONTENT_TOPICS[..3] {
             for _ in 0..4 {
                 n += 1;

@@ -22,6 +22,16 @@ pub(crate) fn busy_topics(net: &Testnet, n: usize) -> Vec<String> {
     topics.into_iter().take(n).map(|(_, t)| t).collect()
 }
 
+/// Relay nodes on `topic` in cluster 1, the crawl's: the nodes of other clusters on the
+/// named topic form meshes of their own (nodes drop peers of another cluster).
+pub(crate) fn cluster1_relays(net: &Testnet, topic: &str) -> Vec<usize> {
+    let nodes = net.nodes();
+    net.relay_nodes_on(topic)
+        .into_iter()
+        .filter(|i| nodes[*i].cluster_id == 1)
+        .collect()
+}
+
 pub(crate) async fn start_relay_crawl(
     client: &mut CrawlerClient<Channel>,
     net: &Testnet,

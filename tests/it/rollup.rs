@@ -10,7 +10,7 @@ use peerscope::testnet::{Testnet, TestnetConfig, NAMED_PUBSUB_TOPIC};
 use serde_json::Value;
 
 use crate::common::{http_get, Server};
-use crate::relay::{busy_topics, settle, start_relay_crawl};
+use crate::relay::{busy_topics, cluster1_relays, settle, start_relay_crawl};
 
 /// (pubsub topic index, content topic, messages): three applications (toychat on two
 /// content topics, status, app — the last also in the autosharding form with a
@@ -60,7 +60,7 @@ async fn messages_roll_up_per_application_with_exact_sums() {
 
     let mut n = 0;
     for (t, ct, count) in PLAN {
-        let publishers = net.relay_nodes_on(&topics[t]);
+        let publishers = cluster1_relays(&net, &topics[t]);
         assert!(publishers.len() >= 2, "{}", topics[t]);
         for i in 0..count {
             n += 1;
