@@ -465,7 +465,11 @@ mod tests {
             .lines()
             .filter(|l| l.starts_with("peerscope_relay_application_messages_total{"))
             .count();
-        assert_eq!(apps, MAX_LABEL_VALUES + 2, "first values, other and undecodable");
+        assert_eq!(
+            apps,
+            MAX_LABEL_VALUES + 2,
+            "first values, other and undecodable"
+        );
         assert!(text.contains(
             "peerscope_relay_application_messages_total{pubsub_topic=\"/waku/2/rs/1/0\",application=\"other\"} 5"
         ));

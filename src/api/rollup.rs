@@ -85,8 +85,7 @@ pub fn group(rows: Vec<pb::MessageCount>, grouping: Grouping) -> Vec<pb::Message
             })
             .collect();
     }
-    let mut groups: BTreeMap<(String, String, String), (pb::MessageCount, bool)> =
-        BTreeMap::new();
+    let mut groups: BTreeMap<(String, String, String), (pb::MessageCount, bool)> = BTreeMap::new();
     let mut topics: BTreeMap<(String, String, String), std::collections::BTreeSet<String>> =
         BTreeMap::new();
     for r in rows {
@@ -199,8 +198,20 @@ mod tests {
 
     fn rows() -> Vec<pb::MessageCount> {
         vec![
-            row("/waku/2/default-waku/proto", "/toychat/2/huilong/proto", 4, 400, 100),
-            row("/waku/2/default-waku/proto", "/status/1/a/proto", 6, 600, 50),
+            row(
+                "/waku/2/default-waku/proto",
+                "/toychat/2/huilong/proto",
+                4,
+                400,
+                100,
+            ),
+            row(
+                "/waku/2/default-waku/proto",
+                "/status/1/a/proto",
+                6,
+                600,
+                50,
+            ),
             row("/waku/2/rs/1/0", "/status/1/b/proto", 10, 1000, 200),
             row("/waku/2/rs/1/0", "/status/1/a/proto", 2, 200, 300),
             row("/waku/2/rs/1/0", OTHER_CONTENT_TOPIC, 7, 70, 10),
@@ -216,7 +227,14 @@ mod tests {
         );
         let got: Vec<_> = g
             .iter()
-            .map(|r| (r.application.as_str(), r.messages, r.bytes, r.content_topics))
+            .map(|r| {
+                (
+                    r.application.as_str(),
+                    r.messages,
+                    r.bytes,
+                    r.content_topics,
+                )
+            })
             .collect();
         assert_eq!(
             got,
@@ -281,7 +299,14 @@ mod tests {
         );
         let got: Vec<_> = by_topic
             .iter()
-            .map(|r| (r.pubsub_topic.as_str(), r.messages, r.content_topics, r.other))
+            .map(|r| {
+                (
+                    r.pubsub_topic.as_str(),
+                    r.messages,
+                    r.content_topics,
+                    r.other,
+                )
+            })
             .collect();
         assert_eq!(
             got,

@@ -324,10 +324,8 @@ const PLAIN_PROGRESS_EVERY: Duration = Duration::from_secs(5);
 /// A crawl's walk as a bar: nodes walked out of those known this round, and the rest of
 /// the counters as its message.
 fn progress_bar(id: &str) -> indicatif::ProgressBar {
-    let bar = indicatif::ProgressBar::with_draw_target(
-        Some(0),
-        indicatif::ProgressDrawTarget::stdout(),
-    );
+    let bar =
+        indicatif::ProgressBar::with_draw_target(Some(0), indicatif::ProgressDrawTarget::stdout());
     if let Ok(style) = indicatif::ProgressStyle::with_template(
         "{spinner} crawl {prefix} [{elapsed_precise}] [{bar:30}] {pos}/{len} walked  {msg}",
     ) {
@@ -538,7 +536,11 @@ pub async fn crawl(server: ServerArg, cmd: CrawlCommand) -> anyhow::Result<()> {
                         c.id.clone(),
                         c.name.clone(),
                         pb::CrawlMode::try_from(c.mode)
-                            .map(|m| m.as_str_name().trim_start_matches("CRAWL_MODE_").to_lowercase())
+                            .map(|m| {
+                                m.as_str_name()
+                                    .trim_start_matches("CRAWL_MODE_")
+                                    .to_lowercase()
+                            })
                             .unwrap_or_default(),
                         state_name(c.state).to_string(),
                         p.discovered.to_string(),
@@ -596,8 +598,8 @@ pub async fn crawl(server: ServerArg, cmd: CrawlCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A table printed with a header row and aligned columns; cells are cut to the column's
-/// cap with `…`.
+/// A table printed with a header row and aligned columns; cells are cut to [`MAX_CELL`]
+/// characters with `…`.
 struct Table {
     /// (title, right-aligned)
     columns: Vec<(&'static str, bool)>,
@@ -624,9 +626,20 @@ impl Table {
         }
     }
 
+    /// Adds a row; empty cells print as `-`.
     fn row(&mut self, cells: Vec<String>) {
-        self.rows
-            .push(cells.into_iter().map(|c| cut(&c, MAX_CELL)).collect());
+        self.rows.push(
+            cells
+                .into_iter()
+                .map(|c| {
+                    if c.is_empty() {
+                        "-".into()
+                    } else {
+                        cut(&c, MAX_CELL)
+                    }
+                })
+                .collect(),
+        );
     }
 
     /// The header and the rows as lines (trailing spaces trimmed).
@@ -639,11 +652,8 @@ impl Table {
         }
         let line = |cells: Vec<&str>| {
             let mut out = String::new();
-            for (i, ((c, (_, right)), w)) in cells
-                .iter()
-                .zip(&self.columns)
-                .zip(&widths)
-                .enumerate()
+            for (i, ((c, (_, right)), w)) in
+                cells.iter().zip(&self.columns).zip(&widths).enumerate()
             {
                 if i > 0 {
                     out.push_str("  ");
@@ -917,7 +927,12 @@ pub async fn counts(server: ServerArg, a: CountsArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let grouped = !a.by.is_empty();
-    let show = |d: DimensionArg| !grouped || a.by.iter().any(|b| std::mem::discriminant(b) == std::mem::discriminant(&d));
+    let show = |d: DimensionArg| {
+        !grouped
+            || a.by
+                .iter()
+                .any(|b| std::mem::discriminant(b) == std::mem::discriminant(&d))
+    };
     let mut columns = Vec::new();
     if show(DimensionArg::PubsubTopic) {
         columns.push(("PUBSUB TOPIC", false));
@@ -1142,7 +1157,11 @@ pub async fn stats(server: ServerArg, a: StatsArgs) -> anyhow::Result<()> {
             ("UNDECODABLE", true),
         ]);
         let mut topics = r.by_pubsub_topic.clone();
-        topics.sort_by(|a, b| b.messages.cmp(&a.messages).then_with(|| a.pubsub_topic.cmp(&b.pubsub_topic)));
+        topics.sort_by(|a, b| {
+            b.messages
+                .cmp(&a.messages)
+                .then_with(|| a.pubsub_topic.cmp(&b.pubsub_topic))
+        });
         let shown = top.unwrap_or(topics.len()).min(topics.len());
         for x in &topics[..shown] {
             t.row(vec![
@@ -1157,7 +1176,10 @@ pub async fn stats(server: ServerArg, a: StatsArgs) -> anyhow::Result<()> {
             println!("  {l}");
         }
         if shown < topics.len() {
-            println!("  … {} more (--all shows every entry)", topics.len() - shown);
+            println!(
+                "  … {} more (--all shows every entry)",
+                topics.len() - shown
+            );
         }
     }
     Ok(())

@@ -191,7 +191,10 @@ mod tests {
         );
         assert_eq!(g.error, None);
         let g = db.lookup("2a01:4f8:10a::1".parse().unwrap());
-        assert_eq!((g.country.as_str(), g.city.as_str()), ("Germany", "Falkenstein"));
+        assert_eq!(
+            (g.country.as_str(), g.city.as_str()),
+            ("Germany", "Falkenstein")
+        );
         let g = db.lookup("89.160.20.100".parse().unwrap());
         assert_eq!(g.city, "Linköping");
         // Outside every network: unknown, with a reason.

@@ -74,10 +74,7 @@ pub fn write(networks: &[(IpAddr, u8, Value)], database_type: &str) -> Vec<u8> {
         for i in 0..len {
             let bit = ((bits >> (127 - i)) & 1) as usize;
             if i + 1 == len {
-                assert!(
-                    matches!(nodes[node][bit], Rec::Empty),
-                    "networks overlap"
-                );
+                assert!(matches!(nodes[node][bit], Rec::Empty), "networks overlap");
                 nodes[node][bit] = Rec::Data(offset);
             } else {
                 node = match nodes[node][bit] {
@@ -133,7 +130,11 @@ pub fn write(networks: &[(IpAddr, u8, Value)], database_type: &str) -> Vec<u8> {
 
 /// The control byte(s) of a field: type (1..=7 inline, 8.. extended) and size.
 fn control(kind: u8, size: usize, out: &mut Vec<u8>) {
-    let (inline, ext) = if kind <= 7 { (kind, None) } else { (0, Some(kind - 7)) };
+    let (inline, ext) = if kind <= 7 {
+        (kind, None)
+    } else {
+        (0, Some(kind - 7))
+    };
     let (size_bits, extra): (u8, Vec<u8>) = if size < 29 {
         (size as u8, vec![])
     } else if size < 29 + 256 {

@@ -84,7 +84,10 @@ async fn peers_list_and_stats_print_tables_with_headers() {
     let lines: Vec<&str> = out.lines().collect();
     assert!(lines[0].starts_with("crawl 1 started"), "{out}");
     assert!(lines.len() >= 2, "{out}");
-    assert!(lines[1..].iter().all(|l| l.starts_with("crawl 1 ")), "{out}");
+    assert!(
+        lines[1..].iter().all(|l| l.starts_with("crawl 1 ")),
+        "{out}"
+    );
     assert!(lines.last().unwrap().contains("finished"), "{out}");
 
     // peers list: a header, then one row per peer with reachability, agent, RTT and the
@@ -121,7 +124,11 @@ async fn peers_list_and_stats_print_tables_with_headers() {
     for r in &unreachable {
         // A testnet node that is down advertises a TCP port nothing listens on.
         assert_eq!(r["LAST ERROR"], "refused", "{r:?}");
-        assert_eq!((r["AGENT"].as_str(), r["RTT"].as_str()), ("-", "-"), "{r:?}");
+        assert_eq!(
+            (r["AGENT"].as_str(), r["RTT"].as_str()),
+            ("-", "-"),
+            "{r:?}"
+        );
     }
     // The same peers the API lists, in the same order.
     let mut client = server.client().await;
@@ -164,7 +171,10 @@ async fn peers_list_and_stats_print_tables_with_headers() {
     };
     let (ok, out, _) = cli(&server, &["stats"]).await;
     assert!(ok);
-    assert!(out.starts_with("30 peers: 24 reachable, 6 unreachable"), "{out}");
+    assert!(
+        out.starts_with("30 peers: 24 reachable, 6 unreachable"),
+        "{out}"
+    );
     assert!(out.contains(&format!("shards (ENR, cluster/shard) ({shards} distinct):")));
     let top = section(&out, "shards (ENR");
     assert_eq!(top.len(), 6, "{top:?}");
@@ -244,7 +254,9 @@ async fn testnet_logs_dependencies_at_warn_unless_rust_log_says_otherwise() {
         if let Some(v) = rust_log {
             cmd.env("RUST_LOG", v);
         }
-        let out = within(Duration::from_secs(120), cmd.output()).await.unwrap();
+        let out = within(Duration::from_secs(120), cmd.output())
+            .await
+            .unwrap();
         assert!(out.status.success());
         (
             String::from_utf8_lossy(&out.stdout).to_string(),
@@ -256,7 +268,9 @@ async fn testnet_logs_dependencies_at_warn_unless_rust_log_says_otherwise() {
     assert!(!stderr.contains("Discv5 Service started"), "{stderr}");
     assert!(!stderr.contains("local_peer_id"), "{stderr}");
     assert!(
-        !stderr.lines().any(|l| l.contains("INFO") && !l.contains("peerscope")),
+        !stderr
+            .lines()
+            .any(|l| l.contains("INFO") && !l.contains("peerscope")),
         "{stderr}"
     );
     let (_, stderr) = run(Some("info")).await;

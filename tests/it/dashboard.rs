@@ -8,8 +8,8 @@ use std::time::Duration;
 use peerscope::api::{ServeOptions, Token};
 use peerscope::engine::geo::GeoConfig;
 use peerscope::engine::EngineConfig;
-use peerscope::testnet::geo::{GeoStandIn, StandInConfig};
 use peerscope::proto::pb;
+use peerscope::testnet::geo::{GeoStandIn, StandInConfig};
 use peerscope::testnet::{Testnet, TestnetConfig, CONTENT_TOPICS, NAMED_PUBSUB_TOPIC};
 use serde_json::Value;
 
@@ -65,7 +65,13 @@ async fn dashboard_shows_what_the_api_reports() {
         },
     )
     .await;
-    for path in ["/", "/api/v1/stats", "/api/v1/events/stream", "/assets/dashboard.js", "/metrics"] {
+    for path in [
+        "/",
+        "/api/v1/stats",
+        "/api/v1/events/stream",
+        "/assets/dashboard.js",
+        "/metrics",
+    ] {
         let (status, _) = http_get(locked.http, path, None).await;
         assert_eq!(status, 401, "{path}");
         let (status, _) = http_get(locked.http, path, Some("wrong")).await;
@@ -426,20 +432,32 @@ async fn json_endpoints_answer_as_the_rpcs_and_stream_events() {
         let v: Value = serde_json::from_str(&body).unwrap();
         let visits = v["visits"].as_array().unwrap();
         assert_eq!(visits.len() as u64, p["dial_attempts"].as_u64().unwrap());
-        assert!(visits.iter().all(|v| v["reachable"] == false && v["error_class"].is_string()));
+        assert!(visits
+            .iter()
+            .all(|v| v["reachable"] == false && v["error_class"].is_string()));
     }
     // Errors are the RPC's, as HTTP statuses.
     let (status, body) = http_get(server.http, "/api/v1/crawls/999", None).await;
     assert_eq!(status, 404, "{body}");
     assert!(body.contains("NotFound"), "{body}");
-    let (status, _) = http_get(server.http, &format!("/api/v1/peers/{}", "ab".repeat(32)), None).await;
+    let (status, _) = http_get(
+        server.http,
+        &format!("/api/v1/peers/{}", "ab".repeat(32)),
+        None,
+    )
+    .await;
     assert_eq!(status, 404);
     let (status, _) = http_get(server.http, "/api/v1/peers?cluster_id=x", None).await;
     assert_eq!(status, 400);
 
     // The event stream: the stored log replayed as server-sent events, ids = sequences.
     let last = server.engine().store().last_sequence();
-    let events = sse_events(server.http, "/api/v1/events/stream?after=0&kinds=discovered", 20).await;
+    let events = sse_events(
+        server.http,
+        "/api/v1/events/stream?after=0&kinds=discovered",
+        20,
+    )
+    .await;
     assert_eq!(events.len(), 20);
     let mut seqs = BTreeSet::new();
     for (id, data) in &events {
@@ -472,11 +490,21 @@ async fn sse_events(addr: std::net::SocketAddr, path: &str, n: usize) -> Vec<(u6
     let mut id = None;
     crate::common::within(Duration::from_secs(30), async {
         while out.len() < n {
-            let line = lines.next_line().await.unwrap().expect("stream ended early");
+            let line = lines
+                .next_line()
+                .await
+                .unwrap()
+                .expect("stream ended early");
             // Chunk-size lines of the chunked encoding are skipped with the rest.
-            if let Some(v) = line.strip_prefix("id: ").or_else(|| line.strip_prefix("id:")) {
+            if let Some(v) = line
+                .strip_prefix("id: ")
+                .or_else(|| line.strip_prefix("id:"))
+            {
                 id = v.trim().parse().ok();
-            } else if let Some(d) = line.strip_prefix("data: ").or_else(|| line.strip_prefix("data:")) {
+            } else if let Some(d) = line
+                .strip_prefix("data: ")
+                .or_else(|| line.strip_prefix("data:"))
+            {
                 out.push((id.take().expect("an id before the data"), d.to_string()));
             }
         }
@@ -585,11 +613,18 @@ async fn grafana_queries_name_exported_metrics() {
     start_relay_crawl(&mut client, &net, &topics).await;
     let node = net.relay_nodes_on(&topics[0])[0];
     for i in 0..5 {
-        net.publish(node, &topics[0], CONTENT_TOPICS[i % 2], format!("grafana {i}").into_bytes())
-            .await
-            .unwrap();
+        net.publish(
+            node,
+            &topics[0],
+            CONTENT_TOPICS[i % 2],
+            format!("grafana {i}").into_bytes(),
+        )
+        .await
+        .unwrap();
     }
-    net.publish_garbage(node, &topics[0], vec![0xff, 0x01]).await.unwrap();
+    net.publish_garbage(node, &topics[0], vec![0xff, 0x01])
+        .await
+        .unwrap();
     settle(&mut client, 5).await;
     let seed = start(
         &mut client,
@@ -610,7 +645,9 @@ async fn grafana_queries_name_exported_metrics() {
     let seed_addr: std::net::SocketAddr = seed.seed_addr.parse().unwrap();
     let mut requester = crate::px::Client::connect(
         local.peer_id.clone().unwrap().parse().unwrap(),
-        format!("/ip4/127.0.0.1/tcp/{}", seed_addr.port()).parse().unwrap(),
+        format!("/ip4/127.0.0.1/tcp/{}", seed_addr.port())
+            .parse()
+            .unwrap(),
         1,
     )
     .await;
@@ -619,7 +656,9 @@ async fn grafana_queries_name_exported_metrics() {
         &mut client,
         pb::StartCrawlRequest {
             profile: Some(pb::NetworkProfile {
-                profile: Some(pb::network_profile::Profile::Ethereum(pb::EthereumProfile {})),
+                profile: Some(pb::network_profile::Profile::Ethereum(
+                    pb::EthereumProfile {},
+                )),
             }),
             ..oneshot(eth.bootstrap_enrs())
         },
@@ -627,7 +666,10 @@ async fn grafana_queries_name_exported_metrics() {
     .await;
     wait_final(&mut client, &ethereum.id, Duration::from_secs(120)).await;
     let geo = server.engine().geolocator().unwrap().clone();
-    crate::common::wait_until(Duration::from_secs(30), "geolocation", || geo.backlog() == 0).await;
+    crate::common::wait_until(Duration::from_secs(30), "geolocation", || {
+        geo.backlog() == 0
+    })
+    .await;
     // The store-derived gauges are cached for 5 s.
     tokio::time::sleep(peerscope::metrics::STATS_TTL).await;
     let (status, scrape) = http_get(server.http, "/metrics", None).await;

@@ -87,7 +87,11 @@ async fn geo_db_locates_peers_offline_without_http() {
     )
     .await;
     let store = server.engine().store().clone();
-    let geo = server.engine().geolocator().expect("geolocation on").clone();
+    let geo = server
+        .engine()
+        .geolocator()
+        .expect("geolocation on")
+        .clone();
     // (address, country, ISO code, city); the last is in no network of the file.
     let want: [(&str, &str, &str, &str); 6] = [
         ("81.2.69.142", "United Kingdom", "GB", "London"),

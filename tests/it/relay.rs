@@ -85,7 +85,10 @@ async fn counts(client: &mut CrawlerClient<Channel>) -> pb::GetMessageCountsResp
 
 /// Waits until the API has counted `total` messages (decodable), then a little longer to
 /// catch any over-count.
-pub(crate) async fn settle(client: &mut CrawlerClient<Channel>, total: u64) -> pb::GetMessageCountsResponse {
+pub(crate) async fn settle(
+    client: &mut CrawlerClient<Channel>,
+    total: u64,
+) -> pb::GetMessageCountsResponse {
     within(Duration::from_secs(30), async {
         loop {
             let c = counts(client).await;

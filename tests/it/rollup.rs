@@ -147,12 +147,7 @@ async fn messages_roll_up_per_application_with_exact_sums() {
     assert_eq!(got[&topics[0]].0, 17);
 
     // The dashboard's JSON endpoint is the same call.
-    let (status, body) = http_get(
-        server.http,
-        "/api/v1/messages?group_by=application",
-        None,
-    )
-    .await;
+    let (status, body) = http_get(server.http, "/api/v1/messages?group_by=application", None).await;
     assert_eq!(status, 200, "{body}");
     let v: Value = serde_json::from_str(&body).unwrap();
     let got: BTreeMap<String, (u64, u64)> = v["counts"]
@@ -162,7 +157,10 @@ async fn messages_roll_up_per_application_with_exact_sums() {
         .map(|r| {
             (
                 r["application"].as_str().unwrap().to_string(),
-                (r["messages"].as_u64().unwrap(), r["bytes"].as_u64().unwrap()),
+                (
+                    r["messages"].as_u64().unwrap(),
+                    r["bytes"].as_u64().unwrap(),
+                ),
             )
         })
         .collect();

@@ -57,7 +57,9 @@ pub fn status_response(s: tonic::Status) -> Response {
 }
 
 fn bad_request(field: &str, reason: impl std::fmt::Display) -> Response {
-    status_response(tonic::Status::invalid_argument(format!("{field}: {reason}")))
+    status_response(tonic::Status::invalid_argument(format!(
+        "{field}: {reason}"
+    )))
 }
 
 /// Proto3 JSON of an RPC's reply, or its error.
@@ -411,7 +413,11 @@ pub async fn event_stream(
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    let after = match (last_event_id, number::<u64>(&q, "after"), number::<u64>(&q, "tail")) {
+    let after = match (
+        last_event_id,
+        number::<u64>(&q, "after"),
+        number::<u64>(&q, "tail"),
+    ) {
         (Some(id), _, _) => Some(id),
         (None, Ok(Some(a)), _) => Some(a),
         (None, Ok(None), Ok(Some(tail))) => {

@@ -67,7 +67,10 @@ pub fn router(engine: Engine, token: Option<Token>, shutdown: CancellationToken)
         .route("/api/v1/history", get(json::history))
         .route("/api/v1/rtt", get(json::rtt))
         .route("/api/v1/events/stream", get(json::event_stream))
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_access));
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            require_access,
+        ));
     Router::new()
         .route("/login", get(login_form).post(login))
         .merge(protected)
