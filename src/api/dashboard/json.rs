@@ -56,10 +56,28 @@ pub fn status_response(s: tonic::Status) -> Response {
     (code, Json(body)).into_response()
 }
 
-fn bad_request(field: &str, reason: impl std::fmt::Display) -> Response {
-    status_response(tonic::Status::invalid_argument(format!(
-        "{field}: {reason}"
-    )))
+/// A query parameter that does not parse.
+struct BadParam {
+    name: String,
+    reason: String,
+}
+
+impl BadParam {
+    fn new(name: &str, reason: impl std::fmt::Display) -> BadParam {
+        BadParam {
+            name: name.to_string(),
+            reason: reason.to_string(),
+        }
+    }
+}
+
+impl IntoResponse for BadParam {
+    fn into_response(self) -> Response {
+        status_response(tonic::Status::invalid_argument(format!(
+            "{}: {}",
+            self.name, self.reason
+        )))
+    }
 }
 
 /// Proto3 JSON of an RPC's reply, or its error.
@@ -77,13 +95,13 @@ fn text(q: &BTreeMap<String, String>, name: &str) -> String {
 fn number<T: std::str::FromStr>(
     q: &BTreeMap<String, String>,
     name: &str,
-) -> Result<Option<T>, Response>
+) -> Result<Option<T>, BadParam>
 where
     T::Err: std::fmt::Display,
 {
     match q.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) {
         None => Ok(None),
-        Some(v) => v.parse().map(Some).map_err(|e| bad_request(name, e)),
+        Some(v) => v.parse().map(Some).map_err(|e| BadParam::new(name, e)),
     }
 }
 
@@ -93,7 +111,7 @@ fn enum_list(
     name: &str,
     prefix: &str,
     parse: fn(&str) -> Option<i32>,
-) -> Result<Vec<i32>, Response> {
+) -> Result<Vec<i32>, BadParam> {
     let mut out = Vec::new();
     for item in text(q, name)
         .split(',')
@@ -108,7 +126,7 @@ fn enum_list(
         };
         match parse(&full) {
             Some(v) => out.push(v),
-            None => return Err(bad_request(name, format!("unknown value {item:?}"))),
+            None => return Err(BadParam::new(name, format!("unknown value {item:?}"))),
         }
     }
     Ok(out)
@@ -120,11 +138,11 @@ pub async fn list_crawls(State(s): State<DashState>, Query(q): Params) -> Respon
         pb::CrawlState::from_str_name(n).map(|v| v as i32)
     }) {
         Ok(v) => v.first().copied().unwrap_or(0),
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let page_size = match number(&q, "page_size") {
         Ok(v) => v.unwrap_or(0),
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let req = pb::ListCrawlsRequest {
         page_size,
@@ -151,7 +169,7 @@ pub async fn get_crawl(State(s): State<DashState>, Path(id): Path<String>) -> Re
 /// `cluster_id`, `shard`, `crawl_id`, `protocol`, `agent`, `reachable`, `country`).
 pub async fn list_peers(State(s): State<DashState>, Query(q): Params) -> Response {
     let parsed = (|| {
-        Ok::<_, Response>(pb::ListPeersRequest {
+        Ok::<_, BadParam>(pb::ListPeersRequest {
             page_size: number(&q, "page_size")?.unwrap_or(0),
             page_token: text(&q, "page_token"),
             capability: text(&q, "capability"),
@@ -170,7 +188,7 @@ pub async fn list_peers(State(s): State<DashState>, Query(q): Params) -> Respons
             s.api.list_peers(Request::new(req)).await,
             "peerscope.v1.ListPeersResponse",
         ),
-        Err(r) => r,
+        Err(r) => r.into_response(),
     }
 }
 
@@ -242,7 +260,7 @@ pub async fn peer_visits(State(s): State<DashState>, Path(id): Path<String>) -> 
     let store = s.engine.store().clone();
     match tokio::task::spawn_blocking(move || store.visits(&node)).await {
         Ok(Ok(mut visits)) => {
-            visits.sort_by(|a, b| b.started.cmp(&a.started));
+            visits.sort_by_key(|v| std::cmp::Reverse(v.started));
             let visits: Vec<VisitJson> = visits.iter().map(VisitJson::from).collect();
             Json(json!({"node_id": peer.node_id, "visits": visits})).into_response()
         }
@@ -270,7 +288,7 @@ pub async fn messages(State(s): State<DashState>, Query(q): Params) -> Response 
         pb::MessageDimension::from_str_name(n).map(|v| v as i32)
     }) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let since = match number::<u64>(&q, "window_minutes") {
         Ok(Some(m)) => {
@@ -280,7 +298,7 @@ pub async fn messages(State(s): State<DashState>, Query(q): Params) -> Response 
             ))
         }
         Ok(None) => None,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let req = pb::GetMessageCountsRequest {
         pubsub_topic: text(&q, "pubsub_topic"),
@@ -407,7 +425,7 @@ pub async fn event_stream(
         pb::PeerEventKind::from_str_name(n).map(|v| v as i32)
     }) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let last_event_id = headers
         .get("last-event-id")
@@ -433,7 +451,7 @@ pub async fn event_stream(
             )
         }
         (None, Ok(None), Ok(None)) => None,
-        (None, Err(r), _) | (None, _, Err(r)) => return r,
+        (None, Err(r), _) | (None, _, Err(r)) => return r.into_response(),
     };
     let req = pb::StreamPeerEventsRequest {
         after_sequence: after,
