@@ -226,6 +226,21 @@ async fn dashboard_shows_what_the_api_reports() {
         .await;
     browser.screenshot(&shots.join("network.png")).await;
 
+    // Peers: one row per peer (all fit on the first page), reachability as stored.
+    browser.goto(&format!("{base}/#/peers")).await;
+    let rows = browser
+        .wait_for(
+            "the peers table",
+            Duration::from_secs(30),
+            "const rows = Array.from(document.querySelectorAll('#peers-table tbody tr')); \
+             return (document.body.dataset.loaded || '').includes('peers') && rows.length > 0 && \
+             [rows.length, rows.filter(r => r.children[2].textContent === 'yes').length];",
+        )
+        .await;
+    assert_eq!(rows[0].as_u64().unwrap(), stats.peers);
+    assert_eq!(rows[1].as_u64().unwrap(), stats.reachable);
+    browser.screenshot(&shots.join("peers.png")).await;
+
     // Messages: totals and the per-application table as GetMessageCounts reports them.
     browser.goto(&format!("{base}/#/messages")).await;
     browser

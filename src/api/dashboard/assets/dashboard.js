@@ -71,6 +71,14 @@
   function lineChart(id, xs, series, opts) {
     const box = document.getElementById(id);
     if (!box || typeof uPlot === 'undefined') return;
+    if (xs.length < 2) {
+      // A line needs two samples; the server takes one every few seconds.
+      if (charts[id]) charts[id].plot.destroy();
+      delete charts[id];
+      box.textContent = '';
+      box.append(h('p', { class: 'note', text: 'Collecting samples (one every ' + ((history && history.interval_secs) || 5) + ' s)…' }));
+      return;
+    }
     const width = Math.max(300, box.clientWidth || 600);
     const key = series.map((s) => s.label).join('\u0000') + '|' + width;
     const data = [xs, ...series.map((s) => s.values)];
@@ -327,6 +335,7 @@
     for (const p of r.peers) {
       const geo = p.geo || {};
       const reach = p.reachable === undefined || p.reachable === null ? '–' : p.reachable ? 'yes' : 'no';
+      const shards = p.cluster_id === undefined || p.cluster_id === null ? '–' : p.cluster_id + '/' + (p.shards || []).join(',');
       body.append(h('tr', { 'data-node-id': p.node_id },
         h('td', {}, h('a', { href: '#/peer/' + p.node_id, text: p.node_id.slice(0, 16) })),
         h('td', { text: p.peer_id ? p.peer_id.slice(0, 20) + '…' : '' }),
@@ -336,7 +345,7 @@
         h('td', { text: p.last_error_class || '' }),
         h('td', { text: geo.country_code || geo.country || '' }),
         h('td', { text: (p.capabilities || []).join(',') }),
-        h('td', { text: p.cluster_id === undefined || p.cluster_id === null ? '–' : p.cluster_id + '/' + (p.shards || []).join(',') }),
+        h('td', { class: 'wrap', title: shards, text: shards.length > 32 ? shards.slice(0, 31) + '…' : shards }),
         h('td', { text: time(p.last_seen) })));
     }
     peersToken = r.next_page_token;
