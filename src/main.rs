@@ -83,13 +83,21 @@ enum Command {
     },
 }
 
-/// Logs to stderr in `format`; the level comes from PEERSCOPE_LOG or RUST_LOG (default info).
-fn init_tracing(format: LogFormat) {
+/// Log filter of `serve` and `bench` when neither PEERSCOPE_LOG nor RUST_LOG is set.
+const DEFAULT_LOG: &str = "info,hickory_server=warn";
+/// Log filter of `testnet` when neither is set: its own lines at info, its dependencies
+/// (discv5 logs a line per node started) at warn.
+#[cfg(feature = "testnet")]
+const TESTNET_LOG: &str = "warn,peerscope=info";
+
+/// Logs to stderr in `format`; the filter comes from PEERSCOPE_LOG or RUST_LOG, else
+/// `default_filter`.
+fn init_tracing(format: LogFormat, default_filter: &str) {
     let filter = std::env::var("PEERSCOPE_LOG")
         .ok()
         .and_then(|v| EnvFilter::try_new(v).ok())
         .or_else(|| EnvFilter::try_from_default_env().ok())
-        .unwrap_or_else(|| EnvFilter::new("info,hickory_server=warn"));
+        .unwrap_or_else(|| EnvFilter::new(default_filter));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

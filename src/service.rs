@@ -471,9 +471,9 @@ mod tests {
             ..config(tmp.path())
         };
         let listeners = Listeners::loopback().await.unwrap();
-        let err = Service::start(config, listeners, CancellationToken::new())
-            .err()
-            .expect("refused");
+        let Err(err) = Service::start(config, listeners, CancellationToken::new()) else {
+            panic!("bad TLS material was accepted");
+        };
         assert!(matches!(err, ServiceError::HttpTls(_)), "{err}");
         assert!(err.to_string().contains("certificate"), "{err}");
     }

@@ -26,6 +26,7 @@ mod crawl;
 pub mod dialer;
 pub mod error;
 pub mod geo;
+pub mod geo_db;
 mod housekeeping;
 pub mod relay_monitor;
 pub mod schedule;
