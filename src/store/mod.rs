@@ -18,7 +18,12 @@
 //! | `geo_cache`       | `geo_cache.rs` | IP (4 or 16 bytes)                | [`GeoInfo`] (JSON)       |
 //! | `events`          | `events.rs`    | sequence (u64 BE)                 | [`PeerEvent`] (JSON)     |
 //!
-//! The key and value encodings are in `keys.rs`. Big-endian integer keys keep sled's byte
+//! **Atomic updates.** A change that spans trees — a peer record and its indexes
+//! (`enrs`, `crawl_peers`, `peer_ids`), a visit and the peer's dial aggregates — is one
+//! sled transaction, so a crash leaves all of it or none of it.
+//!
+//! The key and value encodings are in `keys.rs`, upgrades of older layouts in `migrate.rs`.
+//! Big-endian integer keys keep sled's byte
 //! order equal to numeric order, so ranges and pages are plain key scans.
 //!
 //! Geolocation answers are cached per IP; [`Store::cached_geo`] ignores entries older than
@@ -48,6 +53,7 @@ pub mod events;
 mod geo_cache;
 mod keys;
 mod messages;
+mod migrate;
 mod peers;
 mod visits;
 
@@ -62,8 +68,8 @@ pub use visits::{SessionChange, VISITS_PER_PEER};
 use events::EventLog;
 use keys::{be, u64_key};
 
-/// Version of the on-disk layout; bumped with a migration when it changes.
-pub const SCHEMA_VERSION: u64 = 1;
+/// Version of the on-disk layout; bumped with a migration when it changes (see `migrate.rs`).
+pub const SCHEMA_VERSION: u64 = 2;
 
 /// Default interval between sled's background fsyncs.
 pub const DEFAULT_FLUSH_EVERY_MS: u64 = 500;
@@ -85,6 +91,18 @@ pub enum StoreError {
     /// The database was written by a newer peerscope.
     #[error("database schema version {found} is newer than this build's {SCHEMA_VERSION}")]
     SchemaTooNew { found: u64 },
+    /// Test builds: a failure injected at a named point (see `Store::arm_failpoint`).
+    #[cfg(test)]
+    #[error("injected failure at {0}")]
+    Injected(&'static str),
+}
+
+/// The error of a sled transaction whose closure aborts with a [`StoreError`].
+pub(crate) fn tx_error(e: sled::transaction::TransactionError<StoreError>) -> StoreError {
+    match e {
+        sled::transaction::TransactionError::Abort(e) => e,
+        sled::transaction::TransactionError::Storage(e) => StoreError::Db(e),
+    }
 }
 
 /// Handle to the database; cheap to clone.
@@ -104,6 +122,9 @@ pub struct Store {
     geo_cache: sled::Tree,
     /// The `events` tree, sequence numbers and the in-memory window.
     log: Arc<EventLog>,
+    /// Test builds: the point at which the next write fails (see `Store::arm_failpoint`).
+    #[cfg(test)]
+    failpoint: Arc<std::sync::Mutex<Option<&'static str>>>,
 }
 
 impl Store {
@@ -134,19 +155,18 @@ impl Store {
             .flush_every_ms(Some(flush_every_ms.max(1)))
             .open()?;
         let meta = db.open_tree("meta")?;
-        match meta.get("schema_version")? {
-            Some(v) => {
-                let found = u64_key(&v).unwrap_or(0);
-                if found > SCHEMA_VERSION {
-                    return Err(StoreError::SchemaTooNew { found });
-                }
-            }
+        let found = match meta.get("schema_version")? {
+            Some(v) => u64_key(&v).unwrap_or(0),
             None => {
                 meta.insert("schema_version", &be(SCHEMA_VERSION))?;
+                SCHEMA_VERSION
             }
+        };
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::SchemaTooNew { found });
         }
         let log = Arc::new(EventLog::open(&db, &meta, window)?);
-        Ok(Store {
+        let store = Store {
             crawls: db.open_tree("crawls")?,
             peers: db.open_tree("peers")?,
             peer_ids: db.open_tree("peer_ids")?,
@@ -160,7 +180,22 @@ impl Store {
             log,
             meta,
             db,
-        })
+            #[cfg(test)]
+            failpoint: Arc::default(),
+        };
+        if found < SCHEMA_VERSION {
+            let done = store.migrate(found)?;
+            store.meta.insert("schema_version", &be(SCHEMA_VERSION))?;
+            store.db.flush()?;
+            tracing::info!(
+                from = found,
+                to = SCHEMA_VERSION,
+                peers = done.peers,
+                repaired = done.repaired,
+                "store migrated"
+            );
+        }
+        Ok(store)
     }
 
     /// Writes everything to disk. The unused rest of the reserved block of event sequence
@@ -171,9 +206,97 @@ impl Store {
         Ok(())
     }
 
+    /// Test builds: makes the next pass through the point `name` fail with
+    /// [`StoreError::Injected`], as a crash there would stop the write (one shot).
+    #[cfg(test)]
+    pub(crate) fn arm_failpoint(&self, name: &'static str) {
+        *self.failpoint.lock().unwrap() = Some(name);
+    }
+
+    /// Fails if the point `name` is armed (test builds only; a no-op otherwise).
+    #[cfg(test)]
+    pub(crate) fn failpoint(&self, name: &'static str) -> Result<(), StoreError> {
+        let mut armed = self.failpoint.lock().unwrap();
+        if *armed == Some(name) {
+            *armed = None;
+            return Err(StoreError::Injected(name));
+        }
+        Ok(())
+    }
+
+    /// Fails if the point `name` is armed (test builds only; a no-op otherwise).
+    #[cfg(not(test))]
+    #[inline(always)]
+    pub(crate) fn failpoint(&self, _name: &'static str) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     /// Bytes the database occupies on disk.
     pub fn size_on_disk(&self) -> Result<u64, StoreError> {
         Ok(self.db.size_on_disk()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::keys::{be, u64_key};
+    use super::test_support::{enr, temp_store};
+    use super::{Store, StoreError, SCHEMA_VERSION};
+    use crate::model::PeerFilter;
+
+    #[test]
+    fn opening_a_version_1_store_repairs_the_peer_indexes_a_crash_tore() {
+        let (dir, store) = temp_store();
+        let node = enr(1, 1).node_id;
+        store.upsert_peer(5, &enr(1, 1), 1).unwrap();
+        store.upsert_peer(6, &enr(1, 2), 2).unwrap();
+        store.upsert_peer(6, &enr(2, 1), 2).unwrap();
+        // What version 1 could leave after crashes between trees: records without their
+        // indexes (and one whole peer, node 2, as it should be).
+        store
+            .crawl_peers
+            .remove(super::keys::crawl_peer_key(5, &node))
+            .unwrap();
+        store
+            .crawl_peers
+            .remove(super::keys::crawl_peer_key(6, &node))
+            .unwrap();
+        store.enrs.remove(super::keys::enr_key(&node, 2)).unwrap();
+        store.peer_ids.remove(enr(1, 1).peer_id.unwrap()).unwrap();
+        store.meta.insert("schema_version", &be(1)).unwrap();
+        drop(store);
+        let store = Store::open(dir.path(), 100).unwrap();
+        let version = store.meta.get("schema_version").unwrap().unwrap();
+        assert_eq!(u64_key(&version), Some(SCHEMA_VERSION));
+        for (crawl, want) in [(5, vec![1u8]), (6, vec![1, 2])] {
+            let filter = PeerFilter {
+                crawl_id: Some(crawl),
+                ..PeerFilter::default()
+            };
+            let (page, _) = store.list_peers(&filter, None, 10).unwrap();
+            let got: Vec<u8> = page.iter().map(|p| p.enr.node_id[0]).collect();
+            assert_eq!(got, want, "crawl {crawl}");
+        }
+        let history = store.enr_history(&node).unwrap();
+        assert_eq!(history.last().map(|h| h.0), Some(2));
+        let by_id = store
+            .get_peer_by_peer_id(&enr(1, 1).peer_id.unwrap())
+            .unwrap();
+        assert_eq!(by_id.map(|p| p.enr.node_id), Some(node));
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let (dir, store) = temp_store();
+        store
+            .meta
+            .insert("schema_version", &be(SCHEMA_VERSION + 1))
+            .unwrap();
+        drop(store);
+        match Store::open(dir.path(), 100) {
+            Err(StoreError::SchemaTooNew { found }) => assert_eq!(found, SCHEMA_VERSION + 1),
+            other => panic!("{:?}", other.err()),
+        }
     }
 }
 

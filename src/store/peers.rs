@@ -8,7 +8,8 @@ use crate::model::{
 };
 use crate::protocol::enr::DecodedEnr;
 use crate::store::keys::{be, crawl_peer_key, decode, encode, enr_key, u64_key};
-use crate::store::{Store, StoreError};
+use crate::store::{tx_error, Store, StoreError};
+use sled::transaction::{ConflictableTransactionError, Transactional};
 
 /// What an upsert did to a peer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,70 +26,64 @@ pub enum Upsert {
 
 impl Store {
     /// Records that crawl `crawl` saw the record `enr` at `now`.
+    ///
+    /// The record and its indexes (`enrs`, `crawl_peers`, `peer_ids`) are written in one
+    /// transaction: after a crash either all of them are there or none.
     pub fn upsert_peer(
         &self,
         crawl: CrawlId,
         enr: &DecodedEnr,
         now: UnixMillis,
     ) -> Result<Upsert, StoreError> {
-        let mut outcome = Upsert::Seen;
-        let mut corrupt = None;
-        self.peers.fetch_and_update(enr.node_id, |old| {
-            let (record, result) = match old {
-                None => (
-                    PeerRecord {
-                        enr: enr.clone(),
-                        first_seen: now,
-                        last_seen: now,
-                        crawls: [crawl].into(),
-                        enr_versions: 1,
-                        dial: DialInfo::default(),
-                        geo: None,
-                        sources: Vec::new(),
-                    },
-                    Upsert::New,
-                ),
-                Some(bytes) => {
-                    let mut record: PeerRecord = match decode("peers", bytes) {
-                        Ok(r) => r,
-                        Err(e) => {
-                            corrupt = Some(e);
-                            return Some(bytes.to_vec());
+        (&self.peers, &self.enrs, &self.crawl_peers, &self.peer_ids)
+            .transaction(|(peers, enrs, crawl_peers, peer_ids)| {
+                let (record, outcome) = match peers.get(enr.node_id)? {
+                    None => (
+                        PeerRecord {
+                            enr: enr.clone(),
+                            first_seen: now,
+                            last_seen: now,
+                            crawls: [crawl].into(),
+                            enr_versions: 1,
+                            dial: DialInfo::default(),
+                            geo: None,
+                            sources: Vec::new(),
+                        },
+                        Upsert::New,
+                    ),
+                    Some(bytes) => {
+                        let mut record: PeerRecord =
+                            decode("peers", &bytes).map_err(ConflictableTransactionError::Abort)?;
+                        let mut result = if record.crawls.insert(crawl) {
+                            Upsert::NewToCrawl
+                        } else {
+                            Upsert::Seen
+                        };
+                        if enr.seq > record.enr.seq {
+                            let previous_seq = record.enr.seq;
+                            record.enr = enr.clone();
+                            record.enr_versions += 1;
+                            if result != Upsert::NewToCrawl {
+                                result = Upsert::Updated { previous_seq };
+                            }
                         }
-                    };
-                    let mut result = if record.crawls.insert(crawl) {
-                        Upsert::NewToCrawl
-                    } else {
-                        Upsert::Seen
-                    };
-                    if enr.seq > record.enr.seq {
-                        let previous_seq = record.enr.seq;
-                        record.enr = enr.clone();
-                        record.enr_versions += 1;
-                        if result != Upsert::NewToCrawl {
-                            result = Upsert::Updated { previous_seq };
-                        }
+                        record.last_seen = record.last_seen.max(now);
+                        (record, result)
                     }
-                    record.last_seen = record.last_seen.max(now);
-                    (record, result)
+                };
+                peers.insert(&enr.node_id[..], encode(&record))?;
+                self.failpoint("upsert_peer")
+                    .map_err(ConflictableTransactionError::Abort)?;
+                if outcome != Upsert::Seen {
+                    enrs.insert(enr_key(&enr.node_id, enr.seq), enr.text.as_bytes())?;
+                    crawl_peers.insert(crawl_peer_key(crawl, &enr.node_id), &[])?;
+                    if let Some(pid) = &enr.peer_id {
+                        peer_ids.insert(pid.as_bytes(), &enr.node_id[..])?;
+                    }
                 }
-            };
-            outcome = result;
-            Some(encode(&record))
-        })?;
-        if let Some(e) = corrupt {
-            return Err(e);
-        }
-        if outcome != Upsert::Seen {
-            self.enrs
-                .insert(enr_key(&enr.node_id, enr.seq), enr.text.as_bytes())?;
-            self.crawl_peers
-                .insert(crawl_peer_key(crawl, &enr.node_id), &[])?;
-            if let Some(pid) = &enr.peer_id {
-                self.peer_ids.insert(pid.as_bytes(), &enr.node_id)?;
-            }
-        }
-        Ok(outcome)
+                Ok(outcome)
+            })
+            .map_err(tx_error)
     }
 
     /// Records that a stored peer's record was learned from `source`; a source of the same
@@ -285,6 +280,7 @@ mod tests {
     use super::Upsert;
     use crate::model::{GeoInfo, PeerFilter, PeerSource, PeerState, SourceKind};
     use crate::store::test_support::{enr, temp_store};
+    use crate::store::Store;
 
     #[test]
     fn upsert_reports_new_seen_updated_and_new_to_crawl() {
@@ -319,6 +315,64 @@ mod tests {
             4_000
         );
         assert_eq!(store.peer_count(), 1);
+    }
+
+    /// A write stopped between the peer record and its indexes (as a crash there would
+    /// stop it) leaves all or nothing: never a peer missing from its crawl for good.
+    #[test]
+    fn a_write_stopped_midway_never_leaves_a_peer_outside_its_crawl() {
+        let (dir, store) = temp_store();
+        let v1 = enr(1, 1);
+        let node = v1.node_id;
+        let of_crawl = |c| PeerFilter {
+            crawl_id: Some(c),
+            ..PeerFilter::default()
+        };
+        let consistent = |store: &Store, crawl, seq| {
+            let in_crawl = store.list_peers(&of_crawl(crawl), None, 10).unwrap().0;
+            let peer = store.get_peer(&node).unwrap();
+            let history = store.enr_history(&node).unwrap();
+            match &peer {
+                Some(p) => {
+                    assert_eq!(in_crawl.len(), 1, "the peer is listed in crawl {crawl}");
+                    assert_eq!(history.last().map(|h| h.0), Some(p.enr.seq));
+                    assert!(store
+                        .get_peer_by_peer_id(v1.peer_id.as_ref().unwrap())
+                        .unwrap()
+                        .is_some());
+                }
+                None => assert!(in_crawl.is_empty() && history.is_empty()),
+            }
+            peer.map(|p| p.enr.seq == seq)
+        };
+        // A new peer: stopped midway, then what a restart finds.
+        store.arm_failpoint("upsert_peer");
+        assert!(store.upsert_peer(7, &v1, 1_000).is_err());
+        drop(store);
+        let store = Store::open(dir.path(), 100).unwrap();
+        consistent(&store, 7, 1);
+        // The crawl sees it again: it is in the crawl now.
+        store.upsert_peer(7, &v1, 2_000).unwrap();
+        assert_eq!(consistent(&store, 7, 1), Some(true));
+        // A known peer seen by another crawl with a newer record, stopped midway.
+        let v2 = enr(1, 2);
+        store.arm_failpoint("upsert_peer");
+        assert!(store.upsert_peer(8, &v2, 3_000).is_err());
+        drop(store);
+        let store = Store::open(dir.path(), 100).unwrap();
+        let updated = consistent(&store, 7, 2) == Some(true);
+        let in_8 = !store
+            .list_peers(&of_crawl(8), None, 10)
+            .unwrap()
+            .0
+            .is_empty();
+        assert_eq!(
+            updated, in_8,
+            "record and membership of crawl 8 go together"
+        );
+        store.upsert_peer(8, &v2, 4_000).unwrap();
+        assert_eq!(consistent(&store, 8, 2), Some(true));
+        assert_eq!(consistent(&store, 7, 2), Some(true));
     }
 
     #[test]
