@@ -9,8 +9,9 @@
 //! | `crawls`          | `crawls.rs`    | crawl id (u64 BE)                 | [`Crawl`] (JSON)         |
 //! | `peers`           | `peers.rs`     | node id (32 bytes)                | [`PeerRecord`] (JSON)    |
 //! | `peer_ids`        | `peers.rs`     | libp2p peer id (text)             | node id                  |
-//! | `enrs`            | `peers.rs`     | node id ‖ seq (u64 BE)            | `enr:` text              |
+//! | `enrs`            | `peers.rs`     | node id ‖ seq (u64 BE)            | `enr:` text (newest 16)  |
 //! | `crawl_peers`     | `peers.rs`     | crawl id (u64 BE) ‖ node id       | empty                    |
+//! | `last_seen`       | `peers.rs`     | node id                           | time (ms, u64 BE)        |
 //! | `visits`          | `visits.rs`    | node id ‖ time (ms, BE) ‖ crawl   | [`VisitReport`] (JSON)   |
 //! | `msg_counts`      | `messages.rs`  | pubsub ‖ 0 ‖ content              | [`MessageCount`] (JSON)  |
 //! | `msg_buckets`     | `messages.rs`  | pubsub ‖ 0 ‖ content ‖ 0 ‖ minute | messages, bytes (u64 BE) |
@@ -62,7 +63,7 @@ pub use events::{
     RECENT_EVENTS, SUBSCRIPTION_BATCH,
 };
 pub use messages::MessageDelta;
-pub use peers::Upsert;
+pub use peers::{Dropped, Upsert, CRAWLS_PER_PEER, ENR_HISTORY_PER_NODE};
 pub use visits::{SessionChange, VISITS_PER_PEER};
 
 use events::EventLog;
@@ -115,6 +116,7 @@ pub struct Store {
     peer_ids: sled::Tree,
     enrs: sled::Tree,
     crawl_peers: sled::Tree,
+    last_seen: sled::Tree,
     visits: sled::Tree,
     msg_counts: sled::Tree,
     msg_buckets: sled::Tree,
@@ -122,6 +124,8 @@ pub struct Store {
     geo_cache: sled::Tree,
     /// The `events` tree, sequence numbers and the in-memory window.
     log: Arc<EventLog>,
+    /// What was dropped to keep histories and records bounded.
+    dropped: Arc<peers::DropCounters>,
     /// Test builds: the point at which the next write fails (see `Store::arm_failpoint`).
     #[cfg(test)]
     failpoint: Arc<std::sync::Mutex<Option<&'static str>>>,
@@ -172,12 +176,14 @@ impl Store {
             peer_ids: db.open_tree("peer_ids")?,
             enrs: db.open_tree("enrs")?,
             crawl_peers: db.open_tree("crawl_peers")?,
+            last_seen: db.open_tree("last_seen")?,
             visits: db.open_tree("visits")?,
             msg_counts: db.open_tree("msg_counts")?,
             msg_buckets: db.open_tree("msg_buckets")?,
             msg_undecodable: db.open_tree("msg_undecodable")?,
             geo_cache: db.open_tree("geo_cache")?,
             log,
+            dropped: Arc::default(),
             meta,
             db,
             #[cfg(test)]
