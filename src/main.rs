@@ -425,7 +425,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if tokio::time::timeout(grace, http_task).await.is_err() {
         tracing::warn!("HTTP server did not drain within the grace period");
     }
-    store.flush().await.context("flushing the store")?;
+    store.close().await.context("flushing the store")?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -115,7 +115,7 @@ impl Batches {
 mod tests {
     use crate::store::keys::{be, crawl_peer_key, encode, enr_key};
     use crate::store::test_support::{enr, temp_store};
-    use crate::store::{Dropped, Store, CRAWLS_PER_PEER, ENR_HISTORY_PER_NODE};
+    use crate::store::{Dropped, CRAWLS_PER_PEER, ENR_HISTORY_PER_NODE};
 
     #[test]
     fn opening_a_version_1_store_bounds_enr_history_and_crawl_ids() {
@@ -145,7 +145,7 @@ mod tests {
         store.meta.insert("schema_version", &be(1)).unwrap();
         drop(store);
 
-        let store = Store::open(dir.path(), 100).unwrap();
+        let store = crate::store::test_support::reopen(dir.path());
         let seqs: Vec<u64> = store
             .enr_history(&node)
             .unwrap()

@@ -40,6 +40,7 @@
 //! acknowledged. A crash (`kill -9`) can lose at most the writes of the last flush interval.
 //! Event sequence numbers are reserved on disk in blocks ([`EVENT_SEQUENCE_BLOCK`]) flushed
 //! before use, so a number is never reused, even one whose event was streamed and then lost.
+//! [`Store::close`] flushes for a clean shutdown (no gap in the numbers after a restart).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -60,7 +61,7 @@ mod visits;
 
 pub use events::{
     EventSubscription, SharedEvent, SubscribeError, EVENT_SEQUENCE_BLOCK, LIVE_BATCH_DELAY,
-    RECENT_EVENTS, SUBSCRIPTION_BATCH,
+    RECENT_EVENTS, SUBSCRIPTION_BATCH, TRIM_BATCH,
 };
 pub use messages::MessageDelta;
 pub use peers::{Dropped, Upsert, CRAWLS_PER_PEER, ENR_HISTORY_PER_NODE};
@@ -204,9 +205,16 @@ impl Store {
         Ok(store)
     }
 
-    /// Writes everything to disk. The unused rest of the reserved block of event sequence
-    /// numbers is released first, so a clean restart continues without a gap.
+    /// Writes everything to disk (on sled's threads).
     pub async fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush_async().await?;
+        Ok(())
+    }
+
+    /// Writes everything to disk before the process ends: the unused rest of the reserved
+    /// event sequence numbers is released first, so a clean restart continues without a
+    /// gap. The store stays usable (an append after it reserves numbers again).
+    pub async fn close(&self) -> Result<(), StoreError> {
         self.release_unused_sequences()?;
         self.db.flush_async().await?;
         Ok(())
@@ -247,7 +255,7 @@ impl Store {
 mod tests {
     use super::keys::{be, u64_key};
     use super::test_support::{enr, temp_store};
-    use super::{Store, StoreError, SCHEMA_VERSION};
+    use super::{StoreError, SCHEMA_VERSION};
     use crate::model::PeerFilter;
 
     #[test]
@@ -271,7 +279,7 @@ mod tests {
         store.peer_ids.remove(enr(1, 1).peer_id.unwrap()).unwrap();
         store.meta.insert("schema_version", &be(1)).unwrap();
         drop(store);
-        let store = Store::open(dir.path(), 100).unwrap();
+        let store = crate::store::test_support::reopen(dir.path());
         let version = store.meta.get("schema_version").unwrap().unwrap();
         assert_eq!(u64_key(&version), Some(SCHEMA_VERSION));
         for (crawl, want) in [(5, vec![1u8]), (6, vec![1, 2])] {
@@ -299,7 +307,7 @@ mod tests {
             .insert("schema_version", &be(SCHEMA_VERSION + 1))
             .unwrap();
         drop(store);
-        match Store::open(dir.path(), 100) {
+        match crate::store::test_support::reopen_result(dir.path()) {
             Err(StoreError::SchemaTooNew { found }) => assert_eq!(found, SCHEMA_VERSION + 1),
             other => panic!("{:?}", other.err()),
         }
@@ -320,6 +328,29 @@ pub(crate) mod test_support {
     /// A new store in a new temporary directory (removed when the guard drops).
     pub(crate) fn temp_store() -> (tempfile::TempDir, Store) {
         temp_store_with_window(RECENT_EVENTS)
+    }
+
+    /// Opens the store in `dir` again after the test dropped it (as a restart would).
+    pub(crate) fn reopen(dir: &std::path::Path) -> Store {
+        reopen_result(dir).expect("reopen store")
+    }
+
+    /// Like [`reopen`], returning the error. sled's background threads may hold the
+    /// directory's lock for a moment after the last handle is dropped (a write or flush
+    /// they were finishing): a lock error is retried for up to 10 s.
+    pub(crate) fn reopen_result(dir: &std::path::Path) -> Result<Store, super::StoreError> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            match Store::open(dir, 100) {
+                Err(super::StoreError::Db(sled::Error::Io(e)))
+                    if e.to_string().contains("could not acquire lock")
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                other => return other,
+            }
+        }
     }
 
     /// Like [`temp_store`], keeping only the newest `window` events in memory.

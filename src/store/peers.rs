@@ -405,7 +405,6 @@ mod tests {
     use super::{Upsert, CRAWLS_PER_PEER, ENR_HISTORY_PER_NODE};
     use crate::model::{GeoInfo, PeerFilter, PeerSource, PeerState, SourceKind};
     use crate::store::test_support::{enr, temp_store};
-    use crate::store::Store;
 
     #[test]
     fn upsert_reports_new_seen_updated_and_new_to_crawl() {
@@ -453,7 +452,7 @@ mod tests {
             crawl_id: Some(c),
             ..PeerFilter::default()
         };
-        let consistent = |store: &Store, crawl, seq| {
+        let consistent = |store: &crate::store::Store, crawl, seq| {
             let in_crawl = store.list_peers(&of_crawl(crawl), None, 10).unwrap().0;
             let peer = store.get_peer(&node).unwrap();
             let history = store.enr_history(&node).unwrap();
@@ -474,7 +473,7 @@ mod tests {
         store.arm_failpoint("upsert_peer");
         assert!(store.upsert_peer(7, &v1, 1_000).is_err());
         drop(store);
-        let store = Store::open(dir.path(), 100).unwrap();
+        let store = crate::store::test_support::reopen(dir.path());
         consistent(&store, 7, 1);
         // The crawl sees it again: it is in the crawl now.
         store.upsert_peer(7, &v1, 2_000).unwrap();
@@ -484,7 +483,7 @@ mod tests {
         store.arm_failpoint("upsert_peer");
         assert!(store.upsert_peer(8, &v2, 3_000).is_err());
         drop(store);
-        let store = Store::open(dir.path(), 100).unwrap();
+        let store = crate::store::test_support::reopen(dir.path());
         let updated = consistent(&store, 7, 2) == Some(true);
         let in_8 = !store
             .list_peers(&of_crawl(8), None, 10)

@@ -232,7 +232,7 @@ mod tests {
             .record_visit(&visit(1, 1_000, None), PeerState::Vetted)
             .is_err());
         drop(store);
-        let store = crate::store::Store::open(dir.path(), 100).unwrap();
+        let store = crate::store::test_support::reopen(dir.path());
         let dial = store.get_peer(&node).unwrap().unwrap().dial;
         let visits = store.visits(&node).unwrap();
         assert_eq!(
