@@ -3,8 +3,11 @@
 //! Nothing here knows about protobuf, tonic, sled or discv5: the API converts these to and
 //! from `peerscope.v1` messages, the store serializes them, the engine produces them.
 
+pub mod book;
 pub mod messages;
 pub mod scope;
+
+pub use book::BookEntry;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;

@@ -18,6 +18,8 @@
 //! | `msg_undecodable` | `messages.rs`  | pubsub                            | [`UndecodableCount`]     |
 //! | `geo_cache`       | `geo_cache.rs` | IP (4 or 16 bytes)                | [`GeoInfo`] (JSON)       |
 //! | `events`          | `events.rs`    | sequence (u64 BE)                 | [`PeerEvent`] (JSON)     |
+//! | `book`            | `book.rs`      | crawl id (u64 BE) ‖ node id       | [`BookEntry`] (JSON)     |
+//! | `crawl_keys`      | `book.rs`      | crawl id (u64 BE)                 | secret key bytes         |
 //!
 //! **Atomic updates.** A change that spans trees — a peer record and its indexes
 //! (`enrs`, `crawl_peers`, `peer_ids`), a visit and the peer's dial aggregates — is one
@@ -47,9 +49,10 @@ use std::sync::Arc;
 
 #[cfg(doc)]
 use crate::model::{
-    Crawl, GeoInfo, MessageCount, PeerEvent, PeerRecord, UndecodableCount, VisitReport,
+    BookEntry, Crawl, GeoInfo, MessageCount, PeerEvent, PeerRecord, UndecodableCount, VisitReport,
 };
 
+mod book;
 mod crawls;
 pub mod events;
 mod geo_cache;
@@ -59,6 +62,7 @@ mod migrate;
 mod peers;
 mod visits;
 
+pub use book::BOOK_DELETE_BATCH;
 pub use events::{
     EventSubscription, SharedEvent, SubscribeError, EVENT_SEQUENCE_BLOCK, LIVE_BATCH_DELAY,
     RECENT_EVENTS, SUBSCRIPTION_BATCH, TRIM_BATCH,
@@ -123,6 +127,8 @@ pub struct Store {
     msg_buckets: sled::Tree,
     msg_undecodable: sled::Tree,
     geo_cache: sled::Tree,
+    book: sled::Tree,
+    crawl_keys: sled::Tree,
     /// The `events` tree, sequence numbers and the in-memory window.
     log: Arc<EventLog>,
     /// What was dropped to keep histories and records bounded.
@@ -183,6 +189,8 @@ impl Store {
             msg_buckets: db.open_tree("msg_buckets")?,
             msg_undecodable: db.open_tree("msg_undecodable")?,
             geo_cache: db.open_tree("geo_cache")?,
+            book: db.open_tree("book")?,
+            crawl_keys: db.open_tree("crawl_keys")?,
             log,
             dropped: Arc::default(),
             meta,
