@@ -26,8 +26,8 @@
 //! sled transaction, so a crash leaves all of it or none of it.
 //!
 //! The key and value encodings are in `keys.rs`, upgrades of older layouts in `migrate.rs`.
-//! Big-endian integer keys keep sled's byte
-//! order equal to numeric order, so ranges and pages are plain key scans.
+//! Big-endian integer keys keep sled's byte order equal to numeric order, so ranges and
+//! pages are plain key scans.
 //!
 //! Geolocation answers are cached per IP; [`Store::cached_geo`] ignores entries older than
 //! the caller's TTL (they are overwritten by the next lookup).
@@ -39,7 +39,9 @@
 //!
 //! **Flush policy.** sled writes to its log at once and fsyncs every `flush_every_ms`
 //! (default 500 ms); crawl state changes (start, stop, finish) are flushed before they are
-//! acknowledged. A crash (`kill -9`) can lose at most the writes of the last flush interval.
+//! acknowledged. A crash (`kill -9`) can lose the writes of about the last flush interval:
+//! sled writes its log buffer out when it fills and once per interval, then fsyncs, so a
+//! disk whose fsync takes longer than the interval stretches that window by the excess.
 //! Event sequence numbers are reserved on disk in blocks ([`EVENT_SEQUENCE_BLOCK`]) flushed
 //! before use, so a number is never reused, even one whose event was streamed and then lost.
 //! [`Store::close`] flushes for a clean shutdown (no gap in the numbers after a restart).
