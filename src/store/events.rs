@@ -204,11 +204,9 @@ impl Store {
     #[cfg(test)]
     pub(crate) async fn settle_reservations(&self) {
         for _ in 0..1_000 {
-            let seq = self.log.sequencer.lock().unwrap();
-            if seq.pending.is_none() {
+            if self.log.sequencer.lock().unwrap().pending.is_none() {
                 return;
             }
-            drop(seq);
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
         panic!("a reservation of sequence numbers is still flushing after 10 s");

@@ -84,6 +84,9 @@ async fn serve(dir: &Path, run: usize) -> Serve {
     Serve { child, client }
 }
 
+/// When a run was killed, and when each peer and event was first shown to the test.
+type Shown = (Instant, BTreeMap<String, Instant>, BTreeMap<u64, Instant>);
+
 /// What the API showed at one moment.
 #[derive(Clone, Debug, Default)]
 struct Snapshot {
@@ -193,7 +196,7 @@ async fn sigkill_loop_loses_no_acknowledged_record() {
     let mut max_messages_checked = 0u64;
     let mut last: Option<(String, Snapshot, u64)> = None;
     // What the last run showed, and when first: to report the age of the oldest write lost.
-    let mut shown: Option<(Instant, BTreeMap<String, Instant>, BTreeMap<u64, Instant>)> = None;
+    let mut shown: Option<Shown> = None;
 
     for run in 0..=KILLS {
         let mut s = serve(&dir, run).await;
