@@ -361,7 +361,7 @@ impl ServiceHandle {
                 report.overran.push("HTTP server");
             }
         }
-        store.flush().await.map_err(ServiceError::Flush)?;
+        store.close().await.map_err(ServiceError::Flush)?;
         tracing::info!("stopped");
         Ok(report)
     }

@@ -3,8 +3,11 @@
 //! Nothing here knows about protobuf, tonic, sled or discv5: the API converts these to and
 //! from `peerscope.v1` messages, the store serializes them, the engine produces them.
 
+pub mod book;
 pub mod messages;
 pub mod scope;
+
+pub use book::BookEntry;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
@@ -316,8 +319,11 @@ pub struct PeerRecord {
     pub enr: DecodedEnr,
     pub first_seen: UnixMillis,
     pub last_seen: UnixMillis,
+    /// The newest crawls that saw it, at most [`CRAWLS_PER_PEER`](crate::store::CRAWLS_PER_PEER)
+    /// (the store's `crawl_peers` index knows every crawl that saw it).
     pub crawls: BTreeSet<CrawlId>,
-    /// Distinct ENR seq values stored for this node.
+    /// Distinct ENR seq values seen for this node (its history keeps the newest
+    /// [`ENR_HISTORY_PER_NODE`](crate::store::ENR_HISTORY_PER_NODE)).
     pub enr_versions: u32,
     /// What dialing learned; empty until the first dial.
     #[serde(default)]
@@ -539,11 +545,6 @@ impl PeerFilter {
         }
         if let Some(since) = self.seen_since {
             if peer.last_seen < since {
-                return false;
-            }
-        }
-        if let Some(crawl) = self.crawl_id {
-            if !peer.crawls.contains(&crawl) {
                 return false;
             }
         }
