@@ -183,6 +183,11 @@ struct BenchArgs {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+    /// Instead: the CometBFT driver's ONESHOT crawl against a bare reference crawl on a
+    /// CometBFT testnet (5% of the nodes on another chain, 5% down); `--dial-concurrency`
+    /// visits in flight on both sides.
+    #[arg(long)]
+    cometbft: bool,
 }
 
 #[derive(clap::Args)]
@@ -258,6 +263,17 @@ struct TestnetArgs {
     /// Print JSON lines instead of text.
     #[arg(long)]
     json: bool,
+    /// Run a CometBFT network instead (Tendermint P2P, PEX): `--nodes` nodes, `--down` of
+    /// them down, `--chain-b` on another chain, `--abusive` answering PEX abusively;
+    /// prints their `id@127.0.0.1:port` addresses.
+    #[arg(long)]
+    cometbft: bool,
+    /// With --cometbft: nodes on the second chain (`testchain-b`).
+    #[arg(long, default_value_t = 0, requires = "cometbft")]
+    chain_b: usize,
+    /// With --cometbft: nodes answering PEX with oversized or malformed lists.
+    #[arg(long, default_value_t = 0, requires = "cometbft")]
+    abusive: usize,
     /// Once every node is up, write the bootstrap ENRs to this file, one per line (for
     /// `peerscope crawl start --bootstrap-file`). Written atomically.
     #[arg(long)]
@@ -432,6 +448,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
 async fn testnet(args: TestnetArgs) -> anyhow::Result<()> {
     init_tracing(LogFormat::Text);
+    if args.cometbft {
+        let shape = cli::cometbft::TestnetShape {
+            nodes: args.nodes,
+            chain_b: args.chain_b,
+            down: (args.down * args.nodes as f64).round() as usize,
+            abusive: args.abusive,
+            degree: args.degree,
+            seed: args.seed,
+        };
+        return cli::cometbft::testnet(shape, args.json, args.duration.map(Duration::from_secs))
+            .await;
+    }
     let protocol_id: [u8; 6] = args
         .protocol_id
         .as_bytes()
@@ -669,6 +697,51 @@ async fn bench_subscribers(args: BenchSubscribersArgs) -> anyhow::Result<()> {
 
 async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     init_tracing(LogFormat::Text);
+    if args.cometbft {
+        let r = cli::cometbft::run(args.nodes, args.rounds, args.dial_concurrency)
+            .await
+            .map_err(|e| anyhow::anyhow!(e))?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&r)?);
+        } else {
+            let peak = |k: &str| {
+                r.runs
+                    .iter()
+                    .filter(|x| x.kind == k)
+                    .filter_map(|x| x.peak_rss_kib)
+                    .max()
+                    .unwrap_or(0)
+            };
+            let cpu = |k: &str| {
+                cli::bench::median(
+                    r.runs
+                        .iter()
+                        .filter(|x| x.kind == k)
+                        .filter_map(|x| x.cpu_secs)
+                        .collect(),
+                )
+            };
+            println!(
+                "ONESHOT CometBFT crawl of {} nodes (handshake + NodeInfo + PEX), {} visits in flight",
+                r.nodes, r.concurrency
+            );
+            println!(
+                "baseline (bare PEX walk on the same crates): median {:.2}s, CPU {:.2}s; peerscope crawl: median {:.2}s, CPU {:.2}s; ratio {:.2}",
+                r.baseline_median_secs,
+                cpu("baseline"),
+                r.crawl_median_secs,
+                cpu("crawl"),
+                r.ratio
+            );
+            println!(
+                "peak RSS: testnet alone {} KiB, baseline phase {} KiB, crawl phase {} KiB",
+                r.testnet_rss_kib.unwrap_or(0),
+                peak("baseline"),
+                peak("crawl")
+            );
+        }
+        return Ok(());
+    }
     let mut settings = cli::bench::default_settings();
     settings.concurrency = args.concurrency;
     settings.dial.concurrency = args.dial_concurrency;

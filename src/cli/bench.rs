@@ -60,20 +60,20 @@ pub struct Report {
     pub testnet_rss_kib: Option<u64>,
 }
 
-fn proc_status(field: &str) -> Option<u64> {
+pub(crate) fn proc_status(field: &str) -> Option<u64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = s.lines().find(|l| l.starts_with(field))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// Samples `VmRSS` every 20 ms until dropped; `peak()` is the largest sample.
-struct RssSampler {
+pub(crate) struct RssSampler {
     peak: std::sync::Arc<std::sync::atomic::AtomicU64>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl RssSampler {
-    fn start() -> RssSampler {
+    pub(crate) fn start() -> RssSampler {
         let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         let p = peak.clone();
         let task = tokio::spawn(async move {
@@ -87,14 +87,14 @@ impl RssSampler {
         RssSampler { peak, task }
     }
 
-    fn peak(self) -> Option<u64> {
+    pub(crate) fn peak(self) -> Option<u64> {
         self.task.abort();
         let v = self.peak.load(std::sync::atomic::Ordering::Relaxed);
         (v > 0).then_some(v)
     }
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+pub(crate) fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     match v.len() {
         0 => 0.0,
@@ -275,7 +275,7 @@ fn bench_spec(net: &Testnet, settings: &CrawlSettings) -> CrawlSpec {
     }
 }
 
-fn tempfile_dir() -> Result<std::path::PathBuf, String> {
+pub(crate) fn tempfile_dir() -> Result<std::path::PathBuf, String> {
     let dir = std::env::temp_dir().join(format!(
         "peerscope-bench-{}-{}",
         std::process::id(),

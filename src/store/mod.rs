@@ -203,6 +203,9 @@ fn apply_visit(dial: &mut DialInfo, visit: &VisitReport, state: PeerState) -> Se
     dial.attempts += 1;
     dial.last_dial = Some(visit.started);
     dial.state = state;
+    if visit.node_info.is_some() {
+        dial.node_info = visit.node_info.clone();
+    }
     let end = visit.started + visit.duration_ms;
     if visit.reachable() {
         dial.reachable = Some(true);

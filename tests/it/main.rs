@@ -4,6 +4,7 @@
 mod api;
 mod churn;
 mod cli;
+mod cometbft;
 mod common;
 mod crash;
 mod dial;

@@ -5,6 +5,7 @@ import type { Timestamp as _google_protobuf_Timestamp, Timestamp__Output as _goo
 import type { Duration as _google_protobuf_Duration, Duration__Output as _google_protobuf_Duration__Output } from '../../google/protobuf/Duration';
 import type { GeoInfo as _peerscope_v1_GeoInfo, GeoInfo__Output as _peerscope_v1_GeoInfo__Output } from '../../peerscope/v1/GeoInfo';
 import type { PeerSource as _peerscope_v1_PeerSource, PeerSource__Output as _peerscope_v1_PeerSource__Output } from '../../peerscope/v1/PeerSource';
+import type { CometBftNodeInfo as _peerscope_v1_CometBftNodeInfo, CometBftNodeInfo__Output as _peerscope_v1_CometBftNodeInfo__Output } from '../../peerscope/v1/CometBftNodeInfo';
 import type { Long } from '@grpc/proto-loader';
 
 /**
@@ -157,6 +158,13 @@ export interface Peer {
    * How its records were learned, oldest first (at most 16).
    */
   'sources'?: (_peerscope_v1_PeerSource)[];
+  /**
+   * CometBFT: the newest NodeInfo the peer sent (also when it is on another network);
+   * unset before one was read. For a CometBFT peer, `enr` holds its `id@ip:port`
+   * address, `peer_id` its node id, and the events' `IDENTIFIED` detail is
+   * `network=<chain> version=<v> moniker=<m>`.
+   */
+  'cometbft'?: (_peerscope_v1_CometBftNodeInfo | null);
   '_clusterId'?: "clusterId";
   '_metadataClusterId'?: "metadataClusterId";
   '_reachable'?: "reachable";
@@ -312,6 +320,13 @@ export interface Peer__Output {
    * How its records were learned, oldest first (at most 16).
    */
   'sources': (_peerscope_v1_PeerSource__Output)[];
+  /**
+   * CometBFT: the newest NodeInfo the peer sent (also when it is on another network);
+   * unset before one was read. For a CometBFT peer, `enr` holds its `id@ip:port`
+   * address, `peer_id` its node id, and the events' `IDENTIFIED` detail is
+   * `network=<chain> version=<v> moniker=<m>`.
+   */
+  'cometbft': (_peerscope_v1_CometBftNodeInfo__Output | null);
   '_clusterId'?: "clusterId";
   '_metadataClusterId'?: "metadataClusterId";
   '_reachable'?: "reachable";
