@@ -10,7 +10,7 @@
 //! Used by the crawler (outbound), the seed server (inbound), the loopback testnet's nodes
 //! and the benchmark's baseline.
 
-use std::io::{self, Write};
+use std::io::{self, BufReader, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
@@ -137,9 +137,16 @@ impl ConnError {
     }
 }
 
+/// Reads from a SecretConnection go through a buffer of this size. `tendermint-p2p`
+/// 0.41's `read_and_decrypt` panics when a read asks for fewer bytes than the frame it
+/// decrypts holds (its leftover buffer is copied into a slice of the wrong length), so
+/// every read the crate sees must ask for a whole frame (1024 data bytes) or more.
+const READ_BUFFER: usize = 4096;
+
 /// An established connection to a compatible peer.
 pub struct Conn {
-    sc: SecretConnection<TcpStream>,
+    /// Reads through [`READ_BUFFER`]; writes through `get_mut()`.
+    sc: BufReader<SecretConnection<TcpStream>>,
     /// A second handle on the socket, for timeouts and shutdown.
     ctl: TcpStream,
     remote_id: CometId,
@@ -186,11 +193,13 @@ pub fn establish(
         .try_clone()
         .map_err(|e| handshake_err(e.to_string()))?;
     // 1. SecretConnection: ephemeral keys, transcript, signatures.
-    let mut sc = SecretConnection::new(stream, local.key.clone(), Version::V0_34)
+    let sc = SecretConnection::new(stream, local.key.clone(), Version::V0_34)
         .map_err(|e| handshake_err(e.to_string()))?;
     // 2. The key must be the dialed id's (CometBFT checks this before NodeInfo).
+    let mut sc = BufReader::with_capacity(READ_BUFFER, sc);
     let key_id = CometId(
-        sc.remote_pubkey()
+        sc.get_ref()
+            .remote_pubkey()
             .peer_id()
             .as_bytes()
             .try_into()
@@ -207,7 +216,8 @@ pub fn establish(
     }
     // 3. NodeInfo both ways (each side writes first, so neither waits on the other).
     set_timeouts(&ctl, deadline).map_err(|e| ConnError::NodeInfoRead(e.into()))?;
-    sc.write_all(&write_delimited(&local.info.to_proto()))
+    sc.get_mut()
+        .write_all(&write_delimited(&local.info.to_proto()))
         .map_err(|e| ConnError::NodeInfoRead(e.into()))?;
     let raw: pb::DefaultNodeInfo =
         read_delimited(&mut sc, MAX_NODE_INFO, "NodeInfo").map_err(ConnError::NodeInfoRead)?;
@@ -262,14 +272,15 @@ impl Conn {
     /// Sends `msg` on `channel`, split into packets.
     pub fn send(&mut self, channel: u8, msg: &[u8]) -> io::Result<()> {
         set_timeouts(&self.ctl, self.deadline)?;
-        self.sc.write_all(&message_packets(channel, msg, MAX_PAYLOAD))?;
-        self.sc.flush()
+        let w = self.sc.get_mut();
+        w.write_all(&message_packets(channel, msg, MAX_PAYLOAD))?;
+        w.flush()
     }
 
     /// Sends a ping.
     pub fn ping(&mut self) -> io::Result<()> {
         set_timeouts(&self.ctl, self.deadline)?;
-        self.sc.write_all(&packet::ping())
+        self.sc.get_mut().write_all(&packet::ping())
     }
 
     /// Reads the next complete message, answering pings on the way. Fails at the
@@ -278,7 +289,7 @@ impl Conn {
         loop {
             set_timeouts(&self.ctl, self.deadline)?;
             match self.reader.next(&mut self.sc)? {
-                Incoming::Ping => self.sc.write_all(&packet::pong())?,
+                Incoming::Ping => self.sc.get_mut().write_all(&packet::pong())?,
                 Incoming::Pong => {}
                 Incoming::Message { channel, data } => return Ok((channel, data)),
             }
