@@ -488,10 +488,18 @@ async fn seed_mode_answers_vetted_peers_of_its_chain_once_and_bans_abusers() {
     let missing: Vec<_> = vetted_a.difference(&learned).collect();
     assert!(missing.is_empty(), "not found through the seed: {missing:?}");
 
-    // The crawl's counters saw it all.
-    let c = get_crawl(&mut client, &crawl.id).await;
-    let p = c.progress.unwrap();
-    assert!(p.px_served >= 10, "{p:?}");
+    // The crawl's counters saw it all (nine requesters and the joining node answered;
+    // snapshots are published every 100 ms).
+    let p = within(Duration::from_secs(10), async {
+        loop {
+            let p = get_crawl(&mut client, &crawl.id).await.progress.unwrap();
+            if p.px_served >= 10 {
+                return p;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
     assert!(p.px_refused >= 3, "{p:?}");
     // Two abusive testnet nodes, the repeater and the pushy peer.
     assert!(p.banned >= 4, "{p:?}");
