@@ -196,10 +196,7 @@ fn profile(p: Option<pb::NetworkProfile>) -> Result<(Profile, Option<&'static st
             "profile",
             "required: set one of waku, ethereum, custom or cometbft",
         )),
-        Some(P::Cometbft(c)) => Ok((
-            Profile::CometBft(Box::new(cometbft_profile(&c)?)),
-            None,
-        )),
+        Some(P::Cometbft(c)) => Ok((Profile::CometBft(Box::new(cometbft_profile(&c)?)), None)),
         Some(P::Waku(w)) => {
             let preset = if w.preset.is_empty() {
                 None
@@ -289,7 +286,9 @@ fn ascii_field(field: &str, text: &str, max: usize) -> Result<(), RequestError> 
 }
 
 /// Validates `NetworkProfile.cometbft`.
-fn cometbft_profile(c: &pb::CometBftProfile) -> Result<crate::model::CometBftSettings, RequestError> {
+fn cometbft_profile(
+    c: &pb::CometBftProfile,
+) -> Result<crate::model::CometBftSettings, RequestError> {
     use crate::model::{CometBftSettings, CometSeedSettings};
     let mut out = CometBftSettings::default();
     ascii_field("profile.cometbft.chain_id", &c.chain_id, 50)?;
@@ -313,8 +312,12 @@ fn cometbft_profile(c: &pb::CometBftProfile) -> Result<crate::model::CometBftSet
     }
     let day = Duration::from_secs(86_400);
     if let Some(d) = &c.crawl_interval {
-        out.crawl_interval =
-            duration_in("profile.cometbft.crawl_interval", d, Duration::from_secs(1), day)?;
+        out.crawl_interval = duration_in(
+            "profile.cometbft.crawl_interval",
+            d,
+            Duration::from_secs(1),
+            day,
+        )?;
     }
     if let Some(d) = &c.min_recrawl {
         out.min_recrawl = duration_in(
@@ -382,9 +385,9 @@ fn cometbft_profile(c: &pb::CometBftProfile) -> Result<crate::model::CometBftSet
             if text.is_empty() {
                 return Ok(None);
             }
-            text.parse::<SocketAddr>().map(Some).map_err(|_| {
-                invalid(field, format!("{} is not an ip:port address", shown(text)))
-            })
+            text.parse::<SocketAddr>()
+                .map(Some)
+                .map_err(|_| invalid(field, format!("{} is not an ip:port address", shown(text))))
         };
         s.listen_addr = addr("profile.cometbft.seed.listen_addr", &seed.listen_addr)?;
         s.external_addr = addr("profile.cometbft.seed.external_addr", &seed.external_addr)?;
@@ -524,9 +527,7 @@ pub fn crawl_spec(mut req: pb::StartCrawlRequest) -> Result<CrawlSpec, RequestEr
                 e => invalid(&field, e.to_string()),
             })?;
     }
-    if req.bootstrap_enrs.is_empty()
-        && req.dns_tree_urls.is_empty()
-        && profile.cometbft().is_none()
+    if req.bootstrap_enrs.is_empty() && req.dns_tree_urls.is_empty() && profile.cometbft().is_none()
     {
         return Err(invalid(
             "bootstrap_enrs",

@@ -65,12 +65,10 @@ pub async fn testnet(
         );
     } else {
         let chains: std::collections::BTreeMap<&str, usize> =
-            net.nodes()
-                .iter()
-                .fold(Default::default(), |mut m, n| {
-                    *m.entry(n.chain_id.as_str()).or_default() += 1;
-                    m
-                });
+            net.nodes().iter().fold(Default::default(), |mut m, n| {
+                *m.entry(n.chain_id.as_str()).or_default() += 1;
+                m
+            });
         println!(
             "testnet: {} CometBFT nodes on 127.0.0.1, per chain {chains:?}",
             net.nodes().len()
@@ -179,7 +177,11 @@ async fn baseline(net: &CometTestnet, chain: &str, concurrency: usize) -> (usize
 }
 
 /// peerscope's ONESHOT CometBFT crawl through the engine, with a store in a temp dir.
-async fn crawl(net: &CometTestnet, chain: &str, concurrency: u32) -> Result<(usize, usize, f64), String> {
+async fn crawl(
+    net: &CometTestnet,
+    chain: &str,
+    concurrency: u32,
+) -> Result<(usize, usize, f64), String> {
     let dir = tempfile_dir()?;
     let store = Store::open(&dir, 500).map_err(|e| e.to_string())?;
     let engine = Engine::new(
@@ -277,7 +279,12 @@ pub async fn run(nodes: usize, rounds: usize, concurrency: u32) -> Result<Report
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
     }
-    let times = |k: &str| -> Vec<f64> { runs.iter().filter(|r| r.kind == k).map(|r| r.secs).collect() };
+    let times = |k: &str| -> Vec<f64> {
+        runs.iter()
+            .filter(|r| r.kind == k)
+            .map(|r| r.secs)
+            .collect()
+    };
     let b = median(times("baseline"));
     let c = median(times("crawl"));
     net.stop();

@@ -310,7 +310,11 @@ impl AddressBook {
     /// unsolicited, oversized or malformed address list; requests too often). A peer not in
     /// the book is added banned. Returns `Banned`, or `None` when it already was.
     pub fn ban(&mut self, node: NodeId, now: Instant) -> Transition {
-        if self.entries.get(&node).is_some_and(|e| e.state == PeerState::Banned) {
+        if self
+            .entries
+            .get(&node)
+            .is_some_and(|e| e.state == PeerState::Banned)
+        {
             return Transition::None;
         }
         self.unqueue(&node);

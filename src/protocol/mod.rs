@@ -3,7 +3,7 @@
 //! trees (`dns`: parsing, verifying and building; its resolver speaks DNS through hickory),
 //! and the CometBFT P2P wire formats (`cometbft`: MConnection packets, PEX, NodeInfo).
 
-pub mod dns;
 pub mod cometbft;
+pub mod dns;
 pub mod enr;
 pub mod waku;

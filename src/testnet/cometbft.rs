@@ -33,7 +33,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::cometbft::conn::{self, LocalNode, PEX};
-use crate::engine::cometbft::select::{MIN_GET_SELECTION, GET_SELECTION_PERCENT};
+use crate::engine::cometbft::select::{GET_SELECTION_PERCENT, MIN_GET_SELECTION};
 use crate::engine::cometbft::visit::{visit, PexOutcome, VisitSettings};
 use crate::protocol::cometbft::node_info::{NodeInfo, BLOCK_PROTOCOL, P2P_PROTOCOL};
 use crate::protocol::cometbft::pex::{self, PexMessage, MAX_GET_SELECTION};
@@ -118,7 +118,9 @@ pub struct CometNode {
 impl CometNode {
     /// The parsed address.
     pub fn addr(&self) -> PeerAddr {
-        self.address.parse().expect("the testnet prints valid addresses")
+        self.address
+            .parse()
+            .expect("the testnet prints valid addresses")
     }
 }
 
@@ -193,9 +195,15 @@ impl CometTestnet {
         // Kinds in index order: chain-A normal, chain B, down, silent, abusive.
         let mut kinds = Vec::with_capacity(config.nodes);
         kinds.extend(std::iter::repeat_n((CometKind::Normal, true), n_a_normal));
-        kinds.extend(std::iter::repeat_n((CometKind::Normal, false), config.chain_b));
+        kinds.extend(std::iter::repeat_n(
+            (CometKind::Normal, false),
+            config.chain_b,
+        ));
         kinds.extend(std::iter::repeat_n((CometKind::Down, true), config.down));
-        kinds.extend(std::iter::repeat_n((CometKind::Silent, true), config.silent));
+        kinds.extend(std::iter::repeat_n(
+            (CometKind::Silent, true),
+            config.silent,
+        ));
         for i in 0..config.abusive {
             let k = if i % 2 == 0 {
                 CometKind::Oversized
@@ -223,7 +231,8 @@ impl CometTestnet {
                 (true, 0) => "0.37.4",
                 (true, _) => "0.38.12",
             };
-            let mut local = LocalNode::new(key_of(config.seed, index), info_of(index, chain, version));
+            let mut local =
+                LocalNode::new(key_of(config.seed, index), info_of(index, chain, version));
             local.set_listen_addr(addr);
             nodes.push(CometNode {
                 index,
@@ -353,7 +362,9 @@ async fn serve_node(
             });
             continue;
         }
-        let Ok(stream) = stream.into_std() else { continue };
+        let Ok(stream) = stream.into_std() else {
+            continue;
+        };
         if stream.set_nonblocking(false).is_err() {
             continue;
         }
@@ -535,27 +546,52 @@ mod tests {
                 .addr()
         };
         // A normal chain-A node answers with (all of) its small book.
-        let v = visit(by_kind(CometKind::Normal, "testchain-a"), me.clone(), settings).await;
+        let v = visit(
+            by_kind(CometKind::Normal, "testchain-a"),
+            me.clone(),
+            settings,
+        )
+        .await;
         let (info, outcome) = v.result.unwrap();
         assert_eq!(info.network, "testchain-a");
         assert_eq!(info.moniker, "node-0");
         assert!(matches!(outcome, PexOutcome::Addrs(l) if !l.is_empty()));
         // Chain B: NodeInfo read, then refused as another network.
-        let v = visit(by_kind(CometKind::Normal, "testchain-b"), me.clone(), settings).await;
+        let v = visit(
+            by_kind(CometKind::Normal, "testchain-b"),
+            me.clone(),
+            settings,
+        )
+        .await;
         let e = v.result.unwrap_err();
         assert_eq!(e.class(), crate::model::ErrorClass::WrongNetwork);
         assert_eq!(e.node_info().unwrap().network, "testchain-b");
         // Down: refused.
-        let v = visit(by_kind(CometKind::Down, "testchain-a"), me.clone(), settings).await;
+        let v = visit(
+            by_kind(CometKind::Down, "testchain-a"),
+            me.clone(),
+            settings,
+        )
+        .await;
         assert_eq!(
             v.result.unwrap_err().class(),
             crate::model::ErrorClass::Refused
         );
         // Oversized: 300 > 250 is abuse.
-        let v = visit(by_kind(CometKind::Oversized, "testchain-a"), me.clone(), settings).await;
+        let v = visit(
+            by_kind(CometKind::Oversized, "testchain-a"),
+            me.clone(),
+            settings,
+        )
+        .await;
         assert!(matches!(v.result.unwrap().1, PexOutcome::Abuse(_)));
         // Malformed: decodes, fails validation.
-        let v = visit(by_kind(CometKind::Malformed, "testchain-a"), me.clone(), settings).await;
+        let v = visit(
+            by_kind(CometKind::Malformed, "testchain-a"),
+            me.clone(),
+            settings,
+        )
+        .await;
         match v.result.unwrap().1 {
             PexOutcome::Addrs(list) => assert!(pex::validate(&list, 250).is_err()),
             other => panic!("{other:?}"),

@@ -43,14 +43,16 @@ fn request(
 ) -> pb::StartCrawlRequest {
     pb::StartCrawlRequest {
         profile: Some(pb::NetworkProfile {
-            profile: Some(pb::network_profile::Profile::Cometbft(pb::CometBftProfile {
-                chain_id: CHAIN_A.into(),
-                peers: vec![net.bootstrap()],
-                exchange_timeout: secs(3),
-                crawl_interval: secs(1),
-                seed,
-                ..Default::default()
-            })),
+            profile: Some(pb::network_profile::Profile::Cometbft(
+                pb::CometBftProfile {
+                    chain_id: CHAIN_A.into(),
+                    peers: vec![net.bootstrap()],
+                    exchange_timeout: secs(3),
+                    crawl_interval: secs(1),
+                    seed,
+                    ..Default::default()
+                },
+            )),
         }),
         mode: mode as i32,
         name: "cometbft".into(),
@@ -188,7 +190,11 @@ async fn oneshot_crawl_of_200_nodes_finds_and_labels_every_node() {
             }
             (CometKind::Silent, _) => {
                 assert!(info.is_none());
-                assert_eq!(p.last_error_class, "handshake_timeout", "silent node {}", n.index);
+                assert_eq!(
+                    p.last_error_class, "handshake_timeout",
+                    "silent node {}",
+                    n.index
+                );
             }
             (CometKind::Oversized | CometKind::Malformed, _) => {
                 assert_eq!(info.map(|i| i.network.as_str()), Some(CHAIN_A));
@@ -209,7 +215,10 @@ async fn oneshot_crawl_of_200_nodes_finds_and_labels_every_node() {
     .await;
     let expected_b = ids_of(net.nodes().iter().filter(|n| n.chain_id == CHAIN_B));
     assert_eq!(
-        chain_b.iter().map(|p| p.peer_id.clone()).collect::<HashSet<_>>(),
+        chain_b
+            .iter()
+            .map(|p| p.peer_id.clone())
+            .collect::<HashSet<_>>(),
         expected_b
     );
     let chain_a = list_all(
@@ -221,10 +230,17 @@ async fn oneshot_crawl_of_200_nodes_finds_and_labels_every_node() {
     )
     .await;
     let expected_a = ids_of(net.nodes().iter().filter(|n| {
-        n.chain_id == CHAIN_A && matches!(n.kind, CometKind::Normal | CometKind::Oversized | CometKind::Malformed)
+        n.chain_id == CHAIN_A
+            && matches!(
+                n.kind,
+                CometKind::Normal | CometKind::Oversized | CometKind::Malformed
+            )
     }));
     assert_eq!(
-        chain_a.iter().map(|p| p.peer_id.clone()).collect::<HashSet<_>>(),
+        chain_a
+            .iter()
+            .map(|p| p.peer_id.clone())
+            .collect::<HashSet<_>>(),
         expected_a
     );
 
@@ -238,9 +254,15 @@ async fn oneshot_crawl_of_200_nodes_finds_and_labels_every_node() {
         .into_inner();
     assert_eq!(stats.peers, 200);
     assert_eq!(stats.by_record_kind.get("cometbft"), Some(&200));
-    assert_eq!(stats.by_chain_id.get(CHAIN_A), Some(&(expected_a.len() as u64)));
+    assert_eq!(
+        stats.by_chain_id.get(CHAIN_A),
+        Some(&(expected_a.len() as u64))
+    );
     assert_eq!(stats.by_chain_id.get(CHAIN_B), Some(&20));
-    assert_eq!(stats.reachable_by_chain_id.get(CHAIN_A), Some(&(expected_a.len() as u64)));
+    assert_eq!(
+        stats.reachable_by_chain_id.get(CHAIN_A),
+        Some(&(expected_a.len() as u64))
+    );
     assert_eq!(stats.reachable_by_chain_id.get(CHAIN_B), None);
     let mut versions: BTreeMap<String, u64> = BTreeMap::new();
     for n in net.nodes() {
@@ -249,10 +271,16 @@ async fn oneshot_crawl_of_200_nodes_finds_and_labels_every_node() {
         }
     }
     assert_eq!(
-        stats.by_software_version.into_iter().collect::<BTreeMap<_, _>>(),
+        stats
+            .by_software_version
+            .into_iter()
+            .collect::<BTreeMap<_, _>>(),
         versions
     );
-    assert_eq!(stats.by_block_version.get(&11), Some(&(expected_a.len() as u64 + 20)));
+    assert_eq!(
+        stats.by_block_version.get(&11),
+        Some(&(expected_a.len() as u64 + 20))
+    );
     assert_eq!(stats.by_error_class.get("wrong_network"), Some(&20));
     assert_eq!(stats.by_error_class.get("refused"), Some(&10));
     assert_eq!(stats.by_error_class.get("handshake_timeout"), Some(&2));
@@ -271,7 +299,12 @@ async fn oneshot_crawl_of_200_nodes_finds_and_labels_every_node() {
     for p in peers.values() {
         for s in &p.sources {
             if s.kind == "peer_exchange" {
-                assert!(a_ids.contains(&s.via_peer_id), "{} via {}", p.peer_id, s.via_peer_id);
+                assert!(
+                    a_ids.contains(&s.via_peer_id),
+                    "{} via {}",
+                    p.peer_id,
+                    s.via_peer_id
+                );
             }
         }
     }
@@ -296,7 +329,11 @@ async fn wait_visited(client: &mut CrawlerClient<Channel>, id: &str, n: u64) -> 
 }
 
 /// The seed's events about `id`, from the log.
-async fn events_of(client: &mut CrawlerClient<Channel>, crawl: &str, id: CometId) -> Vec<pb::PeerEvent> {
+async fn events_of(
+    client: &mut CrawlerClient<Channel>,
+    crawl: &str,
+    id: CometId,
+) -> Vec<pb::PeerEvent> {
     use futures::StreamExt;
     let node = hex::encode(id.to_node_id());
     let mut stream = client
@@ -311,7 +348,9 @@ async fn events_of(client: &mut CrawlerClient<Channel>, crawl: &str, id: CometId
         .into_inner();
     let mut out = Vec::new();
     // Replay, then stop when nothing more arrives for a moment.
-    while let Ok(Some(Ok(m))) = tokio::time::timeout(Duration::from_millis(500), stream.next()).await {
+    while let Ok(Some(Ok(m))) =
+        tokio::time::timeout(Duration::from_millis(500), stream.next()).await
+    {
         out.push(m.event.unwrap());
     }
     out
@@ -379,9 +418,16 @@ async fn seed_mode_answers_vetted_peers_of_its_chain_once_and_bans_abusers() {
         let PexOutcome::Addrs(list) = outcome else {
             panic!("no answer: {outcome:?}");
         };
-        assert!(!list.is_empty() && list.len() <= max_reply as usize, "{}", list.len());
+        assert!(
+            !list.is_empty() && list.len() <= max_reply as usize,
+            "{}",
+            list.len()
+        );
         for a in pex::validate(&list, MAX_GET_SELECTION).unwrap().addrs {
-            assert!(vetted_a.contains(&a.to_string()), "{a} is not a vetted chain-A node");
+            assert!(
+                vetted_a.contains(&a.to_string()),
+                "{a} is not a vetted chain-A node"
+            );
             seen.insert(a.to_string());
         }
     }
@@ -420,8 +466,14 @@ async fn seed_mode_answers_vetted_peers_of_its_chain_once_and_bans_abusers() {
     let events = within(Duration::from_secs(20), async {
         loop {
             let evs = events_of(&mut client, &crawl.id, me.id()).await;
-            if evs.iter().filter(|e| e.kind == pb::PeerEventKind::PeerExchangeServed as i32).count() >= 3
-                && evs.iter().any(|e| e.kind == pb::PeerEventKind::Banned as i32)
+            if evs
+                .iter()
+                .filter(|e| e.kind == pb::PeerEventKind::PeerExchangeServed as i32)
+                .count()
+                >= 3
+                && evs
+                    .iter()
+                    .any(|e| e.kind == pb::PeerEventKind::Banned as i32)
             {
                 return evs;
             }
@@ -435,17 +487,23 @@ async fn seed_mode_answers_vetted_peers_of_its_chain_once_and_bans_abusers() {
         .map(|e| e.detail.as_str())
         .collect();
     assert!(details[0].starts_with("answered "), "{details:?}");
-    assert!(details[1].starts_with("refused: asked again"), "{details:?}");
+    assert!(
+        details[1].starts_with("refused: asked again"),
+        "{details:?}"
+    );
     assert_eq!(details[2], "refused: banned");
 
     // 3. An unsolicited address list is refused and banned.
     let pushy = joining_node(CHAIN_A, None);
-    let stream = conn::connect(seed.addr, Duration::from_secs(2)).await.unwrap();
+    let stream = conn::connect(seed.addr, Duration::from_secs(2))
+        .await
+        .unwrap();
     let pushy_id = pushy.id();
     tokio::task::spawn_blocking(move || {
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
         let mut c = conn::establish(stream, &pushy, Some(seed.id), deadline).unwrap();
-        c.send(PEX, &pex::encode_addrs(vec![seed.to_proto()])).unwrap();
+        c.send(PEX, &pex::encode_addrs(vec![seed.to_proto()]))
+            .unwrap();
         // The seed closes without answering.
         assert!(c.recv().is_err());
     })
@@ -454,8 +512,14 @@ async fn seed_mode_answers_vetted_peers_of_its_chain_once_and_bans_abusers() {
     within(Duration::from_secs(20), async {
         loop {
             let evs = events_of(&mut client, &crawl.id, pushy_id).await;
-            if evs.iter().any(|e| e.kind == pb::PeerEventKind::Banned as i32) {
-                assert!(evs.iter().any(|e| e.detail.contains("unsolicited")), "{evs:?}");
+            if evs
+                .iter()
+                .any(|e| e.kind == pb::PeerEventKind::Banned as i32)
+            {
+                assert!(
+                    evs.iter().any(|e| e.detail.contains("unsolicited")),
+                    "{evs:?}"
+                );
                 return;
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
@@ -486,7 +550,10 @@ async fn seed_mode_answers_vetted_peers_of_its_chain_once_and_bans_abusers() {
     assert!(from_seed.iter().all(|a| vetted_a.contains(&a.to_string())));
     let learned: HashSet<String> = report.book.values().map(|a| a.to_string()).collect();
     let missing: Vec<_> = vetted_a.difference(&learned).collect();
-    assert!(missing.is_empty(), "not found through the seed: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "not found through the seed: {missing:?}"
+    );
 
     // The crawl's counters saw it all (nine requesters and the joining node answered;
     // snapshots are published every 100 ms).
@@ -599,12 +666,14 @@ async fn cometbft_profiles_are_validated_naming_the_field() {
     let c = client
         .start_crawl(pb::StartCrawlRequest {
             profile: Some(pb::NetworkProfile {
-                profile: Some(pb::network_profile::Profile::Cometbft(pb::CometBftProfile {
-                    chain_id: CHAIN_A.into(),
-                    // Nothing listens there: the crawl finishes at once.
-                    peers: vec![good.replace("26656", "9")],
-                    ..Default::default()
-                })),
+                profile: Some(pb::network_profile::Profile::Cometbft(
+                    pb::CometBftProfile {
+                        chain_id: CHAIN_A.into(),
+                        // Nothing listens there: the crawl finishes at once.
+                        peers: vec![good.replace("26656", "9")],
+                        ..Default::default()
+                    },
+                )),
             }),
             ..Default::default()
         })

@@ -129,12 +129,7 @@ pub(super) async fn run(ctx: Ctx) {
         local,
         seed,
     } = ctx;
-    let settings = crawl
-        .spec
-        .profile
-        .cometbft()
-        .cloned()
-        .unwrap_or_default();
+    let settings = crawl.spec.profile.cometbft().cloned().unwrap_or_default();
     let dial = &crawl.spec.settings.dial;
     let policy = Policy {
         min_redial: settings.min_recrawl,
@@ -157,7 +152,9 @@ pub(super) async fn run(ctx: Ctx) {
         let interval = settings
             .seed
             .as_ref()
-            .map_or(crate::model::DEFAULT_COMET_REQUEST_INTERVAL, |s| s.request_interval);
+            .map_or(crate::model::DEFAULT_COMET_REQUEST_INTERVAL, |s| {
+                s.request_interval
+            });
         let shared = Arc::new(Mutex::new(SeedShared::new(Requesters::new(
             interval,
             settings.ban_duration,
@@ -399,7 +396,8 @@ impl Crawler {
             };
             if oneshot && peer.visited {
                 // Visited once: a ONESHOT crawl does not come back.
-                self.book.defer(node, now + Duration::from_secs(365 * 86_400));
+                self.book
+                    .defer(node, now + Duration::from_secs(365 * 86_400));
                 continue;
             }
             let known = peer.successes > 0 || peer.visited;
@@ -540,7 +538,11 @@ impl Crawler {
                                 for a in valid.addrs {
                                     if !self.scope.allows(a.addr.ip()) || a.id == self.local.id() {
                                         dropped += 1;
-                                    } else if self.discover(a, SourceKind::PeerExchange, via.clone())? {
+                                    } else if self.discover(
+                                        a,
+                                        SourceKind::PeerExchange,
+                                        via.clone(),
+                                    )? {
                                         new += 1;
                                     }
                                 }

@@ -19,10 +19,10 @@
 //! seed mode it announces `0.0.0.0:0` as its listen address, which CometBFT nodes do not
 //! add to their books (a passive crawler).
 
-mod crawler;
 pub mod conn;
-pub mod select;
+mod crawler;
 pub mod seed;
+pub mod select;
 pub mod visit;
 
 use std::net::SocketAddr;
@@ -87,9 +87,9 @@ impl Engine {
             };
             let failure = match &bound {
                 Err(e) => Some(e.to_string()),
-                Ok((_, b)) if s.external_addr.is_none() && b.ip().is_unspecified() => Some(
-                    "seed mode listens on an unspecified address: set external_addr".into(),
-                ),
+                Ok((_, b)) if s.external_addr.is_none() && b.ip().is_unspecified() => {
+                    Some("seed mode listens on an unspecified address: set external_addr".into())
+                }
                 Ok(_) => None,
             };
             if let Some(reason) = failure {

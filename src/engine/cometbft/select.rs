@@ -220,7 +220,10 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(1);
         let pool: Vec<_> = (0..1000).map(|n| entry(n, n % 2 == 0)).collect();
         // 23% of 1000 = 230.
-        assert_eq!(selection_with_bias(&pool, 250, 30, None, &mut rng).len(), 230);
+        assert_eq!(
+            selection_with_bias(&pool, 250, 30, None, &mut rng).len(),
+            230
+        );
         assert_eq!(selection_with_bias(&pool, 50, 30, None, &mut rng).len(), 50);
         // Small pools: min(32, n).
         assert_eq!(
@@ -235,7 +238,10 @@ mod tests {
         assert!(selection_with_bias(&pool, 0, 30, None, &mut rng).is_empty());
         // Huge pools stop at the cap.
         let big: Vec<_> = (0..5000).map(|n| entry(n, true)).collect();
-        assert_eq!(selection_with_bias(&big, 250, 30, None, &mut rng).len(), 250);
+        assert_eq!(
+            selection_with_bias(&big, 250, 30, None, &mut rng).len(),
+            250
+        );
     }
 
     #[test]

@@ -140,9 +140,7 @@ impl PeerAddr {
             .split_once('@')
             .ok_or_else(|| AddrError::NoAt(quoted(text)))?;
         let id = CometId::parse(id)?;
-        let addr: SocketAddr = host
-            .parse()
-            .map_err(|_| AddrError::BadHost(quoted(host)))?;
+        let addr: SocketAddr = host.parse().map_err(|_| AddrError::BadHost(quoted(host)))?;
         if addr.port() == 0 {
             return Err(AddrError::ZeroPort);
         }

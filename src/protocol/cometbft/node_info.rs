@@ -141,9 +141,10 @@ impl NodeInfo {
             .listen_addr
             .strip_prefix("tcp://")
             .unwrap_or(&p.listen_addr);
-        if listen.rsplit_once(':').is_none_or(|(h, port)| {
-            h.is_empty() || port.parse::<u16>().is_err()
-        }) {
+        if listen
+            .rsplit_once(':')
+            .is_none_or(|(h, port)| h.is_empty() || port.parse::<u16>().is_err())
+        {
             return bad(format!(
                 "listen_addr {:?} is not host:port",
                 cut(&p.listen_addr)
@@ -259,7 +260,10 @@ mod tests {
             ("moniker", Box::new(|p| p.moniker = "  ".into())),
             ("moniker tab", Box::new(|p| p.moniker = "a\tb".into())),
             ("channels", Box::new(|p| p.channels = vec![1; 2])),
-            ("many channels", Box::new(|p| p.channels = (0..17).collect())),
+            (
+                "many channels",
+                Box::new(|p| p.channels = (0..17).collect()),
+            ),
             (
                 "tx_index",
                 Box::new(|p| p.other.as_mut().unwrap().tx_index = "maybe".into()),
@@ -295,7 +299,10 @@ mod tests {
         old.block_version = 10;
         assert!(matches!(
             old.check_peer(key, &ours),
-            Err(NodeInfoError::BlockVersion { theirs: 10, ours: 11 })
+            Err(NodeInfoError::BlockVersion {
+                theirs: 10,
+                ours: 11
+            })
         ));
         let mut mute = ours.clone();
         mute.channels = vec![0x40];

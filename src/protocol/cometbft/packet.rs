@@ -180,7 +180,10 @@ impl PacketReader {
     pub fn new(max_packet: usize, channels: &[(u8, usize)]) -> PacketReader {
         PacketReader {
             max_packet,
-            channels: channels.iter().map(|(c, cap)| (*c, *cap, Vec::new())).collect(),
+            channels: channels
+                .iter()
+                .map(|(c, cap)| (*c, *cap, Vec::new()))
+                .collect(),
             packets: 0,
         }
     }
@@ -311,7 +314,13 @@ mod tests {
         let (got, e) = read_all(&wire, &mut reader);
         assert!(got.is_empty());
         assert!(
-            matches!(e, WireError::MessageTooLarge { channel: 0, cap: 3000 }),
+            matches!(
+                e,
+                WireError::MessageTooLarge {
+                    channel: 0,
+                    cap: 3000
+                }
+            ),
             "{e}"
         );
         assert!(e.is_violation());

@@ -157,7 +157,10 @@ mod tests {
             Ok(PexMessage::Addrs(list))
         );
         assert!(matches!(decode(&[]), Err(PexError::Undecodable(_))));
-        assert!(matches!(decode(&[0xff, 0xff]), Err(PexError::Undecodable(_))));
+        assert!(matches!(
+            decode(&[0xff, 0xff]),
+            Err(PexError::Undecodable(_))
+        ));
     }
 
     #[test]
