@@ -1140,7 +1140,7 @@ pub struct VisitReport {
     /// CometBFT: the NodeInfo the peer sent (also when the visit failed after it, e.g. on
     /// another network).
     #[serde(default)]
-    pub node_info: Option<crate::protocol::cometbft::node_info::NodeInfo>,
+    pub node_info: Option<Box<crate::protocol::cometbft::node_info::NodeInfo>>,
 }
 
 impl VisitReport {

@@ -204,7 +204,7 @@ fn apply_visit(dial: &mut DialInfo, visit: &VisitReport, state: PeerState) -> Se
     dial.last_dial = Some(visit.started);
     dial.state = state;
     if visit.node_info.is_some() {
-        dial.node_info = visit.node_info.clone();
+        dial.node_info = visit.node_info.as_deref().cloned();
     }
     let end = visit.started + visit.duration_ms;
     if visit.reachable() {

@@ -526,7 +526,7 @@ impl Crawler {
                     "network={} version={} moniker={}",
                     info.network, info.version, info.moniker
                 ));
-                report.node_info = Some(info);
+                report.node_info = Some(Box::new(info));
                 self.crawl.progress.px_requests += 1;
                 match outcome {
                     PexOutcome::Addrs(list) => {
@@ -582,7 +582,7 @@ impl Crawler {
                     if let Some(p) = self.peers.get_mut(&node) {
                         p.network = Some(info.network.clone());
                     }
-                    report.node_info = Some(info.clone());
+                    report.node_info = Some(Box::new(info.clone()));
                 }
                 let ev = self.event(PeerEventKind::DialFailed, node);
                 ev.error_class = Some(class);

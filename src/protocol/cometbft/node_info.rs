@@ -88,7 +88,7 @@ impl NodeInfo {
     /// The stored form of a received `NodeInfo`, with texts cut to [`MAX_TEXT`] bytes and
     /// at most [`MAX_CHANNELS`] * 2 channels kept.
     pub fn from_proto(p: &pb::DefaultNodeInfo) -> NodeInfo {
-        let v = p.protocol_version.clone().unwrap_or_default();
+        let v = p.protocol_version.unwrap_or_default();
         let other = p.other.clone().unwrap_or_default();
         NodeInfo {
             p2p_version: v.p2p,
@@ -241,6 +241,9 @@ mod tests {
 
     const ID: &str = "00112233445566778899aabbccddeeff00112233";
 
+    /// A change that makes a NodeInfo invalid.
+    type Change = Box<dyn Fn(&mut pb::DefaultNodeInfo)>;
+
     #[test]
     fn a_sane_node_info_validates_and_round_trips() {
         let p = sample(ID);
@@ -254,7 +257,7 @@ mod tests {
 
     #[test]
     fn validity_rules_reject_what_cometbft_rejects() {
-        let cases: Vec<(&str, Box<dyn Fn(&mut pb::DefaultNodeInfo)>)> = vec![
+        let cases: Vec<(&str, Change)> = vec![
             ("id", Box::new(|p| p.default_node_id = "xyz".into())),
             ("listen", Box::new(|p| p.listen_addr = "nowhere".into())),
             ("moniker", Box::new(|p| p.moniker = "  ".into())),
