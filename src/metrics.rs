@@ -5,7 +5,7 @@
 //! store when scraped (at most every [`STATS_TTL`]); `networkmonitor_peer_ping` and the
 //! `peerscope_*` counters are updated as crawls run. Labels stay bounded: error classes and
 //! capabilities are fixed sets, and the free-text labels (protocols, user agents,
-//! countries, pubsub topics) keep the [`MAX_LABEL_VALUES`] most frequent values and sum the
+//! countries, pubsub topics, CometBFT chain ids and versions) keep the [`MAX_LABEL_VALUES`] most frequent values and sum the
 //! rest under `other`.
 
 use std::collections::BTreeMap;
@@ -70,6 +70,8 @@ struct Inner {
     px_enrs: Counter,
     px_served: Family<Labels, Counter>,
     peers_by_fork_digest: Family<Labels, Gauge>,
+    cometbft_peers_by_chain: Family<Labels, Gauge>,
+    cometbft_peers_by_version: Family<Labels, Gauge>,
     last_stats: Mutex<Option<Instant>>,
 }
 
@@ -138,6 +140,8 @@ impl Metrics {
             px_enrs: Counter::default(),
             px_served: Family::default(),
             peers_by_fork_digest: Family::default(),
+            cometbft_peers_by_chain: Family::default(),
+            cometbft_peers_by_version: Family::default(),
             last_stats: Mutex::new(None),
             registry: Registry::default(),
         };
@@ -258,6 +262,16 @@ impl Metrics {
             "peerscope_peers_by_fork_digest",
             "Stored peers per eth2 fork digest (hex)",
             inner.peers_by_fork_digest.clone(),
+        );
+        r.register(
+            "peerscope_cometbft_peers_by_chain",
+            "Stored CometBFT peers per chain id of their NodeInfo",
+            inner.cometbft_peers_by_chain.clone(),
+        );
+        r.register(
+            "peerscope_cometbft_peers_by_version",
+            "Stored CometBFT peers per software version of their NodeInfo",
+            inner.cometbft_peers_by_version.clone(),
         );
         let inner = Inner { registry, ..inner };
         Metrics {
@@ -388,6 +402,18 @@ impl Metrics {
         for (d, n) in top(&s.by_fork_digest) {
             i.peers_by_fork_digest
                 .get_or_create(&label("fork_digest", d))
+                .set(n as i64);
+        }
+        i.cometbft_peers_by_chain.clear();
+        for (c, n) in top(&s.by_chain_id) {
+            i.cometbft_peers_by_chain
+                .get_or_create(&label("chain_id", c))
+                .set(n as i64);
+        }
+        i.cometbft_peers_by_version.clear();
+        for (v, n) in top(&s.by_software_version) {
+            i.cometbft_peers_by_version
+                .get_or_create(&label("version", v))
                 .set(n as i64);
         }
         i.peer_count.clear();

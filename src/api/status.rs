@@ -86,7 +86,9 @@ impl From<EngineError> for Status {
     fn from(e: EngineError) -> Status {
         match e {
             EngineError::UnknownCrawl(_) => Status::not_found(e.to_string()),
-            EngineError::Start { .. } => Status::failed_precondition(e.to_string()),
+            EngineError::Start { .. } | EngineError::Listen { .. } => {
+                Status::failed_precondition(e.to_string())
+            }
             EngineError::DnsTree { .. } | EngineError::EmptyDnsTrees { .. } => {
                 Status::failed_precondition(format!("dns_tree_urls: {e}"))
             }

@@ -66,20 +66,20 @@ pub struct Report {
     pub testnet_rss_kib: Option<u64>,
 }
 
-fn proc_status(field: &str) -> Option<u64> {
+pub(crate) fn proc_status(field: &str) -> Option<u64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = s.lines().find(|l| l.starts_with(field))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// Samples `VmRSS` every 20 ms until dropped; `peak()` is the largest sample.
-struct RssSampler {
+pub(crate) struct RssSampler {
     peak: std::sync::Arc<std::sync::atomic::AtomicU64>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl RssSampler {
-    fn start() -> RssSampler {
+    pub(crate) fn start() -> RssSampler {
         let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         let p = peak.clone();
         let task = tokio::spawn(async move {
@@ -93,14 +93,14 @@ impl RssSampler {
         RssSampler { peak, task }
     }
 
-    fn peak(self) -> Option<u64> {
+    pub(crate) fn peak(self) -> Option<u64> {
         self.task.abort();
         let v = self.peak.load(std::sync::atomic::Ordering::Relaxed);
         (v > 0).then_some(v)
     }
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+pub(crate) fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     match v.len() {
         0 => 0.0,
@@ -298,7 +298,7 @@ fn bench_spec(net: &Testnet, settings: &CrawlSettings) -> CrawlSpec {
     }
 }
 
-fn tempfile_dir() -> Result<std::path::PathBuf, String> {
+pub(crate) fn tempfile_dir() -> Result<std::path::PathBuf, String> {
     let dir = std::env::temp_dir().join(format!(
         "peerscope-bench-{}-{}",
         std::process::id(),
@@ -638,6 +638,11 @@ pub struct BenchArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Instead: the CometBFT driver's ONESHOT crawl against a bare reference crawl on a
+    /// CometBFT testnet (5% of the nodes on another chain, 5% down); `--dial-concurrency`
+    /// visits in flight on both sides.
+    #[arg(long)]
+    pub cometbft: bool,
 }
 
 /// Options of `peerscope bench-subscribers`.
@@ -678,6 +683,51 @@ pub async fn run_subscriber_process(args: BenchSubscribersArgs) -> anyhow::Resul
 /// Runs the benchmark and prints its report.
 pub async fn run_command(args: BenchArgs) -> anyhow::Result<()> {
     crate::init_tracing(LogFormat::Text, crate::DEFAULT_LOG);
+    if args.cometbft {
+        let r = crate::cli::cometbft::run(args.nodes, args.rounds, args.dial_concurrency)
+            .await
+            .map_err(|e| anyhow::anyhow!(e))?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&r)?);
+        } else {
+            let peak = |k: &str| {
+                r.runs
+                    .iter()
+                    .filter(|x| x.kind == k)
+                    .filter_map(|x| x.peak_rss_kib)
+                    .max()
+                    .unwrap_or(0)
+            };
+            let cpu = |k: &str| {
+                median(
+                    r.runs
+                        .iter()
+                        .filter(|x| x.kind == k)
+                        .filter_map(|x| x.cpu_secs)
+                        .collect(),
+                )
+            };
+            println!(
+                "ONESHOT CometBFT crawl of {} nodes (handshake + NodeInfo + PEX), {} visits in flight",
+                r.nodes, r.concurrency
+            );
+            println!(
+                "baseline (bare PEX walk on the same crates): median {:.2}s, CPU {:.2}s; peerscope crawl: median {:.2}s, CPU {:.2}s; ratio {:.2}",
+                r.baseline_median_secs,
+                cpu("baseline"),
+                r.crawl_median_secs,
+                cpu("crawl"),
+                r.ratio
+            );
+            println!(
+                "peak RSS: testnet alone {} KiB, baseline phase {} KiB, crawl phase {} KiB",
+                r.testnet_rss_kib.unwrap_or(0),
+                peak("baseline"),
+                peak("crawl")
+            );
+        }
+        return Ok(());
+    }
     let mut settings = default_settings();
     settings.concurrency = args.concurrency;
     settings.dial.concurrency = args.dial_concurrency;

@@ -181,6 +181,9 @@ pub struct ListPeersArgs {
     /// kind (loopback, private…).
     #[arg(long)]
     country: Option<String>,
+    /// Only CometBFT peers whose NodeInfo names this chain id.
+    #[arg(long)]
+    chain_id: Option<String>,
     /// Stop after this many peers (0 = all).
     #[arg(long, default_value_t = 0)]
     limit: usize,
@@ -796,6 +799,7 @@ pub async fn peers(server: ServerArg, cmd: PeersCommand) -> anyhow::Result<()> {
                         reachable: a.reachable,
                         seen_since: None,
                         country: a.country.clone().unwrap_or_default(),
+                        chain_id: a.chain_id.clone().unwrap_or_default(),
                     })
                     .await
                     .map_err(status_line)?

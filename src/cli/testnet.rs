@@ -75,6 +75,17 @@ pub struct TestnetArgs {
     /// Print JSON lines instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Run a CometBFT network instead (Tendermint P2P, PEX): `--nodes` nodes, `--down` of
+    /// them down, `--chain-b` on another chain, `--abusive` answering PEX abusively;
+    /// prints their `id@127.0.0.1:port` addresses.
+    #[arg(long)]
+    pub cometbft: bool,
+    /// With --cometbft: nodes on the second chain (`testchain-b`).
+    #[arg(long, default_value_t = 0, requires = "cometbft")]
+    pub chain_b: usize,
+    /// With --cometbft: nodes answering PEX with oversized or malformed lists.
+    #[arg(long, default_value_t = 0, requires = "cometbft")]
+    pub abusive: usize,
     /// Once every node is up, write the bootstrap ENRs to this file, one per line (for
     /// `peerscope crawl start --bootstrap-file`). Written atomically.
     #[arg(long)]
@@ -84,6 +95,22 @@ pub struct TestnetArgs {
 /// Runs the testnet until a signal or `--duration`, printing its status.
 pub async fn run(args: TestnetArgs) -> anyhow::Result<()> {
     crate::init_tracing(LogFormat::Text, crate::TESTNET_LOG);
+    if args.cometbft {
+        let shape = crate::cli::cometbft::TestnetShape {
+            nodes: args.nodes,
+            chain_b: args.chain_b,
+            down: (args.down * args.nodes as f64).round() as usize,
+            abusive: args.abusive,
+            degree: args.degree,
+            seed: args.seed,
+        };
+        return crate::cli::cometbft::testnet(
+            shape,
+            args.json,
+            args.duration.map(Duration::from_secs),
+        )
+        .await;
+    }
     let protocol_id: [u8; 6] = args
         .protocol_id
         .as_bytes()

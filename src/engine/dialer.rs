@@ -164,6 +164,7 @@ impl Visit {
             metadata: self.metadata,
             metadata_error: self.metadata_error,
             rtt_us: self.rtt.map(|d| d.as_micros() as u64),
+            node_info: None,
         }
     }
 }

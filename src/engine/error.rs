@@ -45,6 +45,14 @@ pub enum EngineError {
         #[source]
         source: Box<StartError>,
     },
+    /// A CometBFT seed could not listen on its address.
+    #[error("could not start the seed on {addr}: {reason}")]
+    Listen {
+        /// The TCP address the seed was to listen on.
+        addr: SocketAddr,
+        /// Why not.
+        reason: String,
+    },
     /// The engine is shutting down and takes no new work.
     #[error("the engine is shutting down")]
     ShuttingDown,

@@ -16,11 +16,15 @@
 //!   └─ housekeeping.rs (one tracked task): relay counts ─▶ Store every second, event retention
 //! ```
 //!
+//! A crawl of the CometBFT profile runs the CometBFT driver instead ([`cometbft`]): PEX
+//! over SecretConnection, the same store, events, address book and stats.
+//!
 //! Each crawl has a child of the engine's root cancellation token: `stop_crawl` cancels the
 //! child, `shutdown` cancels the root, waits for every crawl task to persist its final
 //! state and for the housekeeping task to end, then writes the relay counts once more.
 //! Errors are typed ([`error`]). The engine knows nothing about gRPC.
 
+pub mod cometbft;
 pub mod counter;
 mod crawl;
 pub mod dialer;
@@ -216,6 +220,9 @@ impl Engine {
     pub async fn start_crawl(&self, mut spec: CrawlSpec) -> Result<Crawl, EngineError> {
         if self.inner.root.is_cancelled() {
             return Err(EngineError::ShuttingDown);
+        }
+        if spec.profile.cometbft().is_some() {
+            return self.start_cometbft(spec).await;
         }
         if !spec.dns_tree_urls.is_empty() {
             let resolution = crate::protocol::dns::resolve_all_report(

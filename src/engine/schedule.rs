@@ -306,6 +306,34 @@ impl AddressBook {
         self.set_due(node, Some(due));
     }
 
+    /// Bans a peer for the policy's ban duration for misbehaving after it connected (an
+    /// unsolicited, oversized or malformed address list; requests too often). A peer not in
+    /// the book is added banned. Returns `Banned`, or `None` when it already was.
+    pub fn ban(&mut self, node: NodeId, now: Instant) -> Transition {
+        if self
+            .entries
+            .get(&node)
+            .is_some_and(|e| e.state == PeerState::Banned)
+        {
+            return Transition::None;
+        }
+        self.unqueue(&node);
+        let until = now + self.policy.ban_duration;
+        let e = self.entries.entry(node).or_insert(Entry {
+            state: PeerState::New,
+            attempts: 0,
+            last_dial: None,
+            next_due: None,
+            ban_until: None,
+            in_flight: false,
+        });
+        e.state = PeerState::Banned;
+        e.ban_until = Some(until);
+        e.next_due = None;
+        self.bans.insert((until, node));
+        Transition::Banned
+    }
+
     /// Records a failed dial. Returns the transition for the event log.
     pub fn on_failure<R: Rng>(
         &mut self,
@@ -458,6 +486,27 @@ mod tests {
         assert_eq!(book.expire_bans(Instant::now()), vec![id(9)]);
         assert_eq!(book.get(&id(9)).unwrap().state, PeerState::New);
         assert_eq!(book.next_due(Instant::now(), &mut rng), Some(id(9)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn misbehaving_peers_are_banned_once_and_the_ban_expires() {
+        let policy = Policy {
+            ban_duration: Duration::from_secs(30),
+            ..Policy::default()
+        };
+        let mut book = AddressBook::new(policy);
+        let mut rng = StdRng::seed_from_u64(8);
+        book.add(id(3), Instant::now());
+        assert_eq!(book.ban(id(3), Instant::now()), Transition::Banned);
+        assert_eq!(book.ban(id(3), Instant::now()), Transition::None);
+        // A stranger (e.g. an inbound requester) is added banned.
+        assert_eq!(book.ban(id(4), Instant::now()), Transition::Banned);
+        assert_eq!(book.get(&id(4)).unwrap().state, PeerState::Banned);
+        assert_eq!(book.next_due(Instant::now(), &mut rng), None);
+        tokio::time::advance(Duration::from_secs(30)).await;
+        let mut lifted = book.expire_bans(Instant::now());
+        lifted.sort();
+        assert_eq!(lifted, vec![id(3), id(4)]);
     }
 
     #[tokio::test(start_paused = true)]

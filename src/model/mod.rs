@@ -55,6 +55,9 @@ pub enum Profile {
     Ethereum,
     /// Any discv5 network with the given 6-byte protocol id.
     Custom { protocol_id: [u8; 6] },
+    /// A CometBFT / Tendermint chain, crawled over PEX on the Tendermint P2P stack (no
+    /// discv5): see [`crate::engine::cometbft`].
+    CometBft(Box<CometBftSettings>),
 }
 
 impl Profile {
@@ -64,6 +67,134 @@ impl Profile {
             Profile::Waku { .. } => *b"d5waku",
             Profile::Ethereum => *b"discv5",
             Profile::Custom { protocol_id } => *protocol_id,
+            // Not a discv5 network: the value is never used on the wire.
+            Profile::CometBft(_) => *b"cmtbft",
+        }
+    }
+
+    /// The CometBFT settings, for a CometBFT crawl.
+    pub fn cometbft(&self) -> Option<&CometBftSettings> {
+        match self {
+            Profile::CometBft(c) => Some(c),
+            _ => None,
+        }
+    }
+}
+
+/// Default pause between two crawl passes of a CometBFT crawl (the PEX seed's
+/// `crawlPeerPeriod`).
+pub const DEFAULT_COMET_CRAWL_INTERVAL: Duration = Duration::from_secs(30);
+/// Default minimum time between two crawls of one CometBFT peer (`minTimeBetweenCrawls`).
+pub const DEFAULT_COMET_MIN_RECRAWL: Duration = Duration::from_secs(120);
+/// Default consecutive failed dials after which a CometBFT peer is given up on
+/// (`maxAttemptsToDial`; with the 2^n s backoff the last one comes ~18 h after the first).
+pub const DEFAULT_COMET_MAX_ATTEMPTS: u32 = 16;
+/// Default ban of a CometBFT peer that misbehaves (`defaultBanTime`).
+pub const DEFAULT_COMET_BAN: Duration = Duration::from_secs(24 * 3600);
+/// Default chance, in percent, of dialing a new peer over a known one when both are due,
+/// and the share of "new" peers in a seed answer (`biasToSelectNewPeers`).
+pub const DEFAULT_COMET_NEW_BIAS: u8 = 30;
+/// Default bound on the exchange after a TCP connect: SecretConnection handshake, NodeInfo
+/// and the PEX answer. The crawler disconnects as soon as it has the answer.
+pub const DEFAULT_COMET_EXCHANGE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default time a CometBFT seed waits for an inbound peer's request before it disconnects
+/// (the seed answers once and disconnects at once after that).
+pub const DEFAULT_COMET_SEED_IDLE: Duration = Duration::from_secs(30);
+/// Default minimum time between two PEX requests of one peer to the seed (CometBFT's
+/// `ensurePeersPeriod / 3`); a faster repeat is refused and the peer banned.
+pub const DEFAULT_COMET_REQUEST_INTERVAL: Duration = Duration::from_secs(10);
+/// Default cap on the addresses of one seed answer (`maxGetSelection`).
+pub const DEFAULT_COMET_MAX_REPLY: u32 = 250;
+/// Default cap on inbound connections served at once by a CometBFT seed.
+pub const DEFAULT_COMET_MAX_INBOUND: u32 = 64;
+
+/// A CometBFT crawl: which chain, where to start, and the PEX seed/crawler policy. Every
+/// duration and count defaults to the CometBFT PEX reactor's seed-mode constant of the same
+/// role (see the `DEFAULT_COMET_*` constants).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CometBftSettings {
+    /// The chain id (`NodeInfo.network`) the crawl announces and vets peers of; peers of
+    /// another network are stored and labelled with theirs, never vetted.
+    pub chain_id: String,
+    /// Where to start: `id@ip:port` addresses (validated).
+    pub peers: Vec<String>,
+    /// A crawl pass (re-dialing the peers that are due) runs this often.
+    pub crawl_interval: Duration,
+    /// A peer is not crawled again sooner than this.
+    pub min_recrawl: Duration,
+    /// Consecutive failed dials before a peer is given up on; the n-th failure waits
+    /// 2^n s plus jitter.
+    pub max_dial_attempts: u32,
+    /// How long a ban lasts (unsolicited or oversized address lists, malformed lists,
+    /// requests too often, a key that is not the address's id).
+    pub ban_duration: Duration,
+    /// Percent of new peers (see [`DEFAULT_COMET_NEW_BIAS`]).
+    pub new_bias_percent: u8,
+    /// Bound on handshake + NodeInfo + PEX answer after the TCP connect.
+    pub exchange_timeout: Duration,
+    /// Most addresses accepted in one PEX answer; a longer list is oversized (ban).
+    pub max_addrs: u32,
+    /// `protocol_version.block` announced (peers on another block protocol drop us).
+    pub block_version: u64,
+    /// `protocol_version.p2p` announced.
+    pub p2p_version: u64,
+    /// The moniker announced.
+    pub moniker: String,
+    /// Seed mode: accept inbound connections and answer PEX requests; `None` = off.
+    pub seed: Option<CometSeedSettings>,
+}
+
+impl Default for CometBftSettings {
+    fn default() -> Self {
+        CometBftSettings {
+            chain_id: String::new(),
+            peers: Vec::new(),
+            crawl_interval: DEFAULT_COMET_CRAWL_INTERVAL,
+            min_recrawl: DEFAULT_COMET_MIN_RECRAWL,
+            max_dial_attempts: DEFAULT_COMET_MAX_ATTEMPTS,
+            ban_duration: DEFAULT_COMET_BAN,
+            new_bias_percent: DEFAULT_COMET_NEW_BIAS,
+            exchange_timeout: DEFAULT_COMET_EXCHANGE_TIMEOUT,
+            max_addrs: crate::protocol::cometbft::pex::MAX_GET_SELECTION as u32,
+            block_version: crate::protocol::cometbft::node_info::BLOCK_PROTOCOL,
+            p2p_version: crate::protocol::cometbft::node_info::P2P_PROTOCOL,
+            moniker: "peerscope".into(),
+            seed: None,
+        }
+    }
+}
+
+/// CometBFT seed mode.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CometSeedSettings {
+    /// TCP address to listen on (port 0 picks one); `None` = the IP of the server's default
+    /// crawl address, port 0.
+    pub listen_addr: Option<SocketAddr>,
+    /// The address announced in `NodeInfo.listen_addr`; `None` = the bound address (which
+    /// must then not be unspecified).
+    pub external_addr: Option<SocketAddr>,
+    /// Minimum time between two requests of one peer; a faster repeat is refused and the
+    /// peer banned for `ban_duration`.
+    pub request_interval: Duration,
+    /// Most addresses in one answer.
+    pub max_reply: u32,
+    /// Inbound connections served at once; more are closed on accept.
+    pub max_inbound: u32,
+    /// How long an inbound peer may stay connected without asking.
+    pub idle_timeout: Duration,
+}
+
+impl Default for CometSeedSettings {
+    fn default() -> Self {
+        CometSeedSettings {
+            listen_addr: None,
+            external_addr: None,
+            request_interval: DEFAULT_COMET_REQUEST_INTERVAL,
+            max_reply: DEFAULT_COMET_MAX_REPLY,
+            max_inbound: DEFAULT_COMET_MAX_INBOUND,
+            idle_timeout: DEFAULT_COMET_SEED_IDLE,
         }
     }
 }
@@ -280,6 +411,11 @@ pub struct CrawlProgress {
     pub px_enrs: u64,
     pub px_served: u64,
     pub px_refused: u64,
+    /// CometBFT: addresses in PEX answers that were dropped (undialable, out of scope,
+    /// duplicates, the crawler itself).
+    pub invalid_addrs: u64,
+    /// CometBFT: peers banned by this crawl.
+    pub banned: u64,
     /// ONESHOT only, while running: estimated time until the crawl finishes, from the work
     /// known to remain and the recent throughput; `None` when it cannot be estimated yet.
     pub estimated_remaining_ms: Option<u64>,
@@ -348,8 +484,10 @@ pub enum SourceKind {
     Dns,
     /// discv5 (FINDNODE answers, lookups, sessions).
     Discv5,
-    /// A Waku peer-exchange answer.
+    /// A Waku peer-exchange answer, or a CometBFT PEX answer.
     PeerExchange,
+    /// The peer connected to a CometBFT seed and announced its listen address.
+    Inbound,
 }
 
 impl SourceKind {
@@ -360,6 +498,7 @@ impl SourceKind {
             SourceKind::Dns => "dns",
             SourceKind::Discv5 => "discv5",
             SourceKind::PeerExchange => "peer_exchange",
+            SourceKind::Inbound => "inbound",
         }
     }
 }
@@ -512,6 +651,8 @@ pub struct PeerFilter {
     /// Only peers geolocated in this country (name or ISO code, case-insensitive) or with
     /// this non-public kind ("loopback", "private"…).
     pub country: Option<String>,
+    /// CometBFT: only peers whose NodeInfo names this network (chain id).
+    pub chain_id: Option<String>,
 }
 
 impl PeerFilter {
@@ -561,6 +702,16 @@ impl PeerFilter {
         }
         if let Some(r) = self.reachable {
             if peer.dial.reachable != Some(r) {
+                return false;
+            }
+        }
+        if let Some(chain) = &self.chain_id {
+            if peer
+                .dial
+                .node_info
+                .as_ref()
+                .is_none_or(|i| &i.network != chain)
+            {
                 return false;
             }
         }
@@ -627,6 +778,16 @@ pub struct NetworkStats {
     pub by_country: BTreeMap<String, u64>,
     /// Peers per source kind (a peer counts once under each kind it was learned from).
     pub by_source: BTreeMap<String, u64>,
+    /// CometBFT: peers per network (chain id) of their NodeInfo.
+    pub by_chain_id: BTreeMap<String, u64>,
+    /// CometBFT: peers per software version of their NodeInfo.
+    pub by_software_version: BTreeMap<String, u64>,
+    /// CometBFT: peers per P2P protocol version.
+    pub by_p2p_version: BTreeMap<u64, u64>,
+    /// CometBFT: peers per block protocol version.
+    pub by_block_version: BTreeMap<u64, u64>,
+    /// CometBFT: reachable peers (last dial connected) per chain id.
+    pub reachable_by_chain_id: BTreeMap<String, u64>,
 }
 
 impl NetworkStats {
@@ -648,7 +809,9 @@ impl NetworkStats {
                 *self.by_shard.entry((s.cluster, *shard)).or_default() += 1;
             }
         }
-        let kind = if enr.waku2.is_some() || enr.shards.is_some() {
+        let kind = if peer.dial.node_info.is_some() || !enr.text.starts_with("enr:") {
+            "cometbft"
+        } else if enr.waku2.is_some() || enr.shards.is_some() {
             "waku"
         } else if enr.eth2.is_some() {
             "eth2"
@@ -693,6 +856,21 @@ impl NetworkStats {
             }
             *self.by_agent.entry(id.agent_version.clone()).or_default() += 1;
         }
+        if let Some(info) = &dial.node_info {
+            *self.by_chain_id.entry(info.network.clone()).or_default() += 1;
+            *self
+                .by_software_version
+                .entry(info.version.clone())
+                .or_default() += 1;
+            *self.by_p2p_version.entry(info.p2p_version).or_default() += 1;
+            *self.by_block_version.entry(info.block_version).or_default() += 1;
+            if dial.reachable == Some(true) {
+                *self
+                    .reachable_by_chain_id
+                    .entry(info.network.clone())
+                    .or_default() += 1;
+            }
+        }
         if let Some(MetadataInfo {
             cluster_id: Some(c),
             shards,
@@ -731,11 +909,19 @@ pub enum ErrorClass {
     /// TCP connected, but the multistream/Noise/Yamux handshake did not finish in time (a
     /// peer that accepts and never speaks, or stalls mid-handshake).
     HandshakeTimeout,
+    /// CometBFT: the SecretConnection handshake failed (bad key exchange or signature, a
+    /// peer that closed during it).
+    SecretConnection,
+    /// CometBFT: the NodeInfo is invalid, undecodable, or claims another id than the key
+    /// that authenticated the connection.
+    NodeInfoMismatch,
+    /// CometBFT: the peer is on another network (chain id); its NodeInfo is kept.
+    WrongNetwork,
 }
 
 impl ErrorClass {
     /// Every class, for stats and tests.
-    pub const ALL: [ErrorClass; 11] = [
+    pub const ALL: [ErrorClass; 14] = [
         ErrorClass::Timeout,
         ErrorClass::Refused,
         ErrorClass::Unreachable,
@@ -747,6 +933,9 @@ impl ErrorClass {
         ErrorClass::Canceled,
         ErrorClass::Other,
         ErrorClass::HandshakeTimeout,
+        ErrorClass::SecretConnection,
+        ErrorClass::NodeInfoMismatch,
+        ErrorClass::WrongNetwork,
     ];
 
     /// The lowercase name used in the API and metrics.
@@ -763,6 +952,9 @@ impl ErrorClass {
             ErrorClass::Canceled => "canceled",
             ErrorClass::Other => "other",
             ErrorClass::HandshakeTimeout => "handshake_timeout",
+            ErrorClass::SecretConnection => "secret_connection",
+            ErrorClass::NodeInfoMismatch => "node_info_mismatch",
+            ErrorClass::WrongNetwork => "wrong_network",
         }
     }
 
@@ -771,7 +963,11 @@ impl ErrorClass {
     pub fn retryable(self) -> bool {
         !matches!(
             self,
-            ErrorClass::NoAddress | ErrorClass::PeerIdMismatch | ErrorClass::WrongCluster
+            ErrorClass::NoAddress
+                | ErrorClass::PeerIdMismatch
+                | ErrorClass::WrongCluster
+                | ErrorClass::NodeInfoMismatch
+                | ErrorClass::WrongNetwork
         )
     }
 }
@@ -943,6 +1139,10 @@ pub struct VisitReport {
     /// Why metadata is missing: not supported, no answer, undecodable.
     pub metadata_error: Option<String>,
     pub rtt_us: Option<u64>,
+    /// CometBFT: the NodeInfo the peer sent (also when the visit failed after it, e.g. on
+    /// another network).
+    #[serde(default)]
+    pub node_info: Option<Box<crate::protocol::cometbft::node_info::NodeInfo>>,
 }
 
 impl VisitReport {
@@ -956,6 +1156,9 @@ impl VisitReport {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DialInfo {
     pub identify: Option<IdentifyInfo>,
+    /// CometBFT: the newest NodeInfo the peer sent.
+    #[serde(default)]
+    pub node_info: Option<crate::protocol::cometbft::node_info::NodeInfo>,
     pub metadata: Option<MetadataInfo>,
     pub metadata_error: Option<String>,
     pub rtt_last_us: Option<u64>,

@@ -25,6 +25,9 @@ fn apply_visit(dial: &mut DialInfo, visit: &VisitReport, state: PeerState) -> Se
     dial.attempts += 1;
     dial.last_dial = Some(visit.started);
     dial.state = state;
+    if visit.node_info.is_some() {
+        dial.node_info = visit.node_info.as_deref().cloned();
+    }
     let end = visit.started + visit.duration_ms;
     if visit.reachable() {
         dial.reachable = Some(true);
@@ -142,6 +145,7 @@ mod tests {
             metadata: None,
             metadata_error: None,
             rtt_us: None,
+            node_info: None,
         }
     }
 

@@ -21,7 +21,11 @@
 //! Bootstrap is sparse: node *i* knows node *i+1* (a ring, so every node is reachable) and
 //! `degree` random others — nobody knows everyone. Assignments come from a seeded RNG so a
 //! run is reproducible; node keys are fresh each run.
+//!
+//! [`cometbft`] is a CometBFT network of its own (Tendermint P2P, PEX), for the CometBFT
+//! driver.
 
+pub mod cometbft;
 pub mod dns;
 pub mod geo;
 pub mod host;

@@ -6,6 +6,7 @@ mod browser;
 mod churn;
 mod cli;
 mod cli_tables;
+mod cometbft;
 mod common;
 mod crash;
 mod dashboard;

@@ -181,6 +181,7 @@ pub async fn list_peers(State(s): State<DashState>, Query(q): Params) -> Respons
             reachable: number(&q, "reachable")?,
             seen_since: None,
             country: text(&q, "country"),
+            chain_id: text(&q, "chain_id"),
         })
     })();
     match parsed {

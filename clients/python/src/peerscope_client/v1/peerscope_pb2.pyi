@@ -87,14 +87,62 @@ MESSAGE_DIMENSION_APPLICATION: MessageDimension
 MESSAGE_DIMENSION_CONTENT_TOPIC: MessageDimension
 
 class NetworkProfile(_message.Message):
-    __slots__ = ("waku", "ethereum", "custom")
+    __slots__ = ("waku", "ethereum", "custom", "cometbft")
     WAKU_FIELD_NUMBER: _ClassVar[int]
     ETHEREUM_FIELD_NUMBER: _ClassVar[int]
     CUSTOM_FIELD_NUMBER: _ClassVar[int]
+    COMETBFT_FIELD_NUMBER: _ClassVar[int]
     waku: WakuProfile
     ethereum: EthereumProfile
     custom: CustomProfile
-    def __init__(self, waku: _Optional[_Union[WakuProfile, _Mapping]] = ..., ethereum: _Optional[_Union[EthereumProfile, _Mapping]] = ..., custom: _Optional[_Union[CustomProfile, _Mapping]] = ...) -> None: ...
+    cometbft: CometBftProfile
+    def __init__(self, waku: _Optional[_Union[WakuProfile, _Mapping]] = ..., ethereum: _Optional[_Union[EthereumProfile, _Mapping]] = ..., custom: _Optional[_Union[CustomProfile, _Mapping]] = ..., cometbft: _Optional[_Union[CometBftProfile, _Mapping]] = ...) -> None: ...
+
+class CometBftProfile(_message.Message):
+    __slots__ = ("chain_id", "peers", "crawl_interval", "min_recrawl", "max_dial_attempts", "ban_duration", "new_bias_percent", "exchange_timeout", "max_addrs", "block_version", "p2p_version", "moniker", "seed")
+    CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
+    PEERS_FIELD_NUMBER: _ClassVar[int]
+    CRAWL_INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    MIN_RECRAWL_FIELD_NUMBER: _ClassVar[int]
+    MAX_DIAL_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    BAN_DURATION_FIELD_NUMBER: _ClassVar[int]
+    NEW_BIAS_PERCENT_FIELD_NUMBER: _ClassVar[int]
+    EXCHANGE_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    MAX_ADDRS_FIELD_NUMBER: _ClassVar[int]
+    BLOCK_VERSION_FIELD_NUMBER: _ClassVar[int]
+    P2P_VERSION_FIELD_NUMBER: _ClassVar[int]
+    MONIKER_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    chain_id: str
+    peers: _containers.RepeatedScalarFieldContainer[str]
+    crawl_interval: _duration_pb2.Duration
+    min_recrawl: _duration_pb2.Duration
+    max_dial_attempts: int
+    ban_duration: _duration_pb2.Duration
+    new_bias_percent: int
+    exchange_timeout: _duration_pb2.Duration
+    max_addrs: int
+    block_version: int
+    p2p_version: int
+    moniker: str
+    seed: CometBftSeedOptions
+    def __init__(self, chain_id: _Optional[str] = ..., peers: _Optional[_Iterable[str]] = ..., crawl_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., min_recrawl: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_dial_attempts: _Optional[int] = ..., ban_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., new_bias_percent: _Optional[int] = ..., exchange_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_addrs: _Optional[int] = ..., block_version: _Optional[int] = ..., p2p_version: _Optional[int] = ..., moniker: _Optional[str] = ..., seed: _Optional[_Union[CometBftSeedOptions, _Mapping]] = ...) -> None: ...
+
+class CometBftSeedOptions(_message.Message):
+    __slots__ = ("listen_addr", "external_addr", "request_interval", "max_reply", "max_inbound", "idle_timeout")
+    LISTEN_ADDR_FIELD_NUMBER: _ClassVar[int]
+    EXTERNAL_ADDR_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    MAX_REPLY_FIELD_NUMBER: _ClassVar[int]
+    MAX_INBOUND_FIELD_NUMBER: _ClassVar[int]
+    IDLE_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    listen_addr: str
+    external_addr: str
+    request_interval: _duration_pb2.Duration
+    max_reply: int
+    max_inbound: int
+    idle_timeout: _duration_pb2.Duration
+    def __init__(self, listen_addr: _Optional[str] = ..., external_addr: _Optional[str] = ..., request_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_reply: _Optional[int] = ..., max_inbound: _Optional[int] = ..., idle_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class WakuProfile(_message.Message):
     __slots__ = ("cluster_id", "shards", "preset")
@@ -345,7 +393,7 @@ class CrawlSettings(_message.Message):
     def __init__(self, concurrency: _Optional[int] = ..., request_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., find_node_distances: _Optional[int] = ..., random_lookups: _Optional[int] = ..., recrawl_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., limits: _Optional[_Union[CrawlLimits, _Mapping]] = ..., dial: _Optional[bool] = ..., dial_concurrency: _Optional[int] = ..., dial_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., dials_per_ip: _Optional[int] = ..., min_redial_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., relay: _Optional[bool] = ..., relay_peers: _Optional[int] = ..., pubsub_topics: _Optional[_Iterable[str]] = ..., px_client: _Optional[bool] = ..., px_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., seed: _Optional[bool] = ..., seed_requester_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class CrawlProgress(_message.Message):
-    __slots__ = ("discovered", "queried", "queued", "in_flight", "find_node_requests", "find_node_failures", "unresponsive", "lookups", "enr_updates", "rounds", "elapsed", "dials", "dialing", "connected", "failed_by_class", "identified", "dial_queued", "relay_peers", "relay_mesh_peers", "messages", "estimated_remaining", "px_requests", "px_failures", "px_enrs", "px_served", "px_refused")
+    __slots__ = ("discovered", "queried", "queued", "in_flight", "find_node_requests", "find_node_failures", "unresponsive", "lookups", "enr_updates", "rounds", "elapsed", "dials", "dialing", "connected", "failed_by_class", "identified", "dial_queued", "relay_peers", "relay_mesh_peers", "messages", "estimated_remaining", "px_requests", "px_failures", "px_enrs", "px_served", "px_refused", "invalid_addrs", "banned")
     class FailedByClassEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -379,6 +427,8 @@ class CrawlProgress(_message.Message):
     PX_ENRS_FIELD_NUMBER: _ClassVar[int]
     PX_SERVED_FIELD_NUMBER: _ClassVar[int]
     PX_REFUSED_FIELD_NUMBER: _ClassVar[int]
+    INVALID_ADDRS_FIELD_NUMBER: _ClassVar[int]
+    BANNED_FIELD_NUMBER: _ClassVar[int]
     discovered: int
     queried: int
     queued: int
@@ -405,7 +455,9 @@ class CrawlProgress(_message.Message):
     px_enrs: int
     px_served: int
     px_refused: int
-    def __init__(self, discovered: _Optional[int] = ..., queried: _Optional[int] = ..., queued: _Optional[int] = ..., in_flight: _Optional[int] = ..., find_node_requests: _Optional[int] = ..., find_node_failures: _Optional[int] = ..., unresponsive: _Optional[int] = ..., lookups: _Optional[int] = ..., enr_updates: _Optional[int] = ..., rounds: _Optional[int] = ..., elapsed: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., dials: _Optional[int] = ..., dialing: _Optional[int] = ..., connected: _Optional[int] = ..., failed_by_class: _Optional[_Mapping[str, int]] = ..., identified: _Optional[int] = ..., dial_queued: _Optional[int] = ..., relay_peers: _Optional[int] = ..., relay_mesh_peers: _Optional[int] = ..., messages: _Optional[int] = ..., estimated_remaining: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., px_requests: _Optional[int] = ..., px_failures: _Optional[int] = ..., px_enrs: _Optional[int] = ..., px_served: _Optional[int] = ..., px_refused: _Optional[int] = ...) -> None: ...
+    invalid_addrs: int
+    banned: int
+    def __init__(self, discovered: _Optional[int] = ..., queried: _Optional[int] = ..., queued: _Optional[int] = ..., in_flight: _Optional[int] = ..., find_node_requests: _Optional[int] = ..., find_node_failures: _Optional[int] = ..., unresponsive: _Optional[int] = ..., lookups: _Optional[int] = ..., enr_updates: _Optional[int] = ..., rounds: _Optional[int] = ..., elapsed: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., dials: _Optional[int] = ..., dialing: _Optional[int] = ..., connected: _Optional[int] = ..., failed_by_class: _Optional[_Mapping[str, int]] = ..., identified: _Optional[int] = ..., dial_queued: _Optional[int] = ..., relay_peers: _Optional[int] = ..., relay_mesh_peers: _Optional[int] = ..., messages: _Optional[int] = ..., estimated_remaining: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., px_requests: _Optional[int] = ..., px_failures: _Optional[int] = ..., px_enrs: _Optional[int] = ..., px_served: _Optional[int] = ..., px_refused: _Optional[int] = ..., invalid_addrs: _Optional[int] = ..., banned: _Optional[int] = ...) -> None: ...
 
 class PeerEvent(_message.Message):
     __slots__ = ("sequence", "time", "kind", "crawl_id", "node_id", "peer_id", "enr_seq", "enr", "error_class", "detail")
@@ -466,7 +518,7 @@ class GetPeerResponse(_message.Message):
     def __init__(self, peer: _Optional[_Union[Peer, _Mapping]] = ...) -> None: ...
 
 class ListPeersRequest(_message.Message):
-    __slots__ = ("page_size", "page_token", "capability", "cluster_id", "shard", "crawl_id", "seen_since", "protocol", "agent", "reachable", "country")
+    __slots__ = ("page_size", "page_token", "capability", "cluster_id", "shard", "crawl_id", "seen_since", "protocol", "agent", "reachable", "country", "chain_id")
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     CAPABILITY_FIELD_NUMBER: _ClassVar[int]
@@ -478,6 +530,7 @@ class ListPeersRequest(_message.Message):
     AGENT_FIELD_NUMBER: _ClassVar[int]
     REACHABLE_FIELD_NUMBER: _ClassVar[int]
     COUNTRY_FIELD_NUMBER: _ClassVar[int]
+    CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
     page_size: int
     page_token: str
     capability: str
@@ -489,7 +542,8 @@ class ListPeersRequest(_message.Message):
     agent: str
     reachable: bool
     country: str
-    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., capability: _Optional[str] = ..., cluster_id: _Optional[int] = ..., shard: _Optional[int] = ..., crawl_id: _Optional[str] = ..., seen_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., protocol: _Optional[str] = ..., agent: _Optional[str] = ..., reachable: _Optional[bool] = ..., country: _Optional[str] = ...) -> None: ...
+    chain_id: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., capability: _Optional[str] = ..., cluster_id: _Optional[int] = ..., shard: _Optional[int] = ..., crawl_id: _Optional[str] = ..., seen_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., protocol: _Optional[str] = ..., agent: _Optional[str] = ..., reachable: _Optional[bool] = ..., country: _Optional[str] = ..., chain_id: _Optional[str] = ...) -> None: ...
 
 class ListPeersResponse(_message.Message):
     __slots__ = ("peers", "next_page_token")
@@ -500,7 +554,7 @@ class ListPeersResponse(_message.Message):
     def __init__(self, peers: _Optional[_Iterable[_Union[Peer, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class Peer(_message.Message):
-    __slots__ = ("node_id", "peer_id", "enr", "enr_fields", "multiaddrs", "capabilities", "cluster_id", "shards", "first_seen", "last_seen", "crawl_ids", "enr_versions", "agent_version", "protocol_version", "protocols", "listen_addrs", "observed_addr", "metadata_cluster_id", "metadata_shards", "metadata_error", "rtt_last", "rtt_avg", "dial_attempts", "last_dial", "last_connected", "last_error_class", "last_error", "reachable", "state", "up_since", "down_since", "sessions", "uptime", "geo", "sources")
+    __slots__ = ("node_id", "peer_id", "enr", "enr_fields", "multiaddrs", "capabilities", "cluster_id", "shards", "first_seen", "last_seen", "crawl_ids", "enr_versions", "agent_version", "protocol_version", "protocols", "listen_addrs", "observed_addr", "metadata_cluster_id", "metadata_shards", "metadata_error", "rtt_last", "rtt_avg", "dial_attempts", "last_dial", "last_connected", "last_error_class", "last_error", "reachable", "state", "up_since", "down_since", "sessions", "uptime", "geo", "sources", "cometbft")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     PEER_ID_FIELD_NUMBER: _ClassVar[int]
     ENR_FIELD_NUMBER: _ClassVar[int]
@@ -536,6 +590,7 @@ class Peer(_message.Message):
     UPTIME_FIELD_NUMBER: _ClassVar[int]
     GEO_FIELD_NUMBER: _ClassVar[int]
     SOURCES_FIELD_NUMBER: _ClassVar[int]
+    COMETBFT_FIELD_NUMBER: _ClassVar[int]
     node_id: str
     peer_id: str
     enr: str
@@ -571,7 +626,34 @@ class Peer(_message.Message):
     uptime: _duration_pb2.Duration
     geo: GeoInfo
     sources: _containers.RepeatedCompositeFieldContainer[PeerSource]
-    def __init__(self, node_id: _Optional[str] = ..., peer_id: _Optional[str] = ..., enr: _Optional[str] = ..., enr_fields: _Optional[_Union[EnrFields, _Mapping]] = ..., multiaddrs: _Optional[_Iterable[str]] = ..., capabilities: _Optional[_Iterable[str]] = ..., cluster_id: _Optional[int] = ..., shards: _Optional[_Iterable[int]] = ..., first_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., crawl_ids: _Optional[_Iterable[str]] = ..., enr_versions: _Optional[int] = ..., agent_version: _Optional[str] = ..., protocol_version: _Optional[str] = ..., protocols: _Optional[_Iterable[str]] = ..., listen_addrs: _Optional[_Iterable[str]] = ..., observed_addr: _Optional[str] = ..., metadata_cluster_id: _Optional[int] = ..., metadata_shards: _Optional[_Iterable[int]] = ..., metadata_error: _Optional[str] = ..., rtt_last: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rtt_avg: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., dial_attempts: _Optional[int] = ..., last_dial: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_connected: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_error_class: _Optional[str] = ..., last_error: _Optional[str] = ..., reachable: _Optional[bool] = ..., state: _Optional[str] = ..., up_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., down_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sessions: _Optional[int] = ..., uptime: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., geo: _Optional[_Union[GeoInfo, _Mapping]] = ..., sources: _Optional[_Iterable[_Union[PeerSource, _Mapping]]] = ...) -> None: ...
+    cometbft: CometBftNodeInfo
+    def __init__(self, node_id: _Optional[str] = ..., peer_id: _Optional[str] = ..., enr: _Optional[str] = ..., enr_fields: _Optional[_Union[EnrFields, _Mapping]] = ..., multiaddrs: _Optional[_Iterable[str]] = ..., capabilities: _Optional[_Iterable[str]] = ..., cluster_id: _Optional[int] = ..., shards: _Optional[_Iterable[int]] = ..., first_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., crawl_ids: _Optional[_Iterable[str]] = ..., enr_versions: _Optional[int] = ..., agent_version: _Optional[str] = ..., protocol_version: _Optional[str] = ..., protocols: _Optional[_Iterable[str]] = ..., listen_addrs: _Optional[_Iterable[str]] = ..., observed_addr: _Optional[str] = ..., metadata_cluster_id: _Optional[int] = ..., metadata_shards: _Optional[_Iterable[int]] = ..., metadata_error: _Optional[str] = ..., rtt_last: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rtt_avg: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., dial_attempts: _Optional[int] = ..., last_dial: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_connected: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_error_class: _Optional[str] = ..., last_error: _Optional[str] = ..., reachable: _Optional[bool] = ..., state: _Optional[str] = ..., up_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., down_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sessions: _Optional[int] = ..., uptime: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., geo: _Optional[_Union[GeoInfo, _Mapping]] = ..., sources: _Optional[_Iterable[_Union[PeerSource, _Mapping]]] = ..., cometbft: _Optional[_Union[CometBftNodeInfo, _Mapping]] = ...) -> None: ...
+
+class CometBftNodeInfo(_message.Message):
+    __slots__ = ("p2p_version", "block_version", "app_version", "node_id", "listen_addr", "network", "version", "channels", "moniker", "tx_index", "rpc_address")
+    P2P_VERSION_FIELD_NUMBER: _ClassVar[int]
+    BLOCK_VERSION_FIELD_NUMBER: _ClassVar[int]
+    APP_VERSION_FIELD_NUMBER: _ClassVar[int]
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    LISTEN_ADDR_FIELD_NUMBER: _ClassVar[int]
+    NETWORK_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    CHANNELS_FIELD_NUMBER: _ClassVar[int]
+    MONIKER_FIELD_NUMBER: _ClassVar[int]
+    TX_INDEX_FIELD_NUMBER: _ClassVar[int]
+    RPC_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    p2p_version: int
+    block_version: int
+    app_version: int
+    node_id: str
+    listen_addr: str
+    network: str
+    version: str
+    channels: _containers.RepeatedScalarFieldContainer[int]
+    moniker: str
+    tx_index: str
+    rpc_address: str
+    def __init__(self, p2p_version: _Optional[int] = ..., block_version: _Optional[int] = ..., app_version: _Optional[int] = ..., node_id: _Optional[str] = ..., listen_addr: _Optional[str] = ..., network: _Optional[str] = ..., version: _Optional[str] = ..., channels: _Optional[_Iterable[int]] = ..., moniker: _Optional[str] = ..., tx_index: _Optional[str] = ..., rpc_address: _Optional[str] = ...) -> None: ...
 
 class PeerSource(_message.Message):
     __slots__ = ("kind", "via_peer_id", "first_seen")
@@ -734,7 +816,7 @@ class GetNetworkStatsRequest(_message.Message):
     def __init__(self, crawl_id: _Optional[str] = ...) -> None: ...
 
 class GetNetworkStatsResponse(_message.Message):
-    __slots__ = ("peers", "by_capability", "by_cluster", "by_shard", "by_record_kind", "by_fork_digest", "without_capabilities", "by_protocol", "by_agent", "by_error_class", "by_metadata_shard", "reachable", "unreachable", "not_dialed", "by_pubsub_topic", "by_country", "by_source")
+    __slots__ = ("peers", "by_capability", "by_cluster", "by_shard", "by_record_kind", "by_fork_digest", "without_capabilities", "by_protocol", "by_agent", "by_error_class", "by_metadata_shard", "reachable", "unreachable", "not_dialed", "by_pubsub_topic", "by_country", "by_source", "by_chain_id", "by_software_version", "by_p2p_version", "by_block_version", "reachable_by_chain_id")
     class ByCapabilityEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -798,6 +880,41 @@ class GetNetworkStatsResponse(_message.Message):
         key: str
         value: int
         def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    class ByChainIdEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    class BySoftwareVersionEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    class ByP2pVersionEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: int
+        value: int
+        def __init__(self, key: _Optional[int] = ..., value: _Optional[int] = ...) -> None: ...
+    class ByBlockVersionEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: int
+        value: int
+        def __init__(self, key: _Optional[int] = ..., value: _Optional[int] = ...) -> None: ...
+    class ReachableByChainIdEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
     PEERS_FIELD_NUMBER: _ClassVar[int]
     BY_CAPABILITY_FIELD_NUMBER: _ClassVar[int]
     BY_CLUSTER_FIELD_NUMBER: _ClassVar[int]
@@ -815,6 +932,11 @@ class GetNetworkStatsResponse(_message.Message):
     BY_PUBSUB_TOPIC_FIELD_NUMBER: _ClassVar[int]
     BY_COUNTRY_FIELD_NUMBER: _ClassVar[int]
     BY_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    BY_CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
+    BY_SOFTWARE_VERSION_FIELD_NUMBER: _ClassVar[int]
+    BY_P2P_VERSION_FIELD_NUMBER: _ClassVar[int]
+    BY_BLOCK_VERSION_FIELD_NUMBER: _ClassVar[int]
+    REACHABLE_BY_CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
     peers: int
     by_capability: _containers.ScalarMap[str, int]
     by_cluster: _containers.ScalarMap[int, int]
@@ -832,7 +954,12 @@ class GetNetworkStatsResponse(_message.Message):
     by_pubsub_topic: _containers.RepeatedCompositeFieldContainer[PubsubTopicSummary]
     by_country: _containers.ScalarMap[str, int]
     by_source: _containers.ScalarMap[str, int]
-    def __init__(self, peers: _Optional[int] = ..., by_capability: _Optional[_Mapping[str, int]] = ..., by_cluster: _Optional[_Mapping[int, int]] = ..., by_shard: _Optional[_Iterable[_Union[ShardCount, _Mapping]]] = ..., by_record_kind: _Optional[_Mapping[str, int]] = ..., by_fork_digest: _Optional[_Mapping[str, int]] = ..., without_capabilities: _Optional[int] = ..., by_protocol: _Optional[_Mapping[str, int]] = ..., by_agent: _Optional[_Mapping[str, int]] = ..., by_error_class: _Optional[_Mapping[str, int]] = ..., by_metadata_shard: _Optional[_Iterable[_Union[ShardCount, _Mapping]]] = ..., reachable: _Optional[int] = ..., unreachable: _Optional[int] = ..., not_dialed: _Optional[int] = ..., by_pubsub_topic: _Optional[_Iterable[_Union[PubsubTopicSummary, _Mapping]]] = ..., by_country: _Optional[_Mapping[str, int]] = ..., by_source: _Optional[_Mapping[str, int]] = ...) -> None: ...
+    by_chain_id: _containers.ScalarMap[str, int]
+    by_software_version: _containers.ScalarMap[str, int]
+    by_p2p_version: _containers.ScalarMap[int, int]
+    by_block_version: _containers.ScalarMap[int, int]
+    reachable_by_chain_id: _containers.ScalarMap[str, int]
+    def __init__(self, peers: _Optional[int] = ..., by_capability: _Optional[_Mapping[str, int]] = ..., by_cluster: _Optional[_Mapping[int, int]] = ..., by_shard: _Optional[_Iterable[_Union[ShardCount, _Mapping]]] = ..., by_record_kind: _Optional[_Mapping[str, int]] = ..., by_fork_digest: _Optional[_Mapping[str, int]] = ..., without_capabilities: _Optional[int] = ..., by_protocol: _Optional[_Mapping[str, int]] = ..., by_agent: _Optional[_Mapping[str, int]] = ..., by_error_class: _Optional[_Mapping[str, int]] = ..., by_metadata_shard: _Optional[_Iterable[_Union[ShardCount, _Mapping]]] = ..., reachable: _Optional[int] = ..., unreachable: _Optional[int] = ..., not_dialed: _Optional[int] = ..., by_pubsub_topic: _Optional[_Iterable[_Union[PubsubTopicSummary, _Mapping]]] = ..., by_country: _Optional[_Mapping[str, int]] = ..., by_source: _Optional[_Mapping[str, int]] = ..., by_chain_id: _Optional[_Mapping[str, int]] = ..., by_software_version: _Optional[_Mapping[str, int]] = ..., by_p2p_version: _Optional[_Mapping[int, int]] = ..., by_block_version: _Optional[_Mapping[int, int]] = ..., reachable_by_chain_id: _Optional[_Mapping[str, int]] = ...) -> None: ...
 
 class PubsubTopicSummary(_message.Message):
     __slots__ = ("pubsub_topic", "messages", "bytes", "content_topics", "other_messages", "undecodable")

@@ -114,9 +114,18 @@ export interface CrawlProgress {
    */
   'pxServed'?: (number | string | Long);
   /**
-   * Seed mode: requests refused (status 400 or 429).
+   * Seed mode: requests refused (status 400 or 429; CometBFT: refused and disconnected).
    */
   'pxRefused'?: (number | string | Long);
+  /**
+   * CometBFT: addresses in PEX answers that were dropped (undialable, out of scope,
+   * duplicates, the crawler itself, over the crawl's peer cap).
+   */
+  'invalidAddrs'?: (number | string | Long);
+  /**
+   * CometBFT: peers this crawl banned.
+   */
+  'banned'?: (number | string | Long);
 }
 
 /**
@@ -230,7 +239,16 @@ export interface CrawlProgress__Output {
    */
   'pxServed': (string);
   /**
-   * Seed mode: requests refused (status 400 or 429).
+   * Seed mode: requests refused (status 400 or 429; CometBFT: refused and disconnected).
    */
   'pxRefused': (string);
+  /**
+   * CometBFT: addresses in PEX answers that were dropped (undialable, out of scope,
+   * duplicates, the crawler itself, over the crawl's peer cap).
+   */
+  'invalidAddrs': (string);
+  /**
+   * CometBFT: peers this crawl banned.
+   */
+  'banned': (string);
 }
