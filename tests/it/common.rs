@@ -197,6 +197,7 @@ pub fn oneshot(enrs: &[String]) -> pb::StartCrawlRequest {
                 cluster_id: 1,
                 shards: vec![],
                 preset: String::new(),
+                ..Default::default()
             })),
         }),
         bootstrap_enrs: enrs.to_vec(),

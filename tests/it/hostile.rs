@@ -57,7 +57,7 @@ async fn hostile_peers_are_classified_and_the_oneshot_crawl_finishes() {
     .await
     .unwrap();
     let nodes = net.nodes();
-    assert_eq!(nodes.len(), 24 + HostileKind::ALL.len());
+    assert_eq!(nodes.len(), 24 + HostileCounts::one_each().total());
     let hostile: HashMap<HostileKind, _> = net
         .hostile()
         .nodes()

@@ -484,6 +484,7 @@ async fn fleet_presets_expand_to_their_tree_and_unknown_ones_are_refused() {
                 cluster_id: 0,
                 shards: vec![],
                 preset: name.into(),
+                ..Default::default()
             })),
         }),
         ..oneshot(&[])

@@ -133,6 +133,7 @@ fn waku(cluster_id: u32, shards: Vec<u32>, preset: &str) -> Option<pb::NetworkPr
             cluster_id,
             shards,
             preset: preset.into(),
+            ..Default::default()
         })),
     })
 }
@@ -159,6 +160,7 @@ fn seed(listen_addr: &str, advertise_ip: &str) -> Option<pb::PeerExchangeOptions
             listen_addr: listen_addr.into(),
             advertise_ip: advertise_ip.into(),
             requester_interval: None,
+            ..Default::default()
         }),
         ..Default::default()
     })
@@ -604,6 +606,7 @@ async fn every_rpc_rejects_bad_arguments_with_the_documented_code_naming_the_fie
                 limits: Some(pb::CrawlLimits {
                     max_peers: 0,
                     max_duration: dur(-1, 0),
+                    ..Default::default()
                 }),
                 ..g.clone()
             }),
@@ -616,6 +619,7 @@ async fn every_rpc_rejects_bad_arguments_with_the_documented_code_naming_the_fie
                 limits: Some(pb::CrawlLimits {
                     max_peers: 0,
                     max_duration: dur(i64::MAX, 0),
+                    ..Default::default()
                 }),
                 ..g.clone()
             }),
@@ -628,6 +632,7 @@ async fn every_rpc_rejects_bad_arguments_with_the_documented_code_naming_the_fie
                 limits: Some(pb::CrawlLimits {
                     max_peers: 0,
                     max_duration: dur(366 * 86400, 0),
+                    ..Default::default()
                 }),
                 ..g.clone()
             }),

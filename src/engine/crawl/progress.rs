@@ -35,7 +35,7 @@ impl Crawler {
     pub(super) fn update_progress(&mut self) {
         self.sync_walk();
         let p = &mut self.crawl.progress;
-        p.discovered = self.walk.known() as u64;
+        p.discovered = (self.walk.known() + self.intake.out_of_scope()) as u64;
         p.queued = self.walk.queued() as u64;
         p.in_flight = self.io.in_flight() as u64;
         p.dialing = self.io.dialer.as_ref().map_or(0, |d| d.in_flight() as u64);
