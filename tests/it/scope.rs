@@ -28,8 +28,12 @@ struct Listeners {
 impl Listeners {
     async fn bind() -> Listeners {
         let ip = Ipv4Addr::new(127, 0, 0, 2);
-        let udp = tokio::net::UdpSocket::bind((ip, 0)).await.expect("udp on 127.0.0.2");
-        let tcp = tokio::net::TcpListener::bind((ip, 0)).await.expect("tcp on 127.0.0.2");
+        let udp = tokio::net::UdpSocket::bind((ip, 0))
+            .await
+            .expect("udp on 127.0.0.2");
+        let tcp = tokio::net::TcpListener::bind((ip, 0))
+            .await
+            .expect("tcp on 127.0.0.2");
         let (udp_addr, tcp_addr) = (udp.local_addr().unwrap(), tcp.local_addr().unwrap());
         let datagrams = Arc::new(AtomicU64::new(0));
         let connections = Arc::new(AtomicU64::new(0));
@@ -149,7 +153,12 @@ async fn records_outside_the_address_scope_are_stored_and_never_contacted() {
             Duration::from_secs(120),
         )
         .await;
-    assert_eq!(done.state, pb::CrawlState::Finished as i32, "{}", done.error);
+    assert_eq!(
+        done.state,
+        pb::CrawlState::Finished as i32,
+        "{}",
+        done.error
+    );
     // Let anything late arrive, then: nothing did.
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(
@@ -224,7 +233,10 @@ async fn records_outside_the_address_scope_are_stored_and_never_contacted() {
     assert_eq!(done.settings.unwrap().address_scope, "loopback");
     assert_eq!(done.progress.unwrap().out_of_scope, 0);
     let (datagrams, connections) = listeners.arrived();
-    assert!(datagrams > 0 && connections > 0, "{datagrams} {connections}");
+    assert!(
+        datagrams > 0 && connections > 0,
+        "{datagrams} {connections}"
+    );
     drop(client);
     server.stop().await;
 }

@@ -222,10 +222,14 @@ impl Crawler {
                 Ok(Some(end)) => return end,
                 Err(e) => return End::Failed(e),
             }
-            let wake = [self.walk.next_round(), self.dials.book.next_wakeup()]
-                .into_iter()
-                .flatten()
-                .min();
+            let wake = [
+                self.walk.next_round(),
+                self.dials.book.next_wakeup(),
+                reports.next_publish(),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
             let handled = tokio::select! {
                 _ = cancel.cancelled() => return End::Stopped,
                 _ = sleep_until_opt(deadline) => return End::Finished,
