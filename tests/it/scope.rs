@@ -230,7 +230,18 @@ async fn records_outside_the_address_scope_are_stored_and_never_contacted() {
             Duration::from_secs(120),
         )
         .await;
-    assert_eq!(done.settings.unwrap().address_scope, "loopback");
+    let settings = done.settings.unwrap();
+    assert_eq!(settings.address_scope, "loopback");
+    assert!(settings.allowed_cidrs.is_empty());
+    // The default caps are bounded.
+    let limits = settings.limits.unwrap();
+    assert_eq!(
+        (limits.max_peers, limits.max_new_per_responder),
+        (
+            peerscope::model::DEFAULT_MAX_PEERS,
+            Some(peerscope::model::DEFAULT_MAX_NEW_PER_RESPONDER)
+        )
+    );
     assert_eq!(done.progress.unwrap().out_of_scope, 0);
     let (datagrams, connections) = listeners.arrived();
     assert!(
