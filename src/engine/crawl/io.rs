@@ -253,6 +253,12 @@ impl Discovery {
         }
     }
 
+    /// Removes a node from discv5's routing table (a seed's table takes nodes that contact
+    /// it, whatever their address).
+    pub(super) fn forget(&self, node: &NodeId) {
+        self.discv5.remove_node(&enr::NodeId::new(node));
+    }
+
     /// Sends `request` to `enr` (one distance, designated FINDNODE). discv5 times requests
     /// out itself; `guard` only bounds a lost callback.
     pub(super) fn send(&mut self, request: Request, enr: Enr, guard: Duration) {

@@ -36,6 +36,9 @@ use crate::model::{
 use crate::protocol::enr::{parse_enr, DecodedEnr, Enr};
 use crate::store::{StoreError, Upsert};
 
+/// Sources remembered as written (see [`Crawler::add_source`]).
+const MAX_SOURCES_SEEN: usize = 200_000;
+
 /// Who introduced a record, for the per-responder budget.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(super) enum Responder {
@@ -238,13 +241,18 @@ impl Crawler {
         self.metrics.record_dropped(why.as_str());
     }
 
-    /// Writes where a record came from, once per node, source kind and origin.
+    /// Writes where a record came from, once per node, source kind and origin. What was
+    /// written is remembered up to [`MAX_SOURCES_SEEN`] entries, then forgotten at once (the
+    /// store keeps a source once, so a repeat costs a write, not a duplicate).
     fn add_source(
         &mut self,
         id: NodeId,
         source: SourceKind,
         via: Option<String>,
     ) -> Result<(), StoreError> {
+        if self.sources_seen.len() >= MAX_SOURCES_SEEN {
+            self.sources_seen.clear();
+        }
         if self.sources_seen.insert((id, source, via.clone())) {
             self.store.add_peer_source(
                 &id,
@@ -293,6 +301,7 @@ impl Crawler {
         if self.walk.record(&id).is_none() {
             self.intake.out_of_scope.insert(id, seq);
         }
+        self.io.forget(&id);
         self.metrics.record_out_of_scope();
         let decoded = DecodedEnr::from_enr(&enr);
         let outcome = self
