@@ -5,7 +5,7 @@
 //!          │  asks / tells                    ▲ events
 //!          ├─ walk.rs      pure: known nodes, queue, requests, stragglers, rounds
 //!          ├─ dials.rs     pure: address book, dial targets, per-IP limit
-//!          ├─ seed.rs      pure: peer-exchange answers and the per-requester limit
+//!          ├─ seed.rs      pure: peer-exchange answers, per-requester and per-IP limits
 //!          ├─ estimate.rs  pure: ONESHOT completion estimate
 //!          ├─ requests.rs  the walk's FINDNODE requests sent, their answers and failures
 //!          ├─ records.rs   a record from any source: scope, caps, store, events, walk, dials

@@ -174,6 +174,14 @@ impl Crawler {
         Ok(())
     }
 
+    /// The responder a known node's answers count against (see [`Responder::of`]).
+    pub(super) fn responder(&self, node: &NodeId) -> Responder {
+        self.walk
+            .record(node)
+            .map(Responder::of)
+            .unwrap_or(Responder::Node(*node))
+    }
+
     /// Handles records `from` one responder (see [`Crawler::on_enr`]).
     pub(super) fn on_enrs(
         &mut self,

@@ -42,11 +42,7 @@ impl Crawler {
                     self.store.touch_peer(&request.node, now_millis())?;
                 }
                 self.walk.answered(request);
-                let from = self
-                    .walk
-                    .record(&request.node)
-                    .map(Responder::of)
-                    .unwrap_or(Responder::Node(request.node));
+                let from = self.responder(&request.node);
                 self.on_enrs(enrs, SourceKind::Discv5, None, from)?;
             }
             Job::FindNode {

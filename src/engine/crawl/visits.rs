@@ -8,7 +8,6 @@ use std::time::Duration;
 use libp2p::{Multiaddr, PeerId};
 
 use super::dials::ip_of;
-use super::records::Responder;
 use super::seed::{Outcome, Peers, PxRequest};
 use super::Crawler;
 use crate::engine::dialer::DialerEvent;
@@ -188,11 +187,7 @@ impl Crawler {
                 let via = Some(peer.to_string());
                 let decoded = crate::protocol::waku::px_records(&r);
                 let (good, bad) = (decoded.records.len() as u64, decoded.undecodable);
-                let from = self
-                    .walk
-                    .record(&node)
-                    .map(Responder::of)
-                    .unwrap_or(Responder::Node(node));
+                let from = self.responder(&node);
                 self.on_enrs(decoded.records, SourceKind::PeerExchange, via, from)?;
                 self.crawl.progress.px_enrs += good;
                 self.metrics.px_request("ok", good);
