@@ -69,6 +69,9 @@ struct Inner {
     px_requests: Family<Labels, Counter>,
     px_enrs: Counter,
     px_served: Family<Labels, Counter>,
+    seed_connections_refused: Family<Labels, Counter>,
+    records_dropped: Family<Labels, Counter>,
+    records_out_of_scope: Counter,
     peers_by_fork_digest: Family<Labels, Gauge>,
     cometbft_peers_by_chain: Family<Labels, Gauge>,
     cometbft_peers_by_version: Family<Labels, Gauge>,
@@ -139,6 +142,9 @@ impl Metrics {
             px_requests: Family::default(),
             px_enrs: Counter::default(),
             px_served: Family::default(),
+            seed_connections_refused: Family::default(),
+            records_dropped: Family::default(),
+            records_out_of_scope: Counter::default(),
             peers_by_fork_digest: Family::default(),
             cometbft_peers_by_chain: Family::default(),
             cometbft_peers_by_version: Family::default(),
@@ -255,8 +261,28 @@ impl Metrics {
         );
         r.register(
             "peerscope_px_served",
-            "Seed mode: peer-exchange requests answered, by outcome (ok, refused, bad_request)",
+            "Seed mode: peer-exchange requests answered, by outcome (ok; refused: the requester \
+             asked too soon; refused_ip: its address asked too often; busy: too many recent \
+             requesters; bad_request)",
             inner.px_served.clone(),
+        );
+        r.register(
+            "peerscope_seed_connections_refused",
+            "Seed mode: inbound connections refused, by reason (limit: too many connections; \
+             per_ip: too many from one address)",
+            inner.seed_connections_refused.clone(),
+        );
+        r.register(
+            "peerscope_records_dropped",
+            "Records of new nodes dropped, by reason (known_cap: the crawl knows max_peers \
+             nodes; responder_budget: the responder introduced its budget this round)",
+            inner.records_dropped.clone(),
+        );
+        r.register(
+            "peerscope_records_out_of_scope",
+            "Records naming an address outside their crawl's address scope (stored, never \
+             contacted)",
+            inner.records_out_of_scope.clone(),
         );
         r.register(
             "peerscope_peers_by_fork_digest",
@@ -340,12 +366,34 @@ impl Metrics {
         self.inner.px_enrs.inc_by(enrs);
     }
 
-    /// Seed mode answered a request (`outcome`: ok, refused, bad_request).
+    /// Seed mode answered a request (`outcome`: ok, refused, refused_ip, busy,
+    /// bad_request).
     pub fn px_served(&self, outcome: &str) {
         self.inner
             .px_served
             .get_or_create(&label("outcome", outcome))
             .inc();
+    }
+
+    /// Seed mode refused an inbound connection (`reason`: limit, per_ip).
+    pub fn seed_connection_refused(&self, reason: &str) {
+        self.inner
+            .seed_connections_refused
+            .get_or_create(&label("reason", reason))
+            .inc();
+    }
+
+    /// A record of a new node was dropped (`reason`: known_cap, responder_budget).
+    pub fn record_dropped(&self, reason: &str) {
+        self.inner
+            .records_dropped
+            .get_or_create(&label("reason", reason))
+            .inc();
+    }
+
+    /// A record outside its crawl's address scope was seen (a new node or a newer record).
+    pub fn record_out_of_scope(&self) {
+        self.inner.records_out_of_scope.inc();
     }
 
     /// Events written.

@@ -40,6 +40,10 @@ const MAX_TIMESTAMP_SECS: i64 = 253_402_300_799;
 const MAX_PEER_ID_LEN: usize = 128;
 /// Bytes of a rejected value quoted back in an error message.
 const MAX_SHOWN: usize = 64;
+/// `StartCrawlRequest.allowed_cidrs`: entries, and bytes of one entry (the longest IPv6
+/// CIDR is 43 characters).
+const MAX_CIDRS: usize = 256;
+const MAX_CIDR_LEN: usize = 64;
 
 fn invalid(field: impl Into<String>, reason: impl Into<String>) -> RequestError {
     RequestError::invalid(field, reason)
@@ -242,25 +246,70 @@ fn profile(p: Option<pb::NetworkProfile>) -> Result<(Profile, Option<&'static st
                 Some((c, _)) if cluster_id == 0 => c,
                 _ => cluster_id,
             };
+            let protocol_id = if w.protocol_id.is_empty() {
+                crate::model::WAKU_PROTOCOL_ID
+            } else {
+                protocol_id_of("profile.waku.protocol_id", &w.protocol_id)?
+            };
             Ok((
-                Profile::Waku { cluster_id, shards },
+                Profile::Waku {
+                    cluster_id,
+                    shards,
+                    protocol_id,
+                },
                 preset.map(|(_, url)| url),
             ))
         }
         Some(P::Ethereum(_)) => Ok((Profile::Ethereum, None)),
-        Some(P::Custom(c)) => {
-            let bytes = c.protocol_id.as_bytes();
-            match <[u8; 6]>::try_from(bytes) {
-                Ok(id) if c.protocol_id.is_ascii() => {
-                    Ok((Profile::Custom { protocol_id: id }, None))
-                }
-                _ => Err(invalid(
-                    "profile.custom.protocol_id",
-                    format!("{} is not 6 ASCII characters", shown(&c.protocol_id)),
-                )),
-            }
-        }
+        Some(P::Custom(c)) => Ok((
+            Profile::Custom {
+                protocol_id: protocol_id_of("profile.custom.protocol_id", &c.protocol_id)?,
+            },
+            None,
+        )),
     }
+}
+
+/// A discv5 protocol id: exactly 6 ASCII characters.
+fn protocol_id_of(field: &str, text: &str) -> Result<[u8; 6], RequestError> {
+    match <[u8; 6]>::try_from(text.as_bytes()) {
+        Ok(id) if text.is_ascii() => Ok(id),
+        _ => Err(invalid(
+            field,
+            format!("{} is not 6 ASCII characters", shown(text)),
+        )),
+    }
+}
+
+/// Validates `StartCrawlRequest.allowed_cidrs`.
+fn allowed_cidrs(cidrs: &[String]) -> Result<Vec<ipnet::IpNet>, RequestError> {
+    if cidrs.len() > MAX_CIDRS {
+        return Err(invalid(
+            "allowed_cidrs",
+            format!("{} entries, at most {MAX_CIDRS}", cidrs.len()),
+        ));
+    }
+    cidrs
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            if text.len() > MAX_CIDR_LEN {
+                return Err(invalid(
+                    format!("allowed_cidrs[{i}]"),
+                    format!("{} bytes, at most {MAX_CIDR_LEN} allowed", text.len()),
+                ));
+            }
+            crate::model::scope::parse_cidr(text).map_err(|_| {
+                invalid(
+                    format!("allowed_cidrs[{i}]"),
+                    format!(
+                        "{} is not a CIDR (e.g. 10.0.0.0/8) or an IP address",
+                        shown(text)
+                    ),
+                )
+            })
+        })
+        .collect()
 }
 
 fn mode(value: i32) -> Result<CrawlMode, RequestError> {
@@ -591,7 +640,28 @@ pub fn crawl_spec(mut req: pb::StartCrawlRequest) -> Result<CrawlSpec, RequestEr
             duration_in("recrawl_interval", d, Duration::from_secs(1), MAX_INTERVAL)?;
     }
     if let Some(limits) = &req.limits {
-        settings.max_peers = (limits.max_peers > 0).then_some(limits.max_peers);
+        if limits.max_peers > crate::model::MAX_MAX_PEERS {
+            return Err(invalid(
+                "limits.max_peers",
+                format!(
+                    "{} is above {}",
+                    limits.max_peers,
+                    crate::model::MAX_MAX_PEERS
+                ),
+            ));
+        }
+        if limits.max_peers > 0 {
+            settings.max_peers = Some(limits.max_peers);
+        }
+        if let Some(n) = limits.max_new_per_responder {
+            if n == 0 || n > 1_000_000 {
+                return Err(invalid(
+                    "limits.max_new_per_responder",
+                    format!("{n} is not in 1..=1000000"),
+                ));
+            }
+            settings.max_new_per_responder = n;
+        }
         if let Some(d) = &limits.max_duration {
             let d = duration_in("limits.max_duration", d, Duration::ZERO, MAX_CRAWL_DURATION)?;
             settings.max_duration = (!d.is_zero()).then_some(d);
@@ -651,8 +721,11 @@ pub fn crawl_spec(mut req: pb::StartCrawlRequest) -> Result<CrawlSpec, RequestEr
             MAX_INTERVAL,
         )?);
     }
+    settings.allowed_cidrs = allowed_cidrs(&req.allowed_cidrs)?;
     let waku = match &profile {
-        Profile::Waku { cluster_id, shards } => Some((*cluster_id, shards.clone())),
+        Profile::Waku {
+            cluster_id, shards, ..
+        } => Some((*cluster_id, shards.clone())),
         _ => None,
     };
     settings.relay.enabled = match (req.relay, &waku) {
@@ -806,10 +879,21 @@ fn peer_exchange(
             )?,
             None => crate::model::DEFAULT_SEED_REQUESTER_INTERVAL,
         };
+        let requests_per_ip = match seed.requests_per_ip {
+            Some(n) if n == 0 || n > 100_000 => {
+                return Err(invalid(
+                    "peer_exchange.seed.requests_per_ip",
+                    format!("{n} is not in 1..=100000"),
+                ));
+            }
+            Some(n) => n,
+            None => crate::model::DEFAULT_SEED_REQUESTS_PER_IP,
+        };
         out.seed = Some(crate::model::SeedSettings {
             listen_addr,
             advertise_ip,
             requester_interval,
+            requests_per_ip,
         });
     }
     Ok(out)
@@ -1006,10 +1090,15 @@ pub fn pb_kind(k: PeerEventKind) -> pb::PeerEventKind {
 fn pb_profile(p: &Profile) -> pb::NetworkProfile {
     use pb::network_profile::Profile as P;
     let profile = match p {
-        Profile::Waku { cluster_id, shards } => P::Waku(pb::WakuProfile {
+        Profile::Waku {
+            cluster_id,
+            shards,
+            protocol_id,
+        } => P::Waku(pb::WakuProfile {
             cluster_id: u32::from(*cluster_id),
             shards: shards.iter().map(|s| u32::from(*s)).collect(),
             preset: String::new(),
+            protocol_id: String::from_utf8_lossy(protocol_id).into_owned(),
         }),
         Profile::Ethereum => P::Ethereum(pb::EthereumProfile {}),
         Profile::Custom { protocol_id } => P::Custom(pb::CustomProfile {
@@ -1034,8 +1123,9 @@ fn pb_state(s: CrawlState) -> pb::CrawlState {
 
 fn pb_limits(s: &CrawlSettings) -> pb::CrawlLimits {
     pb::CrawlLimits {
-        max_peers: s.max_peers.unwrap_or(0),
+        max_peers: s.max_peers(),
         max_duration: s.max_duration.map(to_pb_duration),
+        max_new_per_responder: Some(s.max_new_per_responder),
     }
 }
 
@@ -1068,6 +1158,11 @@ fn pb_progress(p: &CrawlProgress, elapsed: Duration) -> pb::CrawlProgress {
         px_refused: p.px_refused,
         invalid_addrs: p.invalid_addrs,
         banned: p.banned,
+        px_refused_unlogged: p.px_refused_unlogged,
+        px_connections_refused: p.px_connections_refused,
+        dropped_over_cap: p.dropped_over_cap,
+        dropped_over_budget: p.dropped_over_budget,
+        out_of_scope: p.out_of_scope,
         estimated_remaining: p
             .estimated_remaining_ms
             .map(|ms| to_pb_duration(Duration::from_millis(ms))),
@@ -1121,6 +1216,13 @@ impl From<&Crawl> for pb::Crawl {
                     .seed
                     .as_ref()
                     .map(|x| to_pb_duration(x.requester_interval)),
+                seed_requests_per_ip: s
+                    .peer_exchange
+                    .seed
+                    .as_ref()
+                    .map_or(0, |x| x.requests_per_ip),
+                allowed_cidrs: s.allowed_cidrs.iter().map(|n| n.to_string()).collect(),
+                address_scope: c.spec.address_scope().describe(),
             }),
         }
     }
@@ -1339,6 +1441,7 @@ mod tests {
                     cluster_id,
                     shards: vec![],
                     preset: preset.into(),
+                    ..Default::default()
                 })),
             }),
             ..Default::default()
@@ -1352,7 +1455,8 @@ mod tests {
             spec.profile,
             Profile::Waku {
                 cluster_id: 16,
-                shards: vec![]
+                shards: vec![],
+                protocol_id: *b"d5waku",
             }
         );
         assert_eq!(
@@ -1415,6 +1519,7 @@ mod tests {
         let limit = |seconds| pb::CrawlLimits {
             max_peers: 0,
             max_duration: Some(prost_types::Duration { seconds, nanos: 0 }),
+            ..Default::default()
         };
         req.limits = Some(limit(i64::MAX));
         let err = crawl_spec(req.clone()).expect_err("refused");
@@ -1461,7 +1566,8 @@ mod tests {
             spec.profile,
             Profile::Waku {
                 cluster_id: 1,
-                shards: vec![0, 1, 7]
+                shards: vec![0, 1, 7],
+                protocol_id: *b"d5waku",
             }
         );
         assert_eq!(spec.settings.max_duration, Some(Duration::from_secs(3600)));

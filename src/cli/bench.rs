@@ -288,6 +288,7 @@ fn bench_spec(net: &Testnet, settings: &CrawlSettings) -> CrawlSpec {
         profile: Profile::Waku {
             cluster_id: 1,
             shards: vec![],
+            protocol_id: peerscope::model::WAKU_PROTOCOL_ID,
         },
         bootstrap_enrs: net.bootstrap_enrs().to_vec(),
         dns_tree_urls: Vec::new(),

@@ -123,6 +123,14 @@ pub struct StartArgs {
     /// Custom discv5 protocol id (6 ASCII characters); overrides --profile.
     #[arg(long)]
     protocol_id: Option<String>,
+    /// Waku profile: the discv5 protocol id the network speaks (default d5waku; older
+    /// nwaku releases speak discv5).
+    #[arg(long, conflicts_with = "protocol_id")]
+    waku_protocol_id: Option<String>,
+    /// Contact only addresses in this CIDR (repeat for several); default: the scope of the
+    /// bootstrap records (public, loopback or private).
+    #[arg(long = "allow-cidr")]
+    allow_cidr: Vec<String>,
     /// Waku cluster id [default: 1, or the preset's cluster].
     #[arg(long)]
     cluster: Option<u32>,
@@ -441,6 +449,7 @@ pub async fn crawl(server: ServerArg, cmd: CrawlCommand) -> anyhow::Result<()> {
                     cluster_id: a.cluster.unwrap_or(if a.preset.is_some() { 0 } else { 1 }),
                     shards: vec![],
                     preset: a.preset.clone().unwrap_or_default(),
+                    protocol_id: a.waku_protocol_id.clone().unwrap_or_default(),
                 }),
                 (None, ProfileArg::Ethereum) => Profile::Ethereum(pb::EthereumProfile {}),
             };
@@ -457,6 +466,7 @@ pub async fn crawl(server: ServerArg, cmd: CrawlCommand) -> anyhow::Result<()> {
                         listen_addr: a.seed_listen.clone().unwrap_or_default(),
                         advertise_ip: a.seed_advertise_ip.clone().unwrap_or_default(),
                         requester_interval: None,
+                        requests_per_ip: None,
                     }),
                 }),
                 mode: if a.continuous {
@@ -471,6 +481,7 @@ pub async fn crawl(server: ServerArg, cmd: CrawlCommand) -> anyhow::Result<()> {
                 concurrency: a.concurrency,
                 listen_addr: a.listen.unwrap_or_default(),
                 name: a.name,
+                allowed_cidrs: a.allow_cidr,
                 ..Default::default()
             };
             let crawl = client

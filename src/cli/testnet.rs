@@ -58,6 +58,10 @@ pub struct TestnetArgs {
     /// use with --protocol-id discv5.
     #[arg(long)]
     pub eth2: bool,
+    /// Shape the network as Waku networks that predate sharding: relay on the named topic
+    /// /waku/2/default-waku/proto, records without `rs`, no metadata served or asked.
+    #[arg(long)]
+    pub named_topic: bool,
     /// Churn: every --churn-every seconds this many nodes leave the network (discv5 and
     /// libp2p stop) and the ones that left the step before come back with the same
     /// identity, record and ports. Bootstrap nodes never leave. 0: no churn.
@@ -68,8 +72,9 @@ pub struct TestnetArgs {
     pub churn_every: u64,
     /// Hostile nodes to add, as KIND=N[,KIND=N...] with kinds silent (accepts TCP, never
     /// speaks), stall (stalls mid-handshake), big-identify (identify larger than sane),
-    /// flood (relay peer flooding garbage), wrong-key (libp2p key is not the ENR's) and
-    /// junk-enrs (discv5 answers with junk records); at most 16 per kind.
+    /// flood (relay peer flooding garbage), wrong-key (libp2p key is not the ENR's),
+    /// junk-enrs (discv5 answers with junk records) and endless-enrs (discv5 answers every
+    /// FINDNODE with freshly minted records); at most 16 per kind.
     #[arg(long, default_value = "")]
     pub hostile: peerscope::testnet::hostile::HostileCounts,
     /// Print JSON lines instead of text.
@@ -134,6 +139,7 @@ pub async fn run(args: TestnetArgs) -> anyhow::Result<()> {
         peer_exchange: args.peer_exchange || args.px_only > 0,
         px_only: args.px_only,
         eth2: args.eth2,
+        named_topic: args.named_topic,
         hostile: args.hostile,
     })
     .await?;

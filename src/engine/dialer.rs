@@ -20,14 +20,25 @@
 //! ([`DialerEvent::PxRequest`]) with the requester's cluster as far as it is known — from
 //! the metadata request it sent us, or from its answer to ours — and the crawl answers
 //! through [`Dialer::respond_px`].
+//!
+//! **Inbound bounds (seed mode).** Strangers open the inbound connections, so they are
+//! capped: at most [`SEED_MAX_INBOUND`] established and [`SEED_MAX_PENDING_INBOUND`]
+//! being set up at once (libp2p's connection limits), at most [`SEED_MAX_INBOUND_PER_IP`]
+//! from one IP address (further ones are closed as soon as they are up), and every
+//! connection of any swarm negotiates at most
+//! [`MAX_NEGOTIATING_INBOUND_STREAMS`](super::transport::MAX_NEGOTIATING_INBOUND_STREAMS)
+//! inbound streams at once, each request-response protocol running at most
+//! [`MAX_STREAMS_PER_PROTOCOL`] streams per connection. Every connection refused is
+//! reported ([`DialerEvent::InboundRefused`]).
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::time::Duration;
 
 use futures::StreamExt;
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
-use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
-use libp2p::{identify, identity, ping, request_response, Multiaddr, PeerId};
+use libp2p::swarm::{ConnectionId, ListenError, NetworkBehaviour, SwarmEvent};
+use libp2p::{connection_limits, identify, identity, ping, request_response, Multiaddr, PeerId};
 use tokio::time::Instant;
 
 use super::error::{PxError, SwarmError};
@@ -43,10 +54,24 @@ use crate::protocol::waku::{
     WakuMetadata, PEER_EXCHANGE,
 };
 
+/// Seed mode: inbound connections established at once, at most.
+pub const SEED_MAX_INBOUND: u32 = 256;
+/// Seed mode: inbound connections being set up (TCP accepted, handshake running) at most.
+pub const SEED_MAX_PENDING_INBOUND: u32 = 64;
+/// Seed mode: inbound connections from one IP address at once, at most.
+pub const SEED_MAX_INBOUND_PER_IP: usize = 8;
+/// Connections to one peer at once, at most (a dial and the peer's own connection).
+pub const MAX_CONNECTIONS_PER_PEER: u32 = 2;
+/// Streams one request-response protocol (metadata, peer exchange) runs at once on one
+/// connection.
+pub const MAX_STREAMS_PER_PROTOCOL: usize = 4;
+
 /// The libp2p behaviours a crawler connection runs.
 #[derive(NetworkBehaviour)]
 #[behaviour(prelude = "libp2p::swarm::derive_prelude")]
 pub struct Behaviour {
+    /// Caps on connections (inbound ones only matter in seed mode).
+    limits: connection_limits::Behaviour,
     identify: identify::Behaviour,
     ping: ping::Behaviour,
     metadata: request_response::Behaviour<MetadataCodec>,
@@ -97,9 +122,16 @@ pub enum DialerEvent {
         peer: PeerId,
         result: Result<PxResponse, PxError>,
     },
+    /// Seed mode: an inbound connection was refused or closed at once; `reason` is
+    /// `limit` (too many connections) or `per_ip` (too many from its address).
+    InboundRefused {
+        reason: &'static str,
+    },
     /// Seed mode: a peer asks for records. Answer with [`Dialer::respond_px`].
     PxRequest {
         peer: PeerId,
+        /// The address of the connection the request came on.
+        ip: Option<IpAddr>,
         /// The requester's cluster, when its metadata told us.
         cluster: Option<u32>,
         /// `query.num_peers`; `None` when the request had no query.
@@ -181,6 +213,9 @@ pub struct Dialer {
     px_asked: HashMap<PeerId, Instant>,
     /// Clusters connected peers reported in metadata (requests and answers).
     clusters: HashMap<PeerId, u32>,
+    /// Seed mode: the address of each inbound connection, and how many each address holds.
+    inbound: HashMap<ConnectionId, IpAddr>,
+    inbound_per_ip: HashMap<IpAddr, usize>,
 }
 
 /// Builds the dialer's swarm.
@@ -190,7 +225,16 @@ fn build_swarm(
 ) -> Result<libp2p::Swarm<Behaviour>, SwarmError> {
     let dial_timeout = config.dial_timeout;
     let px_serve = config.px_serve;
+    let limits = connection_limits::ConnectionLimits::default()
+        .with_max_established_per_peer(Some(MAX_CONNECTIONS_PER_PEER))
+        .with_max_established_incoming(Some(if px_serve { SEED_MAX_INBOUND } else { 0 }))
+        .with_max_pending_incoming(Some(if px_serve {
+            SEED_MAX_PENDING_INBOUND
+        } else {
+            0
+        }));
     let behaviour = Behaviour {
+        limits: connection_limits::Behaviour::new(limits),
         identify: identify::Behaviour::new(
             identify::Config::new("peerscope/1".into(), key.public())
                 .with_agent_version(config.agent_version.clone())
@@ -205,7 +249,9 @@ fn build_swarm(
         ),
         metadata: request_response::Behaviour::new(
             [(metadata_protocol(), request_response::ProtocolSupport::Full)],
-            request_response::Config::default().with_request_timeout(dial_timeout),
+            request_response::Config::default()
+                .with_request_timeout(dial_timeout)
+                .with_max_concurrent_streams(MAX_STREAMS_PER_PROTOCOL),
         ),
         px: request_response::Behaviour::new(
             [(
@@ -216,7 +262,9 @@ fn build_swarm(
                     request_response::ProtocolSupport::Outbound
                 },
             )],
-            request_response::Config::default().with_request_timeout(dial_timeout),
+            request_response::Config::default()
+                .with_request_timeout(dial_timeout)
+                .with_max_concurrent_streams(MAX_STREAMS_PER_PROTOCOL),
         ),
     };
     let idle = config.visit_timeout + config.dial_timeout;
@@ -239,6 +287,8 @@ impl Dialer {
             tick,
             px_asked: HashMap::new(),
             clusters: HashMap::new(),
+            inbound: HashMap::new(),
+            inbound_per_ip: HashMap::new(),
         })
     }
 
@@ -422,8 +472,25 @@ impl Dialer {
     fn on_swarm(&mut self, event: SwarmEvent<BehaviourEvent>) {
         match event {
             SwarmEvent::ConnectionEstablished {
-                peer_id, endpoint, ..
+                peer_id,
+                endpoint,
+                connection_id,
+                ..
             } => {
+                if endpoint.is_listener() && self.config.px_serve {
+                    let ip = ip_of(endpoint.get_remote_address());
+                    if let Some(ip) = ip {
+                        let n = self.inbound_per_ip.entry(ip).or_default();
+                        if *n >= SEED_MAX_INBOUND_PER_IP {
+                            self.swarm.close_connection(connection_id);
+                            self.out
+                                .push_back(DialerEvent::InboundRefused { reason: "per_ip" });
+                            return;
+                        }
+                        *n += 1;
+                        self.inbound.insert(connection_id, ip);
+                    }
+                }
                 let address = endpoint.get_remote_address().to_string();
                 let Some(v) = self.visits.get_mut(&peer_id) else {
                     if endpoint.is_listener() && self.config.px_serve {
@@ -468,12 +535,28 @@ impl Dialer {
                 let (class, text) = classify_dial_error(&error);
                 self.finish(peer, Some(class), Some(text));
             }
+            SwarmEvent::IncomingConnectionError {
+                error: ListenError::Denied { .. },
+                ..
+            } => {
+                self.out
+                    .push_back(DialerEvent::InboundRefused { reason: "limit" });
+            }
             SwarmEvent::ConnectionClosed {
                 peer_id,
+                connection_id,
                 num_established,
                 cause,
                 ..
             } => {
+                if let Some(ip) = self.inbound.remove(&connection_id) {
+                    if let Some(n) = self.inbound_per_ip.get_mut(&ip) {
+                        *n = n.saturating_sub(1);
+                        if *n == 0 {
+                            self.inbound_per_ip.remove(&ip);
+                        }
+                    }
+                }
                 if num_established > 0 {
                     return;
                 }
@@ -589,6 +672,7 @@ impl Dialer {
             }
             BehaviourEvent::Metadata(ev) => self.on_metadata(ev),
             BehaviourEvent::Px(ev) => self.on_px(ev),
+            BehaviourEvent::Limits(never) => match never {},
         }
     }
 
@@ -597,14 +681,15 @@ impl Dialer {
         match event {
             Event::Message {
                 peer,
+                connection_id,
                 message:
                     Message::Request {
                         request, channel, ..
                     },
-                ..
             } => {
                 self.out.push_back(DialerEvent::PxRequest {
                     peer,
+                    ip: self.inbound.get(&connection_id).copied(),
                     cluster: self.clusters.get(&peer).copied(),
                     num_peers: request.query.map(|q| q.num_peers),
                     channel,
@@ -687,5 +772,15 @@ impl Dialer {
             }
             Event::InboundFailure { .. } | Event::ResponseSent { .. } => {}
         }
+    }
+}
+
+/// The IP a multiaddr starts with.
+fn ip_of(addr: &Multiaddr) -> Option<IpAddr> {
+    use libp2p::multiaddr::Protocol;
+    match addr.iter().next() {
+        Some(Protocol::Ip4(ip)) => Some(IpAddr::V4(ip)),
+        Some(Protocol::Ip6(ip)) => Some(IpAddr::V6(ip)),
+        _ => None,
     }
 }

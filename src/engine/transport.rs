@@ -35,6 +35,11 @@ pub const HANDSHAKE_TIMEOUT: &str = "handshake (multistream, Noise, Yamux) did n
 /// handshake phase early, and such a dial is a [`ErrorClass::Timeout`].
 pub const CONNECTION_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Inbound streams one connection negotiates at once, at most (libp2p's default is 128).
+/// A crawler connection runs a handful of protocols (identify, ping, metadata, peer
+/// exchange, relay), so more in negotiation at once is a peer flooding it.
+pub const MAX_NEGOTIATING_INBOUND_STREAMS: usize = 16;
+
 /// A phase of [`tcp_transport`] that did not finish within its bound. Carried inside an
 /// `io::Error` of kind `TimedOut`; displays as [`TCP_CONNECT_TIMEOUT`] or
 /// [`HANDSHAKE_TIMEOUT`].
@@ -197,7 +202,9 @@ fn swarm_over<B: NetworkBehaviour>(
         TransportTimeout::new(transport, CONNECTION_TIMEOUT).boxed(),
         behaviour,
         key.public().to_peer_id(),
-        libp2p::swarm::Config::with_tokio_executor().with_idle_connection_timeout(idle),
+        libp2p::swarm::Config::with_tokio_executor()
+            .with_idle_connection_timeout(idle)
+            .with_max_negotiating_inbound_streams(MAX_NEGOTIATING_INBOUND_STREAMS),
     )
 }
 

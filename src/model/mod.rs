@@ -46,11 +46,25 @@ pub fn parse_node_id(text: &str) -> Option<NodeId> {
     bytes.try_into().ok()
 }
 
+/// The discv5 protocol id of Waku networks ([`WAKU_PROTOCOL_ID`]); older nwaku releases
+/// speak discv5 with Ethereum's `discv5` instead (see [`Profile::Waku`]).
+pub const WAKU_PROTOCOL_ID: [u8; 6] = *b"d5waku";
+
+fn waku_protocol_id() -> [u8; 6] {
+    WAKU_PROTOCOL_ID
+}
+
 /// The network a crawl speaks to; it decides the discv5 protocol id.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Profile {
-    /// Waku: protocol id `d5waku`.
-    Waku { cluster_id: u16, shards: Vec<u16> },
+    /// Waku: protocol id `d5waku` by default; `protocol_id` overrides it for networks of
+    /// older nwaku releases, which speak discv5 with `discv5`.
+    Waku {
+        cluster_id: u16,
+        shards: Vec<u16>,
+        #[serde(default = "waku_protocol_id")]
+        protocol_id: [u8; 6],
+    },
     /// Ethereum consensus layer: protocol id `discv5`.
     Ethereum,
     /// Any discv5 network with the given 6-byte protocol id.
@@ -64,7 +78,7 @@ impl Profile {
     /// The discv5 static-header protocol id of this network.
     pub fn protocol_id(&self) -> [u8; 6] {
         match self {
-            Profile::Waku { .. } => *b"d5waku",
+            Profile::Waku { protocol_id, .. } => *protocol_id,
             Profile::Ethereum => *b"discv5",
             Profile::Custom { protocol_id } => *protocol_id,
             // Not a discv5 network: the value is never used on the wire.
@@ -238,6 +252,24 @@ pub const DEFAULT_FIND_NODE_DISTANCES: u32 = 17;
 pub const DEFAULT_RANDOM_LOOKUPS: u32 = 8;
 /// Default pause between two rounds of a continuous crawl.
 pub const DEFAULT_RECRAWL_INTERVAL: Duration = Duration::from_secs(300);
+/// Default cap on the distinct nodes one crawl keeps track of (`limits.max_peers`).
+///
+/// Records of further nodes are dropped and counted. Public discv5 networks hold a few
+/// thousand (Waku) to a few tens of thousands (Ethereum) nodes; at about 2 KiB of crawl
+/// state per node the cap bounds a crawl near 100 MiB however many records strangers send.
+pub const DEFAULT_MAX_PEERS: u64 = 50_000;
+/// Largest `limits.max_peers` accepted.
+pub const MAX_MAX_PEERS: u64 = 10_000_000;
+/// Default budget of new nodes one responder may introduce per round
+/// (`limits.max_new_per_responder`).
+///
+/// The walk asks a node 18 FINDNODE questions a round (a probe and 17 distances), each
+/// answered with at most 16 records, and a peer-exchange answer holds at most 60: an honest
+/// node cannot introduce more than about 350 nodes a round, so the budget never drops what
+/// an honest node says. It bounds what one responder (a node answering FINDNODE, a peer
+/// answering peer exchange, or discv5's random lookups together) can add to the crawl's
+/// state per round; new records over it are dropped and counted.
+pub const DEFAULT_MAX_NEW_PER_RESPONDER: u32 = 512;
 
 /// Default dials in flight per crawl.
 pub const DEFAULT_DIAL_CONCURRENCY: u32 = 32;
@@ -325,6 +357,21 @@ pub struct SeedSettings {
     pub advertise_ip: Option<std::net::IpAddr>,
     /// One answer per requester per interval; faster repeats get status 429.
     pub requester_interval: Duration,
+    /// Requests answered per IP address per `requester_interval`, whatever peer ids they
+    /// come from (a peer id is free to mint); the rest get status 429.
+    #[serde(default = "default_seed_requests_per_ip")]
+    pub requests_per_ip: u32,
+}
+
+/// Default requests answered per IP per requester interval in seed mode.
+pub const DEFAULT_SEED_REQUESTS_PER_IP: u32 = 8;
+
+fn default_seed_requests_per_ip() -> u32 {
+    DEFAULT_SEED_REQUESTS_PER_IP
+}
+
+fn default_max_new_per_responder() -> u32 {
+    DEFAULT_MAX_NEW_PER_RESPONDER
 }
 
 /// Effective settings of one crawl (defaults already applied and validated).
@@ -335,6 +382,8 @@ pub struct CrawlSettings {
     pub find_node_distances: u32,
     pub random_lookups: u32,
     pub recrawl_interval: Duration,
+    /// Most distinct nodes the crawl keeps track of; `None` (crawls stored before the cap
+    /// existed) means [`DEFAULT_MAX_PEERS`].
     pub max_peers: Option<u64>,
     pub max_duration: Option<Duration>,
     #[serde(default)]
@@ -343,6 +392,21 @@ pub struct CrawlSettings {
     pub relay: RelaySettings,
     #[serde(default)]
     pub peer_exchange: PeerExchangeSettings,
+    /// New nodes one responder may introduce per round (see
+    /// [`DEFAULT_MAX_NEW_PER_RESPONDER`]).
+    #[serde(default = "default_max_new_per_responder")]
+    pub max_new_per_responder: u32,
+    /// An explicit address scope: only addresses inside these networks are contacted.
+    /// Empty: the scope of the bootstrap records (see [`scope`]).
+    #[serde(default)]
+    pub allowed_cidrs: Vec<ipnet::IpNet>,
+}
+
+impl CrawlSettings {
+    /// The cap on known nodes.
+    pub fn max_peers(&self) -> u64 {
+        self.max_peers.unwrap_or(DEFAULT_MAX_PEERS)
+    }
 }
 
 impl Default for CrawlSettings {
@@ -353,11 +417,13 @@ impl Default for CrawlSettings {
             find_node_distances: DEFAULT_FIND_NODE_DISTANCES,
             random_lookups: DEFAULT_RANDOM_LOOKUPS,
             recrawl_interval: DEFAULT_RECRAWL_INTERVAL,
-            max_peers: None,
+            max_peers: Some(DEFAULT_MAX_PEERS),
             max_duration: None,
             dial: DialSettings::default(),
             relay: RelaySettings::default(),
             peer_exchange: PeerExchangeSettings::default(),
+            max_new_per_responder: DEFAULT_MAX_NEW_PER_RESPONDER,
+            allowed_cidrs: Vec::new(),
         }
     }
 }
@@ -381,6 +447,30 @@ pub struct CrawlSpec {
     pub settings: CrawlSettings,
     /// UDP address to bind; `None` uses the server's default.
     pub listen_addr: Option<SocketAddr>,
+}
+
+impl CrawlSpec {
+    /// The addresses this crawl may contact: the explicit allow-list when there is one,
+    /// otherwise the scope of its bootstrap records (given and from DNS trees, which
+    /// [`crate::engine::Engine::start_crawl`] adds to `bootstrap_enrs` before the crawl
+    /// runs). Records that do not parse add nothing.
+    pub fn address_scope(&self) -> scope::AddressScope {
+        if !self.settings.allowed_cidrs.is_empty() {
+            return scope::AddressScope::allow(self.settings.allowed_cidrs.clone());
+        }
+        let ips = self
+            .bootstrap_enrs
+            .iter()
+            .filter_map(|t| crate::protocol::enr::parse_enr(t).ok())
+            .flat_map(|e| {
+                [
+                    e.ip4().map(std::net::IpAddr::V4),
+                    e.ip6().map(std::net::IpAddr::V6),
+                ]
+            })
+            .flatten();
+        scope::AddressScope::of_bootstrap(ips)
+    }
 }
 
 /// Progress counters of a crawl. See `CrawlProgress` in the proto for each meaning.
@@ -416,6 +506,17 @@ pub struct CrawlProgress {
     pub invalid_addrs: u64,
     /// CometBFT: peers banned by this crawl.
     pub banned: u64,
+    /// Seed mode: refused requests not written to the event log (sampled out).
+    pub px_refused_unlogged: u64,
+    /// Seed mode: inbound connections refused (too many, or too many from one address).
+    pub px_connections_refused: u64,
+    /// Records of new nodes dropped: the crawl knew `max_peers` nodes already.
+    pub dropped_over_cap: u64,
+    /// Records of new nodes dropped: their responder had used its budget for the round.
+    pub dropped_over_budget: u64,
+    /// Nodes whose record names an address outside the crawl's address scope: stored,
+    /// never contacted.
+    pub out_of_scope: u64,
     /// ONESHOT only, while running: estimated time until the crawl finishes, from the work
     /// known to remain and the recent throughput; `None` when it cannot be estimated yet.
     pub estimated_remaining_ms: Option<u64>,
@@ -765,7 +866,9 @@ pub struct NetworkStats {
     pub by_protocol: BTreeMap<String, u64>,
     /// Peers per agent version from identify.
     pub by_agent: BTreeMap<String, u64>,
-    /// Peers per class of their last dial failure (unreachable peers only).
+    /// Peers per class of their last dial failure (unreachable peers only), and under
+    /// `out_of_scope` the peers never dialed because their address is outside a crawl's
+    /// address scope.
     pub by_error_class: BTreeMap<String, u64>,
     /// Peers per (cluster, shard) as their metadata answer reports.
     pub by_metadata_shard: BTreeMap<(u32, u32), u64>,
@@ -842,7 +945,15 @@ impl NetworkStats {
                     .entry(class.as_str().to_string())
                     .or_default() += 1;
             }
-            None => self.not_dialed += 1,
+            None => {
+                self.not_dialed += 1;
+                if dial.last_error_class == Some(ErrorClass::OutOfScope) {
+                    *self
+                        .by_error_class
+                        .entry(ErrorClass::OutOfScope.as_str().to_string())
+                        .or_default() += 1;
+                }
+            }
         }
         if let Some(g) = &peer.geo {
             *self
@@ -917,11 +1028,14 @@ pub enum ErrorClass {
     NodeInfoMismatch,
     /// CometBFT: the peer is on another network (chain id); its NodeInfo is kept.
     WrongNetwork,
+    /// Never contacted: the record names an address outside the crawl's address scope
+    /// (see [`scope`]).
+    OutOfScope,
 }
 
 impl ErrorClass {
     /// Every class, for stats and tests.
-    pub const ALL: [ErrorClass; 14] = [
+    pub const ALL: [ErrorClass; 15] = [
         ErrorClass::Timeout,
         ErrorClass::Refused,
         ErrorClass::Unreachable,
@@ -936,6 +1050,7 @@ impl ErrorClass {
         ErrorClass::SecretConnection,
         ErrorClass::NodeInfoMismatch,
         ErrorClass::WrongNetwork,
+        ErrorClass::OutOfScope,
     ];
 
     /// The lowercase name used in the API and metrics.
@@ -955,11 +1070,13 @@ impl ErrorClass {
             ErrorClass::SecretConnection => "secret_connection",
             ErrorClass::NodeInfoMismatch => "node_info_mismatch",
             ErrorClass::WrongNetwork => "wrong_network",
+            ErrorClass::OutOfScope => "out_of_scope",
         }
     }
 
-    /// Whether trying again later can help. A missing address or a key mismatch will not
-    /// change until the ENR does; a wrong cluster will not change at all.
+    /// Whether trying again later can help. A missing address, a key mismatch or an
+    /// address out of scope will not change until the ENR does; a wrong cluster will not
+    /// change at all.
     pub fn retryable(self) -> bool {
         !matches!(
             self,
@@ -968,6 +1085,7 @@ impl ErrorClass {
                 | ErrorClass::WrongCluster
                 | ErrorClass::NodeInfoMismatch
                 | ErrorClass::WrongNetwork
+                | ErrorClass::OutOfScope
         )
     }
 }

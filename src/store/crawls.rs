@@ -95,6 +95,7 @@ mod tests {
         c.spec.profile = Profile::Waku {
             cluster_id: 2,
             shards: vec![0, 5],
+            protocol_id: *b"discv5",
         };
         c.spec.labels.insert("team".into(), "blue".into());
         c.progress.failed_by_class.insert("timeout".into(), 3);

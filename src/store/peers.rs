@@ -258,6 +258,25 @@ impl Store {
         Ok(())
     }
 
+    /// Records that a crawl will not contact a stored peer because its record names an
+    /// address outside the crawl's scope: its error class becomes `out_of_scope`, with
+    /// `detail` as its error, unless it was ever dialed (what a dial learned stays).
+    pub fn mark_out_of_scope(&self, node: &NodeId, detail: &str) -> Result<(), StoreError> {
+        self.peers.fetch_and_update(node, |old| {
+            let bytes = old?;
+            let Ok(mut record) = decode::<PeerRecord>("peers", bytes) else {
+                return Some(bytes.to_vec());
+            };
+            if record.dial.reachable.is_some() {
+                return Some(bytes.to_vec());
+            }
+            record.dial.last_error_class = Some(crate::model::ErrorClass::OutOfScope);
+            record.dial.last_error = Some(detail.to_string());
+            Some(encode(&record))
+        })?;
+        Ok(())
+    }
+
     /// Sets a peer's geolocation; a peer not in the store is left alone. Returns whether
     /// the peer was found.
     pub fn set_peer_geo(&self, node: &NodeId, geo: &GeoInfo) -> Result<bool, StoreError> {

@@ -369,6 +369,7 @@ async fn bad_arguments_get_clear_codes_naming_the_field() {
                         cluster_id: 1,
                         shards: vec![1024],
                         preset: String::new(),
+                        ..Default::default()
                     })),
                 }),
                 ..good.clone()

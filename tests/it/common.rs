@@ -197,6 +197,7 @@ pub fn oneshot(enrs: &[String]) -> pb::StartCrawlRequest {
                 cluster_id: 1,
                 shards: vec![],
                 preset: String::new(),
+                ..Default::default()
             })),
         }),
         bootstrap_enrs: enrs.to_vec(),
@@ -382,4 +383,33 @@ pub async fn visit(
         }
     })
     .await
+}
+
+/// The stored events of crawl `crawl_id` (of `kinds`, or all when empty), replayed from
+/// the start of the log until the stream has been quiet for a moment (at most `limit`).
+pub async fn stored_events(
+    client: &mut CrawlerClient<Channel>,
+    crawl_id: &str,
+    kinds: &[pb::PeerEventKind],
+    limit: usize,
+) -> Vec<pb::PeerEvent> {
+    use futures::StreamExt;
+    let mut stream = client
+        .stream_peer_events(pb::StreamPeerEventsRequest {
+            after_sequence: Some(0),
+            crawl_id: crawl_id.into(),
+            kinds: kinds.iter().map(|k| *k as i32).collect(),
+            ..Default::default()
+        })
+        .await
+        .expect("StreamPeerEvents accepted")
+        .into_inner();
+    let mut out = Vec::new();
+    while out.len() < limit {
+        match tokio::time::timeout(Duration::from_millis(1500), stream.next()).await {
+            Ok(Some(Ok(m))) => out.extend(m.event),
+            _ => break,
+        }
+    }
+    out
 }

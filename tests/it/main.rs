@@ -22,4 +22,5 @@ mod observe;
 mod px;
 mod relay;
 mod rollup;
+mod scope;
 mod validate;

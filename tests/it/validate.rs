@@ -133,6 +133,7 @@ fn waku(cluster_id: u32, shards: Vec<u32>, preset: &str) -> Option<pb::NetworkPr
             cluster_id,
             shards,
             preset: preset.into(),
+            ..Default::default()
         })),
     })
 }
@@ -159,6 +160,7 @@ fn seed(listen_addr: &str, advertise_ip: &str) -> Option<pb::PeerExchangeOptions
             listen_addr: listen_addr.into(),
             advertise_ip: advertise_ip.into(),
             requester_interval: None,
+            ..Default::default()
         }),
         ..Default::default()
     })
@@ -314,6 +316,87 @@ async fn every_rpc_rejects_bad_arguments_with_the_documented_code_naming_the_fie
             }),
             bad,
             "profile.waku.preset",
+        ),
+        row(
+            "waku protocol id too short",
+            s(pb::StartCrawlRequest {
+                profile: Some(pb::NetworkProfile {
+                    profile: Some(pb::network_profile::Profile::Waku(pb::WakuProfile {
+                        cluster_id: 1,
+                        protocol_id: "d5w".into(),
+                        ..Default::default()
+                    })),
+                }),
+                ..g.clone()
+            }),
+            bad,
+            "profile.waku.protocol_id",
+        ),
+        row(
+            "waku profile speaking discv5",
+            s(pb::StartCrawlRequest {
+                profile: Some(pb::NetworkProfile {
+                    profile: Some(pb::network_profile::Profile::Waku(pb::WakuProfile {
+                        cluster_id: 1,
+                        protocol_id: "discv5".into(),
+                        ..Default::default()
+                    })),
+                }),
+                ..g.clone()
+            }),
+            ok,
+            "",
+        ),
+        row(
+            "allowed CIDR that is not one",
+            s(pb::StartCrawlRequest {
+                allowed_cidrs: vec!["127.0.0.1/32".into(), "10.0.0.0/33".into()],
+                ..g.clone()
+            }),
+            bad,
+            "allowed_cidrs[1]",
+        ),
+        row(
+            "257 allowed CIDRs",
+            s(pb::StartCrawlRequest {
+                allowed_cidrs: vec!["127.0.0.1".into(); 257],
+                ..g.clone()
+            }),
+            bad,
+            "allowed_cidrs",
+        ),
+        row(
+            "allowed CIDRs as addresses and networks",
+            s(pb::StartCrawlRequest {
+                allowed_cidrs: vec!["127.0.0.1".into(), "::1/128".into()],
+                ..g.clone()
+            }),
+            ok,
+            "",
+        ),
+        row(
+            "max peers above 10 million",
+            s(pb::StartCrawlRequest {
+                limits: Some(pb::CrawlLimits {
+                    max_peers: 10_000_001,
+                    ..Default::default()
+                }),
+                ..g.clone()
+            }),
+            bad,
+            "limits.max_peers",
+        ),
+        row(
+            "no new records per responder",
+            s(pb::StartCrawlRequest {
+                limits: Some(pb::CrawlLimits {
+                    max_new_per_responder: Some(0),
+                    ..Default::default()
+                }),
+                ..g.clone()
+            }),
+            bad,
+            "limits.max_new_per_responder",
         ),
         row(
             "custom protocol id too short",
@@ -604,6 +687,7 @@ async fn every_rpc_rejects_bad_arguments_with_the_documented_code_naming_the_fie
                 limits: Some(pb::CrawlLimits {
                     max_peers: 0,
                     max_duration: dur(-1, 0),
+                    ..Default::default()
                 }),
                 ..g.clone()
             }),
@@ -616,6 +700,7 @@ async fn every_rpc_rejects_bad_arguments_with_the_documented_code_naming_the_fie
                 limits: Some(pb::CrawlLimits {
                     max_peers: 0,
                     max_duration: dur(i64::MAX, 0),
+                    ..Default::default()
                 }),
                 ..g.clone()
             }),
@@ -628,6 +713,7 @@ async fn every_rpc_rejects_bad_arguments_with_the_documented_code_naming_the_fie
                 limits: Some(pb::CrawlLimits {
                     max_peers: 0,
                     max_duration: dur(366 * 86400, 0),
+                    ..Default::default()
                 }),
                 ..g.clone()
             }),
@@ -971,6 +1057,22 @@ async fn every_rpc_rejects_bad_arguments_with_the_documented_code_naming_the_fie
             }),
             bad,
             "peer_exchange.seed.requester_interval",
+        ),
+        row(
+            "seed answering no request per IP",
+            s(pb::StartCrawlRequest {
+                dial: Some(true),
+                peer_exchange: Some(pb::PeerExchangeOptions {
+                    seed: Some(pb::SeedOptions {
+                        requests_per_ip: Some(0),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }),
+                ..g.clone()
+            }),
+            bad,
+            "peer_exchange.seed.requests_per_ip",
         ),
     ];
 

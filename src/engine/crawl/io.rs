@@ -11,6 +11,7 @@ use enr::CombinedKey;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
+use super::scope::TableFilter;
 use super::walk::Request;
 use crate::engine::counter::MessageCounter;
 use crate::engine::dialer::{Dialer, DialerConfig, DialerEvent};
@@ -18,6 +19,7 @@ use crate::engine::error::{FindNodeError, StartError};
 use crate::engine::geo::Geolocator;
 use crate::engine::relay_monitor::{RelayConfig, RelayEvent, RelayMonitor};
 use crate::metrics::Metrics;
+use crate::model::scope::AddressScope;
 use crate::model::{CrawlSpec, NodeId, Profile};
 use crate::protocol::enr::Enr;
 use crate::protocol::waku::WakuMetadata;
@@ -106,6 +108,10 @@ pub(crate) struct Discovery {
     seed_addr: Option<SocketAddr>,
     /// Where peers' IPs go to be geolocated (when geolocation is on).
     pub(super) geo: Option<Geolocator>,
+    /// The addresses this crawl may contact, decided when it starts.
+    pub(super) scope: Arc<AddressScope>,
+    /// Keeps discv5's queries inside `scope` (see [`super::scope`]).
+    _table_filter: TableFilter,
 }
 
 impl Discovery {
@@ -143,7 +149,9 @@ impl Discovery {
         let px = &spec.settings.peer_exchange;
         let mut dialer = if dial.enabled {
             let metadata = match &spec.profile {
-                Profile::Waku { cluster_id, shards } => Some(WakuMetadata {
+                Profile::Waku {
+                    cluster_id, shards, ..
+                } => Some(WakuMetadata {
                     cluster_id: Some(u32::from(*cluster_id)),
                     shards: shards.iter().map(|s| u32::from(*s)).collect(),
                 }),
@@ -182,11 +190,14 @@ impl Discovery {
             (None, _) => (passive_local_enr(&key)?, None),
         };
         let local_id = local_enr.node_id().raw();
-        let config = discv5_config(
+        let scope = Arc::new(spec.address_scope());
+        let table_filter = TableFilter::new(scope.clone());
+        let mut config = discv5_config(
             listen,
             spec.profile.protocol_id(),
             spec.settings.request_timeout,
         );
+        config.table_filter = table_filter.function();
         let mut discv5 = Discv5::new(local_enr, key, config).map_err(StartError::Discv5Config)?;
         discv5.start().await.map_err(StartError::Discv5)?;
         let events = discv5.event_stream().await.map_err(StartError::Discv5)?;
@@ -215,6 +226,8 @@ impl Discovery {
             relay,
             seed_addr,
             geo: None,
+            scope,
+            _table_filter: table_filter,
         })
     }
 
@@ -238,6 +251,12 @@ impl Discovery {
         if let Err(e) = self.discv5.add_enr(enr) {
             tracing::debug!(error = e, "bootstrap ENR not added to the table");
         }
+    }
+
+    /// Removes a node from discv5's routing table (a seed's table takes nodes that contact
+    /// it, whatever their address).
+    pub(super) fn forget(&self, node: &NodeId) {
+        self.discv5.remove_node(&enr::NodeId::new(node));
     }
 
     /// Sends `request` to `enr` (one distance, designated FINDNODE). discv5 times requests

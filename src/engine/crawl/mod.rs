@@ -5,10 +5,11 @@
 //!          │  asks / tells                    ▲ events
 //!          ├─ walk.rs      pure: known nodes, queue, requests, stragglers, rounds
 //!          ├─ dials.rs     pure: address book, dial targets, per-IP limit
-//!          ├─ seed.rs      pure: peer-exchange answers and the per-requester limit
+//!          ├─ seed.rs      pure: peer-exchange answers, per-requester and per-IP limits
 //!          ├─ estimate.rs  pure: ONESHOT completion estimate
 //!          ├─ requests.rs  the walk's FINDNODE requests sent, their answers and failures
-//!          ├─ records.rs   a record from any source: store, events, walk, dials, geo
+//!          ├─ records.rs   a record from any source: scope, caps, store, events, walk, dials
+//!          ├─ scope.rs     pure: the address scope of records and dial addresses
 //!          ├─ visits.rs    what the dialer reports: visits, PX answers, PX requests
 //!          ├─ progress.rs  progress counters, the estimate, events written
 //!          └─ io.rs        Discovery: discv5 (jobs in flight), dialer, relay monitor, geolocator
@@ -34,6 +35,7 @@ pub(crate) mod io;
 mod progress;
 mod records;
 mod requests;
+mod scope;
 mod seed;
 mod visits;
 mod walk;
@@ -51,6 +53,7 @@ use self::dials::Dials;
 use self::estimate::Throughput;
 use self::io::{next_dial_event, next_relay_event, sleep_until_opt, Discovery};
 use self::progress::Reports;
+use self::records::{Intake, Responder};
 use self::seed::PxServer;
 use self::walk::{Round, Walk, WalkConfig};
 use crate::engine::schedule::Policy;
@@ -92,9 +95,9 @@ struct Crawler {
     sources_seen: HashSet<(NodeId, SourceKind, Option<String>)>,
     /// Each known node's cluster from its ENR (`rs`/`rsv`).
     clusters: HashMap<NodeId, Option<u16>>,
+    /// The known-node cap, the per-responder budget, and the nodes known out of scope.
+    intake: Intake,
     rng: StdRng,
-    /// `max_peers` reached.
-    limit_hit: bool,
 }
 
 /// Runs the crawl until it finishes or is cancelled, then persists its final state.
@@ -165,18 +168,20 @@ impl Crawler {
             mode == CrawlMode::Oneshot,
             settings.dial.per_ip,
         );
+        let seed_settings = settings.peer_exchange.seed.as_ref();
         let seed = PxServer::new(
-            settings
-                .peer_exchange
-                .seed
-                .as_ref()
+            seed_settings
                 .map(|s| s.requester_interval)
                 .unwrap_or(crate::model::DEFAULT_SEED_REQUESTER_INTERVAL),
+            seed_settings
+                .map(|s| s.requests_per_ip)
+                .unwrap_or(crate::model::DEFAULT_SEED_REQUESTS_PER_IP),
             match &crawl.spec.profile {
                 Profile::Waku { cluster_id, .. } => Some(u32::from(*cluster_id)),
                 _ => None,
             },
         );
+        let intake = Intake::new(settings.max_peers(), settings.max_new_per_responder);
         Crawler {
             crawl,
             settings,
@@ -190,8 +195,8 @@ impl Crawler {
             events: Vec::new(),
             sources_seen: HashSet::new(),
             clusters: HashMap::new(),
+            intake,
             rng: StdRng::from_entropy(),
-            limit_hit: false,
         }
     }
 
@@ -217,10 +222,14 @@ impl Crawler {
                 Ok(Some(end)) => return end,
                 Err(e) => return End::Failed(e),
             }
-            let wake = [self.walk.next_round(), self.dials.book.next_wakeup()]
-                .into_iter()
-                .flatten()
-                .min();
+            let wake = [
+                self.walk.next_round(),
+                self.dials.book.next_wakeup(),
+                reports.next_publish(),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
             let handled = tokio::select! {
                 _ = cancel.cancelled() => return End::Stopped,
                 _ = sleep_until_opt(deadline) => return End::Finished,
@@ -237,7 +246,7 @@ impl Crawler {
                 }
                 Some(event) = self.io.events.recv() => match event {
                     Event::Discovered(enr) | Event::SessionEstablished(enr, _) => {
-                        self.on_enr(enr, SourceKind::Discv5, None)
+                        self.on_enr(enr, SourceKind::Discv5, None, Responder::Lookups)
                     }
                     _ => Ok(()),
                 },
@@ -265,9 +274,6 @@ impl Crawler {
     ) -> Result<Option<End>, StoreError> {
         self.fill_dials()?;
         self.flush_events()?;
-        if self.limit_hit {
-            return Ok(Some(End::Finished));
-        }
         self.send_requests();
         self.update_progress();
         reports.due(self, snapshots)?;

@@ -35,7 +35,7 @@ impl Crawler {
     pub(super) fn update_progress(&mut self) {
         self.sync_walk();
         let p = &mut self.crawl.progress;
-        p.discovered = self.walk.known() as u64;
+        p.discovered = (self.walk.known() + self.intake.out_of_scope()) as u64;
         p.queued = self.walk.queued() as u64;
         p.in_flight = self.io.in_flight() as u64;
         p.dialing = self.io.dialer.as_ref().map_or(0, |d| d.in_flight() as u64);
@@ -72,6 +72,8 @@ pub(super) struct Reports {
     persist_every: Duration,
     last_publish: Instant,
     last_persist: Instant,
+    /// Something happened since the last publish (it was not due yet).
+    unpublished: bool,
 }
 
 impl Reports {
@@ -80,11 +82,19 @@ impl Reports {
             persist_every,
             last_publish: Instant::now(),
             last_persist: Instant::now(),
+            unpublished: false,
         }
     }
 
-    /// Publishes the snapshot every [`PUBLISH_INTERVAL`] and persists the crawl every
-    /// `persist_every`.
+    /// When the loop must wake to publish what happened since the last snapshot, so that
+    /// an idle crawl's snapshot is not left behind; `None` when nothing is waiting.
+    pub(super) fn next_publish(&self) -> Option<tokio::time::Instant> {
+        self.unpublished
+            .then(|| tokio::time::Instant::from_std(self.last_publish + PUBLISH_INTERVAL))
+    }
+
+    /// Publishes the snapshot every [`PUBLISH_INTERVAL`] (what happens in between is
+    /// published at [`Reports::next_publish`]) and persists the crawl every `persist_every`.
     pub(super) fn due(
         &mut self,
         c: &Crawler,
@@ -93,6 +103,9 @@ impl Reports {
         if self.last_publish.elapsed() >= PUBLISH_INTERVAL {
             snapshots.send_replace(c.crawl.clone());
             self.last_publish = Instant::now();
+            self.unpublished = false;
+        } else {
+            self.unpublished = true;
         }
         if self.last_persist.elapsed() >= self.persist_every {
             c.store.put_crawl(&c.crawl)?;

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use super::io::Job;
+use super::records::Responder;
 use super::Crawler;
 use crate::model::{now_millis, SourceKind};
 use crate::store::StoreError;
@@ -29,9 +30,7 @@ impl Crawler {
             Job::Lookup(result) => {
                 self.crawl.progress.lookups += 1;
                 if let Ok(enrs) = result {
-                    for enr in enrs {
-                        self.on_enr(enr, SourceKind::Discv5, None)?;
-                    }
+                    self.on_enrs(enrs, SourceKind::Discv5, None, Responder::Lookups)?;
                 }
             }
             Job::FindNode {
@@ -43,9 +42,8 @@ impl Crawler {
                     self.store.touch_peer(&request.node, now_millis())?;
                 }
                 self.walk.answered(request);
-                for enr in enrs {
-                    self.on_enr(enr, SourceKind::Discv5, None)?;
-                }
+                let from = self.responder(&request.node);
+                self.on_enrs(enrs, SourceKind::Discv5, None, from)?;
             }
             Job::FindNode {
                 request,

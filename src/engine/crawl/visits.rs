@@ -72,18 +72,24 @@ impl Crawler {
             }
             DialerEvent::PxRequest {
                 peer,
+                ip,
                 cluster,
                 num_peers,
                 channel,
             } => {
                 let answer = self.px_answer(PxRequest {
                     peer,
+                    ip,
                     cluster,
                     num_peers,
                 });
                 if let Some(d) = self.io.dialer.as_mut() {
                     d.respond_px(channel, answer);
                 }
+            }
+            DialerEvent::InboundRefused { reason } => {
+                self.crawl.progress.px_connections_refused += 1;
+                self.metrics.seed_connection_refused(reason);
             }
             DialerEvent::Done(report) => self.on_visit(report)?,
         }
@@ -181,9 +187,8 @@ impl Crawler {
                 let via = Some(peer.to_string());
                 let decoded = crate::protocol::waku::px_records(&r);
                 let (good, bad) = (decoded.records.len() as u64, decoded.undecodable);
-                for enr in decoded.records {
-                    self.on_enr(enr, SourceKind::PeerExchange, via.clone())?;
-                }
+                let from = self.responder(&node);
+                self.on_enrs(decoded.records, SourceKind::PeerExchange, via, from)?;
                 self.crawl.progress.px_enrs += good;
                 self.metrics.px_request("ok", good);
                 if bad > 0 {
@@ -198,7 +203,7 @@ impl Crawler {
     }
 
     /// Seed mode: answers a peer-exchange request (see [`seed`](super::seed)), counts it
-    /// and logs it.
+    /// and logs it (refusals sampled).
     fn px_answer(&mut self, request: PxRequest) -> PxRpc {
         let peers = Peers {
             book: &self.dials.book,
@@ -213,8 +218,11 @@ impl Crawler {
             self.crawl.progress.px_served += 1;
         } else {
             self.crawl.progress.px_refused += 1;
+            if !served.log {
+                self.crawl.progress.px_refused_unlogged += 1;
+            }
         }
-        if let Some(node) = served.requester {
+        if let (Some(node), true) = (served.requester, served.log) {
             self.events.push(NewPeerEvent {
                 time: now_millis(),
                 kind: PeerEventKind::PeerExchangeServed,
@@ -252,7 +260,11 @@ impl Crawler {
         }
     }
 
-    /// Offers a reachable peer to the relay monitor if it runs relay on the crawl's cluster.
+    /// Offers a reachable relay peer to the relay monitor: one of the crawl's cluster
+    /// outright; one whose cluster is unknown (no metadata answer and no `rs` in its
+    /// record, as on networks that relay on named topics) or 0 on trial, kept only if its
+    /// gossipsub subscriptions cover a monitored topic. A peer of another cluster is not
+    /// offered.
     fn offer_relay(&mut self, report: &VisitReport) {
         let Some(relay) = self.io.relay.as_mut() else {
             return;
@@ -265,6 +277,9 @@ impl Crawler {
                 .iter()
                 .any(|p| p == crate::protocol::waku::RELAY)
         });
+        if !relays {
+            return;
+        }
         let cluster = report
             .metadata
             .as_ref()
@@ -274,10 +289,13 @@ impl Crawler {
                     .record(&report.node_id)
                     .and_then(|e| DecodedEnr::from_enr(e).shards.map(|s| u32::from(s.cluster)))
             });
-        if relays && cluster == Some(u32::from(*cluster_id)) {
-            if let Some(t) = self.dials.target(&report.node_id) {
-                relay.offer(t.peer, t.addrs.clone());
-            }
+        let Some(t) = self.dials.target(&report.node_id) else {
+            return;
+        };
+        match cluster {
+            Some(c) if c == u32::from(*cluster_id) => relay.offer(t.peer, t.addrs.clone()),
+            None | Some(0) => relay.offer_on_trial(t.peer, t.addrs.clone()),
+            Some(_) => {}
         }
     }
 }

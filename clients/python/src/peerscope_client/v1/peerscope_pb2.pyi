@@ -145,14 +145,16 @@ class CometBftSeedOptions(_message.Message):
     def __init__(self, listen_addr: _Optional[str] = ..., external_addr: _Optional[str] = ..., request_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_reply: _Optional[int] = ..., max_inbound: _Optional[int] = ..., idle_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class WakuProfile(_message.Message):
-    __slots__ = ("cluster_id", "shards", "preset")
+    __slots__ = ("cluster_id", "shards", "preset", "protocol_id")
     CLUSTER_ID_FIELD_NUMBER: _ClassVar[int]
     SHARDS_FIELD_NUMBER: _ClassVar[int]
     PRESET_FIELD_NUMBER: _ClassVar[int]
+    PROTOCOL_ID_FIELD_NUMBER: _ClassVar[int]
     cluster_id: int
     shards: _containers.RepeatedScalarFieldContainer[int]
     preset: str
-    def __init__(self, cluster_id: _Optional[int] = ..., shards: _Optional[_Iterable[int]] = ..., preset: _Optional[str] = ...) -> None: ...
+    protocol_id: str
+    def __init__(self, cluster_id: _Optional[int] = ..., shards: _Optional[_Iterable[int]] = ..., preset: _Optional[str] = ..., protocol_id: _Optional[str] = ...) -> None: ...
 
 class EthereumProfile(_message.Message):
     __slots__ = ()
@@ -165,15 +167,17 @@ class CustomProfile(_message.Message):
     def __init__(self, protocol_id: _Optional[str] = ...) -> None: ...
 
 class CrawlLimits(_message.Message):
-    __slots__ = ("max_peers", "max_duration")
+    __slots__ = ("max_peers", "max_duration", "max_new_per_responder")
     MAX_PEERS_FIELD_NUMBER: _ClassVar[int]
     MAX_DURATION_FIELD_NUMBER: _ClassVar[int]
+    MAX_NEW_PER_RESPONDER_FIELD_NUMBER: _ClassVar[int]
     max_peers: int
     max_duration: _duration_pb2.Duration
-    def __init__(self, max_peers: _Optional[int] = ..., max_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    max_new_per_responder: int
+    def __init__(self, max_peers: _Optional[int] = ..., max_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_new_per_responder: _Optional[int] = ...) -> None: ...
 
 class StartCrawlRequest(_message.Message):
-    __slots__ = ("profile", "bootstrap_enrs", "dns_tree_urls", "mode", "recrawl_interval", "concurrency", "request_timeout", "find_node_distances", "random_lookups", "limits", "name", "labels", "listen_addr", "dial", "dial_concurrency", "dial_timeout", "dials_per_ip", "min_redial_interval", "relay", "relay_peers", "pubsub_topics", "peer_exchange")
+    __slots__ = ("profile", "bootstrap_enrs", "dns_tree_urls", "mode", "recrawl_interval", "concurrency", "request_timeout", "find_node_distances", "random_lookups", "limits", "name", "labels", "listen_addr", "dial", "dial_concurrency", "dial_timeout", "dials_per_ip", "min_redial_interval", "relay", "relay_peers", "pubsub_topics", "peer_exchange", "allowed_cidrs")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -203,6 +207,7 @@ class StartCrawlRequest(_message.Message):
     RELAY_PEERS_FIELD_NUMBER: _ClassVar[int]
     PUBSUB_TOPICS_FIELD_NUMBER: _ClassVar[int]
     PEER_EXCHANGE_FIELD_NUMBER: _ClassVar[int]
+    ALLOWED_CIDRS_FIELD_NUMBER: _ClassVar[int]
     profile: NetworkProfile
     bootstrap_enrs: _containers.RepeatedScalarFieldContainer[str]
     dns_tree_urls: _containers.RepeatedScalarFieldContainer[str]
@@ -225,7 +230,8 @@ class StartCrawlRequest(_message.Message):
     relay_peers: int
     pubsub_topics: _containers.RepeatedScalarFieldContainer[str]
     peer_exchange: PeerExchangeOptions
-    def __init__(self, profile: _Optional[_Union[NetworkProfile, _Mapping]] = ..., bootstrap_enrs: _Optional[_Iterable[str]] = ..., dns_tree_urls: _Optional[_Iterable[str]] = ..., mode: _Optional[_Union[CrawlMode, str]] = ..., recrawl_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., concurrency: _Optional[int] = ..., request_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., find_node_distances: _Optional[int] = ..., random_lookups: _Optional[int] = ..., limits: _Optional[_Union[CrawlLimits, _Mapping]] = ..., name: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., listen_addr: _Optional[str] = ..., dial: _Optional[bool] = ..., dial_concurrency: _Optional[int] = ..., dial_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., dials_per_ip: _Optional[int] = ..., min_redial_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., relay: _Optional[bool] = ..., relay_peers: _Optional[int] = ..., pubsub_topics: _Optional[_Iterable[str]] = ..., peer_exchange: _Optional[_Union[PeerExchangeOptions, _Mapping]] = ...) -> None: ...
+    allowed_cidrs: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, profile: _Optional[_Union[NetworkProfile, _Mapping]] = ..., bootstrap_enrs: _Optional[_Iterable[str]] = ..., dns_tree_urls: _Optional[_Iterable[str]] = ..., mode: _Optional[_Union[CrawlMode, str]] = ..., recrawl_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., concurrency: _Optional[int] = ..., request_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., find_node_distances: _Optional[int] = ..., random_lookups: _Optional[int] = ..., limits: _Optional[_Union[CrawlLimits, _Mapping]] = ..., name: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., listen_addr: _Optional[str] = ..., dial: _Optional[bool] = ..., dial_concurrency: _Optional[int] = ..., dial_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., dials_per_ip: _Optional[int] = ..., min_redial_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., relay: _Optional[bool] = ..., relay_peers: _Optional[int] = ..., pubsub_topics: _Optional[_Iterable[str]] = ..., peer_exchange: _Optional[_Union[PeerExchangeOptions, _Mapping]] = ..., allowed_cidrs: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class PeerExchangeOptions(_message.Message):
     __slots__ = ("client", "interval", "seed")
@@ -238,14 +244,16 @@ class PeerExchangeOptions(_message.Message):
     def __init__(self, client: _Optional[bool] = ..., interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., seed: _Optional[_Union[SeedOptions, _Mapping]] = ...) -> None: ...
 
 class SeedOptions(_message.Message):
-    __slots__ = ("listen_addr", "advertise_ip", "requester_interval")
+    __slots__ = ("listen_addr", "advertise_ip", "requester_interval", "requests_per_ip")
     LISTEN_ADDR_FIELD_NUMBER: _ClassVar[int]
     ADVERTISE_IP_FIELD_NUMBER: _ClassVar[int]
     REQUESTER_INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_PER_IP_FIELD_NUMBER: _ClassVar[int]
     listen_addr: str
     advertise_ip: str
     requester_interval: _duration_pb2.Duration
-    def __init__(self, listen_addr: _Optional[str] = ..., advertise_ip: _Optional[str] = ..., requester_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    requests_per_ip: int
+    def __init__(self, listen_addr: _Optional[str] = ..., advertise_ip: _Optional[str] = ..., requester_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., requests_per_ip: _Optional[int] = ...) -> None: ...
 
 class StartCrawlResponse(_message.Message):
     __slots__ = ("crawl",)
@@ -353,7 +361,7 @@ class Crawl(_message.Message):
     def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., state: _Optional[_Union[CrawlState, str]] = ..., mode: _Optional[_Union[CrawlMode, str]] = ..., profile: _Optional[_Union[NetworkProfile, _Mapping]] = ..., bootstrap_enrs: _Optional[_Iterable[str]] = ..., dns_tree_urls: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., progress: _Optional[_Union[CrawlProgress, _Mapping]] = ..., error: _Optional[str] = ..., listen_addr: _Optional[str] = ..., settings: _Optional[_Union[CrawlSettings, _Mapping]] = ..., seed_addr: _Optional[str] = ..., local_enr: _Optional[str] = ...) -> None: ...
 
 class CrawlSettings(_message.Message):
-    __slots__ = ("concurrency", "request_timeout", "find_node_distances", "random_lookups", "recrawl_interval", "limits", "dial", "dial_concurrency", "dial_timeout", "dials_per_ip", "min_redial_interval", "relay", "relay_peers", "pubsub_topics", "px_client", "px_interval", "seed", "seed_requester_interval")
+    __slots__ = ("concurrency", "request_timeout", "find_node_distances", "random_lookups", "recrawl_interval", "limits", "dial", "dial_concurrency", "dial_timeout", "dials_per_ip", "min_redial_interval", "relay", "relay_peers", "pubsub_topics", "px_client", "px_interval", "seed", "seed_requester_interval", "seed_requests_per_ip", "allowed_cidrs", "address_scope")
     CONCURRENCY_FIELD_NUMBER: _ClassVar[int]
     REQUEST_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
     FIND_NODE_DISTANCES_FIELD_NUMBER: _ClassVar[int]
@@ -372,6 +380,9 @@ class CrawlSettings(_message.Message):
     PX_INTERVAL_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
     SEED_REQUESTER_INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    SEED_REQUESTS_PER_IP_FIELD_NUMBER: _ClassVar[int]
+    ALLOWED_CIDRS_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_SCOPE_FIELD_NUMBER: _ClassVar[int]
     concurrency: int
     request_timeout: _duration_pb2.Duration
     find_node_distances: int
@@ -390,10 +401,13 @@ class CrawlSettings(_message.Message):
     px_interval: _duration_pb2.Duration
     seed: bool
     seed_requester_interval: _duration_pb2.Duration
-    def __init__(self, concurrency: _Optional[int] = ..., request_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., find_node_distances: _Optional[int] = ..., random_lookups: _Optional[int] = ..., recrawl_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., limits: _Optional[_Union[CrawlLimits, _Mapping]] = ..., dial: _Optional[bool] = ..., dial_concurrency: _Optional[int] = ..., dial_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., dials_per_ip: _Optional[int] = ..., min_redial_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., relay: _Optional[bool] = ..., relay_peers: _Optional[int] = ..., pubsub_topics: _Optional[_Iterable[str]] = ..., px_client: _Optional[bool] = ..., px_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., seed: _Optional[bool] = ..., seed_requester_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    seed_requests_per_ip: int
+    allowed_cidrs: _containers.RepeatedScalarFieldContainer[str]
+    address_scope: str
+    def __init__(self, concurrency: _Optional[int] = ..., request_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., find_node_distances: _Optional[int] = ..., random_lookups: _Optional[int] = ..., recrawl_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., limits: _Optional[_Union[CrawlLimits, _Mapping]] = ..., dial: _Optional[bool] = ..., dial_concurrency: _Optional[int] = ..., dial_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., dials_per_ip: _Optional[int] = ..., min_redial_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., relay: _Optional[bool] = ..., relay_peers: _Optional[int] = ..., pubsub_topics: _Optional[_Iterable[str]] = ..., px_client: _Optional[bool] = ..., px_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., seed: _Optional[bool] = ..., seed_requester_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., seed_requests_per_ip: _Optional[int] = ..., allowed_cidrs: _Optional[_Iterable[str]] = ..., address_scope: _Optional[str] = ...) -> None: ...
 
 class CrawlProgress(_message.Message):
-    __slots__ = ("discovered", "queried", "queued", "in_flight", "find_node_requests", "find_node_failures", "unresponsive", "lookups", "enr_updates", "rounds", "elapsed", "dials", "dialing", "connected", "failed_by_class", "identified", "dial_queued", "relay_peers", "relay_mesh_peers", "messages", "estimated_remaining", "px_requests", "px_failures", "px_enrs", "px_served", "px_refused", "invalid_addrs", "banned")
+    __slots__ = ("discovered", "queried", "queued", "in_flight", "find_node_requests", "find_node_failures", "unresponsive", "lookups", "enr_updates", "rounds", "elapsed", "dials", "dialing", "connected", "failed_by_class", "identified", "dial_queued", "relay_peers", "relay_mesh_peers", "messages", "estimated_remaining", "px_requests", "px_failures", "px_enrs", "px_served", "px_refused", "invalid_addrs", "banned", "px_refused_unlogged", "px_connections_refused", "dropped_over_cap", "dropped_over_budget", "out_of_scope")
     class FailedByClassEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -429,6 +443,11 @@ class CrawlProgress(_message.Message):
     PX_REFUSED_FIELD_NUMBER: _ClassVar[int]
     INVALID_ADDRS_FIELD_NUMBER: _ClassVar[int]
     BANNED_FIELD_NUMBER: _ClassVar[int]
+    PX_REFUSED_UNLOGGED_FIELD_NUMBER: _ClassVar[int]
+    PX_CONNECTIONS_REFUSED_FIELD_NUMBER: _ClassVar[int]
+    DROPPED_OVER_CAP_FIELD_NUMBER: _ClassVar[int]
+    DROPPED_OVER_BUDGET_FIELD_NUMBER: _ClassVar[int]
+    OUT_OF_SCOPE_FIELD_NUMBER: _ClassVar[int]
     discovered: int
     queried: int
     queued: int
@@ -457,7 +476,12 @@ class CrawlProgress(_message.Message):
     px_refused: int
     invalid_addrs: int
     banned: int
-    def __init__(self, discovered: _Optional[int] = ..., queried: _Optional[int] = ..., queued: _Optional[int] = ..., in_flight: _Optional[int] = ..., find_node_requests: _Optional[int] = ..., find_node_failures: _Optional[int] = ..., unresponsive: _Optional[int] = ..., lookups: _Optional[int] = ..., enr_updates: _Optional[int] = ..., rounds: _Optional[int] = ..., elapsed: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., dials: _Optional[int] = ..., dialing: _Optional[int] = ..., connected: _Optional[int] = ..., failed_by_class: _Optional[_Mapping[str, int]] = ..., identified: _Optional[int] = ..., dial_queued: _Optional[int] = ..., relay_peers: _Optional[int] = ..., relay_mesh_peers: _Optional[int] = ..., messages: _Optional[int] = ..., estimated_remaining: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., px_requests: _Optional[int] = ..., px_failures: _Optional[int] = ..., px_enrs: _Optional[int] = ..., px_served: _Optional[int] = ..., px_refused: _Optional[int] = ..., invalid_addrs: _Optional[int] = ..., banned: _Optional[int] = ...) -> None: ...
+    px_refused_unlogged: int
+    px_connections_refused: int
+    dropped_over_cap: int
+    dropped_over_budget: int
+    out_of_scope: int
+    def __init__(self, discovered: _Optional[int] = ..., queried: _Optional[int] = ..., queued: _Optional[int] = ..., in_flight: _Optional[int] = ..., find_node_requests: _Optional[int] = ..., find_node_failures: _Optional[int] = ..., unresponsive: _Optional[int] = ..., lookups: _Optional[int] = ..., enr_updates: _Optional[int] = ..., rounds: _Optional[int] = ..., elapsed: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., dials: _Optional[int] = ..., dialing: _Optional[int] = ..., connected: _Optional[int] = ..., failed_by_class: _Optional[_Mapping[str, int]] = ..., identified: _Optional[int] = ..., dial_queued: _Optional[int] = ..., relay_peers: _Optional[int] = ..., relay_mesh_peers: _Optional[int] = ..., messages: _Optional[int] = ..., estimated_remaining: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., px_requests: _Optional[int] = ..., px_failures: _Optional[int] = ..., px_enrs: _Optional[int] = ..., px_served: _Optional[int] = ..., px_refused: _Optional[int] = ..., invalid_addrs: _Optional[int] = ..., banned: _Optional[int] = ..., px_refused_unlogged: _Optional[int] = ..., px_connections_refused: _Optional[int] = ..., dropped_over_cap: _Optional[int] = ..., dropped_over_budget: _Optional[int] = ..., out_of_scope: _Optional[int] = ...) -> None: ...
 
 class PeerEvent(_message.Message):
     __slots__ = ("sequence", "time", "kind", "crawl_id", "node_id", "peer_id", "enr_seq", "enr", "error_class", "detail")

@@ -44,7 +44,9 @@ export interface GetNetworkStatsResponse {
    */
   'byAgent'?: ({[key: string]: number | string | Long});
   /**
-   * Unreachable peers per class of their last dial failure.
+   * Unreachable peers per class of their last dial failure, and under `out_of_scope` the
+   * peers never dialed because their record names an address outside a crawl's address
+   * scope.
    */
   'byErrorClass'?: ({[key: string]: number | string | Long});
   /**
@@ -139,7 +141,9 @@ export interface GetNetworkStatsResponse__Output {
    */
   'byAgent': ({[key: string]: string});
   /**
-   * Unreachable peers per class of their last dial failure.
+   * Unreachable peers per class of their last dial failure, and under `out_of_scope` the
+   * peers never dialed because their record names an address outside a crawl's address
+   * scope.
    */
   'byErrorClass': ({[key: string]: string});
   /**

@@ -117,7 +117,8 @@ export interface Peer {
   'lastConnected'?: (_google_protobuf_Timestamp | null);
   /**
    * Class of the last dial failure (see PeerEvent.error_class); empty when the last dial
-   * connected.
+   * connected. `out_of_scope` for a peer never dialed because its record names an address
+   * outside a crawl's address scope (`last_error` says which).
    */
   'lastErrorClass'?: (string);
   /**
@@ -280,7 +281,8 @@ export interface Peer__Output {
   'lastConnected': (_google_protobuf_Timestamp__Output | null);
   /**
    * Class of the last dial failure (see PeerEvent.error_class); empty when the last dial
-   * connected.
+   * connected. `out_of_scope` for a peer never dialed because its record names an address
+   * outside a crawl's address scope (`last_error` says which).
    */
   'lastErrorClass': (string);
   /**

@@ -52,6 +52,9 @@ export interface PeerEvent {
    * than the connection's key; wrong_network, the peer is on another chain;
    * protocol_negotiation, another block protocol or no channel in common;
    * peer_id_mismatch, the key is not the dialed id's (banned).
+   * For DISCOVERED and ENR_UPDATED: `out_of_scope` when the record names an address
+   * outside the crawl's address scope (the node is never contacted; `detail` names the
+   * address and the scope), empty otherwise.
    */
   'errorClass'?: (string);
   /**
@@ -108,6 +111,9 @@ export interface PeerEvent__Output {
    * than the connection's key; wrong_network, the peer is on another chain;
    * protocol_negotiation, another block protocol or no channel in common;
    * peer_id_mismatch, the key is not the dialed id's (banned).
+   * For DISCOVERED and ENR_UPDATED: `out_of_scope` when the record names an address
+   * outside the crawl's address scope (the node is never contacted; `detail` names the
+   * address and the scope), empty otherwise.
    */
   'errorClass': (string);
   /**
