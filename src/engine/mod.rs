@@ -13,7 +13,8 @@
 //!   │                ├─ relay monitor (relay_monitor.rs) ─▶ relay counter (counter.rs)
 //!   │                ├─ peers' IPs ─▶ geolocator (geo.rs, one engine-wide task) ─▶ Store
 //!   │                └─▶ Store: peers, ENR history, visits, events (sequence-numbered) ─▶ subscribers
-//!   └─ housekeeping.rs (one tracked task): relay counts ─▶ Store every second, event retention
+//!   └─ housekeeping.rs (one tracked task): relay counts ─▶ Store every second, event retention,
+//!                                          ended crawl tasks let go
 //! ```
 //!
 //! Each crawl has a child of the engine's root cancellation token: `stop_crawl` cancels the
@@ -98,6 +99,27 @@ struct RunningCrawl {
     task: JoinHandle<()>,
 }
 
+/// The crawl tasks the engine holds, by id: shared by the engine handle and the
+/// housekeeping task, which lets go of the ones that ended by themselves.
+#[derive(Clone, Default)]
+struct Crawls(Arc<Mutex<HashMap<CrawlId, RunningCrawl>>>);
+
+impl Crawls {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<CrawlId, RunningCrawl>> {
+        // The map stays consistent even if a holder panicked: every update is one call.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Forgets the tasks that have ended (their final state is in the store); returns how
+    /// many.
+    fn reap(&self) -> usize {
+        let mut crawls = self.lock();
+        let before = crawls.len();
+        crawls.retain(|_, r| !r.task.is_finished());
+        before - crawls.len()
+    }
+}
+
 struct Inner {
     store: Store,
     counter: MessageCounter,
@@ -105,7 +127,7 @@ struct Inner {
     config: EngineConfig,
     geo: Option<Geolocator>,
     root: CancellationToken,
-    crawls: Mutex<HashMap<CrawlId, RunningCrawl>>,
+    crawls: Crawls,
     /// Engine-wide tasks (housekeeping), waited for at shutdown.
     tasks: TaskTracker,
 }
@@ -134,9 +156,11 @@ impl Engine {
             None => None,
         };
         let tasks = TaskTracker::new();
+        let crawls = Crawls::default();
         tasks.spawn(
             housekeeping::Housekeeping {
                 counter: counter.clone(),
+                crawls: crawls.clone(),
                 store: store.clone(),
                 event_retention: config.event_retention,
                 event_max_age: config.event_max_age,
@@ -151,7 +175,7 @@ impl Engine {
                 config,
                 geo,
                 root,
-                crawls: Mutex::new(HashMap::new()),
+                crawls,
                 tasks,
             }),
         })
@@ -206,8 +230,7 @@ impl Engine {
     }
 
     fn running(&self) -> std::sync::MutexGuard<'_, HashMap<CrawlId, RunningCrawl>> {
-        // The map stays consistent even if a holder panicked: every update is one call.
-        self.inner.crawls.lock().unwrap_or_else(|e| e.into_inner())
+        self.inner.crawls.lock()
     }
 
     /// Starts a crawl: resolves its DNS trees (every one must verify), binds its discv5
@@ -366,9 +389,11 @@ impl Engine {
         self.running().get(&id).map(|r| r.snapshot.clone())
     }
 
-    /// Forgets crawl tasks that have ended by themselves (ONESHOT done, limits hit).
-    pub fn reap(&self) {
-        self.running().retain(|_, r| !r.task.is_finished());
+    /// Forgets crawl tasks that have ended by themselves (ONESHOT done, limits hit, the
+    /// store failed); their final state is read from the store from then on. The
+    /// housekeeping task calls this every second. Returns how many were forgotten.
+    pub fn reap(&self) -> usize {
+        self.inner.crawls.reap()
     }
 
     /// Stops every crawl (they end STOPPED), waits for them to persist their state and for
