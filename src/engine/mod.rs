@@ -45,7 +45,7 @@ use tokio_util::task::TaskTracker;
 use crate::engine::counter::MessageCounter;
 use crate::engine::geo::Geolocator;
 use crate::metrics::Metrics;
-use crate::model::{now_millis, Crawl, CrawlId, CrawlProgress, CrawlSpec, CrawlState};
+use crate::model::{now_millis, Crawl, CrawlId, CrawlMode, CrawlProgress, CrawlSpec, CrawlState};
 use crate::store::Store;
 
 pub use crawl::{discv5_config, passive_local_enr};
@@ -69,6 +69,10 @@ pub struct EngineConfig {
     /// Geolocation of peers' IPs; `None` = off (the default here; `peerscope serve` turns
     /// it on unless configured off).
     pub geo: Option<crate::engine::geo::GeoConfig>,
+    /// Resume, at start, the CONTINUOUS crawls the previous process left running (crash,
+    /// kill or shutdown): same id and settings, their address book restored. Default on;
+    /// off (`--no-resume`), they are marked INTERRUPTED like ONESHOT ones.
+    pub resume: bool,
 }
 
 /// Default number of events kept.
@@ -89,6 +93,7 @@ impl Default for EngineConfig {
             event_max_age: DEFAULT_EVENT_MAX_AGE,
             dns: crate::protocol::dns::ResolverSettings::default(),
             geo: None,
+            resume: true,
         }
     }
 }
@@ -139,16 +144,22 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Creates the engine over `store`. Crawls the store still lists as running (the
-    /// previous process died) are marked interrupted.
+    /// Creates the engine over `store`. Of the crawls the store still lists as running
+    /// (the previous process crashed or shut down), CONTINUOUS ones are resumed in the
+    /// background when [`EngineConfig::resume`] is on; the rest are marked interrupted.
     pub fn new(
         store: Store,
         config: EngineConfig,
         root: CancellationToken,
     ) -> Result<Engine, EngineError> {
-        let interrupted = store.mark_running_interrupted(now_millis())?;
+        let (interrupted, to_resume) = store.mark_running_interrupted(now_millis(), |c| {
+            config.resume && c.spec.mode == CrawlMode::Continuous
+        })?;
         if !interrupted.is_empty() {
             tracing::warn!(crawls = ?interrupted, "marked crawls interrupted by the previous run");
+        }
+        for id in &interrupted {
+            store.delete_book(*id)?;
         }
         let counter = MessageCounter::new(store.clone(), config.max_content_topics)?;
         let geo = match &config.geo {
@@ -167,7 +178,7 @@ impl Engine {
             }
             .run(root.clone()),
         );
-        Ok(Engine {
+        let engine = Engine {
             inner: Arc::new(Inner {
                 store,
                 counter,
@@ -178,7 +189,35 @@ impl Engine {
                 crawls,
                 tasks,
             }),
-        })
+        };
+        if !to_resume.is_empty() {
+            let e = engine.clone();
+            engine
+                .inner
+                .tasks
+                .spawn(async move { e.resume(to_resume).await });
+        }
+        Ok(engine)
+    }
+
+    /// Starts again the CONTINUOUS crawls the previous process left running, one after the
+    /// other. A crawl that cannot start (its socket cannot be bound) ends FAILED; one not
+    /// started because the engine is shutting down stays RUNNING in the store, for the
+    /// next start.
+    async fn resume(&self, crawls: Vec<Crawl>) {
+        for mut crawl in crawls {
+            let id = crawl.id;
+            crawl.state = CrawlState::Running;
+            crawl.finished_at = None;
+            crawl.error = None;
+            crawl.progress.in_flight = 0;
+            crawl.progress.dialing = 0;
+            match self.launch(crawl, true).await {
+                Ok(c) => tracing::info!(crawl = id, addr = ?c.listen_addr, "crawl resumed"),
+                Err(EngineError::ShuttingDown) => return,
+                Err(e) => tracing::error!(crawl = id, error = %e, "could not resume the crawl"),
+            }
+        }
     }
 
     /// The store the engine writes to.
@@ -268,12 +307,8 @@ impl Engine {
                 });
             }
         }
-        let store = &self.inner.store;
-        let id = store.next_crawl_id()?;
-        let addr = spec
-            .listen_addr
-            .unwrap_or(self.inner.config.default_discv5_addr);
-        let mut crawl = Crawl {
+        let id = self.inner.store.next_crawl_id()?;
+        let crawl = Crawl {
             id,
             spec,
             state: CrawlState::Running,
@@ -285,6 +320,21 @@ impl Engine {
             seed_addr: None,
             local_enr: None,
         };
+        self.launch(crawl, false).await
+    }
+
+    /// Binds a crawl's discv5 socket, persists it as running and spawns its task
+    /// (`resumed`: it ran before the server restarted).
+    async fn launch(&self, mut crawl: Crawl, resumed: bool) -> Result<Crawl, EngineError> {
+        if self.inner.root.is_cancelled() {
+            return Err(EngineError::ShuttingDown);
+        }
+        let store = &self.inner.store;
+        let id = crawl.id;
+        let addr = crawl
+            .spec
+            .listen_addr
+            .unwrap_or(self.inner.config.default_discv5_addr);
         let started = match crawl::io::Discovery::start(
             &crawl.spec,
             addr,
@@ -303,6 +353,7 @@ impl Engine {
                 crawl.finished_at = Some(now_millis());
                 crawl.error = Some(e.to_string());
                 store.put_crawl(&crawl)?;
+                store.delete_book(id)?;
                 store.flush().await?;
                 return Err(e);
             }
@@ -322,8 +373,12 @@ impl Engine {
             store.clone(),
             self.inner.metrics.clone(),
             tx,
-            cancel.clone(),
-            self.inner.config.persist_interval,
+            crawl::Launch {
+                cancel: cancel.clone(),
+                shutdown: self.inner.root.clone(),
+                persist_every: self.inner.config.persist_interval,
+                resumed,
+            },
         ));
         tracing::info!(crawl = id, addr = ?crawl.listen_addr, "crawl started");
         self.running().insert(
@@ -396,16 +451,18 @@ impl Engine {
         self.inner.crawls.reap()
     }
 
-    /// Stops every crawl (they end STOPPED), waits for them to persist their state and for
-    /// the housekeeping task to end, then writes the relay counts.
+    /// Stops every crawl (ONESHOT ones end STOPPED; CONTINUOUS ones stay RUNNING in the
+    /// store, with their address book, for the next start to resume), waits for the
+    /// engine's tasks to end (housekeeping, a resumption under way) and for the crawls to
+    /// persist their state, then writes the relay counts.
     pub async fn shutdown(&self) {
         self.inner.root.cancel();
+        self.inner.tasks.close();
+        self.inner.tasks.wait().await;
         let tasks: Vec<_> = self.running().drain().map(|(_, r)| r.task).collect();
         for t in tasks {
             let _ = t.await;
         }
-        self.inner.tasks.close();
-        self.inner.tasks.wait().await;
         if let Err(e) = self.inner.counter.flush() {
             tracing::error!(error = %e, "could not write relay counts");
         }

@@ -441,11 +441,14 @@ pub enum PeerEventKind {
     PeerExchange,
     /// Seed mode: the peer asked us for records; `detail` says what it was answered.
     PeerExchangeServed,
+    /// The crawl resumed after the server restarted; `node_id` is the crawl's own discv5
+    /// node id and `detail` says what its address book restored.
+    Resumed,
 }
 
 impl PeerEventKind {
     /// Every kind.
-    pub const ALL: [PeerEventKind; 13] = [
+    pub const ALL: [PeerEventKind; 14] = [
         PeerEventKind::Discovered,
         PeerEventKind::EnrUpdated,
         PeerEventKind::Connected,
@@ -459,6 +462,7 @@ impl PeerEventKind {
         PeerEventKind::PeerDown,
         PeerEventKind::PeerExchange,
         PeerEventKind::PeerExchangeServed,
+        PeerEventKind::Resumed,
     ];
 }
 
@@ -789,6 +793,22 @@ pub enum PeerState {
     Bad,
     /// Banned until a time.
     Banned,
+}
+
+/// One peer of a crawl's address book as stored (see [`crate::engine::schedule`]): what a
+/// CONTINUOUS crawl needs to keep its dial schedule across a restart. Times are wall-clock,
+/// so a schedule survives the process.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BookEntry {
+    pub node_id: NodeId,
+    pub state: PeerState,
+    /// Failed dials in a row.
+    pub failures: u32,
+    /// When the peer is due for a dial; `None` for a bad peer, a banned one, or one being
+    /// dialed.
+    pub next_due: Option<UnixMillis>,
+    /// A banned peer: when the ban expires.
+    pub ban_until: Option<UnixMillis>,
 }
 
 impl PeerState {

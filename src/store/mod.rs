@@ -17,6 +17,7 @@
 //! | `msg_undecodable` | `messages.rs`  | pubsub                            | [`UndecodableCount`]     |
 //! | `geo_cache`       | `geo_cache.rs` | IP (4 or 16 bytes)                | [`GeoInfo`] (JSON)       |
 //! | `events`          | `events.rs`    | sequence (u64 BE)                 | [`PeerEvent`] (JSON)     |
+//! | `book`            | `book.rs`      | crawl id (u64 BE) ‖ node id       | [`BookEntry`] (JSON)     |
 //!
 //! The key and value encodings are in `keys.rs`. Big-endian integer keys keep sled's byte
 //! order equal to numeric order, so ranges and pages are plain key scans.
@@ -40,9 +41,10 @@ use std::sync::Arc;
 
 #[cfg(doc)]
 use crate::model::{
-    Crawl, GeoInfo, MessageCount, PeerEvent, PeerRecord, UndecodableCount, VisitReport,
+    BookEntry, Crawl, GeoInfo, MessageCount, PeerEvent, PeerRecord, UndecodableCount, VisitReport,
 };
 
+mod book;
 mod crawls;
 pub mod events;
 mod geo_cache;
@@ -102,6 +104,7 @@ pub struct Store {
     msg_buckets: sled::Tree,
     msg_undecodable: sled::Tree,
     geo_cache: sled::Tree,
+    book: sled::Tree,
     /// The `events` tree, sequence numbers and the in-memory window.
     log: Arc<EventLog>,
 }
@@ -157,6 +160,7 @@ impl Store {
             msg_buckets: db.open_tree("msg_buckets")?,
             msg_undecodable: db.open_tree("msg_undecodable")?,
             geo_cache: db.open_tree("geo_cache")?,
+            book: db.open_tree("book")?,
             log,
             meta,
             db,

@@ -29,7 +29,7 @@ impl Crawler {
         let p = &mut self.crawl.progress;
         p.queried = self.walk.queried();
         p.unresponsive = self.walk.unresponsive();
-        p.rounds = self.walk.rounds();
+        p.rounds = self.rounds_before + self.walk.rounds();
     }
 
     pub(super) fn update_progress(&mut self) {
@@ -83,11 +83,11 @@ impl Reports {
         }
     }
 
-    /// Publishes the snapshot every [`PUBLISH_INTERVAL`] and persists the crawl every
-    /// `persist_every`.
+    /// Publishes the snapshot every [`PUBLISH_INTERVAL`] and persists the crawl (and a
+    /// CONTINUOUS crawl's changed book entries) every `persist_every`.
     pub(super) fn due(
         &mut self,
-        c: &Crawler,
+        c: &mut Crawler,
         snapshots: &watch::Sender<Crawl>,
     ) -> Result<(), StoreError> {
         if self.last_publish.elapsed() >= PUBLISH_INTERVAL {
@@ -95,6 +95,7 @@ impl Reports {
             self.last_publish = Instant::now();
         }
         if self.last_persist.elapsed() >= self.persist_every {
+            c.persist_book()?;
             c.store.put_crawl(&c.crawl)?;
             self.last_persist = Instant::now();
         }

@@ -128,7 +128,8 @@ export interface Peer {
    */
   'reachable'?: (boolean);
   /**
-   * Address-book state: new, vetted, failing, bad or banned.
+   * Address-book state in the crawl that dialed the peer last (each crawl keeps its own
+   * address book): new, vetted, failing, bad or banned.
    */
   'state'?: (string);
   /**
@@ -283,7 +284,8 @@ export interface Peer__Output {
    */
   'reachable'?: (boolean);
   /**
-   * Address-book state: new, vetted, failing, bad or banned.
+   * Address-book state in the crawl that dialed the peer last (each crawl keeps its own
+   * address book): new, vetted, failing, bad or banned.
    */
   'state': (string);
   /**
