@@ -26,6 +26,7 @@
 //! geolocation = true
 //! geo_base_url = "http://ip-api.com"
 //! geo_cache_ttl_hours = 168
+//! geo_db = "/var/lib/GeoIP/GeoLite2-City.mmdb"   # offline; ip-api is then not used
 //! dns_nameservers = ["127.0.0.1:53"]
 //! no_resume = false
 //! ```
@@ -202,6 +203,10 @@ layered_settings! {
             action = clap::ArgAction::Set
         )]
         pub no_resume: Option<bool>,
+        /// MaxMind-format database (GeoLite2 or DB-IP Lite .mmdb) to geolocate from, offline;
+        /// when given, no address is sent to ip-api.
+        #[arg(long, env = "PEERSCOPE_GEO_DB")]
+        pub geo_db: Option<PathBuf>,
     }
 }
 
@@ -414,9 +419,19 @@ impl ServeConfig {
                 Some(h) => Duration::from_secs(h.saturating_mul(3600)),
                 None => crate::engine::geo::DEFAULT_CACHE_TTL,
             };
+            let database = s.geo_db;
+            if let Some(path) = &database {
+                if !path.is_file() {
+                    return Err(ConfigError::Invalid {
+                        key: "geo_db",
+                        reason: format!("{} is not a readable file", path.display()),
+                    });
+                }
+            }
             Some(crate::engine::geo::GeoConfig {
                 base_url,
                 cache_ttl,
+                database,
                 ..crate::engine::geo::GeoConfig::default()
             })
         } else {
@@ -640,6 +655,15 @@ mod tests {
         };
         let err = ServeConfig::resolve(https).unwrap_err();
         assert!(err.to_string().contains("geo_base_url"), "{err}");
+        // A database file: taken from the file config, and it must exist.
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("GeoLite2-City.mmdb");
+        let f = file(&format!("geo_db = {:?}", db.display().to_string()));
+        let err = ServeConfig::resolve(base().or(f.clone())).unwrap_err();
+        assert!(err.to_string().contains("geo_db"), "{err}");
+        std::fs::write(&db, b"x").unwrap();
+        let g = ServeConfig::resolve(base().or(f)).unwrap().geo.unwrap();
+        assert_eq!(g.database, Some(db));
     }
 
     #[test]

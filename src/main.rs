@@ -83,13 +83,21 @@ enum Command {
     },
 }
 
-/// Logs to stderr in `format`; the level comes from PEERSCOPE_LOG or RUST_LOG (default info).
-fn init_tracing(format: LogFormat) {
+/// Log filter of `serve` and `bench` when neither PEERSCOPE_LOG nor RUST_LOG is set.
+const DEFAULT_LOG: &str = "info,hickory_server=warn";
+/// Log filter of `testnet` when neither is set: its own lines at info, its dependencies
+/// (discv5 logs a line per node started) at warn.
+#[cfg(feature = "testnet")]
+const TESTNET_LOG: &str = "warn,peerscope=info";
+
+/// Logs to stderr in `format`; the filter comes from PEERSCOPE_LOG or RUST_LOG, else
+/// `default_filter`.
+fn init_tracing(format: LogFormat, default_filter: &str) {
     let filter = std::env::var("PEERSCOPE_LOG")
         .ok()
         .and_then(|v| EnvFilter::try_new(v).ok())
         .or_else(|| EnvFilter::try_from_default_env().ok())
-        .unwrap_or_else(|| EnvFilter::new("info,hickory_server=warn"));
+        .unwrap_or_else(|| EnvFilter::new(default_filter));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -122,9 +130,33 @@ async fn shutdown_signal() {
     }
 }
 
+/// Client commands end quietly when their output is closed (`peerscope events | head`), as
+/// other Unix tools do: the default SIGPIPE action ends the process instead of a panic in
+/// `println!`. Only stdout and stderr can raise it: std and tokio write to sockets with
+/// `MSG_NOSIGNAL`, so the gRPC connection is unaffected.
+fn end_quietly_when_output_closes() {
+    #[cfg(unix)]
+    // SAFETY: `signal` only sets the process's disposition of SIGPIPE back to its default;
+    // no handler runs and no memory is shared.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    if matches!(
+        cli.command,
+        Command::Crawl { .. }
+            | Command::Peers { .. }
+            | Command::Events { .. }
+            | Command::Counts { .. }
+            | Command::Stats { .. }
+            | Command::Tree { .. }
+    ) {
+        end_quietly_when_output_closes();
+    }
     let result = match cli.command {
         Command::Serve(args) => cli::serve::run(args).await,
         #[cfg(feature = "testnet")]

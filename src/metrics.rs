@@ -58,6 +58,8 @@ struct Inner {
     relay_messages: Family<Labels, Counter>,
     relay_duplicates: Counter,
     relay_topics: Mutex<std::collections::HashSet<String>>,
+    relay_app_messages: Family<Labels, Counter>,
+    relay_apps: Mutex<std::collections::HashSet<String>>,
     events_written: Counter,
     subscribers: Gauge,
     store_size: Gauge,
@@ -69,6 +71,21 @@ struct Inner {
     px_served: Family<Labels, Counter>,
     peers_by_fork_digest: Family<Labels, Gauge>,
     last_stats: Mutex<Option<Instant>>,
+}
+
+/// `value` while `seen` holds it or has room for it (up to [`MAX_LABEL_VALUES`]), else
+/// "other": a label's values are the first ones seen, so counters never move between
+/// labels.
+fn bounded_label<'a>(seen: &Mutex<std::collections::HashSet<String>>, value: &'a str) -> &'a str {
+    let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
+    if seen.contains(value) || seen.len() < MAX_LABEL_VALUES {
+        if !seen.contains(value) {
+            seen.insert(value.to_string());
+        }
+        value
+    } else {
+        "other"
+    }
 }
 
 /// Keeps the `MAX_LABEL_VALUES` largest entries and sums the rest under "other".
@@ -109,6 +126,8 @@ impl Metrics {
             relay_messages: Family::default(),
             relay_duplicates: Counter::default(),
             relay_topics: Mutex::default(),
+            relay_app_messages: Family::default(),
+            relay_apps: Mutex::default(),
             events_written: Counter::default(),
             subscribers: Gauge::default(),
             store_size: Gauge::default(),
@@ -182,6 +201,13 @@ impl Metrics {
             "peerscope_relay_duplicates",
             "Relay messages not counted because another crawl had counted their id",
             inner.relay_duplicates.clone(),
+        );
+        r.register(
+            "peerscope_relay_application_messages",
+            "Relay messages counted per pubsub topic and application (the first segment of the \
+             content topic; `(invalid)` for other shapes, `(undecodable)` for data that is not a \
+             WakuMessage)",
+            inner.relay_app_messages.clone(),
         );
         r.register(
             "peerscope_events_written",
@@ -260,17 +286,7 @@ impl Metrics {
 
     /// A relay message counted on `pubsub`.
     pub fn relay_message(&self, pubsub: &str) {
-        let mut topics = self
-            .inner
-            .relay_topics
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        let name = if topics.contains(pubsub) || topics.len() < MAX_LABEL_VALUES {
-            topics.insert(pubsub.to_string());
-            pubsub
-        } else {
-            "other"
-        };
+        let name = bounded_label(&self.inner.relay_topics, pubsub);
         self.inner
             .relay_messages
             .get_or_create(&label("pubsub_topic", name))
@@ -280,6 +296,25 @@ impl Metrics {
     /// A relay message not counted: its id was counted already.
     pub fn relay_duplicate(&self) {
         self.inner.relay_duplicates.inc();
+    }
+
+    /// A relay message of `application` (see
+    /// [`crate::model::messages::application_of`]; `None`: undecodable) counted on
+    /// `pubsub`. Both labels keep their first [`MAX_LABEL_VALUES`] values; later ones
+    /// count under `other`.
+    pub fn relay_application_message(&self, pubsub: &str, application: Option<&str>) {
+        let topic = bounded_label(&self.inner.relay_topics, pubsub);
+        let app = match application {
+            Some(a) => bounded_label(&self.inner.relay_apps, a),
+            None => "(undecodable)",
+        };
+        self.inner
+            .relay_app_messages
+            .get_or_create(&vec![
+                ("pubsub_topic".to_string(), topic.to_string()),
+                ("application".to_string(), app.to_string()),
+            ])
+            .inc();
     }
 
     /// A peer-exchange request ended (`outcome`: ok, failed, refused) with `enrs` records.
@@ -432,5 +467,23 @@ mod tests {
         assert_eq!(agents, MAX_LABEL_VALUES + 1, "top values plus other");
         // The 50 smallest (1..=50) are summed under other.
         assert!(text.contains("networkmonitor_peer_user_agents{user_agent=\"other\"} 1275"));
+        // Applications: the first 100 keep their label, later ones count under other.
+        for i in 0..105 {
+            m.relay_application_message("/waku/2/rs/1/0", Some(&format!("app{i}")));
+        }
+        m.relay_application_message("/waku/2/rs/1/0", None);
+        let text = m.render();
+        let apps = text
+            .lines()
+            .filter(|l| l.starts_with("peerscope_relay_application_messages_total{"))
+            .count();
+        assert_eq!(
+            apps,
+            MAX_LABEL_VALUES + 2,
+            "first values, other and undecodable"
+        );
+        assert!(text.contains(
+            "peerscope_relay_application_messages_total{pubsub_topic=\"/waku/2/rs/1/0\",application=\"other\"} 5"
+        ));
     }
 }

@@ -159,6 +159,14 @@ impl Service {
         };
         let grpc_addr = local("gRPC", &listeners.grpc)?;
         let http_addr = local("HTTP", &listeners.http)?;
+        // With TLS configured, HTTP is served over TLS with the same certificate, so the
+        // bearer token never travels in the clear on either edge.
+        let http_tls = match &config.api.tls {
+            Some((cert, key)) => {
+                Some(crate::api::http::tls_config(cert, key).map_err(ServiceError::HttpTls)?)
+            }
+            None => None,
+        };
         let data_dir = &config.data_dir;
         std::fs::create_dir_all(data_dir).map_err(|source| ServiceError::DataDir {
             path: data_dir.clone(),
@@ -184,14 +192,6 @@ impl Service {
                 tracing::warn!(%addr, "{what} listens beyond loopback without a token: anyone who can reach it controls peerscope");
             }
         }
-        // With TLS configured, HTTP is served over TLS with the same certificate, so the
-        // bearer token never travels in the clear on either edge.
-        let http_tls = match &config.api.tls {
-            Some((cert, key)) => {
-                Some(crate::api::http::tls_config(cert, key).map_err(ServiceError::HttpTls)?)
-            }
-            None => None,
-        };
         let http = match http_tls {
             Some(tls) => tokio::spawn(crate::api::http::serve_https(
                 listeners.http,
@@ -361,7 +361,7 @@ impl ServiceHandle {
                 report.overran.push("HTTP server");
             }
         }
-        store.flush().await.map_err(ServiceError::Flush)?;
+        store.close().await.map_err(ServiceError::Flush)?;
         tracing::info!("stopped");
         Ok(report)
     }
@@ -459,10 +459,9 @@ mod tests {
         assert!(report.is_clean(), "{report:?}");
     }
 
-    /// A gRPC server that cannot start (bad TLS material) ends by itself; the shutdown
-    /// still runs every step and reports the failure.
+    /// TLS material that cannot serve is refused before anything listens, with the reason.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_failed_grpc_server_is_reported_by_the_shutdown() {
+    async fn bad_tls_material_is_refused_at_start() {
         let tmp = tempfile::tempdir().unwrap();
         let config = ServiceConfig {
             api: ServeOptions {
@@ -472,15 +471,11 @@ mod tests {
             ..config(tmp.path())
         };
         let listeners = Listeners::loopback().await.unwrap();
-        let mut handle = Service::start(config, listeners, CancellationToken::new()).unwrap();
-        within(handle.grpc_ended()).await;
-        let report = within(handle.shutdown()).await.unwrap();
-        assert!(report.overran.is_empty(), "{report:?}");
-        assert!(
-            matches!(report.failures[..], [ServiceError::Grpc(_)]),
-            "{report:?}"
-        );
-        assert!(!report.is_clean());
+        let Err(err) = Service::start(config, listeners, CancellationToken::new()) else {
+            panic!("bad TLS material was accepted");
+        };
+        assert!(matches!(err, ServiceError::HttpTls(_)), "{err}");
+        assert!(err.to_string().contains("certificate"), "{err}");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

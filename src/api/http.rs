@@ -1,8 +1,9 @@
-//! The HTTP side: Prometheus `/metrics` and the seed monitor's JSON endpoints
-//! (`/allpeersinfo`, `/contenttopics`, same field names). With a token configured every
-//! endpoint requires `Authorization: Bearer <token>`. With TLS configured for the service,
-//! [`serve_https`] serves the same endpoints over TLS, so the token never travels in the
-//! clear.
+//! The HTTP side: Prometheus `/metrics`, the seed monitor's JSON endpoints
+//! (`/allpeersinfo`, `/contenttopics`, same field names), and the web dashboard at `/` with
+//! its JSON API under `/api/v1` (see [`crate::api::dashboard`]). With a token configured
+//! every endpoint requires `Authorization: Bearer <token>` (the dashboard also takes its
+//! session cookie). With TLS configured for the service, [`serve_https`] serves the same
+//! endpoints over TLS, so the token never travels in the clear.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -176,25 +177,28 @@ async fn content_topics(State(state): State<AppState>, headers: HeaderMap) -> Re
     }
 }
 
-/// Serves the HTTP endpoints on `listener` until `shutdown`.
+/// Serves the HTTP endpoints and the dashboard on `listener` until `shutdown` (which also
+/// stops the dashboard's history sampler).
 pub async fn serve_http(
     listener: TcpListener,
     engine: Engine,
     token: Option<Token>,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(engine, token))
+    axum::serve(listener, router(engine, token, shutdown.clone()))
         .with_graceful_shutdown(shutdown.cancelled_owned())
         .await
 }
 
-/// Every HTTP endpoint.
-fn router(engine: Engine, token: Option<Token>) -> Router {
+/// Every HTTP endpoint; the dashboard's event streams end on `shutdown`.
+fn router(engine: Engine, token: Option<Token>, shutdown: CancellationToken) -> Router {
+    let dashboard = crate::api::dashboard::router(engine.clone(), token.clone(), shutdown);
     Router::new()
         .route("/metrics", get(metrics))
         .route("/allpeersinfo", get(all_peers_info))
         .route("/contenttopics", get(content_topics))
         .with_state(AppState { engine, token })
+        .merge(dashboard)
 }
 
 /// How long a client has to finish the TLS handshake.
@@ -240,7 +244,7 @@ pub async fn serve_https(
 ) -> std::io::Result<()> {
     use hyper_util::rt::{TokioExecutor, TokioIo};
     use hyper_util::service::TowerToHyperService;
-    let app = router(engine, token);
+    let app = router(engine, token, shutdown.clone());
     let acceptor = tokio_rustls::TlsAcceptor::from(tls);
     let connections = tokio_util::task::TaskTracker::new();
     loop {

@@ -248,6 +248,7 @@ impl server::crawler_server::Crawler for CrawlerApi {
     ) -> Result<Response<pb::GetMessageCountsResponse>, Status> {
         let req = request.into_inner();
         convert::count_filters(&req)?;
+        let grouping = crate::api::rollup::Grouping::from_request(&req.group_by)?;
         let (from, to) = convert::count_window(&req)?;
         let cap = self.engine.flushed_counter()?.max_content_topics();
         let store = self.store().clone();
@@ -267,8 +268,10 @@ impl server::crawler_server::Crawler for CrawlerApi {
                     content_topic: row.content_topic,
                     messages: row.messages,
                     bytes: row.bytes,
+                    ..Default::default()
                 });
             }
+            let counts = crate::api::rollup::group(counts, grouping);
             let undecodable = store
                 .undecodable_counts(&req.pubsub_topic)?
                 .into_iter()

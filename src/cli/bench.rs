@@ -677,7 +677,7 @@ pub async fn run_subscriber_process(args: BenchSubscribersArgs) -> anyhow::Resul
 
 /// Runs the benchmark and prints its report.
 pub async fn run_command(args: BenchArgs) -> anyhow::Result<()> {
-    crate::init_tracing(LogFormat::Text);
+    crate::init_tracing(LogFormat::Text, crate::DEFAULT_LOG);
     let mut settings = default_settings();
     settings.concurrency = args.concurrency;
     settings.dial.concurrency = args.dial_concurrency;

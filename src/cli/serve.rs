@@ -9,7 +9,7 @@ use peerscope::service::{Listeners, Service};
 /// Runs the service until a signal, or until the gRPC server fails.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let config = args.resolve()?;
-    crate::init_tracing(config.log_format);
+    crate::init_tracing(config.log_format, crate::DEFAULT_LOG);
     let service = config.service()?;
     let listeners = Listeners::bind(config.grpc_addr, config.http_addr).await?;
     let mut handle = Service::start(service, listeners, CancellationToken::new())?;

@@ -83,7 +83,7 @@ pub struct TestnetArgs {
 
 /// Runs the testnet until a signal or `--duration`, printing its status.
 pub async fn run(args: TestnetArgs) -> anyhow::Result<()> {
-    crate::init_tracing(LogFormat::Text);
+    crate::init_tracing(LogFormat::Text, crate::TESTNET_LOG);
     let protocol_id: [u8; 6] = args
         .protocol_id
         .as_bytes()

@@ -27,6 +27,7 @@ mod crawl;
 pub mod dialer;
 pub mod error;
 pub mod geo;
+pub mod geo_db;
 mod housekeeping;
 pub mod relay_monitor;
 pub mod schedule;
@@ -335,9 +336,15 @@ impl Engine {
             .spec
             .listen_addr
             .unwrap_or(self.inner.config.default_discv5_addr);
+        // A CONTINUOUS crawl's node key is saved, so that it resumes as the same node.
+        let continuous = crawl.spec.mode == CrawlMode::Continuous;
+        let saved = if resumed { store.crawl_key(id)? } else { None };
+        let key = crawl::io::crawl_key(saved);
+        let secret = key.encode();
         let started = match crawl::io::Discovery::start(
             &crawl.spec,
             addr,
+            key,
             &self.inner.counter,
             &self.inner.metrics,
         )
@@ -362,6 +369,9 @@ impl Engine {
         crawl.listen_addr = Some(started.local_addr().to_string());
         crawl.seed_addr = started.seed_addr().map(|a| a.to_string());
         crawl.local_enr = Some(started.local_enr().to_base64());
+        if continuous {
+            store.put_crawl_key(id, &secret)?;
+        }
         store.put_crawl(&crawl)?;
         store.flush().await?;
 

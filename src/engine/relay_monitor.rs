@@ -230,6 +230,12 @@ impl RelayMonitor {
                 self.messages += 1;
                 if counted {
                     self.metrics.relay_message(pubsub);
+                    self.metrics.relay_application_message(
+                        pubsub,
+                        decoded
+                            .as_ref()
+                            .map(|m| crate::model::messages::application_of(&m.content_topic)),
+                    );
                 } else {
                     self.metrics.relay_duplicate();
                 }

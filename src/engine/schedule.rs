@@ -151,14 +151,17 @@ impl AddressBook {
         Some(BookEntry {
             node_id: *node,
             state: e.state,
-            failures: e.attempts,
+            attempts: e.attempts,
+            last_dial: e.last_dial.map(to_wall),
             next_due: e.next_due.map(to_wall),
             ban_until: e.ban_until.map(to_wall),
+            in_flight: e.in_flight,
         })
     }
 
-    /// Takes back a stored entry (see [`AddressBook::restore`]): a ban and a due time still
-    /// ahead of `wall` are kept; a peer overdue, or stored while being dialed, is spread
+    /// Takes back a stored entry (see [`AddressBook::restore`]), its times converted back
+    /// by the pair (`now`, `wall`) of the same moment: a ban and a due time still ahead are
+    /// kept; a peer overdue, or stored while being dialed (its outcome unknown), is spread
     /// over `restart_spread`; a ban that expired meanwhile ends within the spread too.
     pub fn restore_stored<R: Rng>(
         &mut self,
@@ -169,10 +172,16 @@ impl AddressBook {
     ) {
         let until = match entry.state {
             PeerState::Banned => entry.ban_until,
+            _ if entry.in_flight => None,
             _ => entry.next_due,
         };
         let due_in = until.map(|t| Duration::from_millis(t.saturating_sub(wall)));
-        self.restore(entry.node_id, entry.state, entry.failures, due_in, now, rng);
+        self.restore(entry.node_id, entry.state, entry.attempts, due_in, now, rng);
+        if let Some(e) = self.entries.get_mut(&entry.node_id) {
+            e.last_dial = entry
+                .last_dial
+                .and_then(|t| now.checked_sub(Duration::from_millis(wall.saturating_sub(t))));
+        }
     }
 
     /// Number of peers in the book.
@@ -700,8 +709,8 @@ mod tests {
         assert_eq!(stored[0].state, PeerState::Banned);
         assert_eq!(stored[0].ban_until, Some(wall0 + 3_600_000 - 3_000));
         assert_eq!(
-            (stored[1].state, stored[1].failures),
-            (PeerState::Failing, 2)
+            (stored[1].state, stored[1].attempts, stored[1].last_dial),
+            (PeerState::Failing, 2, Some(wall0))
         );
         let failing_due = stored[1].next_due.unwrap();
         assert!((wall0 + 4_000..=wall0 + 6_000).contains(&failing_due));
@@ -711,6 +720,12 @@ mod tests {
         );
         assert_eq!(stored[3].next_due, Some(wall0 + 7_000));
         assert_eq!(stored[4].next_due, Some(wall0 - 3_000), "overdue");
+        assert!(stored.iter().all(|e| !e.in_flight));
+        // One being dialed when the book is written: restored as overdue, whenever it
+        // was due before.
+        let mut dialing = stored[3].clone();
+        dialing.in_flight = true;
+        dialing.node_id = id(41);
         assert_eq!(book.stored(&id(99), now, wall0), None);
 
         // The process was down 2 s; the new one has its own monotonic clock.
@@ -718,7 +733,7 @@ mod tests {
         let t1 = Instant::now();
         let wall1 = wall0 + 2_000;
         let mut again = AddressBook::new(policy.clone());
-        for e in &stored {
+        for e in stored.iter().chain([&dialing]) {
             again.restore_stored(e, t1, wall1, &mut rng);
         }
         let banned = again.get(&id(1)).unwrap();
@@ -729,6 +744,7 @@ mod tests {
         );
         let failing = again.get(&id(2)).unwrap();
         assert_eq!((failing.state, failing.attempts), (PeerState::Failing, 2));
+        assert_eq!(failing.last_dial, Some(t1 - Duration::from_secs(2)));
         assert_eq!(
             failing.next_due,
             Some(t1 + Duration::from_millis(failing_due - wall1))
@@ -737,6 +753,11 @@ mod tests {
         assert_eq!(
             again.get(&id(4)).unwrap().next_due,
             Some(t1 + Duration::from_secs(5))
+        );
+        assert_ne!(
+            again.get(&id(41)).unwrap().next_due,
+            Some(t1 + Duration::from_secs(5)),
+            "a dial in flight is not trusted to have rescheduled the peer"
         );
         // Nothing is restored as a change to write back.
         assert!(again.take_changed().is_empty());
@@ -756,6 +777,7 @@ mod tests {
         let at = |n: u8| first_dial[&id(n)];
         assert!(at(2) >= Duration::from_millis(failing_due - wall1));
         assert_eq!(at(4), Duration::from_secs(5));
+        assert!(at(41) <= policy.restart_spread);
         let new: Vec<Duration> = (5..=40).map(at).collect();
         assert!(new.iter().all(|d| *d <= policy.restart_spread));
         let early = new.iter().filter(|d| **d < Duration::from_secs(10)).count();

@@ -3,8 +3,11 @@
 //! Nothing here knows about protobuf, tonic, sled or discv5: the API converts these to and
 //! from `peerscope.v1` messages, the store serializes them, the engine produces them.
 
+pub mod book;
 pub mod messages;
 pub mod scope;
+
+pub use book::BookEntry;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
@@ -316,8 +319,11 @@ pub struct PeerRecord {
     pub enr: DecodedEnr,
     pub first_seen: UnixMillis,
     pub last_seen: UnixMillis,
+    /// The newest crawls that saw it, at most [`CRAWLS_PER_PEER`](crate::store::CRAWLS_PER_PEER)
+    /// (the store's `crawl_peers` index knows every crawl that saw it).
     pub crawls: BTreeSet<CrawlId>,
-    /// Distinct ENR seq values stored for this node.
+    /// Distinct ENR seq values seen for this node (its history keeps the newest
+    /// [`ENR_HISTORY_PER_NODE`](crate::store::ENR_HISTORY_PER_NODE)).
     pub enr_versions: u32,
     /// What dialing learned; empty until the first dial.
     #[serde(default)]
@@ -543,11 +549,6 @@ impl PeerFilter {
         }
         if let Some(since) = self.seen_since {
             if peer.last_seen < since {
-                return false;
-            }
-        }
-        if let Some(crawl) = self.crawl_id {
-            if !peer.crawls.contains(&crawl) {
                 return false;
             }
         }
@@ -793,22 +794,6 @@ pub enum PeerState {
     Bad,
     /// Banned until a time.
     Banned,
-}
-
-/// One peer of a crawl's address book as stored (see [`crate::engine::schedule`]): what a
-/// CONTINUOUS crawl needs to keep its dial schedule across a restart. Times are wall-clock,
-/// so a schedule survives the process.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BookEntry {
-    pub node_id: NodeId,
-    pub state: PeerState,
-    /// Failed dials in a row.
-    pub failures: u32,
-    /// When the peer is due for a dial; `None` for a bad peer, a banned one, or one being
-    /// dialed.
-    pub next_due: Option<UnixMillis>,
-    /// A banned peer: when the ban expires.
-    pub ban_until: Option<UnixMillis>,
 }
 
 impl PeerState {

@@ -94,7 +94,7 @@ mod tests {
         assert_eq!(store.next_crawl_id().unwrap(), 1);
         assert_eq!(store.next_crawl_id().unwrap(), 2);
         drop(store);
-        let store = crate::store::Store::open(dir.path(), 100).unwrap();
+        let store = crate::store::test_support::reopen(dir.path());
         assert_eq!(store.next_crawl_id().unwrap(), 3);
     }
 

@@ -1,14 +1,53 @@
-//! Peers: the `peers` tree (newest record, dial aggregates, geolocation, sources) and its
-//! indexes `peer_ids` (libp2p peer id → node id), `enrs` (every record seq seen) and
-//! `crawl_peers` (which crawls saw which node).
+//! Peers: the `peers` tree (newest record, dial aggregates, geolocation, sources), its
+//! indexes `peer_ids` (libp2p peer id → node id), `enrs` (the newest
+//! [`ENR_HISTORY_PER_NODE`] record versions of each node) and `crawl_peers` (which crawls
+//! saw which node), and `last_seen` (node id → when it was last seen).
+//!
+//! **Bounds.** A node's ENR history keeps its newest [`ENR_HISTORY_PER_NODE`] versions and
+//! a record's `crawls` its newest [`CRAWLS_PER_PEER`] crawl ids (every crawl's membership
+//! stays in `crawl_peers`); what was dropped is counted ([`Store::dropped`]).
+//!
+//! **Cheap sightings.** Most sightings change nothing but the time a peer was last seen;
+//! they write 8 bytes to `last_seen` instead of rewriting the whole record. A peer's
+//! `last_seen`, as read, is the later of the record's and that tree's.
 
 use crate::model::{
     CrawlId, DialInfo, GeoInfo, NetworkStats, NodeId, PeerFilter, PeerRecord, PeerSource,
     PeerState, UnixMillis,
 };
 use crate::protocol::enr::DecodedEnr;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use crate::store::keys::{be, crawl_peer_key, decode, encode, enr_key, u64_key};
-use crate::store::{Store, StoreError};
+use crate::store::{tx_error, Store, StoreError};
+use sled::transaction::{ConflictableTransactionError, Transactional};
+
+/// ENR versions kept per node in the history (`enrs`), newest seq first; older ones are
+/// dropped and counted in [`Dropped::enr_versions`]. 16: enough to follow a node's address
+/// changes, while a hostile node re-signing its record endlessly costs a bounded 16 rows.
+pub const ENR_HISTORY_PER_NODE: usize = 16;
+
+/// Crawl ids kept in a peer record's `crawls` (the newest); the ones dropped are counted in
+/// [`Dropped::crawl_ids`]. Which crawls saw a peer is kept completely in `crawl_peers`
+/// (listing a crawl's peers uses it); the record carries the recent ones for display, so
+/// that it does not grow with every crawl of a long-running service.
+pub const CRAWLS_PER_PEER: usize = 16;
+
+/// What the store dropped to stay within its bounds since it was opened.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Dropped {
+    /// ENR versions dropped from histories beyond [`ENR_HISTORY_PER_NODE`].
+    pub enr_versions: u64,
+    /// Crawl ids dropped from peer records beyond [`CRAWLS_PER_PEER`].
+    pub crawl_ids: u64,
+}
+
+/// The counters behind [`Dropped`].
+#[derive(Debug, Default)]
+pub(crate) struct DropCounters {
+    pub(crate) enr_versions: AtomicU64,
+    pub(crate) crawl_ids: AtomicU64,
+}
 
 /// What an upsert did to a peer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,70 +64,154 @@ pub enum Upsert {
 
 impl Store {
     /// Records that crawl `crawl` saw the record `enr` at `now`.
+    ///
+    /// A sighting of a known record by a crawl that already saw the peer only moves
+    /// `last_seen` (8 bytes in `last_seen`). Anything else rewrites the record and its
+    /// indexes (`enrs`, `crawl_peers`, `peer_ids`) in one transaction: after a crash either
+    /// all of them are there or none. A new record version then drops the node's versions
+    /// beyond [`ENR_HISTORY_PER_NODE`] (a crash in between leaves a few extra, dropped with
+    /// the next version).
     pub fn upsert_peer(
         &self,
         crawl: CrawlId,
         enr: &DecodedEnr,
         now: UnixMillis,
     ) -> Result<Upsert, StoreError> {
-        let mut outcome = Upsert::Seen;
-        let mut corrupt = None;
-        self.peers.fetch_and_update(enr.node_id, |old| {
-            let (record, result) = match old {
-                None => (
-                    PeerRecord {
-                        enr: enr.clone(),
-                        first_seen: now,
-                        last_seen: now,
-                        crawls: [crawl].into(),
-                        enr_versions: 1,
-                        dial: DialInfo::default(),
-                        geo: None,
-                        sources: Vec::new(),
-                    },
-                    Upsert::New,
-                ),
-                Some(bytes) => {
-                    let mut record: PeerRecord = match decode("peers", bytes) {
-                        Ok(r) => r,
-                        Err(e) => {
-                            corrupt = Some(e);
-                            return Some(bytes.to_vec());
+        let node = enr.node_id;
+        let member = crawl_peer_key(crawl, &node);
+        if self
+            .newest_enr_seq(&node)?
+            .is_some_and(|seq| seq >= enr.seq)
+            && self.crawl_peers.contains_key(&member)?
+        {
+            self.bump_last_seen(&node, now)?;
+            return Ok(Upsert::Seen);
+        }
+        let (outcome, new_version, dropped_crawls) =
+            (&self.peers, &self.enrs, &self.crawl_peers, &self.peer_ids)
+                .transaction(|(peers, enrs, crawl_peers, peer_ids)| {
+                    let mut dropped_crawls = 0;
+                    let new_to_crawl = crawl_peers.get(&member)?.is_none();
+                    let (record, outcome, new_version) = match peers.get(node)? {
+                        None => (
+                            PeerRecord {
+                                enr: enr.clone(),
+                                first_seen: now,
+                                last_seen: now,
+                                crawls: [crawl].into(),
+                                enr_versions: 1,
+                                dial: DialInfo::default(),
+                                geo: None,
+                                sources: Vec::new(),
+                            },
+                            Upsert::New,
+                            true,
+                        ),
+                        Some(bytes) => {
+                            let mut record: PeerRecord = decode("peers", &bytes)
+                                .map_err(ConflictableTransactionError::Abort)?;
+                            let mut result = Upsert::Seen;
+                            if new_to_crawl {
+                                record.crawls.insert(crawl);
+                                while record.crawls.len() > CRAWLS_PER_PEER {
+                                    record.crawls.pop_first();
+                                    dropped_crawls += 1;
+                                }
+                                result = Upsert::NewToCrawl;
+                            }
+                            let newer = enr.seq > record.enr.seq;
+                            if newer {
+                                let previous_seq = record.enr.seq;
+                                record.enr = enr.clone();
+                                record.enr_versions += 1;
+                                if result != Upsert::NewToCrawl {
+                                    result = Upsert::Updated { previous_seq };
+                                }
+                            }
+                            record.last_seen = record.last_seen.max(now);
+                            (record, result, newer)
                         }
                     };
-                    let mut result = if record.crawls.insert(crawl) {
-                        Upsert::NewToCrawl
-                    } else {
-                        Upsert::Seen
-                    };
-                    if enr.seq > record.enr.seq {
-                        let previous_seq = record.enr.seq;
-                        record.enr = enr.clone();
-                        record.enr_versions += 1;
-                        if result != Upsert::NewToCrawl {
-                            result = Upsert::Updated { previous_seq };
+                    peers.insert(&node[..], encode(&record))?;
+                    self.failpoint("upsert_peer")
+                        .map_err(ConflictableTransactionError::Abort)?;
+                    if new_version {
+                        enrs.insert(enr_key(&node, enr.seq), enr.text.as_bytes())?;
+                        if let Some(pid) = &enr.peer_id {
+                            peer_ids.insert(pid.as_bytes(), &node[..])?;
                         }
                     }
-                    record.last_seen = record.last_seen.max(now);
-                    (record, result)
-                }
-            };
-            outcome = result;
-            Some(encode(&record))
-        })?;
-        if let Some(e) = corrupt {
-            return Err(e);
-        }
-        if outcome != Upsert::Seen {
-            self.enrs
-                .insert(enr_key(&enr.node_id, enr.seq), enr.text.as_bytes())?;
-            self.crawl_peers
-                .insert(crawl_peer_key(crawl, &enr.node_id), &[])?;
-            if let Some(pid) = &enr.peer_id {
-                self.peer_ids.insert(pid.as_bytes(), &enr.node_id)?;
-            }
+                    if new_to_crawl {
+                        crawl_peers.insert(&member[..], &[])?;
+                    }
+                    Ok((outcome, new_version, dropped_crawls))
+                })
+                .map_err(tx_error)?;
+        self.dropped
+            .crawl_ids
+            .fetch_add(dropped_crawls, Ordering::Relaxed);
+        if new_version && outcome != Upsert::New {
+            self.trim_enr_history(&node)?;
         }
         Ok(outcome)
+    }
+
+    /// The highest seq in a node's ENR history (that of its stored record).
+    fn newest_enr_seq(&self, node: &NodeId) -> Result<Option<u64>, StoreError> {
+        match self.enrs.scan_prefix(node).next_back() {
+            Some(item) => Ok(u64_key(&item?.0[32..])),
+            None => Ok(None),
+        }
+    }
+
+    /// Drops a node's ENR versions beyond the newest [`ENR_HISTORY_PER_NODE`]; returns how
+    /// many.
+    pub(crate) fn trim_enr_history(&self, node: &NodeId) -> Result<u64, StoreError> {
+        let keys = self
+            .enrs
+            .scan_prefix(node)
+            .keys()
+            .collect::<Result<Vec<_>, _>>()?;
+        let excess = keys.len().saturating_sub(ENR_HISTORY_PER_NODE);
+        if excess == 0 {
+            return Ok(0);
+        }
+        let mut batch = sled::Batch::default();
+        for k in keys.into_iter().take(excess) {
+            batch.remove(k);
+        }
+        self.enrs.apply_batch(batch)?;
+        self.dropped
+            .enr_versions
+            .fetch_add(excess as u64, Ordering::Relaxed);
+        Ok(excess as u64)
+    }
+
+    /// Moves a peer's `last_seen` forward in the `last_seen` tree (not in the record).
+    fn bump_last_seen(&self, node: &NodeId, now: UnixMillis) -> Result<(), StoreError> {
+        self.last_seen
+            .fetch_and_update(node, |old| match old.and_then(u64_key) {
+                Some(seen) if seen >= now => old.map(<[u8]>::to_vec),
+                _ => Some(be(now).to_vec()),
+            })?;
+        Ok(())
+    }
+
+    /// A record as read: `last_seen` is the later of the record's and the `last_seen`
+    /// tree's.
+    fn with_last_seen(&self, mut record: PeerRecord) -> Result<PeerRecord, StoreError> {
+        if let Some(seen) = self.last_seen.get(record.enr.node_id)? {
+            record.last_seen = record.last_seen.max(u64_key(&seen).unwrap_or(0));
+        }
+        Ok(record)
+    }
+
+    /// What the store dropped to stay within its bounds since it was opened.
+    pub fn dropped(&self) -> Dropped {
+        Dropped {
+            enr_versions: self.dropped.enr_versions.load(Ordering::Relaxed),
+            crawl_ids: self.dropped.crawl_ids.load(Ordering::Relaxed),
+        }
     }
 
     /// Records that a stored peer's record was learned from `source`; a source of the same
@@ -113,16 +236,12 @@ impl Store {
         Ok(())
     }
 
-    /// Moves `last_seen` of a stored peer forward.
+    /// Moves `last_seen` of a stored peer forward (8 bytes in `last_seen`; the record is
+    /// not rewritten).
     pub fn touch_peer(&self, node: &NodeId, now: UnixMillis) -> Result<(), StoreError> {
-        self.peers.fetch_and_update(node, |old| {
-            let bytes = old?;
-            let Ok(mut record) = decode::<PeerRecord>("peers", bytes) else {
-                return Some(bytes.to_vec());
-            };
-            record.last_seen = record.last_seen.max(now);
-            Some(encode(&record))
-        })?;
+        if self.peers.contains_key(node)? {
+            self.bump_last_seen(node, now)?;
+        }
         Ok(())
     }
 
@@ -157,10 +276,10 @@ impl Store {
 
     /// One peer by node id.
     pub fn get_peer(&self, node: &NodeId) -> Result<Option<PeerRecord>, StoreError> {
-        self.peers
-            .get(node)?
-            .map(|v| decode("peers", &v))
-            .transpose()
+        match self.peers.get(node)? {
+            Some(v) => Ok(Some(self.with_last_seen(decode("peers", &v)?)?)),
+            None => Ok(None),
+        }
     }
 
     /// One peer by libp2p peer id.
@@ -177,7 +296,8 @@ impl Store {
         }
     }
 
-    /// Every stored `enr:` text of a node, oldest seq first.
+    /// The stored `enr:` texts of a node (the newest [`ENR_HISTORY_PER_NODE`]), oldest seq
+    /// first.
     pub fn enr_history(&self, node: &NodeId) -> Result<Vec<(u64, String)>, StoreError> {
         let mut out = Vec::new();
         for item in self.enrs.scan_prefix(node) {
@@ -244,7 +364,7 @@ impl Store {
                 };
                 for item in iter {
                     let (_, v) = item?;
-                    if !push(decode("peers", &v)?) {
+                    if !push(self.with_last_seen(decode("peers", &v)?)?) {
                         break;
                     }
                 }
@@ -282,7 +402,7 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::Upsert;
+    use super::{Upsert, CRAWLS_PER_PEER, ENR_HISTORY_PER_NODE};
     use crate::model::{GeoInfo, PeerFilter, PeerSource, PeerState, SourceKind};
     use crate::store::test_support::{enr, temp_store};
 
@@ -319,6 +439,162 @@ mod tests {
             4_000
         );
         assert_eq!(store.peer_count(), 1);
+    }
+
+    /// A write stopped between the peer record and its indexes (as a crash there would
+    /// stop it) leaves all or nothing: never a peer missing from its crawl for good.
+    #[test]
+    fn a_write_stopped_midway_never_leaves_a_peer_outside_its_crawl() {
+        let (dir, store) = temp_store();
+        let v1 = enr(1, 1);
+        let node = v1.node_id;
+        let of_crawl = |c| PeerFilter {
+            crawl_id: Some(c),
+            ..PeerFilter::default()
+        };
+        let consistent = |store: &crate::store::Store, crawl, seq| {
+            let in_crawl = store.list_peers(&of_crawl(crawl), None, 10).unwrap().0;
+            let peer = store.get_peer(&node).unwrap();
+            let history = store.enr_history(&node).unwrap();
+            match &peer {
+                Some(p) => {
+                    assert_eq!(in_crawl.len(), 1, "the peer is listed in crawl {crawl}");
+                    assert_eq!(history.last().map(|h| h.0), Some(p.enr.seq));
+                    assert!(store
+                        .get_peer_by_peer_id(v1.peer_id.as_ref().unwrap())
+                        .unwrap()
+                        .is_some());
+                }
+                None => assert!(in_crawl.is_empty() && history.is_empty()),
+            }
+            peer.map(|p| p.enr.seq == seq)
+        };
+        // A new peer: stopped midway, then what a restart finds.
+        store.arm_failpoint("upsert_peer");
+        assert!(store.upsert_peer(7, &v1, 1_000).is_err());
+        drop(store);
+        let store = crate::store::test_support::reopen(dir.path());
+        consistent(&store, 7, 1);
+        // The crawl sees it again: it is in the crawl now.
+        store.upsert_peer(7, &v1, 2_000).unwrap();
+        assert_eq!(consistent(&store, 7, 1), Some(true));
+        // A known peer seen by another crawl with a newer record, stopped midway.
+        let v2 = enr(1, 2);
+        store.arm_failpoint("upsert_peer");
+        assert!(store.upsert_peer(8, &v2, 3_000).is_err());
+        drop(store);
+        let store = crate::store::test_support::reopen(dir.path());
+        let updated = consistent(&store, 7, 2) == Some(true);
+        let in_8 = !store
+            .list_peers(&of_crawl(8), None, 10)
+            .unwrap()
+            .0
+            .is_empty();
+        assert_eq!(
+            updated, in_8,
+            "record and membership of crawl 8 go together"
+        );
+        store.upsert_peer(8, &v2, 4_000).unwrap();
+        assert_eq!(consistent(&store, 8, 2), Some(true));
+        assert_eq!(consistent(&store, 7, 2), Some(true));
+    }
+
+    #[test]
+    fn enr_history_keeps_the_newest_versions_and_counts_the_dropped() {
+        let (_dir, store) = temp_store();
+        let node = enr(7, 0).node_id;
+        let extra = 5u64;
+        let versions = ENR_HISTORY_PER_NODE as u64 + extra;
+        for seq in 1..=versions {
+            store.upsert_peer(1, &enr(7, seq), seq).unwrap();
+        }
+        store.upsert_peer(1, &enr(8, 1), 1).unwrap();
+        let history = store.enr_history(&node).unwrap();
+        let seqs: Vec<u64> = history.iter().map(|h| h.0).collect();
+        assert_eq!(seqs, (extra + 1..=versions).collect::<Vec<_>>());
+        assert_eq!(history.last().unwrap().1, enr(7, versions).text);
+        assert_eq!(store.dropped().enr_versions, extra);
+        // The record counts every version it saw, and another node keeps its own.
+        let p = store.get_peer(&node).unwrap().unwrap();
+        assert_eq!((p.enr.seq, p.enr_versions), (versions, versions as u32));
+        assert_eq!(store.enr_history(&enr(8, 0).node_id).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn peer_records_keep_the_newest_crawls_and_every_crawl_still_lists_the_peer() {
+        let (_dir, store) = temp_store();
+        let v = enr(1, 1);
+        let extra = 4u64;
+        let crawls = CRAWLS_PER_PEER as u64 + extra;
+        assert_eq!(store.upsert_peer(1, &v, 1).unwrap(), Upsert::New);
+        for crawl in 2..=crawls {
+            assert_eq!(
+                store.upsert_peer(crawl, &v, crawl).unwrap(),
+                Upsert::NewToCrawl
+            );
+        }
+        let p = store.get_peer(&v.node_id).unwrap().unwrap();
+        assert_eq!(
+            p.crawls.iter().copied().collect::<Vec<_>>(),
+            (extra + 1..=crawls).collect::<Vec<_>>()
+        );
+        assert_eq!(store.dropped().crawl_ids, extra);
+        // An early crawl still lists it, and sees it again as already known.
+        for crawl in [1, 2, crawls] {
+            let filter = PeerFilter {
+                crawl_id: Some(crawl),
+                ..PeerFilter::default()
+            };
+            assert_eq!(store.list_peers(&filter, None, 10).unwrap().0.len(), 1);
+        }
+        assert_eq!(store.upsert_peer(1, &v, 100).unwrap(), Upsert::Seen);
+        let again = store.get_peer(&v.node_id).unwrap().unwrap();
+        assert_eq!(again.crawls, p.crawls);
+        assert_eq!(again.last_seen, 100);
+    }
+
+    #[test]
+    fn a_sighting_that_only_moves_last_seen_does_not_rewrite_the_record() {
+        let (_dir, store) = temp_store();
+        let v = enr(1, 3);
+        store.upsert_peer(1, &v, 1_000).unwrap();
+        let raw = || store.peers.get(v.node_id).unwrap().unwrap();
+        let before = raw();
+        assert_eq!(store.upsert_peer(1, &v, 2_000).unwrap(), Upsert::Seen);
+        assert_eq!(
+            store.upsert_peer(1, &enr(1, 2), 2_500).unwrap(),
+            Upsert::Seen
+        );
+        store.touch_peer(&v.node_id, 3_000).unwrap();
+        assert!(raw() == before, "the record was rewritten");
+        // Readers see the new time everywhere.
+        assert_eq!(
+            store.get_peer(&v.node_id).unwrap().unwrap().last_seen,
+            3_000
+        );
+        let since = PeerFilter {
+            seen_since: Some(3_000),
+            ..PeerFilter::default()
+        };
+        assert_eq!(store.list_peers(&since, None, 10).unwrap().0.len(), 1);
+        let by_crawl = PeerFilter {
+            crawl_id: Some(1),
+            ..since
+        };
+        let (page, _) = store.list_peers(&by_crawl, None, 10).unwrap();
+        assert_eq!(page[0].last_seen, 3_000);
+        // Time never goes back; a change of the record still writes it.
+        store.touch_peer(&v.node_id, 10).unwrap();
+        assert_eq!(
+            store.get_peer(&v.node_id).unwrap().unwrap().last_seen,
+            3_000
+        );
+        store.upsert_peer(1, &enr(1, 4), 4_000).unwrap();
+        assert!(raw() != before);
+        assert_eq!(
+            store.get_peer(&v.node_id).unwrap().unwrap().last_seen,
+            4_000
+        );
     }
 
     #[test]

@@ -3,7 +3,8 @@
 
 use crate::model::{DialInfo, NodeId, PeerRecord, PeerState, VisitReport};
 use crate::store::keys::{decode, encode, visit_key};
-use crate::store::{Store, StoreError};
+use crate::store::{tx_error, Store, StoreError};
+use sled::transaction::{ConflictableTransactionError, Transactional};
 
 /// Visit records kept per peer.
 pub const VISITS_PER_PEER: usize = 100;
@@ -70,35 +71,44 @@ fn apply_visit(dial: &mut DialInfo, visit: &VisitReport, state: PeerState) -> Se
 }
 
 impl Store {
-    /// Applies a visit to its peer (dial info, session) and stores the visit record.
+    /// Applies a visit to its peer (dial info, session) and stores the visit record, both
+    /// in one transaction. The peer's oldest visits beyond [`VISITS_PER_PEER`] are dropped
+    /// afterwards (a crash in between leaves a few extra, dropped by the next visit).
     pub fn record_visit(
         &self,
         visit: &VisitReport,
         state: PeerState,
     ) -> Result<SessionChange, StoreError> {
-        let mut change = SessionChange::None;
-        self.peers.fetch_and_update(visit.node_id, |old| {
-            let bytes = old?;
-            let Ok(mut record) = decode::<PeerRecord>("peers", bytes) else {
-                return Some(bytes.to_vec());
-            };
-            change = apply_visit(&mut record.dial, visit, state);
-            record.last_seen = record.last_seen.max(visit.started);
-            Some(encode(&record))
-        })?;
         let key = visit_key(&visit.node_id, visit.started, visit.crawl_id);
-        self.visits.insert(key, encode(visit))?;
+        let change = (&self.peers, &self.visits)
+            .transaction(|(peers, visits)| {
+                let mut change = SessionChange::None;
+                if let Some(bytes) = peers.get(visit.node_id)? {
+                    // A record that does not decode is left as it is; the visit is kept.
+                    if let Ok(mut record) = decode::<PeerRecord>("peers", &bytes) {
+                        change = apply_visit(&mut record.dial, visit, state);
+                        record.last_seen = record.last_seen.max(visit.started);
+                        peers.insert(&visit.node_id[..], encode(&record))?;
+                    }
+                }
+                self.failpoint("record_visit")
+                    .map_err(ConflictableTransactionError::Abort)?;
+                visits.insert(&key[..], encode(visit))?;
+                Ok(change)
+            })
+            .map_err(tx_error)?;
         let stored = self.visits.scan_prefix(visit.node_id).count();
         if stored > VISITS_PER_PEER {
-            let excess: Vec<_> = self
+            let mut batch = sled::Batch::default();
+            for k in self
                 .visits
                 .scan_prefix(visit.node_id)
                 .keys()
                 .take(stored - VISITS_PER_PEER)
-                .collect::<Result<_, _>>()?;
-            for k in excess {
-                self.visits.remove(k)?;
+            {
+                batch.remove(k?);
             }
+            self.visits.apply_batch(batch)?;
         }
         Ok(change)
     }
@@ -208,6 +218,35 @@ mod tests {
             .collect();
         assert_eq!(stored, [1_000, 2_000, 3_000, 7_000]);
         assert_eq!(store.visits(&node).unwrap()[1], up);
+    }
+
+    /// A visit stopped between the peer's aggregates and the visit record (as a crash
+    /// there would stop it) counts in neither.
+    #[test]
+    fn a_visit_stopped_midway_counts_in_neither_the_peer_nor_its_visits() {
+        let (dir, store) = temp_store();
+        let node = enr(1, 1).node_id;
+        store.upsert_peer(1, &enr(1, 1), 0).unwrap();
+        store.arm_failpoint("record_visit");
+        assert!(store
+            .record_visit(&visit(1, 1_000, None), PeerState::Vetted)
+            .is_err());
+        drop(store);
+        let store = crate::store::test_support::reopen(dir.path());
+        let dial = store.get_peer(&node).unwrap().unwrap().dial;
+        let visits = store.visits(&node).unwrap();
+        assert_eq!(
+            (dial.attempts, dial.sessions, visits.len()),
+            (0, 0, 0),
+            "a visit half applied"
+        );
+        // Done again, it counts once.
+        store
+            .record_visit(&visit(1, 1_000, None), PeerState::Vetted)
+            .unwrap();
+        let dial = store.get_peer(&node).unwrap().unwrap().dial;
+        assert_eq!((dial.attempts, dial.sessions), (1, 1));
+        assert_eq!(store.visits(&node).unwrap().len(), 1);
     }
 
     #[test]

@@ -26,6 +26,7 @@ pub mod dns;
 pub mod geo;
 pub mod host;
 pub mod hostile;
+pub mod mmdb;
 pub mod node;
 
 pub use host::loopback_host;
@@ -63,6 +64,10 @@ pub const ETH2_FORK_DIGESTS: [[u8; 4]; 2] = [[0xf5, 0xa5, 0xfd, 0x42], [0x6a, 0x
 
 /// Records a testnet node hands out over peer exchange (RLP bytes).
 type PxList = Arc<std::sync::RwLock<Vec<Vec<u8>>>>;
+
+/// The 2022 named pubsub topic, which every relay node subscribes to besides its shards'
+/// topics (as nwaku nodes did by default before sharding).
+pub const NAMED_PUBSUB_TOPIC: &str = "/waku/2/default-waku/proto";
 
 /// Content topics the test network's publisher uses.
 pub const CONTENT_TOPICS: [&str; 5] = [
@@ -278,6 +283,8 @@ async fn start_libp2p(
             g.subscribe(&gossipsub::IdentTopic::new(pubsub_topic(cluster, *shard)))
                 .map_err(|e| e.to_string())?;
         }
+        g.subscribe(&gossipsub::IdentTopic::new(NAMED_PUBSUB_TOPIC))
+            .map_err(|e| e.to_string())?;
     }
     let (mut swarm, port) = loopback_host(key, port, |key| NodeBehaviour {
         identify: identify::Behaviour::new(
@@ -925,7 +932,8 @@ impl Testnet {
         }
     }
 
-    /// Relay nodes (index) subscribed to a pubsub topic.
+    /// Relay nodes (index) subscribed to a pubsub topic (every relay node is on
+    /// [`NAMED_PUBSUB_TOPIC`]).
     pub fn relay_nodes_on(&self, topic: &str) -> Vec<usize> {
         self.nodes
             .iter()
@@ -933,10 +941,11 @@ impl Testnet {
             .filter(|(_, n)| {
                 n.info.up
                     && n.info.waku2 & Waku2::RELAY != 0
-                    && n.info
-                        .shards
-                        .iter()
-                        .any(|s| pubsub_topic(n.info.cluster_id, *s) == topic)
+                    && (topic == NAMED_PUBSUB_TOPIC
+                        || n.info
+                            .shards
+                            .iter()
+                            .any(|s| pubsub_topic(n.info.cluster_id, *s) == topic))
             })
             .map(|(i, _)| i)
             .collect()

@@ -260,3 +260,68 @@ async fn serve_refuses_a_file_with_an_unknown_key() {
     assert!(err.starts_with("error: parsing "), "{err}");
     assert!(err.contains("unknown field `grpc_adr`"), "{err}");
 }
+
+/// `peerscope events | head -1`: the client ends quietly when its output is closed, with
+/// nothing on stderr, instead of panicking on the broken pipe.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_commands_end_quietly_when_their_output_is_closed() {
+    use peerscope::model::{NewPeerEvent, PeerEventKind};
+    use std::process::Stdio;
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt};
+    // A log far larger than a pipe's buffer (64 KiB), so the client is still writing when
+    // the reader goes away.
+    let tmp = tempfile::tempdir().unwrap();
+    {
+        let store =
+            peerscope::store::Store::open(&crate::common::data_dir(tmp.path()), 100).unwrap();
+        let events = (0..5_000u32)
+            .map(|i| NewPeerEvent {
+                time: peerscope::model::now_millis(),
+                kind: PeerEventKind::Discovered,
+                crawl_id: 1,
+                node_id: [(i % 251) as u8; 32],
+                peer_id: None,
+                enr_seq: u64::from(i),
+                enr: None,
+                error_class: None,
+                detail: None,
+            })
+            .collect();
+        store.append_events(events).unwrap();
+        store.flush().await.unwrap();
+    }
+    let server = Server::start_in(tmp, Default::default(), Default::default()).await;
+    for args in [
+        &["events", "--after", "0", "--json"][..],
+        &["events", "--after", "0"][..],
+    ] {
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_peerscope"))
+            .args(args)
+            .args(["--server", &format!("http://{}", server.addr)])
+            .env_remove("PEERSCOPE_TOKEN")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let mut out = tokio::io::BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        within(Duration::from_secs(30), out.read_line(&mut first))
+            .await
+            .unwrap();
+        assert!(!first.is_empty(), "{args:?} printed a first line");
+        drop(out);
+        let status = within(Duration::from_secs(30), child.wait()).await.unwrap();
+        let mut err = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .await
+            .unwrap();
+        assert!(err.is_empty(), "{args:?}: nothing on stderr, got {err:?}");
+        assert_ne!(status.code(), Some(101), "{args:?}: no panic");
+    }
+    server.stop().await;
+}

@@ -92,14 +92,14 @@ struct Requester {
 }
 
 /// A libp2p peer of `cluster` asking a seed for records.
-struct Client {
+pub(crate) struct Client {
     swarm: libp2p::Swarm<Requester>,
     seed: PeerId,
     own: WakuMetadata,
 }
 
 impl Client {
-    async fn connect(seed: PeerId, addr: Multiaddr, cluster: u32) -> Client {
+    pub(crate) async fn connect(seed: PeerId, addr: Multiaddr, cluster: u32) -> Client {
         let mut swarm = libp2p::SwarmBuilder::with_new_identity()
             .with_tokio()
             .with_tcp(
@@ -180,7 +180,7 @@ impl Client {
         c
     }
 
-    async fn ask(&mut self, num_peers: u64) -> PxResponse {
+    pub(crate) async fn ask(&mut self, num_peers: u64) -> PxResponse {
         let seed = self.seed;
         self.swarm
             .behaviour_mut()

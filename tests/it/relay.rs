@@ -12,7 +12,7 @@ use tonic::transport::Channel;
 use crate::common::{oneshot, start, within, Server};
 
 /// The pubsub topics of cluster 1 with at least two relay nodes, most populated first.
-fn busy_topics(net: &Testnet, n: usize) -> Vec<String> {
+pub(crate) fn busy_topics(net: &Testnet, n: usize) -> Vec<String> {
     let mut topics: Vec<(usize, String)> = (0..8)
         .map(|s| format!("/waku/2/rs/1/{s}"))
         .map(|t| (net.relay_nodes_on(&t).len(), t))
@@ -22,7 +22,17 @@ fn busy_topics(net: &Testnet, n: usize) -> Vec<String> {
     topics.into_iter().take(n).map(|(_, t)| t).collect()
 }
 
-async fn start_relay_crawl(
+/// Relay nodes on `topic` in cluster 1, the crawl's: the nodes of other clusters on the
+/// named topic form meshes of their own (nodes drop peers of another cluster).
+pub(crate) fn cluster1_relays(net: &Testnet, topic: &str) -> Vec<usize> {
+    let nodes = net.nodes();
+    net.relay_nodes_on(topic)
+        .into_iter()
+        .filter(|i| nodes[*i].cluster_id == 1)
+        .collect()
+}
+
+pub(crate) async fn start_relay_crawl(
     client: &mut CrawlerClient<Channel>,
     net: &Testnet,
     topics: &[String],
@@ -75,7 +85,10 @@ async fn counts(client: &mut CrawlerClient<Channel>) -> pb::GetMessageCountsResp
 
 /// Waits until the API has counted `total` messages (decodable), then a little longer to
 /// catch any over-count.
-async fn settle(client: &mut CrawlerClient<Channel>, total: u64) -> pb::GetMessageCountsResponse {
+pub(crate) async fn settle(
+    client: &mut CrawlerClient<Channel>,
+    total: u64,
+) -> pb::GetMessageCountsResponse {
     within(Duration::from_secs(30), async {
         loop {
             let c = counts(client).await;

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use peerscope::engine::EngineConfig;
 use peerscope::proto::pb;
 use peerscope::proto::pb::crawler_client::CrawlerClient;
+use peerscope::protocol::enr::parse_enr;
 use peerscope::testnet::hostile::{HostileCounts, HostileKind};
 use peerscope::testnet::TestnetConfig;
 use tokio::io::AsyncBufReadExt;
@@ -489,6 +490,14 @@ async fn a_shutdown_resumes_continuous_crawls_unless_resuming_is_off() {
             .starts_with("address book restored: 12 peers ("),
         "{}",
         resumed.detail
+    );
+    // The same node as before: its node id did not change.
+    let before = parse_enr(&crawl.local_enr).unwrap().node_id().raw();
+    assert_eq!(resumed.node_id, hex::encode(before));
+    assert_eq!(
+        parse_enr(&c.local_enr).unwrap().node_id().raw(),
+        before,
+        "{c:?}"
     );
     // A ONESHOT crawl is not resumed: stopped by the shutdown, or finished before it.
     let o = get_crawl(&mut client, &oneshot_crawl.id).await;

@@ -26,6 +26,7 @@ export * from "./peerscope/v1/ListCrawlsResponse";
 export * from "./peerscope/v1/ListPeersRequest";
 export * from "./peerscope/v1/ListPeersResponse";
 export * from "./peerscope/v1/MessageCount";
+export * from "./peerscope/v1/MessageDimension";
 export * from "./peerscope/v1/NetworkProfile";
 export * from "./peerscope/v1/Peer";
 export * from "./peerscope/v1/PeerEvent";

@@ -87,6 +87,7 @@ export interface ProtoGrpcType {
       ListPeersRequest: MessageTypeDefinition<_peerscope_v1_ListPeersRequest, _peerscope_v1_ListPeersRequest__Output>
       ListPeersResponse: MessageTypeDefinition<_peerscope_v1_ListPeersResponse, _peerscope_v1_ListPeersResponse__Output>
       MessageCount: MessageTypeDefinition<_peerscope_v1_MessageCount, _peerscope_v1_MessageCount__Output>
+      MessageDimension: EnumTypeDefinition
       NetworkProfile: MessageTypeDefinition<_peerscope_v1_NetworkProfile, _peerscope_v1_NetworkProfile__Output>
       Peer: MessageTypeDefinition<_peerscope_v1_Peer, _peerscope_v1_Peer__Output>
       PeerEvent: MessageTypeDefinition<_peerscope_v1_PeerEvent, _peerscope_v1_PeerEvent__Output>

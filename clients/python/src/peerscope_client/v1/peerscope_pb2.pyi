@@ -49,6 +49,13 @@ class ShardEncoding(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SHARD_ENCODING_UNSPECIFIED: _ClassVar[ShardEncoding]
     SHARD_ENCODING_RS: _ClassVar[ShardEncoding]
     SHARD_ENCODING_RSV: _ClassVar[ShardEncoding]
+
+class MessageDimension(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    MESSAGE_DIMENSION_UNSPECIFIED: _ClassVar[MessageDimension]
+    MESSAGE_DIMENSION_PUBSUB_TOPIC: _ClassVar[MessageDimension]
+    MESSAGE_DIMENSION_APPLICATION: _ClassVar[MessageDimension]
+    MESSAGE_DIMENSION_CONTENT_TOPIC: _ClassVar[MessageDimension]
 CRAWL_MODE_UNSPECIFIED: CrawlMode
 CRAWL_MODE_ONESHOT: CrawlMode
 CRAWL_MODE_CONTINUOUS: CrawlMode
@@ -76,6 +83,10 @@ PEER_EVENT_KIND_RESUMED: PeerEventKind
 SHARD_ENCODING_UNSPECIFIED: ShardEncoding
 SHARD_ENCODING_RS: ShardEncoding
 SHARD_ENCODING_RSV: ShardEncoding
+MESSAGE_DIMENSION_UNSPECIFIED: MessageDimension
+MESSAGE_DIMENSION_PUBSUB_TOPIC: MessageDimension
+MESSAGE_DIMENSION_APPLICATION: MessageDimension
+MESSAGE_DIMENSION_CONTENT_TOPIC: MessageDimension
 
 class NetworkProfile(_message.Message):
     __slots__ = ("waku", "ethereum", "custom")
@@ -653,16 +664,18 @@ class EnrFields(_message.Message):
     def __init__(self, seq: _Optional[int] = ..., ip4: _Optional[str] = ..., tcp4: _Optional[int] = ..., udp4: _Optional[int] = ..., ip6: _Optional[str] = ..., tcp6: _Optional[int] = ..., udp6: _Optional[int] = ..., waku2: _Optional[int] = ..., multiaddrs: _Optional[_Iterable[str]] = ..., shards: _Optional[_Union[ShardInfo, _Mapping]] = ..., eth2: _Optional[_Union[Eth2Info, _Mapping]] = ..., attnets: _Optional[_Iterable[int]] = ..., syncnets: _Optional[_Iterable[int]] = ..., issues: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class GetMessageCountsRequest(_message.Message):
-    __slots__ = ("pubsub_topic", "content_topic_prefix", "since", "until")
+    __slots__ = ("pubsub_topic", "content_topic_prefix", "since", "until", "group_by")
     PUBSUB_TOPIC_FIELD_NUMBER: _ClassVar[int]
     CONTENT_TOPIC_PREFIX_FIELD_NUMBER: _ClassVar[int]
     SINCE_FIELD_NUMBER: _ClassVar[int]
     UNTIL_FIELD_NUMBER: _ClassVar[int]
+    GROUP_BY_FIELD_NUMBER: _ClassVar[int]
     pubsub_topic: str
     content_topic_prefix: str
     since: _timestamp_pb2.Timestamp
     until: _timestamp_pb2.Timestamp
-    def __init__(self, pubsub_topic: _Optional[str] = ..., content_topic_prefix: _Optional[str] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    group_by: _containers.RepeatedScalarFieldContainer[MessageDimension]
+    def __init__(self, pubsub_topic: _Optional[str] = ..., content_topic_prefix: _Optional[str] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., group_by: _Optional[_Iterable[_Union[MessageDimension, str]]] = ...) -> None: ...
 
 class GetMessageCountsResponse(_message.Message):
     __slots__ = ("counts", "undecodable", "max_content_topics")
@@ -675,7 +688,7 @@ class GetMessageCountsResponse(_message.Message):
     def __init__(self, counts: _Optional[_Iterable[_Union[MessageCount, _Mapping]]] = ..., undecodable: _Optional[_Iterable[_Union[UndecodableCount, _Mapping]]] = ..., max_content_topics: _Optional[int] = ...) -> None: ...
 
 class MessageCount(_message.Message):
-    __slots__ = ("pubsub_topic", "content_topic", "messages", "bytes", "first_seen", "last_seen", "other", "window_messages", "window_bytes", "messages_per_minute")
+    __slots__ = ("pubsub_topic", "content_topic", "messages", "bytes", "first_seen", "last_seen", "other", "window_messages", "window_bytes", "messages_per_minute", "application", "content_topics")
     PUBSUB_TOPIC_FIELD_NUMBER: _ClassVar[int]
     CONTENT_TOPIC_FIELD_NUMBER: _ClassVar[int]
     MESSAGES_FIELD_NUMBER: _ClassVar[int]
@@ -686,6 +699,8 @@ class MessageCount(_message.Message):
     WINDOW_MESSAGES_FIELD_NUMBER: _ClassVar[int]
     WINDOW_BYTES_FIELD_NUMBER: _ClassVar[int]
     MESSAGES_PER_MINUTE_FIELD_NUMBER: _ClassVar[int]
+    APPLICATION_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_TOPICS_FIELD_NUMBER: _ClassVar[int]
     pubsub_topic: str
     content_topic: str
     messages: int
@@ -696,7 +711,9 @@ class MessageCount(_message.Message):
     window_messages: int
     window_bytes: int
     messages_per_minute: float
-    def __init__(self, pubsub_topic: _Optional[str] = ..., content_topic: _Optional[str] = ..., messages: _Optional[int] = ..., bytes: _Optional[int] = ..., first_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., other: _Optional[bool] = ..., window_messages: _Optional[int] = ..., window_bytes: _Optional[int] = ..., messages_per_minute: _Optional[float] = ...) -> None: ...
+    application: str
+    content_topics: int
+    def __init__(self, pubsub_topic: _Optional[str] = ..., content_topic: _Optional[str] = ..., messages: _Optional[int] = ..., bytes: _Optional[int] = ..., first_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., other: _Optional[bool] = ..., window_messages: _Optional[int] = ..., window_bytes: _Optional[int] = ..., messages_per_minute: _Optional[float] = ..., application: _Optional[str] = ..., content_topics: _Optional[int] = ...) -> None: ...
 
 class UndecodableCount(_message.Message):
     __slots__ = ("pubsub_topic", "messages", "bytes", "first_seen", "last_seen")

@@ -10,9 +10,10 @@ export const CrawlState = {
   CRAWL_STATE_UNSPECIFIED: 'CRAWL_STATE_UNSPECIFIED',
   /**
    * Discovering. A CONTINUOUS crawl that is running when the server stops (crash, kill or
-   * shutdown) resumes by itself at the next start, with the same id and settings and its
-   * address book (who is due for a dial when, bans, failures in a row), and a
-   * PEER_EVENT_KIND_RESUMED event; unless the server starts with `--no-resume`.
+   * shutdown) resumes by itself at the next start, with the same id, settings and node
+   * identity (node id, peer id) and its address book (who is due for a dial when, bans,
+   * failures in a row), and a PEER_EVENT_KIND_RESUMED event; unless the server starts with
+   * `--no-resume`.
    */
   CRAWL_STATE_RUNNING: 'CRAWL_STATE_RUNNING',
   /**
@@ -46,9 +47,10 @@ export type CrawlState =
   | 0
   /**
    * Discovering. A CONTINUOUS crawl that is running when the server stops (crash, kill or
-   * shutdown) resumes by itself at the next start, with the same id and settings and its
-   * address book (who is due for a dial when, bans, failures in a row), and a
-   * PEER_EVENT_KIND_RESUMED event; unless the server starts with `--no-resume`.
+   * shutdown) resumes by itself at the next start, with the same id, settings and node
+   * identity (node id, peer id) and its address book (who is due for a dial when, bans,
+   * failures in a row), and a PEER_EVENT_KIND_RESUMED event; unless the server starts with
+   * `--no-resume`.
    */
   | 'CRAWL_STATE_RUNNING'
   | 1

@@ -52,11 +52,12 @@ export interface Peer {
    */
   'lastSeen'?: (_google_protobuf_Timestamp | null);
   /**
-   * Crawls that saw it.
+   * The newest crawls that saw it, at most 16 (ListPeers with `crawl_id` finds a peer by
+   * any crawl that saw it).
    */
   'crawlIds'?: (string)[];
   /**
-   * Number of distinct ENR versions (seq values) stored.
+   * Number of distinct ENR versions (seq values) seen; the newest 16 are kept.
    */
   'enrVersions'?: (number);
   /**
@@ -208,11 +209,12 @@ export interface Peer__Output {
    */
   'lastSeen': (_google_protobuf_Timestamp__Output | null);
   /**
-   * Crawls that saw it.
+   * The newest crawls that saw it, at most 16 (ListPeers with `crawl_id` finds a peer by
+   * any crawl that saw it).
    */
   'crawlIds': (string)[];
   /**
-   * Number of distinct ENR versions (seq values) stored.
+   * Number of distinct ENR versions (seq values) seen; the newest 16 are kept.
    */
   'enrVersions': (number);
   /**

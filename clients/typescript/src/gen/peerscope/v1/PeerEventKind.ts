@@ -61,9 +61,9 @@ export const PeerEventKind = {
    */
   PEER_EVENT_KIND_PEER_EXCHANGE_SERVED: 'PEER_EVENT_KIND_PEER_EXCHANGE_SERVED',
   /**
-   * The crawl resumed after the server restarted (see CRAWL_STATE_RUNNING): same id and
-   * settings, its address book restored. `node_id` is the crawl's own discv5 node id (new
-   * at every start) and `detail` is `address book restored: <n> peers (<v> vetted, <f>
+   * The crawl resumed after the server restarted (see CRAWL_STATE_RUNNING): same id,
+   * settings and node identity, its address book restored. `node_id` is the crawl's own
+   * discv5 node id and `detail` is `address book restored: <n> peers (<v> vetted, <f>
    * failing, <b> bad, <x> banned, <w> new)`.
    */
   PEER_EVENT_KIND_RESUMED: 'PEER_EVENT_KIND_RESUMED',
@@ -144,9 +144,9 @@ export type PeerEventKind =
   | 'PEER_EVENT_KIND_PEER_EXCHANGE_SERVED'
   | 13
   /**
-   * The crawl resumed after the server restarted (see CRAWL_STATE_RUNNING): same id and
-   * settings, its address book restored. `node_id` is the crawl's own discv5 node id (new
-   * at every start) and `detail` is `address book restored: <n> peers (<v> vetted, <f>
+   * The crawl resumed after the server restarted (see CRAWL_STATE_RUNNING): same id,
+   * settings and node identity, its address book restored. `node_id` is the crawl's own
+   * discv5 node id and `detail` is `address book restored: <n> peers (<v> vetted, <f>
    * failing, <b> bad, <x> banned, <w> new)`.
    */
   | 'PEER_EVENT_KIND_RESUMED'
