@@ -8,7 +8,8 @@
 //!   │                ├─ walk.rs: FINDNODE per distance to every node (bounded in flight), rounds
 //!   │                ├─ random lookups (discv5 iterative queries)
 //!   │                ├─ its own libp2p swarm (dialer.rs over transport.rs): dial, identify, metadata, ping
-//!   │                ├─ address book (schedule.rs, crawl/dials.rs): who to dial when (PEX policy)
+//!   │                ├─ address book (schedule.rs, crawl/dials.rs): who to dial when (PEX policy);
+//!   │                │    CONTINUOUS: written to the store as it changes, restored on resume (crawl/book.rs)
 //!   │                ├─ seed mode (crawl/seed.rs): peer-exchange answers
 //!   │                ├─ relay monitor (relay_monitor.rs) ─▶ relay counter (counter.rs)
 //!   │                ├─ peers' IPs ─▶ geolocator (geo.rs, one engine-wide task) ─▶ Store
@@ -18,9 +19,13 @@
 //! ```
 //!
 //! Each crawl has a child of the engine's root cancellation token: `stop_crawl` cancels the
-//! child, `shutdown` cancels the root, waits for every crawl task to persist its final
-//! state and for the housekeeping task to end, then writes the relay counts once more.
-//! Errors are typed ([`error`]). The engine knows nothing about gRPC.
+//! child, `shutdown` cancels the root, waits for the engine's tasks (housekeeping, a
+//! resumption under way) and for every crawl task to persist its state, then writes the
+//! relay counts once more. A CONTINUOUS crawl the shutdown (or a crash) cut short stays
+//! RUNNING in the store with its address book and node key; [`Engine::new`] resumes it
+//! (same id, settings and identity) unless [`EngineConfig::resume`] is off, in which case
+//! it is marked INTERRUPTED. Errors are typed ([`error`]). The engine knows nothing about
+//! gRPC.
 
 pub mod counter;
 mod crawl;

@@ -253,10 +253,11 @@ impl Crawler {
         if let Err(e) = self.bootstrap() {
             return End::Failed(e);
         }
+        // Counted from the crawl's creation: a resumed crawl has used part of it already.
         let deadline = self
             .settings
             .max_duration
-            .map(|d| tokio::time::Instant::now() + d);
+            .map(|d| tokio::time::Instant::now() + d.saturating_sub(self.crawl.elapsed()));
         let mut reports = Reports::new(persist_every);
         self.io.lookups(self.settings.random_lookups);
         loop {
