@@ -28,6 +28,7 @@
 //! geo_cache_ttl_hours = 168
 //! geo_db = "/var/lib/GeoIP/GeoLite2-City.mmdb"   # offline; ip-api is then not used
 //! dns_nameservers = ["127.0.0.1:53"]
+//! no_resume = false
 //! ```
 
 use std::net::SocketAddr;
@@ -191,6 +192,17 @@ layered_settings! {
         /// [default: 168].
         #[arg(long, env = "PEERSCOPE_GEO_CACHE_TTL_HOURS")]
         pub geo_cache_ttl_hours: Option<u64>,
+        /// Do not resume the CONTINUOUS crawls the previous run left running (crash, kill or
+        /// shutdown); they are marked INTERRUPTED instead [default: false: they resume with
+        /// their address book].
+        #[arg(
+            long,
+            env = "PEERSCOPE_NO_RESUME",
+            num_args = 0..=1,
+            default_missing_value = "true",
+            action = clap::ArgAction::Set
+        )]
+        pub no_resume: Option<bool>,
         /// MaxMind-format database (GeoLite2 or DB-IP Lite .mmdb) to geolocate from, offline;
         /// when given, no address is sent to ip-api.
         #[arg(long, env = "PEERSCOPE_GEO_DB")]
@@ -260,6 +272,9 @@ pub struct ServeConfig {
     /// Geolocation of peers' IPs through ip-api; `None` = off. Default on, with
     /// `http://ip-api.com` and a 7-day cache.
     pub geo: Option<crate::engine::geo::GeoConfig>,
+    /// Resume the CONTINUOUS crawls the previous run left running. Default true
+    /// (`--no-resume` turns it off).
+    pub resume: bool,
 }
 
 impl ServeConfig {
@@ -290,6 +305,7 @@ impl ServeConfig {
                     ..crate::protocol::dns::ResolverSettings::default()
                 },
                 geo: self.geo.clone(),
+                resume: self.resume,
                 ..EngineConfig::default()
             },
             api: ServeOptions {
@@ -423,6 +439,7 @@ impl ServeConfig {
         };
         Ok(ServeConfig {
             geo,
+            resume: !s.no_resume.unwrap_or(false),
             dns_nameservers: s.dns_nameservers.unwrap_or_default(),
             event_retention,
             event_max_age,
@@ -515,6 +532,7 @@ mod tests {
             geolocation = false
             geo_base_url = "http://127.0.0.2:4"
             geo_cache_ttl_hours = 13
+            no_resume = true
             "#,
         );
         let cli = flags(&[
@@ -538,6 +556,7 @@ mod tests {
             "--geolocation=true",
             "--geo-base-url=http://127.0.0.4:4",
             "--geo-cache-ttl-hours=23",
+            "--no-resume=false",
         ]);
         // Over an empty layer, either layer comes through whole.
         let dbg = |a: &ServeArgs| format!("{a:?}");
@@ -568,6 +587,27 @@ mod tests {
         let g = c.geo.expect("the flag turns geolocation back on");
         assert_eq!(g.base_url, "http://127.0.0.4:4");
         assert_eq!(g.cache_ttl, Duration::from_secs(23 * 3600));
+        assert!(c.resume, "the flag turns resuming back on");
+    }
+
+    #[test]
+    fn no_resume_is_a_bare_flag_a_value_or_a_file_key() {
+        let base = || flags(&["--data-dir", "/tmp/x"]);
+        let resume = |a: ServeArgs| ServeConfig::resolve(a).unwrap().service().unwrap();
+        assert!(resume(base()).engine.resume, "on by default");
+        assert!(
+            !resume(flags(&["--data-dir", "/tmp/x", "--no-resume"]))
+                .engine
+                .resume
+        );
+        assert!(
+            resume(flags(&["--data-dir", "/tmp/x", "--no-resume=false"]))
+                .engine
+                .resume
+        );
+        assert!(!resume(base().or(file("no_resume = true"))).engine.resume);
+        let err = toml::from_str::<ServeArgs>("no_resume = \"yes\"").unwrap_err();
+        assert!(err.to_string().contains("no_resume"), "{err}");
     }
 
     #[test]

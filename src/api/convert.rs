@@ -1084,6 +1084,7 @@ pub fn pb_kind(k: PeerEventKind) -> pb::PeerEventKind {
         PeerEventKind::PeerDown => pb::PeerEventKind::PeerDown,
         PeerEventKind::PeerExchange => pb::PeerEventKind::PeerExchange,
         PeerEventKind::PeerExchangeServed => pb::PeerEventKind::PeerExchangeServed,
+        PeerEventKind::Resumed => pb::PeerEventKind::Resumed,
     }
 }
 

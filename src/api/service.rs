@@ -180,8 +180,15 @@ impl server::crawler_server::Crawler for CrawlerApi {
             .store()
             .subscribe_events(req.after_sequence, filter)
             .map_err(resume_error)?;
+        let shutdown = self.shutdown.clone();
         let (tx, rx) = mpsc::channel(STREAM_BUFFER);
-        tokio::spawn(send_events(events, tx, self.shutdown.clone()));
+        // Counted in `peerscope_event_subscribers` until the sending task ends (the client
+        // went away, the log failed, or the server is shutting down).
+        let subscriber = self.engine.metrics().subscriber();
+        tokio::spawn(async move {
+            let _subscriber = subscriber;
+            send_events(events, tx, shutdown).await
+        });
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
     }
 

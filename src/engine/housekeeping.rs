@@ -1,6 +1,7 @@
 //! The engine's periodic upkeep, one task for the engine's life: relay counts written to
-//! the store every [`COUNT_FLUSH_INTERVAL`], event retention (count and age) applied every
-//! [`RETENTION_EVERY`] flushes, starting with the first.
+//! the store every [`COUNT_FLUSH_INTERVAL`], crawl tasks that ended by themselves let go at
+//! the same pace, event retention (count and age) applied every [`RETENTION_EVERY`]
+//! flushes, starting with the first.
 
 use std::time::Duration;
 
@@ -19,6 +20,8 @@ pub const RETENTION_EVERY: u64 = 60;
 /// What the upkeep task keeps.
 pub(super) struct Housekeeping {
     pub counter: MessageCounter,
+    /// The engine's crawl tasks; the ended ones are dropped.
+    pub crawls: super::Crawls,
     pub store: Store,
     /// Events kept in the log (the oldest are dropped first).
     pub event_retention: u64,
@@ -38,6 +41,10 @@ impl Housekeeping {
                 _ = tick.tick() => {
                     if let Err(e) = self.counter.flush() {
                         tracing::error!(error = %e, "could not write relay counts");
+                    }
+                    let reaped = self.crawls.reap();
+                    if reaped > 0 {
+                        tracing::debug!(crawls = reaped, "ended crawl tasks let go");
                     }
                     if n % RETENTION_EVERY == 0 {
                         self.retain();

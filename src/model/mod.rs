@@ -687,11 +687,14 @@ pub enum PeerEventKind {
     PeerExchange,
     /// Seed mode: the peer asked us for records; `detail` says what it was answered.
     PeerExchangeServed,
+    /// The crawl resumed after the server restarted; `node_id` is the crawl's own discv5
+    /// node id and `detail` says what its address book restored.
+    Resumed,
 }
 
 impl PeerEventKind {
     /// Every kind.
-    pub const ALL: [PeerEventKind; 13] = [
+    pub const ALL: [PeerEventKind; 14] = [
         PeerEventKind::Discovered,
         PeerEventKind::EnrUpdated,
         PeerEventKind::Connected,
@@ -705,6 +708,7 @@ impl PeerEventKind {
         PeerEventKind::PeerDown,
         PeerEventKind::PeerExchange,
         PeerEventKind::PeerExchangeServed,
+        PeerEventKind::Resumed,
     ];
 }
 

@@ -204,7 +204,8 @@ mod tests {
         store.put_crawl(&c).unwrap();
         drop(store);
         let store = reopen(dir.path());
-        assert_eq!(store.mark_running_interrupted(9_000).unwrap(), [4]);
+        let (ids, kept) = store.mark_running_interrupted(9_000, |_| false).unwrap();
+        assert_eq!((ids, kept.len()), (vec![4], 0));
         let interrupted = store
             .list_crawls(None, Some(CrawlState::Interrupted), 10)
             .unwrap();
@@ -214,5 +215,52 @@ mod tests {
         assert_eq!(got.spec, c.spec);
         assert_eq!(got.progress.rounds, 12);
         assert_eq!(got.progress.discovered, 340);
+    }
+
+    /// A visit by one crawl updates the shared peer record (its `dial.state` is the last
+    /// dialing crawl's), never another crawl's book.
+    #[test]
+    fn a_visit_by_one_crawl_leaves_another_crawls_book_alone() {
+        use crate::model::{ErrorClass, VisitReport};
+        let (_dir, store) = temp_store();
+        let node = crate::store::test_support::enr(1, 1).node_id;
+        for c in [1, 2] {
+            store
+                .upsert_peer(c, &crate::store::test_support::enr(1, 1), 0)
+                .unwrap();
+        }
+        let mut banned = entry(1, PeerState::Banned);
+        banned.next_due = None;
+        banned.ban_until = Some(3_600_000);
+        store
+            .put_book_entries(1, std::slice::from_ref(&banned))
+            .unwrap();
+        store
+            .put_book_entries(2, &[entry(1, PeerState::Failing)])
+            .unwrap();
+        let visit = VisitReport {
+            node_id: node,
+            crawl_id: 2,
+            started: 1_000,
+            duration_ms: 5,
+            address: None,
+            error_class: None,
+            error: None,
+            identify: None,
+            metadata: None,
+            metadata_error: None,
+            rtt_us: None,
+            node_info: None,
+        };
+        store.record_visit(&visit, PeerState::Vetted).unwrap();
+        let failed = VisitReport {
+            started: 2_000,
+            error_class: Some(ErrorClass::Refused),
+            ..visit
+        };
+        store.record_visit(&failed, PeerState::Failing).unwrap();
+        assert_eq!(store.load_book(1).unwrap(), [banned]);
+        let p = store.get_peer(&node).unwrap().unwrap();
+        assert_eq!(p.dial.state, PeerState::Failing, "the last visit's crawl");
     }
 }

@@ -53,28 +53,39 @@ impl Store {
         Ok(out)
     }
 
-    /// Marks every crawl stored as running as interrupted (called at start-up, when no
-    /// crawl can be running yet). Returns their ids.
-    pub fn mark_running_interrupted(&self, now: UnixMillis) -> Result<Vec<CrawlId>, StoreError> {
+    /// Marks every crawl stored as running as interrupted, except those `resume` picks,
+    /// which stay running (called at start-up, when no crawl can be running yet). Returns
+    /// the ids marked and the crawls kept, oldest first.
+    pub fn mark_running_interrupted(
+        &self,
+        now: UnixMillis,
+        resume: impl Fn(&Crawl) -> bool,
+    ) -> Result<(Vec<CrawlId>, Vec<Crawl>), StoreError> {
         let mut ids = Vec::new();
+        let mut kept = Vec::new();
         for item in self.crawls.iter() {
             let (_, v) = item?;
             let mut crawl: Crawl = decode("crawls", &v)?;
-            if crawl.state == CrawlState::Running {
-                crawl.state = CrawlState::Interrupted;
-                crawl.finished_at = Some(now);
-                crawl.progress.in_flight = 0;
-                self.put_crawl(&crawl)?;
-                ids.push(crawl.id);
+            if crawl.state != CrawlState::Running {
+                continue;
             }
+            if resume(&crawl) {
+                kept.push(crawl);
+                continue;
+            }
+            crawl.state = CrawlState::Interrupted;
+            crawl.finished_at = Some(now);
+            crawl.progress.in_flight = 0;
+            self.put_crawl(&crawl)?;
+            ids.push(crawl.id);
         }
-        Ok(ids)
+        Ok((ids, kept))
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::model::{CrawlState, Profile};
+    use crate::model::{CrawlMode, CrawlState, Profile};
     use crate::store::test_support::{crawl, temp_store};
 
     #[test]
@@ -145,14 +156,22 @@ mod tests {
     }
 
     #[test]
-    fn running_crawls_become_interrupted() {
+    fn running_crawls_become_interrupted_unless_resumed() {
         let (_dir, store) = temp_store();
         let mut running = crawl(1, CrawlState::Running);
         running.progress.in_flight = 7;
         store.put_crawl(&running).unwrap();
         store.put_crawl(&crawl(2, CrawlState::Finished)).unwrap();
         store.put_crawl(&crawl(3, CrawlState::Running)).unwrap();
-        assert_eq!(store.mark_running_interrupted(5_000).unwrap(), [1, 3]);
+        let mut continuous = crawl(4, CrawlState::Running);
+        continuous.spec.mode = CrawlMode::Continuous;
+        store.put_crawl(&continuous).unwrap();
+        let (ids, kept) = store
+            .mark_running_interrupted(5_000, |c| c.spec.mode == CrawlMode::Continuous)
+            .unwrap();
+        assert_eq!(ids, [1, 3]);
+        assert_eq!(kept, [continuous.clone()]);
+        assert_eq!(store.get_crawl(4).unwrap(), Some(continuous));
         let c = store.get_crawl(1).unwrap().unwrap();
         assert_eq!(c.state, CrawlState::Interrupted);
         assert_eq!(c.finished_at, Some(5_000));
@@ -161,6 +180,12 @@ mod tests {
             store.get_crawl(2).unwrap().unwrap(),
             crawl(2, CrawlState::Finished)
         );
-        assert!(store.mark_running_interrupted(6_000).unwrap().is_empty());
+        let (ids, kept) = store.mark_running_interrupted(6_000, |_| false).unwrap();
+        assert_eq!((ids, kept.len()), (vec![4], 0));
+        assert!(store
+            .mark_running_interrupted(7_000, |_| true)
+            .unwrap()
+            .0
+            .is_empty());
     }
 }

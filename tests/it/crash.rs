@@ -52,6 +52,9 @@ async fn serve(dir: &Path, run: usize) -> Serve {
             "false",
             "--flush-every-ms",
             &FLUSH_EVERY_MS.to_string(),
+            // Each run starts a crawl of its own; the killed one stays interrupted
+            // (resuming is `resume.rs`'s subject).
+            "--no-resume",
         ])
         .env_remove("PEERSCOPE_TOKEN")
         .env_remove("PEERSCOPE_CONFIG")

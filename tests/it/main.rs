@@ -21,6 +21,7 @@ mod hostile;
 mod observe;
 mod px;
 mod relay;
+mod resume;
 mod rollup;
 mod scope;
 mod validate;

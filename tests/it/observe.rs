@@ -605,3 +605,45 @@ async fn http_endpoints_are_served_over_tls_when_tls_is_configured() {
     assert!(body.contains("networkmonitor_peer_count"));
     server.stop().await;
 }
+
+/// `peerscope_event_subscribers` counts the open `StreamPeerEvents` streams: up as clients
+/// subscribe, down as they go away.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_subscriber_gauge_follows_open_event_streams() {
+    let server = Server::start().await;
+    let http = server.http;
+    let gauge = move || async move {
+        let (code, text) = http_get(http, "/metrics", None).await;
+        assert_eq!(code, 200);
+        metric(&text, "peerscope_event_subscribers")
+    };
+    let wait_for = |want: f64| async move {
+        within(Duration::from_secs(20), async {
+            loop {
+                if gauge().await == Some(want) {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+        .await
+    };
+    assert_eq!(gauge().await, Some(0.0));
+    let mut streams = Vec::new();
+    for _ in 0..3 {
+        let mut client = server.client().await;
+        let stream = client
+            .stream_peer_events(pb::StreamPeerEventsRequest::default())
+            .await
+            .unwrap()
+            .into_inner();
+        streams.push((client, stream));
+    }
+    // Counted once the call has been answered.
+    assert_eq!(gauge().await, Some(3.0));
+    streams.truncate(1);
+    wait_for(1.0).await;
+    streams.clear();
+    wait_for(0.0).await;
+    server.stop().await;
+}

@@ -72,6 +72,14 @@ pub(super) fn seed_local_enr(
     b.build(key)
 }
 
+/// A crawl's node key: the saved secret (a resumed crawl keeps its node id and peer id),
+/// or a new one when none was saved or the saved one does not decode.
+pub(crate) fn crawl_key(saved: Option<Vec<u8>>) -> CombinedKey {
+    saved
+        .and_then(|mut secret| CombinedKey::secp256k1_from_bytes(&mut secret).ok())
+        .unwrap_or_else(CombinedKey::generate_secp256k1)
+}
+
 /// The libp2p identity of a secp256k1 discv5 key.
 pub(super) fn libp2p_key(key: &CombinedKey) -> Result<libp2p::identity::Keypair, StartError> {
     let CombinedKey::Secp256k1(k) = key else {
@@ -121,10 +129,12 @@ impl Discovery {
         self
     }
 
-    /// Binds the UDP socket on `addr` and starts discv5 with the crawl's bootstrap ENRs.
+    /// Binds the UDP socket on `addr` and starts discv5 with the crawl's bootstrap ENRs,
+    /// as the node of `key` (discv5 and libp2p).
     pub(crate) async fn start(
         spec: &CrawlSpec,
         addr: SocketAddr,
+        key: CombinedKey,
         counter: &MessageCounter,
         metrics: &Metrics,
     ) -> Result<Discovery, StartError> {
@@ -144,7 +154,6 @@ impl Discovery {
                 ipv6: Some(socket),
             }
         };
-        let key = CombinedKey::generate_secp256k1();
         let dial = &spec.settings.dial;
         let px = &spec.settings.peer_exchange;
         let mut dialer = if dial.enabled {

@@ -5,6 +5,7 @@
 //!          │  asks / tells                    ▲ events
 //!          ├─ walk.rs      pure: known nodes, queue, requests, stragglers, rounds
 //!          ├─ dials.rs     pure: address book, dial targets, per-IP limit
+//!          ├─ book.rs      CONTINUOUS: the address book written to the store, restored on resume
 //!          ├─ seed.rs      pure: peer-exchange answers, per-requester and per-IP limits
 //!          ├─ estimate.rs  pure: ONESHOT completion estimate
 //!          ├─ requests.rs  the walk's FINDNODE requests sent, their answers and failures
@@ -29,6 +30,7 @@
 //! `designated_find_node_keeps_first_packet_only` shows the truncation, and the crawl tests
 //! show the walk still finds every node).
 
+mod book;
 mod dials;
 mod estimate;
 pub(crate) mod io;
@@ -70,8 +72,10 @@ pub use self::io::{discv5_config, passive_local_enr};
 enum End {
     /// ONESHOT enumeration complete, or a limit hit.
     Finished,
-    /// Cancelled (StopCrawl or shutdown).
+    /// Cancelled by StopCrawl.
     Stopped,
+    /// Cancelled by the engine's shutdown.
+    Shutdown,
     /// The store failed.
     Failed(StoreError),
 }
@@ -98,33 +102,71 @@ struct Crawler {
     /// The known-node cap, the per-responder budget, and the nodes known out of scope.
     intake: Intake,
     rng: StdRng,
+    /// Rounds completed before the crawl was resumed (the walk counts from 0 again).
+    rounds_before: u64,
 }
 
-/// Runs the crawl until it finishes or is cancelled, then persists its final state.
+/// How a crawl task starts.
+pub(super) struct Launch {
+    /// Cancelled by StopCrawl (a child of `shutdown`).
+    pub cancel: CancellationToken,
+    /// The engine's shutdown: a CONTINUOUS crawl it cancels stays RUNNING in the store and
+    /// resumes at the next start.
+    pub shutdown: CancellationToken,
+    /// How often progress (and a CONTINUOUS crawl's book) is written to the store.
+    pub persist_every: Duration,
+    /// The crawl ran before the server restarted: restore its book, emit RESUMED.
+    pub resumed: bool,
+}
+
+/// Runs the crawl until it finishes or is cancelled, then persists its final state (a
+/// CONTINUOUS crawl cancelled by the shutdown: its progress and book, still RUNNING).
 pub(super) async fn run(
     io: Discovery,
     crawl: Crawl,
     store: Store,
     metrics: Metrics,
     snapshots: watch::Sender<Crawl>,
-    cancel: CancellationToken,
-    persist_every: Duration,
+    launch: Launch,
 ) {
     let mut c = Crawler::new(io, crawl, store, metrics);
-    let end = c.run_loop(&snapshots, &cancel, persist_every).await;
+    if launch.resumed {
+        c.restore_book();
+    }
+    let end = c
+        .run_loop(&snapshots, &launch.cancel, launch.persist_every)
+        .await;
+    let end = match end {
+        End::Stopped if launch.shutdown.is_cancelled() => End::Shutdown,
+        end => end,
+    };
     c.io.shutdown();
     if let Err(e) = c.flush_events() {
         tracing::error!(crawl = c.crawl.id, error = %e, "could not write the last events");
     }
     c.sync_walk();
+    let continuous = c.crawl.spec.mode == CrawlMode::Continuous;
+    let resumable = continuous && matches!(end, End::Shutdown);
+    if resumable {
+        if let Err(e) = c.persist_book() {
+            tracing::error!(crawl = c.crawl.id, error = %e, "could not write the address book");
+        }
+    } else {
+        c.drop_book();
+    }
     let crawl = &mut c.crawl;
     crawl.progress.in_flight = 0;
     crawl.progress.dialing = 0;
     crawl.progress.estimated_remaining_ms = None;
-    crawl.finished_at = Some(now_millis());
+    if !resumable {
+        crawl.finished_at = Some(now_millis());
+    }
     match end {
         End::Finished => crawl.state = CrawlState::Finished,
         End::Stopped => crawl.state = CrawlState::Stopped,
+        // Left RUNNING: the next start resumes it (or marks it interrupted).
+        End::Shutdown if resumable => {}
+        End::Shutdown => crawl.state = CrawlState::Stopped,
         End::Failed(e) => {
             crawl.state = CrawlState::Failed;
             crawl.error = Some(e.to_string());
@@ -151,13 +193,14 @@ impl Crawler {
     fn new(io: Discovery, crawl: Crawl, store: Store, metrics: Metrics) -> Crawler {
         let settings = crawl.spec.settings.clone();
         let mode = crawl.spec.mode;
+        let rounds_before = crawl.progress.rounds;
         let walk = Walk::new(WalkConfig {
             concurrency: settings.concurrency as usize,
             distances: settings.find_node_distances,
             mode,
             recrawl_interval: settings.recrawl_interval,
         });
-        let dials = Dials::new(
+        let mut dials = Dials::new(
             Policy {
                 min_redial: settings
                     .dial
@@ -169,6 +212,10 @@ impl Crawler {
             settings.dial.per_ip,
         );
         let seed_settings = settings.peer_exchange.seed.as_ref();
+        if mode == CrawlMode::Continuous {
+            // Its book is written to the store as it changes (see `book`).
+            dials.book.track_changes();
+        }
         let seed = PxServer::new(
             seed_settings
                 .map(|s| s.requester_interval)
@@ -197,6 +244,7 @@ impl Crawler {
             clusters: HashMap::new(),
             intake,
             rng: StdRng::from_entropy(),
+            rounds_before,
         }
     }
 
@@ -210,10 +258,11 @@ impl Crawler {
         if let Err(e) = self.bootstrap() {
             return End::Failed(e);
         }
+        // Counted from the crawl's creation: a resumed crawl has used part of it already.
         let deadline = self
             .settings
             .max_duration
-            .map(|d| tokio::time::Instant::now() + d);
+            .map(|d| tokio::time::Instant::now() + d.saturating_sub(self.crawl.elapsed()));
         let mut reports = Reports::new(persist_every);
         self.io.lookups(self.settings.random_lookups);
         loop {

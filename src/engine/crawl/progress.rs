@@ -29,7 +29,7 @@ impl Crawler {
         let p = &mut self.crawl.progress;
         p.queried = self.walk.queried();
         p.unresponsive = self.walk.unresponsive();
-        p.rounds = self.walk.rounds();
+        p.rounds = self.rounds_before + self.walk.rounds();
     }
 
     pub(super) fn update_progress(&mut self) {
@@ -94,10 +94,11 @@ impl Reports {
     }
 
     /// Publishes the snapshot every [`PUBLISH_INTERVAL`] (what happens in between is
-    /// published at [`Reports::next_publish`]) and persists the crawl every `persist_every`.
+    /// published at [`Reports::next_publish`]) and persists the crawl (and a CONTINUOUS
+    /// crawl's changed book entries) every `persist_every`.
     pub(super) fn due(
         &mut self,
-        c: &Crawler,
+        c: &mut Crawler,
         snapshots: &watch::Sender<Crawl>,
     ) -> Result<(), StoreError> {
         if self.last_publish.elapsed() >= PUBLISH_INTERVAL {
@@ -108,6 +109,7 @@ impl Reports {
             self.unpublished = true;
         }
         if self.last_persist.elapsed() >= self.persist_every {
+            c.persist_book()?;
             c.store.put_crawl(&c.crawl)?;
             self.last_persist = Instant::now();
         }

@@ -42,6 +42,7 @@ class PeerEventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PEER_EVENT_KIND_PEER_DOWN: _ClassVar[PeerEventKind]
     PEER_EVENT_KIND_PEER_EXCHANGE: _ClassVar[PeerEventKind]
     PEER_EVENT_KIND_PEER_EXCHANGE_SERVED: _ClassVar[PeerEventKind]
+    PEER_EVENT_KIND_RESUMED: _ClassVar[PeerEventKind]
 
 class ShardEncoding(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -78,6 +79,7 @@ PEER_EVENT_KIND_PEER_UP: PeerEventKind
 PEER_EVENT_KIND_PEER_DOWN: PeerEventKind
 PEER_EVENT_KIND_PEER_EXCHANGE: PeerEventKind
 PEER_EVENT_KIND_PEER_EXCHANGE_SERVED: PeerEventKind
+PEER_EVENT_KIND_RESUMED: PeerEventKind
 SHARD_ENCODING_UNSPECIFIED: ShardEncoding
 SHARD_ENCODING_RS: ShardEncoding
 SHARD_ENCODING_RSV: ShardEncoding

@@ -131,7 +131,8 @@ export interface Peer {
    */
   'reachable'?: (boolean);
   /**
-   * Address-book state: new, vetted, failing, bad or banned.
+   * Address-book state in the crawl that dialed the peer last (each crawl keeps its own
+   * address book): new, vetted, failing, bad or banned.
    */
   'state'?: (string);
   /**
@@ -295,7 +296,8 @@ export interface Peer__Output {
    */
   'reachable'?: (boolean);
   /**
-   * Address-book state: new, vetted, failing, bad or banned.
+   * Address-book state in the crawl that dialed the peer last (each crawl keeps its own
+   * address book): new, vetted, failing, bad or banned.
    */
   'state': (string);
   /**
