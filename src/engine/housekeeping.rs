@@ -47,7 +47,7 @@ impl Housekeeping {
                         tracing::debug!(crawls = reaped, "ended crawl tasks let go");
                     }
                     if n % RETENTION_EVERY == 0 {
-                        self.retain();
+                        self.retain().await;
                     }
                     n += 1;
                 }
@@ -55,10 +55,15 @@ impl Housekeeping {
         }
     }
 
-    /// Drops the events beyond the count kept or older than the age kept.
-    fn retain(&self) {
+    /// Drops the events beyond the count kept or older than the age kept, in bounded steps
+    /// on blocking threads, so a large backlog never holds a runtime worker.
+    async fn retain(&self) {
         let min_time = now_millis().saturating_sub(self.event_max_age.as_millis() as u64);
-        match self.store.trim_events(self.event_retention, min_time) {
+        match self
+            .store
+            .trim_events_async(self.event_retention, min_time)
+            .await
+        {
             Ok(0) => {}
             Ok(d) => tracing::info!(dropped = d, "event retention"),
             Err(e) => tracing::error!(error = %e, "event retention failed"),
