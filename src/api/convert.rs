@@ -834,6 +834,14 @@ fn pb_progress(p: &CrawlProgress, elapsed: Duration) -> pb::CrawlProgress {
         px_enrs: p.px_enrs,
         px_served: p.px_served,
         px_refused: p.px_refused,
+        find_node_timeouts: p.find_node_timeouts,
+        request_timeout: p
+            .request_timeout_ms
+            .map(|ms| to_pb_duration(Duration::from_millis(ms))),
+        walk_tail: p
+            .walk_tail_ms
+            .map(|ms| to_pb_duration(Duration::from_millis(ms))),
+        lookup_only: p.lookup_only,
         estimated_remaining: p
             .estimated_remaining_ms
             .map(|ms| to_pb_duration(Duration::from_millis(ms))),

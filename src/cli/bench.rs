@@ -227,7 +227,7 @@ async fn baseline(net: &Testnet, settings: &CrawlSettings) -> Result<(usize, usi
 }
 
 /// The service on loopback listeners with its database in `dir`, crawls bound to 127.0.0.1.
-async fn start_service(dir: &std::path::Path) -> Result<ServiceHandle, String> {
+pub(super) async fn start_service(dir: &std::path::Path) -> Result<ServiceHandle, String> {
     let config = ServiceConfig {
         flush_every_ms: 500,
         engine: EngineConfig {
@@ -242,7 +242,7 @@ async fn start_service(dir: &std::path::Path) -> Result<ServiceHandle, String> {
 
 /// Stops the service as `peerscope serve` does; the benchmark fails if it does not stop
 /// cleanly.
-async fn stop_service(service: ServiceHandle) -> Result<(), String> {
+pub(super) async fn stop_service(service: ServiceHandle) -> Result<(), String> {
     let report = service.shutdown().await.map_err(|e| e.to_string())?;
     if report.is_clean() {
         Ok(())
@@ -282,6 +282,11 @@ async fn crawl(
 
 /// The ONESHOT Waku crawl every benchmark runs.
 fn bench_spec(net: &Testnet, settings: &CrawlSettings) -> CrawlSpec {
+    spec_for(net.bootstrap_enrs().to_vec(), settings)
+}
+
+/// The ONESHOT Waku crawl of the benchmarks, from `bootstrap_enrs`.
+pub(super) fn spec_for(bootstrap_enrs: Vec<String>, settings: &CrawlSettings) -> CrawlSpec {
     CrawlSpec {
         name: "bench".into(),
         labels: Default::default(),
@@ -289,7 +294,7 @@ fn bench_spec(net: &Testnet, settings: &CrawlSettings) -> CrawlSpec {
             cluster_id: 1,
             shards: vec![],
         },
-        bootstrap_enrs: net.bootstrap_enrs().to_vec(),
+        bootstrap_enrs,
         dns_tree_urls: Vec::new(),
         dns_from: None,
         mode: CrawlMode::Oneshot,
@@ -298,7 +303,7 @@ fn bench_spec(net: &Testnet, settings: &CrawlSettings) -> CrawlSpec {
     }
 }
 
-fn tempfile_dir() -> Result<std::path::PathBuf, String> {
+pub(super) fn tempfile_dir() -> Result<std::path::PathBuf, String> {
     let dir = std::env::temp_dir().join(format!(
         "peerscope-bench-{}-{}",
         std::process::id(),
@@ -635,6 +640,20 @@ pub struct BenchArgs {
     /// in for clients on other machines).
     #[arg(long, requires = "subscribers")]
     pub subscribers_in_process: bool,
+    /// Instead: discovery only (no dials), peerscope's ONESHOT crawl against a reference
+    /// walk written directly on discv5 (17 distances per node, one request per node at a
+    /// time, 16 nodes in flight, no store), alternating, on a testnet in a child process.
+    #[arg(long, conflicts_with = "subscribers")]
+    pub walk: bool,
+    /// With --walk: share of testnet nodes whose TCP port is closed.
+    #[arg(long, default_value_t = 0.0, requires = "walk")]
+    pub down: f64,
+    /// With --walk: records of nodes that never answer in the testnet's tables.
+    #[arg(long, default_value_t = 0, requires = "walk")]
+    pub dead: usize,
+    /// With --walk: a discv5-only testnet (no libp2p, no TCP in the records).
+    #[arg(long, requires = "walk")]
+    pub no_libp2p: bool,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -682,6 +701,28 @@ pub async fn run_command(args: BenchArgs) -> anyhow::Result<()> {
     settings.concurrency = args.concurrency;
     settings.dial.concurrency = args.dial_concurrency;
     settings.dial.per_ip = args.dial_concurrency;
+    if args.walk {
+        let mut settings = CrawlSettings {
+            concurrency: args.concurrency,
+            ..CrawlSettings::default()
+        };
+        settings.dial.enabled = false;
+        let report = super::walk_bench::run(super::walk_bench::WalkBenchConfig {
+            nodes: args.nodes,
+            down: args.down,
+            dead: args.dead,
+            libp2p: !args.no_libp2p,
+            rounds: args.rounds,
+            settings,
+        })
+        .await?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        } else {
+            super::walk_bench::print(&report);
+        }
+        return Ok(());
+    }
     let config = BenchConfig {
         nodes: args.nodes,
         rounds: args.rounds,

@@ -7,3 +7,5 @@ pub mod client;
 pub mod serve;
 #[cfg(feature = "testnet")]
 pub mod testnet;
+#[cfg(feature = "testnet")]
+pub mod walk_bench;

@@ -132,10 +132,9 @@ pub enum FindNodeError {
     /// The iterative lookup failed (discv5's error, `Debug` form).
     #[error("{0:?}")]
     Query(discv5::QueryError),
-    /// discv5 never answered the request (it times requests out itself; this guards
-    /// against a lost callback).
-    #[error("timed out")]
-    Lost,
+    /// No answer within the walk's timeout (adapted to the round trips seen so far).
+    #[error("no answer within {0:?}")]
+    TimedOut(std::time::Duration),
 }
 
 /// Why a peer-exchange request to a visited peer got no records.

@@ -277,6 +277,14 @@ pub struct CrawlProgress {
     pub px_enrs: u64,
     pub px_served: u64,
     pub px_refused: u64,
+    /// FINDNODE requests that got no answer in time (counted in `find_node_failures` too).
+    pub find_node_timeouts: u64,
+    /// The timeout the walk gives a FINDNODE request now, adapted to the round trips seen.
+    pub request_timeout_ms: Option<u64>,
+    /// Time from the last answer of the last complete round to its end.
+    pub walk_tail_ms: Option<u64>,
+    /// Nodes random lookups returned that no answer of the walk returned.
+    pub lookup_only: u64,
     /// ONESHOT only, while running: estimated time until the crawl finishes, from the work
     /// known to remain and the recent throughput; `None` when it cannot be estimated yet.
     pub estimated_remaining_ms: Option<u64>,

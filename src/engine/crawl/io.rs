@@ -2,6 +2,7 @@
 //! random lookups in flight), its dialer and relay monitor swarms, and the geolocator its
 //! peers' IPs go to. [`Discovery`] owns them; the crawl loop decides what to do with them.
 
+use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,7 +25,9 @@ use crate::protocol::waku::WakuMetadata;
 
 /// A discv5 configuration for crawling: the profile's protocol id, no ENR updates from
 /// peers' PONGs, no NAT probing, and a session cache big enough to keep a session with
-/// every node of a large network (re-handshaking costs an ECDH per node).
+/// every node of a large network (re-handshaking costs an ECDH per node). discv5 sends
+/// each request once and gives up after `request_timeout`: the walk times its requests
+/// out sooner, as the round trips it sees allow, and retries them itself.
 pub fn discv5_config(
     listen: ListenConfig,
     protocol_id: [u8; 6],
@@ -36,7 +39,7 @@ pub fn discv5_config(
             protocol_version: 1u16.to_be_bytes(),
         })
         .request_timeout(request_timeout)
-        .request_retries(1)
+        .request_retries(0)
         .query_peer_timeout(request_timeout * 2)
         .session_cache_capacity(20_000)
         .disable_enr_update()
@@ -86,9 +89,21 @@ pub(super) fn libp2p_key(key: &CombinedKey) -> Result<libp2p::identity::Keypair,
 pub(super) enum Job {
     FindNode {
         request: Request,
+        /// From sending to the answer (or the failure).
+        rtt: Duration,
         result: Result<Vec<Enr>, FindNodeError>,
     },
     Lookup(Result<Vec<Enr>, FindNodeError>),
+}
+
+impl FindNodeError {
+    /// Whether the request got no answer in time (rather than failing otherwise).
+    pub(super) fn is_timeout(&self) -> bool {
+        matches!(
+            self,
+            FindNodeError::TimedOut(_) | FindNodeError::Request(discv5::RequestError::Timeout)
+        )
+    }
 }
 
 /// A started discv5 instance for one crawl, with the swarms and the geolocator it feeds.
@@ -100,6 +115,8 @@ pub(crate) struct Discovery {
     pub(super) local_id: NodeId,
     /// FINDNODE requests and lookups in flight.
     pub(super) jobs: JoinSet<Job>,
+    /// The tasks among the jobs that are random lookups.
+    lookups: HashSet<tokio::task::Id>,
     pub(super) dialer: Option<Dialer>,
     pub(super) relay: Option<RelayMonitor>,
     /// Seed mode: the libp2p TCP address peer exchange is served on.
@@ -211,6 +228,7 @@ impl Discovery {
             local_addr,
             local_id,
             jobs: JoinSet::new(),
+            lookups: HashSet::new(),
             dialer,
             relay,
             seed_addr,
@@ -240,18 +258,23 @@ impl Discovery {
         }
     }
 
-    /// Sends `request` to `enr` (one distance, designated FINDNODE). discv5 times requests
-    /// out itself; `guard` only bounds a lost callback.
-    pub(super) fn send(&mut self, request: Request, enr: Enr, guard: Duration) {
+    /// Sends `request` to `enr` (a designated FINDNODE) and gives up on it after
+    /// `timeout`.
+    pub(super) fn send(&mut self, request: Request, enr: Enr, timeout: Duration) {
         let fut = self
             .discv5
-            .find_node_designated_peer(enr, vec![request.distance]);
+            .find_node_designated_peer(enr, request.distances());
         self.jobs.spawn(async move {
-            let result = match tokio::time::timeout(guard, fut).await {
+            let sent = tokio::time::Instant::now();
+            let result = match tokio::time::timeout(timeout, fut).await {
                 Ok(r) => r.map_err(FindNodeError::Request),
-                Err(_) => Err(FindNodeError::Lost),
+                Err(_) => Err(FindNodeError::TimedOut(timeout)),
             };
-            Job::FindNode { request, result }
+            Job::FindNode {
+                request,
+                rtt: sent.elapsed(),
+                result,
+            }
         });
     }
 
@@ -259,14 +282,26 @@ impl Discovery {
     pub(super) fn lookups(&mut self, n: u32) {
         for _ in 0..n {
             let fut = self.discv5.find_node(enr::NodeId::random());
-            self.jobs
+            let task = self
+                .jobs
                 .spawn(async move { Job::Lookup(fut.await.map_err(FindNodeError::Query)) });
+            self.lookups.insert(task.id());
         }
+    }
+
+    /// A job's task ended (with its job, or with a panic).
+    pub(super) fn job_ended(&mut self, task: tokio::task::Id) {
+        self.lookups.remove(&task);
     }
 
     /// FINDNODE requests and lookups in flight.
     pub(super) fn in_flight(&self) -> usize {
         self.jobs.len()
+    }
+
+    /// FINDNODE requests of the walk in flight (lookups not counted).
+    pub(super) fn walk_in_flight(&self) -> usize {
+        self.jobs.len().saturating_sub(self.lookups.len())
     }
 
     /// Whether the dialer (if any) has no visit in progress and no event waiting.

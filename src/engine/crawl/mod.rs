@@ -92,6 +92,10 @@ struct Crawler {
     sources_seen: HashSet<(NodeId, SourceKind, Option<String>)>,
     /// Each known node's cluster from its ENR (`rs`/`rsv`).
     clusters: HashMap<NodeId, Option<u16>>,
+    /// Nodes some answer of the walk returned.
+    walk_found: HashSet<NodeId>,
+    /// Nodes random lookups returned and no answer of the walk did (yet).
+    lookup_only: HashSet<NodeId>,
     rng: StdRng,
     /// `max_peers` reached.
     limit_hit: bool,
@@ -153,6 +157,7 @@ impl Crawler {
             distances: settings.find_node_distances,
             mode,
             recrawl_interval: settings.recrawl_interval,
+            request_timeout: settings.request_timeout,
         });
         let dials = Dials::new(
             Policy {
@@ -190,6 +195,8 @@ impl Crawler {
             events: Vec::new(),
             sources_seen: HashSet::new(),
             clusters: HashMap::new(),
+            walk_found: HashSet::new(),
+            lookup_only: HashSet::new(),
             rng: StdRng::from_entropy(),
             limit_hit: false,
         }
@@ -217,17 +224,21 @@ impl Crawler {
                 Ok(Some(end)) => return end,
                 Err(e) => return End::Failed(e),
             }
-            let wake = [self.walk.next_round(), self.dials.book.next_wakeup()]
+            let wake = [self.walk.next_wakeup(), self.dials.book.next_wakeup()]
                 .into_iter()
                 .flatten()
                 .min();
             let handled = tokio::select! {
                 _ = cancel.cancelled() => return End::Stopped,
                 _ = sleep_until_opt(deadline) => return End::Finished,
-                Some(done) = self.io.jobs.join_next(), if !self.io.jobs.is_empty() => {
+                Some(done) = self.io.jobs.join_next_with_id(), if !self.io.jobs.is_empty() => {
                     match done {
-                        Ok(job) => self.on_job(job),
+                        Ok((task, job)) => {
+                            self.io.job_ended(task);
+                            self.on_job(job)
+                        }
                         Err(e) => {
+                            self.io.job_ended(e.id());
                             if e.is_panic() {
                                 tracing::error!(error = %e, "crawl job panicked");
                             }
@@ -236,7 +247,9 @@ impl Crawler {
                     }
                 }
                 Some(event) = self.io.events.recv() => match event {
-                    Event::Discovered(enr) | Event::SessionEstablished(enr, _) => {
+                    // Nodes a random lookup came across.
+                    Event::Discovered(enr) => self.on_lookup_enr(enr),
+                    Event::SessionEstablished(enr, _) => {
                         self.on_enr(enr, SourceKind::Discv5, None)
                     }
                     _ => Ok(()),
@@ -272,12 +285,13 @@ impl Crawler {
         self.update_progress();
         reports.due(self, snapshots)?;
         let dials_idle = self.dials.undialed() == 0 && self.io.dialer_idle();
-        match self
-            .walk
-            .check_round(self.io.in_flight(), dials_idle, tokio::time::Instant::now())
-        {
+        // Random lookups do not hold a round open.
+        match self.walk.check_round(
+            self.io.walk_in_flight(),
+            dials_idle,
+            tokio::time::Instant::now(),
+        ) {
             Round::Open => {}
-            Round::Requeued => self.send_requests(),
             Round::Done | Round::Finished => {
                 // Every known node walked (and, ONESHOT, dialed), nothing new pending.
                 self.update_progress();

@@ -30,6 +30,10 @@ impl Crawler {
         p.queried = self.walk.queried();
         p.unresponsive = self.walk.unresponsive();
         p.rounds = self.walk.rounds();
+        p.find_node_timeouts = self.walk.timeouts();
+        p.request_timeout_ms = Some(self.walk.timeout().as_millis() as u64);
+        p.walk_tail_ms = self.walk.tail().map(|t| t.as_millis() as u64);
+        p.lookup_only = self.lookup_only.len() as u64;
     }
 
     pub(super) fn update_progress(&mut self) {

@@ -1,26 +1,36 @@
-//! The walk's requests on the wire: sending what the walk asks for, and what an answer
-//! or a failure does (the walk's bookkeeping, the peer seen, the records it holds).
-
-use std::time::Duration;
+//! The walk's requests on the wire: sending what the walk asks for with the timeout it
+//! gives, and what an answer or a failure does (the walk's bookkeeping, the peer seen, the
+//! records it holds); and the records random lookups bring, with what they find that the
+//! walk does not.
 
 use super::io::Job;
+use super::walk::{Request, ATTEMPTS};
 use super::Crawler;
-use crate::model::{now_millis, SourceKind};
+use crate::model::{now_millis, NodeId, SourceKind};
+use crate::protocol::enr::Enr;
 use crate::store::StoreError;
 
 impl Crawler {
     /// Sends the FINDNODE requests the walk has room for.
     pub(super) fn send_requests(&mut self) {
-        // discv5 times requests out itself; this outer bound only guards against a lost
-        // callback.
-        let guard = self.settings.request_timeout * 3 + Duration::from_secs(1);
-        for request in self.walk.next_requests(self.io.in_flight()) {
+        let now = tokio::time::Instant::now();
+        let timeout = self.walk.timeout();
+        for request in self.walk.next_requests(self.io.in_flight(), now) {
             let Some(enr) = self.walk.record(&request.node).cloned() else {
+                // Records are never dropped; should one be missing, the request ends here.
+                self.walk.failed(
+                    Request {
+                        attempt: ATTEMPTS,
+                        ..request
+                    },
+                    false,
+                    now,
+                );
                 continue;
             };
             self.crawl.progress.find_node_requests += 1;
             self.metrics.find_node(1, 0);
-            self.io.send(request, enr, guard);
+            self.io.send(request, enr, timeout);
         }
     }
 
@@ -30,33 +40,43 @@ impl Crawler {
                 self.crawl.progress.lookups += 1;
                 if let Ok(enrs) = result {
                     for enr in enrs {
-                        self.on_enr(enr, SourceKind::Discv5, None)?;
+                        self.on_lookup_enr(enr)?;
                     }
                 }
             }
             Job::FindNode {
                 request,
+                rtt,
                 result: Ok(enrs),
             } => {
                 if request.is_probe() {
                     // It answered: seen now (once per walk, not per request).
                     self.store.touch_peer(&request.node, now_millis())?;
                 }
-                self.walk.answered(request);
-                for enr in enrs {
+                let found: Vec<NodeId> = enrs.iter().map(|e| e.node_id().raw()).collect();
+                self.walk
+                    .answered(request, rtt, &found, tokio::time::Instant::now());
+                for (enr, id) in enrs.into_iter().zip(found) {
+                    if self.walk_found.insert(id) {
+                        self.lookup_only.remove(&id);
+                    }
                     self.on_enr(enr, SourceKind::Discv5, None)?;
                 }
             }
             Job::FindNode {
                 request,
                 result: Err(reason),
+                ..
             } => {
                 self.crawl.progress.find_node_failures += 1;
                 self.metrics.find_node(0, 1);
-                let outcome = self.walk.failed(request);
+                let outcome =
+                    self.walk
+                        .failed(request, reason.is_timeout(), tokio::time::Instant::now());
                 tracing::trace!(
                     node = %hex::encode(request.node),
-                    distance = request.distance,
+                    ask = ?request.ask,
+                    attempt = request.attempt,
                     %reason,
                     ?outcome,
                     "FINDNODE failed"
@@ -64,5 +84,14 @@ impl Crawler {
             }
         }
         Ok(())
+    }
+
+    /// A record a random lookup came across: noted when no answer of the walk had it.
+    pub(super) fn on_lookup_enr(&mut self, enr: Enr) -> Result<(), StoreError> {
+        let id = enr.node_id().raw();
+        if !self.walk_found.contains(&id) && id != self.io.local_id {
+            self.lookup_only.insert(id);
+        }
+        self.on_enr(enr, SourceKind::Discv5, None)
     }
 }
