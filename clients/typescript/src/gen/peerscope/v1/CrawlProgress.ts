@@ -117,6 +117,29 @@ export interface CrawlProgress {
    * Seed mode: requests refused (status 400 or 429).
    */
   'pxRefused'?: (number | string | Long);
+  /**
+   * FINDNODE requests that got no answer in time, all rounds (counted in
+   * `find_node_failures` too).
+   */
+  'findNodeTimeouts'?: (number | string | Long);
+  /**
+   * The timeout the walk gives a FINDNODE request now: 3 × the 99th percentile of the
+   * round trips of the last 256 answers, at least 100 ms and at most the crawl's
+   * `request_timeout` (which it is until 16 answers are in). A request that times out is
+   * retried at once.
+   */
+  'requestTimeout'?: (_google_protobuf_Duration | null);
+  /**
+   * Time from the last answered FINDNODE request of the last complete round to the
+   * round's end: what nodes that never answered cost at its end (about two request
+   * timeouts at most). Unset until a round completes.
+   */
+  'walkTail'?: (_google_protobuf_Duration | null);
+  /**
+   * Nodes that random lookups returned and no FINDNODE answer of the walk did, all
+   * rounds (what the lookups found beyond the walk).
+   */
+  'lookupOnly'?: (number | string | Long);
 }
 
 /**
@@ -233,4 +256,27 @@ export interface CrawlProgress__Output {
    * Seed mode: requests refused (status 400 or 429).
    */
   'pxRefused': (string);
+  /**
+   * FINDNODE requests that got no answer in time, all rounds (counted in
+   * `find_node_failures` too).
+   */
+  'findNodeTimeouts': (string);
+  /**
+   * The timeout the walk gives a FINDNODE request now: 3 × the 99th percentile of the
+   * round trips of the last 256 answers, at least 100 ms and at most the crawl's
+   * `request_timeout` (which it is until 16 answers are in). A request that times out is
+   * retried at once.
+   */
+  'requestTimeout': (_google_protobuf_Duration__Output | null);
+  /**
+   * Time from the last answered FINDNODE request of the last complete round to the
+   * round's end: what nodes that never answered cost at its end (about two request
+   * timeouts at most). Unset until a round completes.
+   */
+  'walkTail': (_google_protobuf_Duration__Output | null);
+  /**
+   * Nodes that random lookups returned and no FINDNODE answer of the walk did, all
+   * rounds (what the lookups found beyond the walk).
+   */
+  'lookupOnly': (string);
 }
