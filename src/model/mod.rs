@@ -281,7 +281,7 @@ pub struct CrawlProgress {
     pub find_node_timeouts: u64,
     /// The timeout the walk gives a FINDNODE request now, adapted to the round trips seen.
     pub request_timeout_ms: Option<u64>,
-    /// Time from the last answer of the last complete round to its end.
+    /// Time from the last answer of a round to the moment its walk had nothing left to do.
     pub walk_tail_ms: Option<u64>,
     /// Nodes random lookups returned that no answer of the walk returned.
     pub lookup_only: u64,

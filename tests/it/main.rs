@@ -17,3 +17,4 @@ mod observe;
 mod px;
 mod relay;
 mod validate;
+mod walk;

@@ -2,7 +2,7 @@
 //! random lookups in flight), its dialer and relay monitor swarms, and the geolocator its
 //! peers' IPs go to. [`Discovery`] owns them; the crawl loop decides what to do with them.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,7 +10,7 @@ use std::time::Duration;
 use discv5::{ConfigBuilder, Discv5, Event, ListenConfig, ProtocolIdentity};
 use enr::CombinedKey;
 use tokio::sync::mpsc;
-use tokio::task::JoinSet;
+use tokio::task::{AbortHandle, JoinSet};
 
 use super::walk::Request;
 use crate::engine::counter::MessageCounter;
@@ -25,9 +25,12 @@ use crate::protocol::waku::WakuMetadata;
 
 /// A discv5 configuration for crawling: the profile's protocol id, no ENR updates from
 /// peers' PONGs, no NAT probing, and a session cache big enough to keep a session with
-/// every node of a large network (re-handshaking costs an ECDH per node). discv5 sends
-/// each request once and gives up after `request_timeout`: the walk times its requests
-/// out sooner, as the round trips it sees allow, and retries them itself.
+/// every node of a large network (re-handshaking costs an ECDH per node).
+///
+/// discv5 sends a request's packet again once, 0.45 × `request_timeout` later, and gives
+/// the request up at 0.9 × `request_timeout`: just before the walk's longest timeout, so
+/// that a retry after it starts a fresh handshake rather than queueing behind the old one.
+/// The walk times its requests out sooner as the round trips it sees allow.
 pub fn discv5_config(
     listen: ListenConfig,
     protocol_id: [u8; 6],
@@ -38,8 +41,8 @@ pub fn discv5_config(
             protocol_id,
             protocol_version: 1u16.to_be_bytes(),
         })
-        .request_timeout(request_timeout)
-        .request_retries(0)
+        .request_timeout(request_timeout * 9 / 20)
+        .request_retries(1)
         .query_peer_timeout(request_timeout * 2)
         .session_cache_capacity(20_000)
         .disable_enr_update()
@@ -89,8 +92,6 @@ pub(super) fn libp2p_key(key: &CombinedKey) -> Result<libp2p::identity::Keypair,
 pub(super) enum Job {
     FindNode {
         request: Request,
-        /// From sending to the answer (or the failure).
-        rtt: Duration,
         result: Result<Vec<Enr>, FindNodeError>,
     },
     Lookup(Result<Vec<Enr>, FindNodeError>),
@@ -117,6 +118,10 @@ pub(crate) struct Discovery {
     pub(super) jobs: JoinSet<Job>,
     /// The tasks among the jobs that are random lookups.
     lookups: HashSet<tokio::task::Id>,
+    /// The walk's requests in flight: their tasks, to stop waiting for one that timed out.
+    requests: HashMap<Request, AbortHandle>,
+    /// The request each task of the walk sends.
+    request_tasks: HashMap<tokio::task::Id, Request>,
     pub(super) dialer: Option<Dialer>,
     pub(super) relay: Option<RelayMonitor>,
     /// Seed mode: the libp2p TCP address peer exchange is served on.
@@ -229,6 +234,8 @@ impl Discovery {
             local_id,
             jobs: JoinSet::new(),
             lookups: HashSet::new(),
+            requests: HashMap::new(),
+            request_tasks: HashMap::new(),
             dialer,
             relay,
             seed_addr,
@@ -258,24 +265,28 @@ impl Discovery {
         }
     }
 
-    /// Sends `request` to `enr` (a designated FINDNODE) and gives up on it after
-    /// `timeout`.
-    pub(super) fn send(&mut self, request: Request, enr: Enr, timeout: Duration) {
+    /// Sends `request` to `enr` (a designated FINDNODE). The walk times it out (see
+    /// [`Discovery::abort`]); `guard` only bounds a lost discv5 callback.
+    pub(super) fn send(&mut self, request: Request, enr: Enr, guard: Duration) {
         let fut = self
             .discv5
             .find_node_designated_peer(enr, request.distances());
-        self.jobs.spawn(async move {
-            let sent = tokio::time::Instant::now();
-            let result = match tokio::time::timeout(timeout, fut).await {
+        let task = self.jobs.spawn(async move {
+            let result = match tokio::time::timeout(guard, fut).await {
                 Ok(r) => r.map_err(FindNodeError::Request),
-                Err(_) => Err(FindNodeError::TimedOut(timeout)),
+                Err(_) => Err(FindNodeError::TimedOut(guard)),
             };
-            Job::FindNode {
-                request,
-                rtt: sent.elapsed(),
-                result,
-            }
+            Job::FindNode { request, result }
         });
+        self.request_tasks.insert(task.id(), request);
+        self.requests.insert(request, task);
+    }
+
+    /// Stops waiting for `request` (it timed out).
+    pub(super) fn abort(&mut self, request: &Request) {
+        if let Some(task) = self.requests.remove(request) {
+            task.abort();
+        }
     }
 
     /// Starts `n` iterative lookups of random targets.
@@ -289,19 +300,19 @@ impl Discovery {
         }
     }
 
-    /// A job's task ended (with its job, or with a panic).
+    /// A job's task ended (with its job, aborted, or with a panic).
     pub(super) fn job_ended(&mut self, task: tokio::task::Id) {
         self.lookups.remove(&task);
+        if let Some(request) = self.request_tasks.remove(&task) {
+            if self.requests.get(&request).is_some_and(|t| t.id() == task) {
+                self.requests.remove(&request);
+            }
+        }
     }
 
-    /// FINDNODE requests and lookups in flight.
-    pub(super) fn in_flight(&self) -> usize {
-        self.jobs.len()
-    }
-
-    /// FINDNODE requests of the walk in flight (lookups not counted).
-    pub(super) fn walk_in_flight(&self) -> usize {
-        self.jobs.len().saturating_sub(self.lookups.len())
+    /// Random lookups in flight.
+    pub(super) fn lookups_in_flight(&self) -> usize {
+        self.lookups.len()
     }
 
     /// Whether the dialer (if any) has no visit in progress and no event waiting.
@@ -313,6 +324,8 @@ impl Discovery {
     /// their connections; visits cut short are not recorded).
     pub(super) fn shutdown(&mut self) {
         self.jobs.abort_all();
+        self.requests.clear();
+        self.request_tasks.clear();
         self.discv5.shutdown();
         self.dialer = None;
         self.relay = None;

@@ -276,6 +276,7 @@ impl Crawler {
         snapshots: &watch::Sender<Crawl>,
         reports: &mut Reports,
     ) -> Result<Option<End>, StoreError> {
+        self.expire_requests();
         self.fill_dials()?;
         self.flush_events()?;
         if self.limit_hit {
@@ -286,11 +287,10 @@ impl Crawler {
         reports.due(self, snapshots)?;
         let dials_idle = self.dials.undialed() == 0 && self.io.dialer_idle();
         // Random lookups do not hold a round open.
-        match self.walk.check_round(
-            self.io.walk_in_flight(),
-            dials_idle,
-            tokio::time::Instant::now(),
-        ) {
+        match self
+            .walk
+            .check_round(dials_idle, tokio::time::Instant::now())
+        {
             Round::Open => {}
             Round::Done | Round::Finished => {
                 // Every known node walked (and, ONESHOT, dialed), nothing new pending.

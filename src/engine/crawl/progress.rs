@@ -41,7 +41,7 @@ impl Crawler {
         let p = &mut self.crawl.progress;
         p.discovered = self.walk.known() as u64;
         p.queued = self.walk.queued() as u64;
-        p.in_flight = self.io.in_flight() as u64;
+        p.in_flight = (self.walk.in_flight() + self.io.lookups_in_flight()) as u64;
         p.dialing = self.io.dialer.as_ref().map_or(0, |d| d.in_flight() as u64);
         p.dial_queued = self.dials.undialed() as u64;
         if let Some(r) = &self.io.relay {

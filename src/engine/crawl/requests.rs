@@ -4,7 +4,9 @@
 //! walk does not.
 
 use super::io::Job;
-use super::walk::{Request, ATTEMPTS};
+use std::time::Duration;
+
+use super::walk::{Failure, Request, ATTEMPTS};
 use super::Crawler;
 use crate::model::{now_millis, NodeId, SourceKind};
 use crate::protocol::enr::Enr;
@@ -14,8 +16,10 @@ impl Crawler {
     /// Sends the FINDNODE requests the walk has room for.
     pub(super) fn send_requests(&mut self) {
         let now = tokio::time::Instant::now();
-        let timeout = self.walk.timeout();
-        for request in self.walk.next_requests(self.io.in_flight(), now) {
+        // The walk times requests out; discv5 gives up after `request_timeout`, and this
+        // outer bound only guards against a lost callback.
+        let guard = self.settings.request_timeout + Duration::from_secs(1);
+        for request in self.walk.next_requests(self.io.lookups_in_flight(), now) {
             let Some(enr) = self.walk.record(&request.node).cloned() else {
                 // Records are never dropped; should one be missing, the request ends here.
                 self.walk.failed(
@@ -30,7 +34,23 @@ impl Crawler {
             };
             self.crawl.progress.find_node_requests += 1;
             self.metrics.find_node(1, 0);
-            self.io.send(request, enr, timeout);
+            self.io.send(request, enr, guard);
+        }
+    }
+
+    /// Stops waiting for the requests that timed out (the walk retries them).
+    pub(super) fn expire_requests(&mut self) {
+        for (request, outcome) in self.walk.expire(tokio::time::Instant::now()) {
+            self.io.abort(&request);
+            self.crawl.progress.find_node_failures += 1;
+            self.metrics.find_node(0, 1);
+            tracing::trace!(
+                node = %hex::encode(request.node),
+                ask = ?request.ask,
+                attempt = request.attempt,
+                ?outcome,
+                "FINDNODE timed out"
+            );
         }
     }
 
@@ -46,7 +66,6 @@ impl Crawler {
             }
             Job::FindNode {
                 request,
-                rtt,
                 result: Ok(enrs),
             } => {
                 if request.is_probe() {
@@ -55,7 +74,7 @@ impl Crawler {
                 }
                 let found: Vec<NodeId> = enrs.iter().map(|e| e.node_id().raw()).collect();
                 self.walk
-                    .answered(request, rtt, &found, tokio::time::Instant::now());
+                    .answered(request, &found, tokio::time::Instant::now());
                 for (enr, id) in enrs.into_iter().zip(found) {
                     if self.walk_found.insert(id) {
                         self.lookup_only.remove(&id);
@@ -66,13 +85,16 @@ impl Crawler {
             Job::FindNode {
                 request,
                 result: Err(reason),
-                ..
             } => {
-                self.crawl.progress.find_node_failures += 1;
-                self.metrics.find_node(0, 1);
                 let outcome =
                     self.walk
                         .failed(request, reason.is_timeout(), tokio::time::Instant::now());
+                if outcome == Failure::Ignored {
+                    // It had timed out already.
+                    return Ok(());
+                }
+                self.crawl.progress.find_node_failures += 1;
+                self.metrics.find_node(0, 1);
                 tracing::trace!(
                     node = %hex::encode(request.node),
                     ask = ?request.ask,

@@ -25,13 +25,17 @@
 //! **Timeouts and retries.** Each request may take [`Walk::timeout`]: [`TIMEOUT_FACTOR`] ×
 //! the 99th percentile of recent round trips (answered requests), at least
 //! [`TIMEOUT_FLOOR`], at most the crawl's `request_timeout` (used until
-//! [`MIN_SAMPLES`] answers are in). A request that times out is retried at once, ahead of
+//! [`MIN_SAMPLES`] answers are in). The timeout applies to the requests in flight as it
+//! changes: one sent before the round trips were known times out as soon as they show it
+//! late ([`Walk::expire`]). A request that times out is retried at once, ahead of
 //! everything else, up to [`ATTEMPTS`] tries. A probe that fails every try makes its node a
 //! straggler: it gets a second chance (a fresh probe) once `request_timeout` has passed —
 //! by then discv5 has given up its first handshake and sends a new one — but only while
-//! the walk still has other work: no round waits for it. A node that never answers thus
-//! delays the end of a round by at most its tries, about [`ATTEMPTS`] adapted timeouts
-//! after it was found.
+//! other nodes are being walked or wait: no round waits for it. A node that never answers
+//! thus delays the end of a round by at most its tries, about [`ATTEMPTS`] adapted
+//! timeouts after the answer that named it. Until some node has answered (a bootstrap
+//! node slow to answer its first request), every straggler gets its second chance and
+//! the round waits for it.
 //!
 //! **Rounds.** A round is complete when nothing is queued, ready or in flight (random
 //! lookups do not count), and (ONESHOT) the dials are done too; stragglers still waiting
@@ -215,6 +219,8 @@ pub(super) enum Failure {
     Unresponsive,
     /// A distance (or a rest check) failed every try: given up, the node's walk goes on.
     GaveUp,
+    /// The request was no longer in flight (it had timed out already).
+    Ignored,
 }
 
 /// Where the round stands, as [`Walk::check_round`] sees it.
@@ -332,6 +338,10 @@ pub(super) struct Walk {
     scheduled: HashSet<NodeId>,
     /// Requests ready to send (retries first, then the next requests of nodes being walked).
     ready: VecDeque<Request>,
+    /// Requests in flight, and when each was sent…
+    out: HashMap<Request, Instant>,
+    /// …in the order they were sent (finished ones are skipped when met).
+    out_order: VecDeque<(Instant, Request)>,
     /// Nodes whose probe is out (with its retries).
     probing: HashSet<NodeId>,
     /// Nodes being walked (probe answered), with their walk state.
@@ -346,8 +356,10 @@ pub(super) struct Walk {
     rtt: Rtt,
     /// When the last request of the round was answered.
     last_answer: Option<Instant>,
-    /// How long the last complete round waited after its last answer.
+    /// How long the walk last waited, once drained, after its last answer.
     tail: Option<Duration>,
+    /// The walk has nothing queued, ready or in flight since the tail was taken.
+    drained: bool,
     /// Nodes walked this round, and how many of them did not answer.
     queried: u64,
     unresponsive: u64,
@@ -369,6 +381,8 @@ impl Walk {
             queue: VecDeque::new(),
             scheduled: HashSet::new(),
             ready: VecDeque::new(),
+            out: HashMap::new(),
+            out_order: VecDeque::new(),
             probing: HashSet::new(),
             walking: HashMap::new(),
             speculative: VecDeque::new(),
@@ -377,6 +391,7 @@ impl Walk {
             rtt: Rtt::new(config.request_timeout),
             last_answer: None,
             tail: None,
+            drained: false,
             queried: 0,
             unresponsive: 0,
             timeouts: 0,
@@ -444,8 +459,8 @@ impl Walk {
         self.rounds
     }
 
-    /// How long the last complete round waited after its last answer (what nodes that
-    /// never answered cost at its end).
+    /// How long the walk of the last round waited after its last answer before it had
+    /// nothing left to do (what nodes that never answered cost at its end).
     pub fn tail(&self) -> Option<Duration> {
         self.tail
     }
@@ -462,29 +477,79 @@ impl Walk {
         self.next_round
     }
 
-    /// When the walk next has something to do without any answer coming in: a
-    /// straggler's second chance, or the next round.
+    /// When the walk next has something to do without any answer coming in: a request
+    /// times out, a straggler's second chance, or the next round.
     pub fn next_wakeup(&self) -> Option<Instant> {
         let straggler = self.stragglers.front().map(|(_, due)| *due);
-        [straggler, self.next_round].into_iter().flatten().min()
+        [self.next_expiry(), straggler, self.next_round]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
-    /// The timeout of a request sent now.
+    /// The timeout of a request: adapted to the round trips seen so far. It applies to
+    /// requests already in flight too.
     pub fn timeout(&self) -> Duration {
         self.rtt.timeout()
     }
 
-    /// The requests to send now, with `in_flight` requests (and lookups) already out, up
-    /// to the concurrency limit: retries and the next requests of nodes being walked
-    /// first, then stragglers due for their second chance, then probes of queued nodes.
-    pub fn next_requests(&mut self, in_flight: usize, now: Instant) -> Vec<Request> {
+    /// Requests of the walk in flight.
+    pub fn in_flight(&self) -> usize {
+        self.out.len()
+    }
+
+    /// When the oldest request in flight times out.
+    fn next_expiry(&self) -> Option<Instant> {
+        self.out_order
+            .iter()
+            .find(|(sent, r)| self.out.get(r) == Some(sent))
+            .map(|(sent, _)| *sent + self.timeout())
+    }
+
+    /// The requests in flight that have timed out at `now` (sent at least
+    /// [`Walk::timeout`] ago), failed as such; the caller stops waiting for them.
+    pub fn expire(&mut self, now: Instant) -> Vec<(Request, Failure)> {
+        let timeout = self.timeout();
+        let mut expired = Vec::new();
+        while let Some((sent, request)) = self.out_order.front().copied() {
+            if self.out.get(&request) != Some(&sent) {
+                self.out_order.pop_front();
+                continue;
+            }
+            if sent + timeout > now {
+                break;
+            }
+            self.out_order.pop_front();
+            expired.push(request);
+        }
+        expired
+            .into_iter()
+            .map(|r| (r, self.failed(r, true, now)))
+            .collect()
+    }
+
+    /// The requests to send now, sent at `now`, with `others` requests (random lookups)
+    /// besides the walk's own out, up to the concurrency limit: retries and the next
+    /// requests of nodes being walked first, then stragglers due for their second chance,
+    /// then probes of queued nodes, then further distances of nodes being scanned.
+    pub fn next_requests(&mut self, others: usize, now: Instant) -> Vec<Request> {
         let mut out = Vec::new();
-        while in_flight + out.len() < self.config.concurrency {
+        while self.out.len() + others + out.len() < self.config.concurrency {
             if let Some(request) = self.ready.pop_front() {
                 out.push(request);
                 continue;
             }
-            if let Some((node, _)) = self.stragglers.front().filter(|(_, due)| *due <= now) {
+            // A second chance only beside live work (nodes being walked or waiting), so
+            // that it never extends a round: once only first tries are out, none is given.
+            // Until some node has answered, there is no live work to measure against, and
+            // every node gets its second chance.
+            let live =
+                !self.walking.is_empty() || !self.queue.is_empty() || self.last_answer.is_none();
+            if let Some((node, _)) = self
+                .stragglers
+                .front()
+                .filter(|(_, due)| live && *due <= now)
+            {
                 let node = *node;
                 self.stragglers.pop_front();
                 self.second_chance.insert(node);
@@ -530,12 +595,20 @@ impl Walk {
                 attempt: 1,
             });
         }
+        for r in &out {
+            self.out.insert(*r, now);
+            self.out_order.push_back((now, *r));
+        }
         out
     }
 
-    /// A request was answered after `rtt` at `now`, with records of the nodes `found`.
-    pub fn answered(&mut self, request: Request, rtt: Duration, found: &[NodeId], now: Instant) {
-        self.rtt.observe(rtt);
+    /// A request was answered at `now`, with records of the nodes `found`. An answer to a
+    /// request that already timed out is ignored (its retry is out).
+    pub fn answered(&mut self, request: Request, found: &[NodeId], now: Instant) {
+        let Some(sent) = self.out.remove(&request) else {
+            return;
+        };
+        self.rtt.observe(now.saturating_duration_since(sent));
         self.last_answer = Some(now);
         let node = request.node;
         match request.ask {
@@ -606,8 +679,12 @@ impl Walk {
         }
     }
 
-    /// A request timed out (`timed_out`) or failed otherwise, at `now`.
+    /// A request timed out (`timed_out`) or failed otherwise, at `now`. A failure of a
+    /// request no longer in flight (it timed out already) is ignored.
     pub fn failed(&mut self, request: Request, timed_out: bool, now: Instant) -> Failure {
+        if self.out.remove(&request).is_none() {
+            return Failure::Ignored;
+        }
         if timed_out {
             self.timeouts += 1;
         }
@@ -725,14 +802,19 @@ impl Walk {
         }
     }
 
-    /// Where the round stands with `in_flight` walk requests out (lookups not counted),
-    /// `dials_idle` telling whether the crawl's dials are done, at `now`. A complete round
-    /// is counted (stragglers still waiting count as unresponsive); CONTINUOUS then waits
-    /// `recrawl_interval` for the next.
-    pub fn check_round(&mut self, in_flight: usize, dials_idle: bool, now: Instant) -> Round {
-        let due = self.stragglers.front().is_some_and(|(_, t)| *t <= now);
-        if in_flight > 0 || !self.ready.is_empty() || !self.queue.is_empty() || due {
+    /// Where the round stands, `dials_idle` telling whether the crawl's dials are done,
+    /// at `now` (random lookups in flight do not count). A complete round
+    /// is counted (stragglers not given their second chance count as unresponsive);
+    /// CONTINUOUS then waits `recrawl_interval` for the next.
+    pub fn check_round(&mut self, dials_idle: bool, now: Instant) -> Round {
+        let waiting = self.last_answer.is_none() && !self.stragglers.is_empty();
+        if !self.out.is_empty() || !self.ready.is_empty() || !self.queue.is_empty() || waiting {
+            self.drained = false;
             return Round::Open;
+        }
+        if !self.drained && self.next_round.is_none() {
+            self.drained = true;
+            self.tail = self.last_answer.map(|t| now.saturating_duration_since(t));
         }
         let oneshot = self.config.mode == CrawlMode::Oneshot;
         if self.next_round.is_some() || (oneshot && !dials_idle) {
@@ -744,7 +826,6 @@ impl Walk {
             self.queried += 1;
             self.unresponsive += 1;
         }
-        self.tail = self.last_answer.map(|t| now.saturating_duration_since(t));
         self.rounds += 1;
         if oneshot {
             return Round::Finished;
@@ -926,7 +1007,7 @@ mod tests {
         for _ in 0..100_000 {
             let batch = walk.next_requests(0, now);
             if batch.is_empty() {
-                match walk.check_round(0, true, now) {
+                match walk.check_round(true, now) {
                     Round::Open => {
                         now = walk.next_wakeup().expect("something to wait for");
                         continue;
@@ -939,7 +1020,7 @@ mod tests {
                 match model.answer(&r.node, r.ask) {
                     Some(found) => {
                         now += MS;
-                        walk.answered(r, MS, &found, now);
+                        walk.answered(r, &found, now);
                         for id in found {
                             walk.learn(model.records[&id].clone());
                         }
@@ -968,7 +1049,7 @@ mod tests {
                 if r.is_probe() && failing.contains(&r.node) {
                     walk.failed(r, true, now);
                 } else {
-                    walk.answered(r, MS, &[], now);
+                    walk.answered(r, &[], now);
                 }
             }
         }
@@ -1180,9 +1261,10 @@ mod tests {
         let now = Instant::now();
         let probes = walk.next_requests(0, now);
         assert_eq!(probes.len(), 3);
-        walk.answered(probes[0], MS, &[], now);
-        // Three probes out: three slots left, all the answered node's next distances.
-        let next = walk.next_requests(3, now);
+        walk.answered(probes[0], &[], now);
+        // Two probes and a lookup out: three slots left, all the answered node's next
+        // distances.
+        let next = walk.next_requests(1, now);
         assert_eq!(
             next.iter().map(|r| (r.node, r.ask)).collect::<Vec<_>>(),
             vec![
@@ -1197,7 +1279,7 @@ mod tests {
         assert_eq!(more[0].ask, Ask::One(253));
         // No more of that node until one of its answers is in.
         assert!(walk.next_requests(0, now).is_empty());
-        walk.answered(next[0], MS, &[ids[1]], now);
+        walk.answered(next[0], &[ids[1]], now);
         let after = walk.next_requests(0, now);
         assert_eq!(after.len(), 1);
         assert_eq!(after[0].ask, Ask::One(252));
@@ -1214,9 +1296,9 @@ mod tests {
         assert!(walk.next_requests(3, now).is_empty());
         // Lookups in flight count against the limit too.
         assert!(walk.next_requests(5, now).is_empty());
-        walk.answered(first[0], MS, &[], now);
+        walk.answered(first[0], &[], now);
         // One slot free: the answered node's next distance goes before new probes.
-        let next = walk.next_requests(2, now);
+        let next = walk.next_requests(0, now);
         assert_eq!(next.len(), 1);
         assert_eq!(next[0].node, first[0].node);
         assert_eq!(next[0].ask, Ask::One(256));
@@ -1269,7 +1351,7 @@ mod tests {
         let now = Instant::now();
         assert_eq!(walk.timeout(), SECOND);
         for r in walk.next_requests(0, now) {
-            walk.answered(r, 5 * MS, &[], now);
+            walk.answered(r, &[], now);
         }
         assert_eq!(walk.timeout(), TIMEOUT_FLOOR);
     }
@@ -1280,13 +1362,14 @@ mod tests {
         let ids = nodes(&mut walk, 3);
         let now = Instant::now();
         let probes = walk.next_requests(0, now);
-        walk.answered(probes[0], MS, &[], now);
+        walk.answered(probes[0], &[], now);
         let distances = walk.next_requests(2, now);
         assert_eq!(distances.len(), 2);
         assert_eq!(walk.failed(distances[0], true, now), Failure::Retry);
         // The retry goes first, even before the node's other requests.
-        walk.answered(distances[1], MS, &[], now);
-        let next = walk.next_requests(7, now);
+        walk.answered(distances[1], &[], now);
+        // Two probes and five lookups out: one slot.
+        let next = walk.next_requests(5, now);
         assert_eq!(
             next,
             vec![Request {
@@ -1318,7 +1401,7 @@ mod tests {
         // All live work done; the dead node waits for a second chance that is not due.
         now += 2 * walk.timeout();
         assert_eq!(walk.remaining(), 1);
-        assert_eq!(walk.check_round(0, true, now), Round::Finished);
+        assert_eq!(walk.check_round(true, now), Round::Finished);
         assert_eq!(walk.unresponsive(), 1);
         assert_eq!(walk.queried(), 30);
         assert_eq!(walk.tail(), Some(2 * TIMEOUT_FLOOR));
@@ -1331,8 +1414,7 @@ mod tests {
         let ids = nodes(&mut walk, 3);
         let slow = ids[1];
         let now = Instant::now();
-        // First pass: the slow node's probe fails both tries; the others answer, but one
-        // request is still out.
+        // First pass: the slow node's probe fails both tries; the others answer.
         let sent = drive(&mut walk, &[slow], now);
         let slow_probes: Vec<u8> = sent
             .iter()
@@ -1344,25 +1426,31 @@ mod tests {
         assert_eq!(walk.remaining(), 1);
         let due = now + SECOND;
         assert_eq!(walk.next_wakeup(), Some(due));
-        assert_eq!(walk.check_round(1, true, now), Round::Open);
+        // The walk goes on: a node learned meanwhile.
+        walk.learn(record(Some(9100)));
+        assert_eq!(walk.check_round(true, now), Round::Open);
         // Not before it is due.
-        assert!(walk.next_requests(1, due - MS).is_empty());
-        // Due, with the walk still running: probed again, and walked.
-        assert_eq!(walk.check_round(1, true, due), Round::Open);
-        let second = walk.next_requests(1, due);
-        assert_eq!(
-            second,
-            vec![Request {
+        let before = walk.next_requests(0, due - MS);
+        assert_eq!(before.len(), 1);
+        assert_ne!(before[0].node, slow);
+        walk.answered(before[0], &[], due - MS);
+        // Due, with a node still being walked: probed again, and walked.
+        let second = walk.next_requests(0, due);
+        assert!(
+            second.contains(&Request {
                 node: slow,
                 ask: Ask::Probe,
                 attempt: 1
-            }]
+            }),
+            "{second:?}"
         );
-        walk.answered(second[0], MS, &[], due);
+        for r in second {
+            walk.answered(r, &[], due);
+        }
         drive(&mut walk, &[], due);
-        assert_eq!(walk.queried(), 3);
+        assert_eq!(walk.queried(), 4);
         assert_eq!(walk.unresponsive(), 0);
-        assert_eq!(walk.check_round(0, true, due), Round::Finished);
+        assert_eq!(walk.check_round(true, due), Round::Finished);
     }
 
     #[test]
@@ -1372,13 +1460,96 @@ mod tests {
         let now = Instant::now();
         drive(&mut walk, &[dead], now);
         let due = now + SECOND;
+        // Another node to walk: the second chance is given beside it.
+        walk.learn(record(Some(9100)));
         let sent = drive(&mut walk, &[dead], due);
-        assert_eq!(sent.len(), 2, "two tries on the second chance: {sent:?}");
-        assert_eq!(walk.queried(), 1);
+        let tries = sent.iter().filter(|r| r.node == dead).count();
+        assert_eq!(tries, 2, "two tries on the second chance: {sent:?}");
+        assert_eq!(walk.queried(), 2);
         assert_eq!(walk.unresponsive(), 1);
         // No third chance: the round completes.
         assert_eq!(walk.next_wakeup(), None);
-        assert_eq!(walk.check_round(0, true, due), Round::Finished);
+        assert_eq!(walk.check_round(true, due), Round::Finished);
+    }
+
+    /// Until some node has answered, a straggler's second chance is waited for: a slow
+    /// bootstrap node is not given up after its first tries.
+    #[test]
+    fn before_any_answer_the_round_waits_for_second_chances() {
+        let mut walk = Walk::new(config(CrawlMode::Oneshot, 8, 1));
+        let bootstrap = nodes(&mut walk, 1)[0];
+        let t0 = Instant::now();
+        drive(&mut walk, &[bootstrap], t0);
+        assert_eq!(walk.check_round(true, t0), Round::Open);
+        let due = t0 + SECOND;
+        assert_eq!(walk.next_wakeup(), Some(due));
+        assert!(walk.next_requests(0, due - MS).is_empty());
+        let second = walk.next_requests(0, due);
+        assert_eq!(second.len(), 1);
+        walk.answered(second[0], &[], due);
+        drive(&mut walk, &[], due);
+        assert_eq!((walk.queried(), walk.unresponsive()), (1, 0));
+        assert_eq!(walk.check_round(true, due), Round::Finished);
+    }
+
+    /// Requests in flight time out at the timeout adapted now, also those sent before
+    /// the round trips were known; the retry goes out at once.
+    #[test]
+    fn requests_in_flight_expire_at_the_adapted_timeout() {
+        let mut walk = Walk::new(config(CrawlMode::Oneshot, 64, 1));
+        let ids = nodes(&mut walk, 20);
+        let t0 = Instant::now();
+        let probes = walk.next_requests(0, t0);
+        assert_eq!(probes.len(), 20);
+        assert_eq!(walk.in_flight(), 20);
+        // Nothing known yet: the cap.
+        assert_eq!(walk.next_wakeup(), Some(t0 + SECOND));
+        // 19 answer within 5 ms; the timeout adapts to the floor, for the 20th too.
+        for r in probes.iter().filter(|r| r.node != ids[19]) {
+            walk.answered(*r, &[], t0 + 5 * MS);
+        }
+        assert_eq!(walk.timeout(), TIMEOUT_FLOOR);
+        // The distances asked after the probes are out too (sent at 5 ms).
+        let distances = walk.next_requests(0, t0 + 5 * MS);
+        assert_eq!(distances.len(), 19);
+        assert_eq!(walk.next_wakeup(), Some(t0 + TIMEOUT_FLOOR));
+        assert!(walk.expire(t0 + TIMEOUT_FLOOR - MS).is_empty());
+        let expired = walk.expire(t0 + TIMEOUT_FLOOR);
+        assert_eq!(
+            expired,
+            vec![(
+                Request {
+                    node: ids[19],
+                    ask: Ask::Probe,
+                    attempt: 1
+                },
+                Failure::Retry
+            )]
+        );
+        assert_eq!(walk.timeouts(), 1);
+        // A late answer of the expired request is ignored; its retry goes out first.
+        walk.answered(expired[0].0, &[], t0 + TIMEOUT_FLOOR + MS);
+        assert_eq!(walk.queried(), 0);
+        let retry = walk.next_requests(0, t0 + TIMEOUT_FLOOR + MS);
+        assert_eq!(retry[0].attempt, 2);
+        assert_eq!(
+            walk.failed(expired[0].0, true, t0 + TIMEOUT_FLOOR + MS),
+            Failure::Ignored
+        );
+        // Next: the distances, sent at 5 ms, then the retry.
+        assert_eq!(walk.next_wakeup(), Some(t0 + 5 * MS + TIMEOUT_FLOOR));
+        for r in distances {
+            walk.answered(r, &[], t0 + 6 * MS);
+        }
+        assert_eq!(
+            walk.next_wakeup(),
+            Some(t0 + TIMEOUT_FLOOR + MS + TIMEOUT_FLOOR)
+        );
+        let expired = walk.expire(t0 + 3 * TIMEOUT_FLOOR);
+        assert_eq!(expired.len(), 1);
+        assert_eq!(expired[0].1, Failure::Straggler);
+        assert_eq!(walk.in_flight(), 0);
+        assert_eq!(walk.timeouts(), 2);
     }
 
     #[test]
@@ -1390,18 +1561,18 @@ mod tests {
         let now = Instant::now();
         let probe = walk.next_requests(0, now);
         assert_eq!(probe.len(), 1);
-        walk.answered(probe[0], MS, &[first], now);
+        walk.answered(probe[0], &[first], now);
         // The answer at distance 256 brings a new node.
         let distance = walk.next_requests(0, now);
         assert_eq!(distance[0].ask, Ask::One(256));
         assert_eq!(walk.learn(later.clone()), Learned::New);
         assert_eq!(walk.learn(later), Learned::Stale);
-        walk.answered(distance[0], MS, &[later_id], now);
+        walk.answered(distance[0], &[later_id], now);
         let sent = drive(&mut walk, &[], now);
         assert!(sent.iter().any(|r| r.node == later_id && r.is_probe()));
         assert!(!sent.iter().any(|r| r.node == first));
         assert_eq!(walk.queried(), 2);
-        assert_eq!(walk.check_round(0, true, now), Round::Finished);
+        assert_eq!(walk.check_round(true, now), Round::Finished);
     }
 
     #[test]
@@ -1409,13 +1580,18 @@ mod tests {
         let mut walk = Walk::new(config(CrawlMode::Oneshot, 4, 3));
         nodes(&mut walk, 5);
         let now = Instant::now();
-        assert_eq!(walk.check_round(0, true, now), Round::Open);
+        assert_eq!(walk.check_round(true, now), Round::Open);
         drive(&mut walk, &[], now);
         assert_eq!(walk.queried(), 5);
         assert_eq!(walk.remaining(), 0);
-        assert_eq!(walk.check_round(1, true, now), Round::Open);
-        assert_eq!(walk.check_round(0, false, now), Round::Open);
-        assert_eq!(walk.check_round(0, true, now), Round::Finished);
+        // A node found late: open while its probe is out.
+        walk.learn(record(Some(9100)));
+        let probe = walk.next_requests(0, now);
+        assert_eq!(walk.check_round(true, now), Round::Open);
+        walk.answered(probe[0], &[], now);
+        drive(&mut walk, &[], now);
+        assert_eq!(walk.check_round(false, now), Round::Open);
+        assert_eq!(walk.check_round(true, now), Round::Finished);
         assert_eq!(walk.rounds(), 1);
     }
 
@@ -1426,7 +1602,7 @@ mod tests {
         let now = Instant::now();
         assert!(walk.next_requests(0, now).is_empty());
         assert_eq!((walk.queried(), walk.unresponsive()), (1, 1));
-        assert_eq!(walk.check_round(0, true, now), Round::Finished);
+        assert_eq!(walk.check_round(true, now), Round::Finished);
     }
 
     #[test]
@@ -1436,12 +1612,12 @@ mod tests {
         let t0 = Instant::now();
         drive(&mut walk, &[ids[0]], t0);
         // CONTINUOUS does not wait for the dials, nor for a second chance not yet due.
-        assert_eq!(walk.check_round(0, false, t0), Round::Done);
+        assert_eq!(walk.check_round(false, t0), Round::Done);
         assert_eq!(walk.rounds(), 1);
         assert_eq!(walk.unresponsive(), 1);
         assert_eq!(walk.next_round(), Some(t0 + Duration::from_secs(60)));
         // Between rounds: nothing to do, not counted again.
-        assert_eq!(walk.check_round(0, false, t0 + SECOND), Round::Open);
+        assert_eq!(walk.check_round(false, t0 + SECOND), Round::Open);
         assert!(!walk.start_round_if_due(t0 + Duration::from_secs(59)));
         // A node found between rounds is walked at once.
         let late = record(Some(9200));
@@ -1457,22 +1633,24 @@ mod tests {
         let mut sorted = walk.records().keys().copied().collect::<Vec<_>>();
         sorted.sort_unstable();
         let t1 = t0 + Duration::from_secs(61);
-        let probes = walk.next_requests(1, t1);
+        // (The late node's probe is still out.)
+        let probes = walk.next_requests(0, t1);
         let probed: Vec<NodeId> = probes.iter().map(|r| r.node).collect();
         assert_eq!(probed, sorted[..3].to_vec());
         for r in probes {
             if r.node == ids[0] {
                 walk.failed(r, true, t1);
             } else {
-                walk.answered(r, MS, &[], t1);
+                walk.answered(r, &[], t1);
             }
         }
         drive(&mut walk, &[ids[0]], t1);
         assert_eq!(walk.next_wakeup(), Some(t1 + SECOND));
-        assert_eq!(walk.check_round(1, false, t1 + SECOND), Round::Open);
-        let second = walk.next_requests(1, t1 + SECOND);
-        assert_eq!(second.len(), 1);
-        assert_eq!(second[0].node, ids[0]);
+        // Due, but no other node is being walked or waits: no second chance, and the round
+        // is complete without it.
+        assert!(walk.next_requests(0, t1 + SECOND).is_empty());
+        assert_eq!(walk.check_round(false, t1 + SECOND), Round::Done);
+        assert_eq!(walk.unresponsive(), 1);
     }
 
     #[test]

@@ -130,9 +130,9 @@ export interface CrawlProgress {
    */
   'requestTimeout'?: (_google_protobuf_Duration | null);
   /**
-   * Time from the last answered FINDNODE request of the last complete round to the
-   * round's end: what nodes that never answered cost at its end (about two request
-   * timeouts at most). Unset until a round completes.
+   * Time from the last answered FINDNODE request of a round to the moment its walk had
+   * nothing left to do (dials may go on): what nodes that never answered cost at its end,
+   * about two request timeouts at most. Unset until the walk of the first round is done.
    */
   'walkTail'?: (_google_protobuf_Duration | null);
   /**
@@ -269,9 +269,9 @@ export interface CrawlProgress__Output {
    */
   'requestTimeout': (_google_protobuf_Duration__Output | null);
   /**
-   * Time from the last answered FINDNODE request of the last complete round to the
-   * round's end: what nodes that never answered cost at its end (about two request
-   * timeouts at most). Unset until a round completes.
+   * Time from the last answered FINDNODE request of a round to the moment its walk had
+   * nothing left to do (dials may go on): what nodes that never answered cost at its end,
+   * about two request timeouts at most. Unset until the walk of the first round is done.
    */
   'walkTail': (_google_protobuf_Duration__Output | null);
   /**
