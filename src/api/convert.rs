@@ -327,6 +327,9 @@ pub fn crawl_spec(mut req: pb::StartCrawlRequest) -> Result<CrawlSpec, RequestEr
     }
     let mode = mode(req.mode)?;
     let mut settings = CrawlSettings::default();
+    if mode == CrawlMode::Oneshot {
+        settings.random_lookups = crate::model::DEFAULT_ONESHOT_RANDOM_LOOKUPS;
+    }
     if let Some(c) = req.concurrency {
         if c == 0 || c > 4096 {
             return Err(invalid("concurrency", format!("{c} is not in 1..=4096")));

@@ -704,6 +704,7 @@ pub async fn run_command(args: BenchArgs) -> anyhow::Result<()> {
     if args.walk {
         let mut settings = CrawlSettings {
             concurrency: args.concurrency,
+            random_lookups: peerscope::model::DEFAULT_ONESHOT_RANDOM_LOOKUPS,
             ..CrawlSettings::default()
         };
         settings.dial.enabled = false;

@@ -7,11 +7,14 @@
 //! and memory are the walking side's alone. Per run it prints the wall time, the FINDNODE
 //! requests per discovered node, the failed requests, the CPU-seconds this process used
 //! (`/proc/self/stat`) and its peak resident memory (`VmHWM`, reset before each run
-//! through `/proc/self/clear_refs`; Linux); then the medians of each side and the ratio
-//! of the medians (peerscope / reference).
+//! through `/proc/self/clear_refs`; Linux) — for peerscope from StartCrawl to the crawl's
+//! end, without opening and closing the store — then the medians of each side and the
+//! ratio of the medians (peerscope / reference). peerscope runs with the settings a
+//! ONESHOT crawl gets by default, dials off.
 //!
-//! The reference ends a node's walk at its first failed request (discv5's defaults: 1 s
-//! timeout, one resend): continuing would cost a dead node 17 × 2 s.
+//! The reference uses discv5's defaults (1 s timeout, one resend) but for the protocol id
+//! and a record that never gains an address (as peerscope's); it ends a node's walk at its
+//! first failed request: continuing would cost a dead node 17 × 2 s.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
@@ -200,6 +203,8 @@ pub async fn reference_walk(bootstrap: &[Enr]) -> anyhow::Result<(usize, u64, u6
         protocol_id: *b"d5waku",
         protocol_version: 1u16.to_be_bytes(),
     })
+    // A passive crawler: its record never gains an address, so no table takes it.
+    .disable_enr_update()
     .build();
     let mut discv5 = Discv5::new(local, key, config).map_err(|e| anyhow::anyhow!(e))?;
     discv5.start().await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
@@ -252,12 +257,11 @@ pub async fn reference_walk(bootstrap: &[Enr]) -> anyhow::Result<(usize, u64, u6
 }
 
 /// One peerscope ONESHOT crawl (dials off) through the service, as `peerscope serve`
-/// runs it; timed from StartCrawl to its end. Returns (secs, discovered, requests,
-/// failures).
+/// runs it; timed (wall, CPU, peak memory) from StartCrawl to its end.
 async fn peerscope_walk(
     bootstrap: &[String],
     settings: &CrawlSettings,
-) -> anyhow::Result<(f64, usize, u64, u64)> {
+) -> anyhow::Result<Measured> {
     let dir = super::bench::tempfile_dir().map_err(|e| anyhow::anyhow!(e))?;
     let service = super::bench::start_service(&dir)
         .await
@@ -265,6 +269,9 @@ async fn peerscope_walk(
     let engine = service.engine();
     let mut spec = super::bench::spec_for(bootstrap.to_vec(), settings);
     spec.settings.dial.enabled = false;
+    // Timed from here: opening and closing the store are not part of the crawl.
+    reset_peak_rss();
+    let cpu = cpu_secs();
     let t = Instant::now();
     let started = engine.start_crawl(spec).await?;
     let done = loop {
@@ -275,6 +282,8 @@ async fn peerscope_walk(
         tokio::time::sleep(Duration::from_millis(5)).await;
     };
     let secs = t.elapsed().as_secs_f64();
+    let cpu = cpu_secs() - cpu;
+    let peak = proc_field("/proc/self/status", "VmHWM:");
     super::bench::stop_service(service)
         .await
         .map_err(|e| anyhow::anyhow!(e))?;
@@ -283,12 +292,24 @@ async fn peerscope_walk(
         bail!("the crawl ended {:?}: {:?}", done.state, done.error);
     }
     let p = &done.progress;
-    Ok((
+    Ok(Measured {
         secs,
-        p.discovered as usize,
-        p.find_node_requests,
-        p.find_node_failures,
-    ))
+        discovered: p.discovered as usize,
+        requests: p.find_node_requests,
+        failed: p.find_node_failures,
+        cpu_secs: cpu,
+        peak_rss_kib: peak,
+    })
+}
+
+/// What one run of a side measured.
+struct Measured {
+    secs: f64,
+    discovered: usize,
+    requests: u64,
+    failed: u64,
+    cpu_secs: f64,
+    peak_rss_kib: Option<u64>,
 }
 
 /// Runs `bench --walk`.
@@ -306,23 +327,37 @@ pub async fn run(config: WalkBenchConfig) -> anyhow::Result<WalkReport> {
     for _ in 0..config.rounds.max(1) {
         for side in ["reference", "peerscope"] {
             let start_rss_kib = proc_field("/proc/self/status", "VmRSS:");
-            reset_peak_rss();
-            let cpu = cpu_secs();
-            let t = Instant::now();
-            let (secs, discovered, requests, failed) = if side == "reference" {
-                let (d, r, f) = reference_walk(&bootstrap).await?;
-                (t.elapsed().as_secs_f64(), d, r, f)
+            let m = if side == "reference" {
+                reset_peak_rss();
+                let cpu = cpu_secs();
+                let t = Instant::now();
+                let (discovered, requests, failed) = reference_walk(&bootstrap).await?;
+                Measured {
+                    secs: t.elapsed().as_secs_f64(),
+                    discovered,
+                    requests,
+                    failed,
+                    cpu_secs: cpu_secs() - cpu,
+                    peak_rss_kib: proc_field("/proc/self/status", "VmHWM:"),
+                }
             } else {
                 peerscope_walk(&net.bootstrap, &config.settings).await?
             };
+            let Measured {
+                secs,
+                discovered,
+                requests,
+                failed,
+                ..
+            } = m;
             let run = WalkRun {
                 side,
                 secs,
                 discovered,
                 requests,
                 failed,
-                cpu_secs: cpu_secs() - cpu,
-                peak_rss_kib: proc_field("/proc/self/status", "VmHWM:"),
+                cpu_secs: m.cpu_secs,
+                peak_rss_kib: m.peak_rss_kib,
                 start_rss_kib,
             };
             eprintln!(

@@ -2,7 +2,7 @@
 //! random lookups in flight), its dialer and relay monitor swarms, and the geolocator its
 //! peers' IPs go to. [`Discovery`] owns them; the crawl loop decides what to do with them.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,7 +10,7 @@ use std::time::Duration;
 use discv5::{ConfigBuilder, Discv5, Event, ListenConfig, ProtocolIdentity};
 use enr::CombinedKey;
 use tokio::sync::mpsc;
-use tokio::task::{AbortHandle, JoinSet};
+use tokio::task::JoinSet;
 
 use super::walk::Request;
 use crate::engine::counter::MessageCounter;
@@ -118,10 +118,6 @@ pub(crate) struct Discovery {
     pub(super) jobs: JoinSet<Job>,
     /// The tasks among the jobs that are random lookups.
     lookups: HashSet<tokio::task::Id>,
-    /// The walk's requests in flight: their tasks, to stop waiting for one that timed out.
-    requests: HashMap<Request, AbortHandle>,
-    /// The request each task of the walk sends.
-    request_tasks: HashMap<tokio::task::Id, Request>,
     pub(super) dialer: Option<Dialer>,
     pub(super) relay: Option<RelayMonitor>,
     /// Seed mode: the libp2p TCP address peer exchange is served on.
@@ -234,8 +230,6 @@ impl Discovery {
             local_id,
             jobs: JoinSet::new(),
             lookups: HashSet::new(),
-            requests: HashMap::new(),
-            request_tasks: HashMap::new(),
             dialer,
             relay,
             seed_addr,
@@ -265,28 +259,20 @@ impl Discovery {
         }
     }
 
-    /// Sends `request` to `enr` (a designated FINDNODE). The walk times it out (see
-    /// [`Discovery::abort`]); `guard` only bounds a lost discv5 callback.
+    /// Sends `request` to `enr` (a designated FINDNODE). The walk times it out sooner,
+    /// but the job runs on until discv5 answers or gives up, so that a late answer still
+    /// counts; `guard` only bounds a lost discv5 callback.
     pub(super) fn send(&mut self, request: Request, enr: Enr, guard: Duration) {
         let fut = self
             .discv5
             .find_node_designated_peer(enr, request.distances());
-        let task = self.jobs.spawn(async move {
+        self.jobs.spawn(async move {
             let result = match tokio::time::timeout(guard, fut).await {
                 Ok(r) => r.map_err(FindNodeError::Request),
                 Err(_) => Err(FindNodeError::TimedOut(guard)),
             };
             Job::FindNode { request, result }
         });
-        self.request_tasks.insert(task.id(), request);
-        self.requests.insert(request, task);
-    }
-
-    /// Stops waiting for `request` (it timed out).
-    pub(super) fn abort(&mut self, request: &Request) {
-        if let Some(task) = self.requests.remove(request) {
-            task.abort();
-        }
     }
 
     /// Starts `n` iterative lookups of random targets.
@@ -300,14 +286,9 @@ impl Discovery {
         }
     }
 
-    /// A job's task ended (with its job, aborted, or with a panic).
+    /// A job's task ended (with its job, or with a panic).
     pub(super) fn job_ended(&mut self, task: tokio::task::Id) {
         self.lookups.remove(&task);
-        if let Some(request) = self.request_tasks.remove(&task) {
-            if self.requests.get(&request).is_some_and(|t| t.id() == task) {
-                self.requests.remove(&request);
-            }
-        }
     }
 
     /// Random lookups in flight.
@@ -324,8 +305,6 @@ impl Discovery {
     /// their connections; visits cut short are not recorded).
     pub(super) fn shutdown(&mut self) {
         self.jobs.abort_all();
-        self.requests.clear();
-        self.request_tasks.clear();
         self.discv5.shutdown();
         self.dialer = None;
         self.relay = None;

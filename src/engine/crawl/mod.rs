@@ -3,11 +3,11 @@
 //! ```text
 //! run ─▶ Crawler::run_loop (select!) ◀── cancel, max_duration, timers
 //!          │  asks / tells                    ▲ events
-//!          ├─ walk.rs      pure: known nodes, queue, requests, stragglers, rounds
+//!          ├─ walk.rs      pure: known nodes, queue, adaptive depth, timeouts, rounds
 //!          ├─ dials.rs     pure: address book, dial targets, per-IP limit
 //!          ├─ seed.rs      pure: peer-exchange answers and the per-requester limit
 //!          ├─ estimate.rs  pure: ONESHOT completion estimate
-//!          ├─ requests.rs  the walk's FINDNODE requests sent, their answers and failures
+//!          ├─ requests.rs  FINDNODE requests sent, timed out, answered; lookups' records
 //!          ├─ records.rs   a record from any source: store, events, walk, dials, geo
 //!          ├─ visits.rs    what the dialer reports: visits, PX answers, PX requests
 //!          ├─ progress.rs  progress counters, the estimate, events written
@@ -15,18 +15,24 @@
 //! ```
 //!
 //! **Enumeration.** Every node the crawl learns of is walked once per round (see
-//! [`walk`] for a node's walk and when a round ends). Random-target lookups run beside the
-//! walk, and every ENR discv5 reports (`Discovered`, `SessionEstablished`) feeds the same
-//! queue.
+//! [`walk`] for a node's walk, its adaptive depth, timeouts and retries, and when a round
+//! ends). Every ENR discv5 reports (`Discovered`, `SessionEstablished`) feeds the same
+//! queue. Random-target lookups run between the rounds of a CONTINUOUS crawl (not beside
+//! its walk: on the testnet, lookups running beside it left some of its probes
+//! unanswered), and in a ONESHOT crawl only when asked for, beside the walk; they never
+//! hold a round open, and what they find that no answer of the walk did is counted
+//! (`lookup_only`).
 //!
-//! **One distance per request.** discv5 0.12 hands a designated FINDNODE only the *first*
+//! **One bucket per request.** discv5 0.12 hands a designated FINDNODE only the *first*
 //! NODES packet of a multi-packet answer (the crate's `find_node_designated_peer` returns
 //! on the first packet; later ones are dropped as unmatched). A packet holds about 7 Waku
-//! ENRs, so a request naming several distances, or a full bucket, loses records. Asking
-//! one distance at a time keeps most answers in one packet; what a full far bucket still
-//! loses is found through the other nodes' tables (the integration test
-//! `designated_find_node_keeps_first_packet_only` shows the truncation, and the crawl tests
-//! show the walk still finds every node).
+//! ENRs, so a request naming several distances, or a full bucket,
+//! loses records. The walk therefore asks every bucket that holds nodes alone, which keeps
+//! most answers in one packet; what a full far bucket still loses is found through the
+//! other nodes' tables (the integration test `designated_find_node_keeps_first_packet_only`
+//! shows the truncation, and the crawl tests show the walk still finds every node). Only
+//! the rest check names several distances at once, and it serves to show them empty or to
+//! name the buckets to ask alone.
 
 mod dials;
 mod estimate;
@@ -217,7 +223,10 @@ impl Crawler {
             .max_duration
             .map(|d| tokio::time::Instant::now() + d);
         let mut reports = Reports::new(persist_every);
-        self.io.lookups(self.settings.random_lookups);
+        if self.crawl.spec.mode == CrawlMode::Oneshot {
+            // Only when asked for (none by default): they run beside the walk.
+            self.io.lookups(self.settings.random_lookups);
+        }
         loop {
             match self.advance(snapshots, &mut reports) {
                 Ok(None) => {}
@@ -257,9 +266,7 @@ impl Crawler {
                 ev = next_dial_event(&mut self.io.dialer) => self.on_dial_event(ev),
                 _ev = next_relay_event(&mut self.io.relay) => Ok(()),
                 _ = sleep_until_opt(wake) => {
-                    if self.walk.start_round_if_due(tokio::time::Instant::now()) {
-                        self.io.lookups(self.settings.random_lookups);
-                    }
+                    self.walk.start_round_if_due(tokio::time::Instant::now());
                     Ok(())
                 }
             };
@@ -300,6 +307,10 @@ impl Crawler {
                 if self.crawl.spec.mode == CrawlMode::Oneshot {
                     return Ok(Some(End::Finished));
                 }
+                // CONTINUOUS: random lookups between rounds, not beside the walk (there
+                // they left some of its probes unanswered); the nodes they find are walked
+                // as they come.
+                self.io.lookups(self.settings.random_lookups);
             }
         }
         Ok(None)

@@ -41,7 +41,6 @@ impl Crawler {
     /// Stops waiting for the requests that timed out (the walk retries them).
     pub(super) fn expire_requests(&mut self) {
         for (request, outcome) in self.walk.expire(tokio::time::Instant::now()) {
-            self.io.abort(&request);
             self.crawl.progress.find_node_failures += 1;
             self.metrics.find_node(0, 1);
             tracing::trace!(

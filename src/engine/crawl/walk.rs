@@ -342,6 +342,8 @@ pub(super) struct Walk {
     out: HashMap<Request, Instant>,
     /// …in the order they were sent (finished ones are skipped when met).
     out_order: VecDeque<(Instant, Request)>,
+    /// Requests that timed out and may still be answered, and when each was sent.
+    late: HashMap<Request, Instant>,
     /// Nodes whose probe is out (with its retries).
     probing: HashSet<NodeId>,
     /// Nodes being walked (probe answered), with their walk state.
@@ -353,6 +355,8 @@ pub(super) struct Walk {
     stragglers: VecDeque<(NodeId, Instant)>,
     /// Nodes given their second chance this round.
     second_chance: HashSet<NodeId>,
+    /// Nodes counted unresponsive this round.
+    silent: HashSet<NodeId>,
     rtt: Rtt,
     /// When the last request of the round was answered.
     last_answer: Option<Instant>,
@@ -383,11 +387,13 @@ impl Walk {
             ready: VecDeque::new(),
             out: HashMap::new(),
             out_order: VecDeque::new(),
+            late: HashMap::new(),
             probing: HashSet::new(),
             walking: HashMap::new(),
             speculative: VecDeque::new(),
             stragglers: VecDeque::new(),
             second_chance: HashSet::new(),
+            silent: HashSet::new(),
             rtt: Rtt::new(config.request_timeout),
             last_answer: None,
             tail: None,
@@ -520,11 +526,13 @@ impl Walk {
                 break;
             }
             self.out_order.pop_front();
+            self.out.remove(&request);
+            self.late.insert(request, sent);
             expired.push(request);
         }
         expired
             .into_iter()
-            .map(|r| (r, self.failed(r, true, now)))
+            .map(|r| (r, self.give_up(r, true, now)))
             .collect()
     }
 
@@ -602,18 +610,27 @@ impl Walk {
         out
     }
 
-    /// A request was answered at `now`, with records of the nodes `found`. An answer to a
-    /// request that already timed out is ignored (its retry is out).
+    /// A request was answered at `now`, with records of the nodes `found`. A request that
+    /// had timed out may still be answered: its round trip counts (so that the timeout
+    /// learns of slower answers), and a late probe answer walks its node after all (a
+    /// stall, not a dead node); other late answers change nothing (their retry is out).
     pub fn answered(&mut self, request: Request, found: &[NodeId], now: Instant) {
-        let Some(sent) = self.out.remove(&request) else {
-            return;
+        let (sent, late) = match self.out.remove(&request) {
+            Some(sent) => (sent, false),
+            None => match self.late.remove(&request) {
+                Some(sent) => (sent, true),
+                None => return,
+            },
         };
         self.rtt.observe(now.saturating_duration_since(sent));
         self.last_answer = Some(now);
+        if late && !request.is_probe() {
+            return;
+        }
         let node = request.node;
         match request.ask {
             Ask::Probe => {
-                if !self.probing.remove(&node) {
+                if !self.probing.remove(&node) && !self.revive(node) {
                     return;
                 }
                 let mut walk = NodeWalk {
@@ -683,12 +700,38 @@ impl Walk {
     /// request no longer in flight (it timed out already) is ignored.
     pub fn failed(&mut self, request: Request, timed_out: bool, now: Instant) -> Failure {
         if self.out.remove(&request).is_none() {
+            self.late.remove(&request);
             return Failure::Ignored;
         }
+        self.give_up(request, timed_out, now)
+    }
+
+    /// A node whose probe failed answers after all: back from the stragglers or the
+    /// unresponsive of this round. Returns whether it was one of them.
+    fn revive(&mut self, node: NodeId) -> bool {
+        if let Some(i) = self.stragglers.iter().position(|(n, _)| *n == node) {
+            self.stragglers.remove(i);
+            return true;
+        }
+        if self.silent.remove(&node) {
+            self.queried -= 1;
+            self.unresponsive -= 1;
+            return true;
+        }
+        false
+    }
+
+    /// Gives up waiting for `request` (no longer in flight): retried, or its node's walk
+    /// goes on without it.
+    fn give_up(&mut self, request: Request, timed_out: bool, now: Instant) -> Failure {
         if timed_out {
             self.timeouts += 1;
         }
         let node = request.node;
+        if request.is_probe() && !self.probing.contains(&node) {
+            // An earlier try was answered late: the node is walked already.
+            return Failure::Ignored;
+        }
         if request.attempt < ATTEMPTS {
             self.ready.push_front(Request {
                 attempt: request.attempt + 1,
@@ -700,6 +743,7 @@ impl Walk {
             Ask::Probe => {
                 self.probing.remove(&node);
                 if self.second_chance.contains(&node) {
+                    self.silent.insert(node);
                     self.queried += 1;
                     self.unresponsive += 1;
                     Failure::Unresponsive
@@ -823,6 +867,7 @@ impl Walk {
         // Stragglers not due yet: no second chance this round.
         for (node, _) in self.stragglers.drain(..) {
             self.second_chance.insert(node);
+            self.silent.insert(node);
             self.queried += 1;
             self.unresponsive += 1;
         }
@@ -843,6 +888,8 @@ impl Walk {
         self.next_round = None;
         self.scheduled.clear();
         self.second_chance.clear();
+        self.silent.clear();
+        self.late.clear();
         self.last_answer = None;
         self.queried = 0;
         self.unresponsive = 0;
@@ -893,12 +940,13 @@ mod tests {
         b.build(key).unwrap()
     }
 
-    /// A record whose node id starts with the `bits` first bits of `prefix`.
+    /// A record whose node id shares at least the `bits` first bits of `prefix`, within
+    /// the default walk's depth (distance 240 or more).
     fn record_near(prefix: &NodeId, bits: u16, udp: u16) -> Enr {
         loop {
             let enr = record(Some(udp));
             let id = enr.node_id().raw();
-            if log2_distance(prefix, &id).is_none_or(|d| d <= 256 - bits) {
+            if log2_distance(prefix, &id).is_some_and(|d| (240..=256 - bits).contains(&d)) {
                 return enr;
             }
         }
@@ -1514,42 +1562,101 @@ mod tests {
         assert_eq!(distances.len(), 19);
         assert_eq!(walk.next_wakeup(), Some(t0 + TIMEOUT_FLOOR));
         assert!(walk.expire(t0 + TIMEOUT_FLOOR - MS).is_empty());
-        let expired = walk.expire(t0 + TIMEOUT_FLOOR);
+        let probe = Request {
+            node: ids[19],
+            ask: Ask::Probe,
+            attempt: 1,
+        };
         assert_eq!(
-            expired,
-            vec![(
-                Request {
-                    node: ids[19],
-                    ask: Ask::Probe,
-                    attempt: 1
-                },
-                Failure::Retry
-            )]
+            walk.expire(t0 + TIMEOUT_FLOOR),
+            vec![(probe, Failure::Retry)]
         );
         assert_eq!(walk.timeouts(), 1);
-        // A late answer of the expired request is ignored; its retry goes out first.
-        walk.answered(expired[0].0, &[], t0 + TIMEOUT_FLOOR + MS);
-        assert_eq!(walk.queried(), 0);
-        let retry = walk.next_requests(0, t0 + TIMEOUT_FLOOR + MS);
-        assert_eq!(retry[0].attempt, 2);
+        // The retry goes out first.
+        let retry = walk.next_requests(0, t0 + TIMEOUT_FLOOR);
         assert_eq!(
-            walk.failed(expired[0].0, true, t0 + TIMEOUT_FLOOR + MS),
-            Failure::Ignored
+            retry[0],
+            Request {
+                attempt: 2,
+                ..probe
+            }
         );
         // Next: the distances, sent at 5 ms, then the retry.
         assert_eq!(walk.next_wakeup(), Some(t0 + 5 * MS + TIMEOUT_FLOOR));
         for r in distances {
             walk.answered(r, &[], t0 + 6 * MS);
         }
-        assert_eq!(
-            walk.next_wakeup(),
-            Some(t0 + TIMEOUT_FLOOR + MS + TIMEOUT_FLOOR)
-        );
-        let expired = walk.expire(t0 + 3 * TIMEOUT_FLOOR);
-        assert_eq!(expired.len(), 1);
-        assert_eq!(expired[0].1, Failure::Straggler);
+        assert_eq!(walk.next_wakeup(), Some(t0 + 2 * TIMEOUT_FLOOR));
+        let expired = walk.expire(t0 + 2 * TIMEOUT_FLOOR);
+        assert_eq!(expired, vec![(retry[0], Failure::Straggler)]);
         assert_eq!(walk.in_flight(), 0);
         assert_eq!(walk.timeouts(), 2);
+        // A failure of a request that timed out already changes nothing.
+        assert_eq!(walk.failed(probe, true, t0 + SECOND), Failure::Ignored);
+        assert_eq!(walk.timeouts(), 2);
+    }
+
+    /// An answer after the timeout still counts: its round trip raises the timeout, and a
+    /// late probe answer walks its node (a stall, not a dead node), even once it was a
+    /// straggler or unresponsive.
+    #[test]
+    fn late_answers_count() {
+        let mut walk = Walk::new(config(CrawlMode::Oneshot, 64, 1));
+        let ids = nodes(&mut walk, 20);
+        let t0 = Instant::now();
+        let probes = walk.next_requests(0, t0);
+        for r in probes.iter().filter(|r| r.node != ids[19]) {
+            walk.answered(*r, &[], t0 + MS);
+        }
+        assert_eq!(walk.timeout(), TIMEOUT_FLOOR);
+        let probe = Request {
+            node: ids[19],
+            ask: Ask::Probe,
+            attempt: 1,
+        };
+        walk.expire(t0 + TIMEOUT_FLOOR);
+        let retry = walk.next_requests(0, t0 + TIMEOUT_FLOOR);
+        assert!(retry.contains(&Request {
+            attempt: 2,
+            ..probe
+        }));
+        // The first try is answered at 150 ms after all: walked, and the timeout grows.
+        walk.answered(probe, &[], t0 + 150 * MS);
+        assert_eq!(walk.timeout(), 450 * MS);
+        let next = walk.next_requests(0, t0 + 150 * MS);
+        assert!(next
+            .iter()
+            .any(|r| r.node == ids[19] && r.ask == Ask::One(256)));
+        // Its retry no longer matters.
+        assert_eq!(
+            walk.failed(
+                Request {
+                    attempt: 2,
+                    ..probe
+                },
+                true,
+                t0 + 200 * MS
+            ),
+            Failure::Ignored
+        );
+
+        // A straggler answering late is walked too.
+        let mut walk = Walk::new(config(CrawlMode::Oneshot, 64, 1));
+        let ids = nodes(&mut walk, 2);
+        let probes = walk.next_requests(0, t0);
+        walk.answered(probes[0], &[], t0);
+        drive(&mut walk, &[], t0);
+        let slow = probes[1];
+        walk.expire(t0 + SECOND);
+        let retry = walk.next_requests(0, t0 + SECOND)[0];
+        assert_eq!(walk.failed(retry, true, t0 + SECOND), Failure::Straggler);
+        assert_eq!(walk.remaining(), 1);
+        walk.answered(slow, &[], t0 + SECOND + MS);
+        assert_eq!(walk.next_wakeup(), None, "no second chance needed");
+        drive(&mut walk, &[], t0 + SECOND);
+        assert_eq!((walk.queried(), walk.unresponsive()), (2, 0));
+        assert_eq!(walk.check_round(true, t0 + SECOND), Round::Finished);
+        assert!(ids.contains(&slow.node));
     }
 
     #[test]
