@@ -132,9 +132,6 @@ pub enum FindNodeError {
     /// The iterative lookup failed (discv5's error, `Debug` form).
     #[error("{0:?}")]
     Query(discv5::QueryError),
-    /// No answer within the walk's timeout (adapted to the round trips seen so far).
-    #[error("no answer within {0:?}")]
-    TimedOut(std::time::Duration),
 }
 
 /// Why a peer-exchange request to a visited peer got no records.

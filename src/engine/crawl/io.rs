@@ -2,15 +2,15 @@
 //! random lookups in flight), its dialer and relay monitor swarms, and the geolocator its
 //! peers' IPs go to. [`Discovery`] owns them; the crawl loop decides what to do with them.
 
-use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
 use discv5::{ConfigBuilder, Discv5, Event, ListenConfig, ProtocolIdentity};
 use enr::CombinedKey;
+use futures::future::BoxFuture;
+use futures::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::mpsc;
-use tokio::task::JoinSet;
 
 use super::walk::Request;
 use crate::engine::counter::MessageCounter;
@@ -100,10 +100,31 @@ pub(super) enum Job {
 impl FindNodeError {
     /// Whether the request got no answer in time (rather than failing otherwise).
     pub(super) fn is_timeout(&self) -> bool {
-        matches!(
-            self,
-            FindNodeError::TimedOut(_) | FindNodeError::Request(discv5::RequestError::Timeout)
-        )
+        matches!(self, FindNodeError::Request(discv5::RequestError::Timeout))
+    }
+}
+
+/// FINDNODE requests and lookups in flight, polled by the crawl's own task (no task of
+/// their own: no spawn and no hop between threads per request).
+#[derive(Default)]
+pub(super) struct Jobs {
+    futures: FuturesUnordered<BoxFuture<'static, Job>>,
+    /// Random lookups among them.
+    lookups: usize,
+}
+
+impl Jobs {
+    /// The next job to end; never, while none is in flight.
+    pub(super) async fn next(&mut self) -> Job {
+        match self.futures.next().await {
+            Some(job) => {
+                if matches!(job, Job::Lookup(_)) {
+                    self.lookups = self.lookups.saturating_sub(1);
+                }
+                job
+            }
+            None => std::future::pending().await,
+        }
     }
 }
 
@@ -114,10 +135,9 @@ pub(crate) struct Discovery {
     pub(super) events: mpsc::Receiver<Event>,
     local_addr: SocketAddr,
     pub(super) local_id: NodeId,
-    /// FINDNODE requests and lookups in flight.
-    pub(super) jobs: JoinSet<Job>,
-    /// The tasks among the jobs that are random lookups.
-    lookups: HashSet<tokio::task::Id>,
+    /// FINDNODE requests and lookups in flight, polled by the crawl's own task (no task
+    /// of their own: no spawn and no hop between threads per request).
+    pub(super) jobs: Jobs,
     pub(super) dialer: Option<Dialer>,
     pub(super) relay: Option<RelayMonitor>,
     /// Seed mode: the libp2p TCP address peer exchange is served on.
@@ -228,8 +248,7 @@ impl Discovery {
             events,
             local_addr,
             local_id,
-            jobs: JoinSet::new(),
-            lookups: HashSet::new(),
+            jobs: Jobs::default(),
             dialer,
             relay,
             seed_addr,
@@ -260,40 +279,34 @@ impl Discovery {
     }
 
     /// Sends `request` to `enr` (a designated FINDNODE). The walk times it out sooner,
-    /// but the job runs on until discv5 answers or gives up, so that a late answer still
-    /// counts; `guard` only bounds a lost discv5 callback.
-    pub(super) fn send(&mut self, request: Request, enr: Enr, guard: Duration) {
+    /// but the job runs on until discv5 answers or gives up (it always does, by
+    /// `request_timeout`, or at once when it stops), so that a late answer still counts.
+    pub(super) fn send(&mut self, request: Request, enr: Enr) {
         let fut = self
             .discv5
             .find_node_designated_peer(enr, request.distances());
-        self.jobs.spawn(async move {
-            let result = match tokio::time::timeout(guard, fut).await {
-                Ok(r) => r.map_err(FindNodeError::Request),
-                Err(_) => Err(FindNodeError::TimedOut(guard)),
-            };
-            Job::FindNode { request, result }
-        });
+        self.jobs.futures.push(Box::pin(async move {
+            Job::FindNode {
+                request,
+                result: fut.await.map_err(FindNodeError::Request),
+            }
+        }));
     }
 
     /// Starts `n` iterative lookups of random targets.
     pub(super) fn lookups(&mut self, n: u32) {
         for _ in 0..n {
             let fut = self.discv5.find_node(enr::NodeId::random());
-            let task = self
-                .jobs
-                .spawn(async move { Job::Lookup(fut.await.map_err(FindNodeError::Query)) });
-            self.lookups.insert(task.id());
+            self.jobs.lookups += 1;
+            self.jobs.futures.push(Box::pin(async move {
+                Job::Lookup(fut.await.map_err(FindNodeError::Query))
+            }));
         }
-    }
-
-    /// A job's task ended (with its job, or with a panic).
-    pub(super) fn job_ended(&mut self, task: tokio::task::Id) {
-        self.lookups.remove(&task);
     }
 
     /// Random lookups in flight.
     pub(super) fn lookups_in_flight(&self) -> usize {
-        self.lookups.len()
+        self.jobs.lookups
     }
 
     /// Whether the dialer (if any) has no visit in progress and no event waiting.
@@ -304,7 +317,7 @@ impl Discovery {
     /// Ends everything: jobs aborted, discv5 shut down, the swarms dropped (which closes
     /// their connections; visits cut short are not recorded).
     pub(super) fn shutdown(&mut self) {
-        self.jobs.abort_all();
+        self.jobs = Jobs::default();
         self.discv5.shutdown();
         self.dialer = None;
         self.relay = None;

@@ -240,21 +240,7 @@ impl Crawler {
             let handled = tokio::select! {
                 _ = cancel.cancelled() => return End::Stopped,
                 _ = sleep_until_opt(deadline) => return End::Finished,
-                Some(done) = self.io.jobs.join_next_with_id(), if !self.io.jobs.is_empty() => {
-                    match done {
-                        Ok((task, job)) => {
-                            self.io.job_ended(task);
-                            self.on_job(job)
-                        }
-                        Err(e) => {
-                            self.io.job_ended(e.id());
-                            if e.is_panic() {
-                                tracing::error!(error = %e, "crawl job panicked");
-                            }
-                            Ok(())
-                        }
-                    }
-                }
+                job = self.io.jobs.next() => self.on_job(job),
                 Some(event) = self.io.events.recv() => match event {
                     // Nodes a random lookup came across.
                     Event::Discovered(enr) => self.on_lookup_enr(enr),

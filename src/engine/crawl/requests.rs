@@ -4,8 +4,6 @@
 //! walk does not.
 
 use super::io::Job;
-use std::time::Duration;
-
 use super::walk::{Failure, Request, ATTEMPTS};
 use super::Crawler;
 use crate::model::{now_millis, NodeId, SourceKind};
@@ -16,9 +14,6 @@ impl Crawler {
     /// Sends the FINDNODE requests the walk has room for.
     pub(super) fn send_requests(&mut self) {
         let now = tokio::time::Instant::now();
-        // The walk times requests out; discv5 gives up after `request_timeout`, and this
-        // outer bound only guards against a lost callback.
-        let guard = self.settings.request_timeout + Duration::from_secs(1);
         for request in self.walk.next_requests(self.io.lookups_in_flight(), now) {
             let Some(enr) = self.walk.record(&request.node).cloned() else {
                 // Records are never dropped; should one be missing, the request ends here.
@@ -34,7 +29,7 @@ impl Crawler {
             };
             self.crawl.progress.find_node_requests += 1;
             self.metrics.find_node(1, 0);
-            self.io.send(request, enr, guard);
+            self.io.send(request, enr);
         }
     }
 
