@@ -10,6 +10,20 @@ use crate::protocol::enr::DecodedEnr;
 use crate::store::keys::{be, crawl_peer_key, decode, encode, enr_key, u64_key};
 use crate::store::{Store, StoreError};
 
+/// Adds `source` to a peer's sources unless one of the same kind and origin is there or
+/// the list is full; returns whether it did.
+fn add_source(record: &mut PeerRecord, source: &PeerSource) -> bool {
+    let known = record
+        .sources
+        .iter()
+        .any(|s| s.kind == source.kind && s.via == source.via);
+    if known || record.sources.len() >= crate::model::MAX_PEER_SOURCES {
+        return false;
+    }
+    record.sources.push(source.clone());
+    true
+}
+
 /// What an upsert did to a peer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Upsert {
@@ -29,6 +43,17 @@ impl Store {
         &self,
         crawl: CrawlId,
         enr: &DecodedEnr,
+        now: UnixMillis,
+    ) -> Result<Upsert, StoreError> {
+        self.upsert_peer_from(crawl, enr, None, now)
+    }
+
+    /// [`Store::upsert_peer`] and [`Store::add_peer_source`] in one write of the peer.
+    pub fn upsert_peer_from(
+        &self,
+        crawl: CrawlId,
+        enr: &DecodedEnr,
+        source: Option<&PeerSource>,
         now: UnixMillis,
     ) -> Result<Upsert, StoreError> {
         let mut outcome = Upsert::Seen;
@@ -73,6 +98,10 @@ impl Store {
                     (record, result)
                 }
             };
+            let mut record = record;
+            if let Some(source) = source {
+                add_source(&mut record, source);
+            }
             outcome = result;
             Some(encode(&record))
         })?;
@@ -100,14 +129,9 @@ impl Store {
             let Ok(mut record) = decode::<PeerRecord>("peers", bytes) else {
                 return Some(bytes.to_vec());
             };
-            let known = record
-                .sources
-                .iter()
-                .any(|s| s.kind == source.kind && s.via == source.via);
-            if known || record.sources.len() >= crate::model::MAX_PEER_SOURCES {
+            if !add_source(&mut record, &source) {
                 return Some(bytes.to_vec());
             }
-            record.sources.push(source.clone());
             Some(encode(&record))
         })?;
         Ok(())
@@ -466,6 +490,40 @@ mod tests {
         assert_eq!(sources.len(), crate::model::MAX_PEER_SOURCES);
         // The oldest are kept.
         assert_eq!(sources[3].via.as_deref(), Some("p0"));
+    }
+
+    #[test]
+    fn a_record_and_its_source_go_in_together() {
+        let (_dir, store) = temp_store();
+        let node = enr(1, 1).node_id;
+        let src = |kind, via: Option<&str>, at| PeerSource {
+            kind,
+            via: via.map(Into::into),
+            first_seen: at,
+        };
+        let discv5 = src(SourceKind::Discv5, None, 1);
+        assert_eq!(
+            store
+                .upsert_peer_from(1, &enr(1, 1), Some(&discv5), 1)
+                .unwrap(),
+            Upsert::New
+        );
+        let peer = store.get_peer(&node).unwrap().unwrap();
+        assert_eq!(peer.sources, [discv5.clone()]);
+        assert_eq!(peer.crawls, [1].into());
+        // A newer record from another source, seen by another crawl.
+        let px = src(SourceKind::PeerExchange, Some("a"), 2);
+        assert_eq!(
+            store.upsert_peer_from(2, &enr(1, 2), Some(&px), 2).unwrap(),
+            Upsert::NewToCrawl
+        );
+        // The same source again is not added twice.
+        store
+            .upsert_peer_from(2, &enr(1, 3), Some(&src(SourceKind::Discv5, None, 3)), 3)
+            .unwrap();
+        let peer = store.get_peer(&node).unwrap().unwrap();
+        assert_eq!(peer.sources, [discv5, px]);
+        assert_eq!((peer.enr.seq, peer.enr_versions, peer.last_seen), (3, 3, 3));
     }
 
     #[test]

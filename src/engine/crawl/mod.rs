@@ -100,6 +100,8 @@ struct Crawler {
     clusters: HashMap<NodeId, Option<u16>>,
     /// Nodes some answer of the walk returned.
     walk_found: HashSet<NodeId>,
+    /// When each node that answered a probe was last written as seen.
+    touched: HashMap<NodeId, tokio::time::Instant>,
     /// Nodes random lookups returned and no answer of the walk did (yet).
     lookup_only: HashSet<NodeId>,
     rng: StdRng,
@@ -202,6 +204,7 @@ impl Crawler {
             sources_seen: HashSet::new(),
             clusters: HashMap::new(),
             walk_found: HashSet::new(),
+            touched: HashMap::new(),
             lookup_only: HashSet::new(),
             rng: StdRng::from_entropy(),
             limit_hit: false,

@@ -52,20 +52,23 @@ impl Crawler {
             return Ok(());
         }
         let learned = self.walk.learn(enr);
+        let source = if self.sources_seen.contains(&(id, source, via.clone())) {
+            None
+        } else {
+            self.sources_seen.insert((id, source, via.clone()));
+            Some(PeerSource {
+                kind: source,
+                via,
+                first_seen: now_millis(),
+            })
+        };
         if learned != Learned::Stale {
             let record = self.walk.record(&id).expect("just learned");
             let decoded = DecodedEnr::from_enr(record);
-            self.on_new_record(id, decoded, learned == Learned::New)?;
-        }
-        if self.sources_seen.insert((id, source, via.clone())) {
-            self.store.add_peer_source(
-                &id,
-                PeerSource {
-                    kind: source,
-                    via,
-                    first_seen: now_millis(),
-                },
-            )?;
+            // The source goes in with the record: one write of the peer.
+            self.on_new_record(id, decoded, learned == Learned::New, source.as_ref())?;
+        } else if let Some(source) = source {
+            self.store.add_peer_source(&id, source)?;
         }
         Ok(())
     }
@@ -77,12 +80,13 @@ impl Crawler {
         id: NodeId,
         decoded: DecodedEnr,
         first_sighting: bool,
+        source: Option<&PeerSource>,
     ) -> Result<(), StoreError> {
         self.clusters
             .insert(id, decoded.shards.as_ref().map(|s| s.cluster));
         let outcome = self
             .store
-            .upsert_peer(self.crawl.id, &decoded, now_millis())?;
+            .upsert_peer_from(self.crawl.id, &decoded, source, now_millis())?;
         // First sighting by this crawl: DISCOVERED (the store has just added the crawl to
         // the peer). Otherwise a record newer than the stored one: ENR_UPDATED.
         let kind = if first_sighting {

@@ -3,12 +3,17 @@
 //! records it holds); and the records random lookups bring, with what they find that the
 //! walk does not.
 
+use std::time::Duration;
+
 use super::io::Job;
 use super::walk::{Failure, Request, ATTEMPTS};
 use super::Crawler;
 use crate::model::{now_millis, NodeId, SourceKind};
 use crate::protocol::enr::Enr;
 use crate::store::StoreError;
+
+/// A node that answers is written as seen at most this often.
+const TOUCH_EVERY: Duration = Duration::from_secs(60);
 
 impl Crawler {
     /// Sends the FINDNODE requests the walk has room for.
@@ -63,8 +68,19 @@ impl Crawler {
                 result: Ok(enrs),
             } => {
                 if request.is_probe() {
-                    // It answered: seen now (once per walk, not per request).
-                    self.store.touch_peer(&request.node, now_millis())?;
+                    // It answered: seen now, written at most once per TOUCH_EVERY (the
+                    // crawl's first sighting of a node stored it as seen moments ago).
+                    let now = tokio::time::Instant::now();
+                    match self.touched.get(&request.node) {
+                        Some(t) if now.duration_since(*t) < TOUCH_EVERY => {}
+                        Some(_) => {
+                            self.store.touch_peer(&request.node, now_millis())?;
+                            self.touched.insert(request.node, now);
+                        }
+                        None => {
+                            self.touched.insert(request.node, now);
+                        }
+                    }
                 }
                 let found: Vec<NodeId> = enrs.iter().map(|e| e.node_id().raw()).collect();
                 self.walk
