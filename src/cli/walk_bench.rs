@@ -6,7 +6,7 @@
 //! The testnet runs in a child process (`peerscope testnet`), so this process's CPU time
 //! and memory are the walking side's alone. Per run it prints the wall time, the FINDNODE
 //! requests per discovered node, the failed requests, the CPU-seconds this process used
-//! (`/proc/self/stat`) and its peak resident memory (`VmHWM`, reset before each run
+//! (`/proc/self/stat`; the testnet's, answering, beside them) and its peak resident memory (`VmHWM`, reset before each run
 //! through `/proc/self/clear_refs`; Linux) — for peerscope from StartCrawl to the crawl's
 //! end, without opening and closing the store — then the medians of each side and the
 //! ratio of the medians (peerscope / reference). peerscope runs with the settings a
@@ -57,6 +57,8 @@ pub struct WalkRun {
     pub requests: u64,
     pub failed: u64,
     pub cpu_secs: f64,
+    /// CPU-seconds the testnet process used during the run (answering).
+    pub testnet_cpu_secs: f64,
     /// Peak resident memory during the run.
     pub peak_rss_kib: Option<u64>,
     /// Resident memory when the run started.
@@ -76,6 +78,7 @@ pub struct SideSummary {
     pub requests_per_node: f64,
     pub failed: f64,
     pub cpu_secs: f64,
+    pub testnet_cpu_secs: f64,
     pub peak_rss_kib: f64,
     pub discovered_min: usize,
 }
@@ -107,7 +110,12 @@ fn proc_field(path: &str, field: &str) -> Option<u64> {
 
 /// CPU-seconds (user + system) this process has used.
 fn cpu_secs() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+    process_cpu_secs("/proc/self/stat")
+}
+
+/// CPU-seconds (user + system) a process has used, from its `stat` file.
+fn process_cpu_secs(path: &str) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(path) else {
         return 0.0;
     };
     // Fields after the command (which is in parentheses and may hold spaces).
@@ -185,6 +193,12 @@ impl TestnetProcess {
     fn status(&self, field: &str) -> Option<u64> {
         let pid = self.child.id()?;
         proc_field(&format!("/proc/{pid}/status"), field)
+    }
+
+    fn cpu_secs(&self) -> f64 {
+        self.child
+            .id()
+            .map_or(0.0, |pid| process_cpu_secs(&format!("/proc/{pid}/stat")))
     }
 }
 
@@ -327,6 +341,7 @@ pub async fn run(config: WalkBenchConfig) -> anyhow::Result<WalkReport> {
     for _ in 0..config.rounds.max(1) {
         for side in ["reference", "peerscope"] {
             let start_rss_kib = proc_field("/proc/self/status", "VmRSS:");
+            let testnet_cpu = net.cpu_secs();
             let m = if side == "reference" {
                 reset_peak_rss();
                 let cpu = cpu_secs();
@@ -357,13 +372,15 @@ pub async fn run(config: WalkBenchConfig) -> anyhow::Result<WalkReport> {
                 requests,
                 failed,
                 cpu_secs: m.cpu_secs,
+                testnet_cpu_secs: net.cpu_secs() - testnet_cpu,
                 peak_rss_kib: m.peak_rss_kib,
                 start_rss_kib,
             };
             eprintln!(
-                "{side:>9}: {secs:6.2} s, discovered {discovered}, {requests} requests ({:.1} per node), {failed} failed, {:.2} CPU-s, peak RSS {} KiB (at start {} KiB)",
+                "{side:>9}: {secs:6.2} s, discovered {discovered}, {requests} requests ({:.1} per node), {failed} failed, {:.2} CPU-s (testnet {:.2}), peak RSS {} KiB (at start {} KiB)",
                 run.requests_per_node(),
                 run.cpu_secs,
+                run.testnet_cpu_secs,
                 run.peak_rss_kib.unwrap_or(0),
                 start_rss_kib.unwrap_or(0),
             );
@@ -380,6 +397,7 @@ pub async fn run(config: WalkBenchConfig) -> anyhow::Result<WalkReport> {
             requests_per_node: of(&|r| r.requests_per_node()),
             failed: of(&|r| r.failed as f64),
             cpu_secs: of(&|r| r.cpu_secs),
+            testnet_cpu_secs: of(&|r| r.testnet_cpu_secs),
             peak_rss_kib: of(&|r| r.peak_rss_kib.unwrap_or(0) as f64),
             discovered_min: runs
                 .iter()
@@ -417,18 +435,21 @@ pub fn print(r: &WalkReport) {
         r.cores,
         r.runs.len() / 2
     );
-    println!("| side | median wall | requests / node | failed | CPU-s | peak RSS | found (min) |");
-    println!("|---|---|---|---|---|---|---|");
+    println!(
+        "| side | median wall | requests / node | failed | CPU-s | testnet CPU-s | peak RSS | found (min) |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
     for (name, s) in [
         ("reference walk", &r.reference),
         ("peerscope", &r.peerscope),
     ] {
         println!(
-            "| {name} | {:.2} s | {:.1} | {:.0} | {:.2} | {:.1} MB | {}/{} |",
+            "| {name} | {:.2} s | {:.1} | {:.0} | {:.2} | {:.2} | {:.1} MB | {}/{} |",
             s.secs,
             s.requests_per_node,
             s.failed,
             s.cpu_secs,
+            s.testnet_cpu_secs,
             s.peak_rss_kib / 1024.0,
             s.discovered_min,
             r.nodes + r.dead
