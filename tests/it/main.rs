@@ -25,3 +25,4 @@ mod resume;
 mod rollup;
 mod scope;
 mod validate;
+mod walk;
