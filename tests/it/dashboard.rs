@@ -35,6 +35,18 @@ fn number(v: &Value) -> u64 {
 const BARS: &str = "return Object.fromEntries(Array.from(document.querySelectorAll('#ID .bar'))\
     .map(b => [b.dataset.key, b.querySelector('.n').textContent]));";
 
+/// Opens one of the dashboard's views (`#/name`) and waits until it has loaded.
+async fn open_view(browser: &Browser, base: &str, name: &str) {
+    browser.goto(&format!("{base}/#/{name}")).await;
+    browser
+        .wait_for(
+            &format!("the {name} view"),
+            Duration::from_secs(30),
+            &format!("return (document.body.dataset.loaded || '').includes('{name}');"),
+        )
+        .await;
+}
+
 fn bars(v: &Value) -> BTreeMap<String, u64> {
     v.as_object()
         .unwrap()
@@ -186,14 +198,7 @@ async fn dashboard_shows_what_the_api_reports() {
     let base = format!("http://{}", server.http);
 
     // Network: peer counts and capability counts as GetNetworkStats reports them.
-    browser.goto(&format!("{base}/#/network")).await;
-    browser
-        .wait_for(
-            "the network view",
-            Duration::from_secs(30),
-            "return (document.body.dataset.loaded || '').includes('network');",
-        )
-        .await;
+    open_view(&browser, &base, "network").await;
     let tile = |id: &str| format!("return document.querySelector('#{id}').textContent;");
     assert_eq!(number(&browser.eval(&tile("net-peers")).await), stats.peers);
     assert_eq!(
@@ -242,14 +247,7 @@ async fn dashboard_shows_what_the_api_reports() {
     browser.screenshot(&shots.join("peers.png")).await;
 
     // Messages: totals and the per-application table as GetMessageCounts reports them.
-    browser.goto(&format!("{base}/#/messages")).await;
-    browser
-        .wait_for(
-            "the messages view",
-            Duration::from_secs(30),
-            "return (document.body.dataset.loaded || '').includes('messages');",
-        )
-        .await;
+    open_view(&browser, &base, "messages").await;
     assert_eq!(number(&browser.eval(&tile("msg-total")).await), n);
     let apps = browser
         .eval(
@@ -437,14 +435,7 @@ async fn dashboard_shows_cometbft_chains_and_versions() {
 
     let browser = Browser::start().await;
     let base = format!("http://{}", server.http);
-    browser.goto(&format!("{base}/#/network")).await;
-    browser
-        .wait_for(
-            "the network view",
-            Duration::from_secs(30),
-            "return (document.body.dataset.loaded || '').includes('network');",
-        )
-        .await;
+    open_view(&browser, &base, "network").await;
     let shown = |id: &str| BARS.replace("ID", id);
     let as_map = |m: &std::collections::HashMap<String, u64>| -> BTreeMap<String, u64> {
         m.iter()
@@ -480,14 +471,7 @@ async fn dashboard_shows_cometbft_chains_and_versions() {
         .await;
 
     // The peers view filtered by the other chain's id: exactly its nodes, labelled.
-    browser.goto(&format!("{base}/#/peers")).await;
-    browser
-        .wait_for(
-            "the peers view",
-            Duration::from_secs(30),
-            "return (document.body.dataset.loaded || '').includes('peers');",
-        )
-        .await;
+    open_view(&browser, &base, "peers").await;
     browser
         .eval(&format!(
             "document.querySelector('#peers-filter [name=chain_id]').value = '{CHAIN_B}'; \
