@@ -10,7 +10,8 @@
 #
 # Settings (environment): SOAK_MINUTES (30), SOAK_NODES (200), SOAK_CHURN (10 nodes per
 # step), SOAK_CHURN_EVERY (20 s), SOAK_RECRAWL_SECS (10), SOAK_RETENTION (50000 events),
-# SOAK_CACHE_MB (64), SOAK_HOSTILE (`peerscope testnet --hostile`, default
+# SOAK_CACHE_MB (64), SOAK_MAX_PEERS (the crawl's known-node cap, 5000: the flooding
+# responder fills it, and it is what bounds the stored peers), SOAK_HOSTILE (`peerscope testnet --hostile`, default
 # endless-enrs=1; empty for none), SOAK_RESTART_AT (the minute after which the server is
 # stopped and started again on the same data directory, default half-way; 0 for none),
 # SOAK_RESTART_SIGNAL (TERM, or KILL for a crash), SOAK_TESTNET_ARGS (extra `peerscope
@@ -27,6 +28,7 @@ churn_every=${SOAK_CHURN_EVERY:-20}
 recrawl=${SOAK_RECRAWL_SECS:-10}
 retention=${SOAK_RETENTION:-50000}
 cache_mb=${SOAK_CACHE_MB:-64}
+max_peers=${SOAK_MAX_PEERS:-5000}
 hostile=${SOAK_HOSTILE-endless-enrs=1}
 restart_at=${SOAK_RESTART_AT:-$((minutes / 2))}
 restart_signal=${SOAK_RESTART_SIGNAL:-TERM}
@@ -69,7 +71,7 @@ start_serve() {
 start_serve
 
 "$bin" crawl start --server "$server" --bootstrap-file "$dir/testnet.enr" --continuous \
-  --recrawl-secs "$recrawl" --name soak >/dev/null
+  --recrawl-secs "$recrawl" --max-peers "$max_peers" --name soak >/dev/null
 
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$serve_pid/status"; }
 metric() { awk -v m="$1" '$1 == m {print $2}' "$dir/metrics.txt"; }

@@ -143,6 +143,16 @@ pub struct StartArgs {
     /// discv5 requests in flight.
     #[arg(long)]
     concurrency: Option<u32>,
+    /// Most distinct nodes the crawl keeps track of; records of further nodes are dropped
+    /// and counted [server default: 50000].
+    #[arg(long)]
+    max_peers: Option<u64>,
+    /// New nodes one responder may introduce per round [server default: 512].
+    #[arg(long)]
+    max_new_per_responder: Option<u32>,
+    /// Finish the crawl after this many seconds.
+    #[arg(long)]
+    max_duration_secs: Option<u64>,
     /// UDP address for the crawl's discv5 socket (server default when unset).
     #[arg(long)]
     listen: Option<String>,
@@ -479,6 +489,17 @@ pub async fn crawl(server: ServerArg, cmd: CrawlCommand) -> anyhow::Result<()> {
                     nanos: 0,
                 }),
                 concurrency: a.concurrency,
+                limits: (a.max_peers.is_some()
+                    || a.max_new_per_responder.is_some()
+                    || a.max_duration_secs.is_some())
+                .then(|| pb::CrawlLimits {
+                    max_peers: a.max_peers.unwrap_or(0),
+                    max_duration: a.max_duration_secs.map(|s| prost_types::Duration {
+                        seconds: s as i64,
+                        nanos: 0,
+                    }),
+                    max_new_per_responder: a.max_new_per_responder,
+                }),
                 listen_addr: a.listen.unwrap_or_default(),
                 name: a.name,
                 allowed_cidrs: a.allow_cidr,

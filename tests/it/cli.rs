@@ -130,6 +130,53 @@ async fn json_output_matches_what_the_crawl_found() {
     server.stop().await;
 }
 
+/// `crawl start --max-peers/--max-new-per-responder/--max-duration-secs` reach the crawl:
+/// its settings show them and it keeps track of no more nodes than allowed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crawl_start_takes_the_crawl_limits() {
+    let net = Testnet::start(TestnetConfig {
+        nodes: 30,
+        seed: 45,
+        ..TestnetConfig::default()
+    })
+    .await
+    .unwrap();
+    let server = Server::start().await;
+    let enr_file = server.dir().join("testnet.enr");
+    std::fs::write(&enr_file, net.bootstrap_enrs().join("\n")).unwrap();
+    let (ok, out, err) = cli(
+        &server,
+        &[
+            "crawl",
+            "start",
+            "--bootstrap-file",
+            enr_file.to_str().unwrap(),
+            "--max-peers",
+            "10",
+            "--max-new-per-responder",
+            "300",
+            "--max-duration-secs",
+            "600",
+            "--wait",
+            "--json",
+        ],
+    )
+    .await;
+    assert!(ok, "{err}");
+    let done = json_lines(&out).pop().unwrap();
+    assert_eq!(done["state"], "CRAWL_STATE_FINISHED", "{done}");
+    let limits = &done["settings"]["limits"];
+    assert_eq!(limits["max_peers"], 10, "{done}");
+    assert_eq!(limits["max_new_per_responder"], 300, "{done}");
+    assert_eq!(limits["max_duration"], "600s", "{done}");
+    assert_eq!(done["progress"]["discovered"], 10, "{done}");
+    assert!(
+        done["progress"]["dropped_over_cap"].as_u64().unwrap() > 0,
+        "{done}"
+    );
+    server.stop().await;
+}
+
 /// Starts `peerscope serve` with exactly `env` as its environment; returns the child and
 /// the addresses it printed (gRPC, HTTP).
 async fn serve_with_env(
