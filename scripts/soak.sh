@@ -10,7 +10,7 @@
 #
 # Settings (environment): SOAK_MINUTES (30), SOAK_NODES (200), SOAK_CHURN (10 nodes per
 # step), SOAK_CHURN_EVERY (20 s), SOAK_RECRAWL_SECS (10), SOAK_RETENTION (50000 events),
-# SOAK_CACHE_MB (64), SOAK_MAX_PEERS (the crawl's known-node cap, 5000: the flooding
+# SOAK_CACHE_MB (64), SOAK_MAX_PEERS (the crawl's known-node cap, 3000: the flooding
 # responder fills it, and it is what bounds the stored peers), SOAK_HOSTILE (`peerscope testnet --hostile`, default
 # endless-enrs=1; empty for none), SOAK_RESTART_AT (the minute after which the server is
 # stopped and started again on the same data directory, default half-way; 0 for none),
@@ -28,7 +28,7 @@ churn_every=${SOAK_CHURN_EVERY:-20}
 recrawl=${SOAK_RECRAWL_SECS:-10}
 retention=${SOAK_RETENTION:-50000}
 cache_mb=${SOAK_CACHE_MB:-64}
-max_peers=${SOAK_MAX_PEERS:-5000}
+max_peers=${SOAK_MAX_PEERS:-3000}
 hostile=${SOAK_HOSTILE-endless-enrs=1}
 restart_at=${SOAK_RESTART_AT:-$((minutes / 2))}
 restart_signal=${SOAK_RESTART_SIGNAL:-TERM}
