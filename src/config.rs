@@ -20,6 +20,9 @@
 //! geolocation = true
 //! geo_base_url = "http://ip-api.com"
 //! geo_cache_ttl_hours = 168
+//! sink = "postgres://peerscope@db.example:5432/peerscope"
+//! sink_password_file = "/etc/peerscope/db-password"
+//! vantage = "eu-west"
 //! ```
 
 use std::net::SocketAddr;
@@ -92,6 +95,12 @@ pub struct FileConfig {
     pub geo_base_url: Option<String>,
     /// Hours a cached geolocation is used before the address is looked up again.
     pub geo_cache_ttl_hours: Option<u64>,
+    /// PostgreSQL to export into (`postgres://user@host:port/db` or `host=… user=…`).
+    pub sink: Option<String>,
+    /// File holding the database password (wins over one in `sink`).
+    pub sink_password_file: Option<PathBuf>,
+    /// This server's vantage name in the database (default: the host name).
+    pub vantage: Option<String>,
 }
 
 impl FileConfig {
@@ -146,6 +155,8 @@ pub struct ServeConfig {
     /// Geolocation of peers' IPs through ip-api; `None` = off. Default on, with
     /// `http://ip-api.com` and a 7-day cache.
     pub geo: Option<crate::engine::geo::GeoConfig>,
+    /// Export to PostgreSQL; `None` = off (the default).
+    pub sink: Option<crate::sink::SinkConfig>,
 }
 
 /// Default HTTP address (metrics and JSON), loopback only.
@@ -265,7 +276,44 @@ impl ServeConfig {
         } else {
             None
         };
+        let password_file = cli.sink_password_file.or(file.sink_password_file);
+        let vantage = cli.vantage.or(file.vantage);
+        let sink = match cli.sink.or(file.sink) {
+            Some(url) => {
+                let password =
+                    match &password_file {
+                        Some(path) => Some(std::fs::read_to_string(path).map_err(|source| {
+                            ConfigError::Read {
+                                path: path.clone(),
+                                source,
+                            }
+                        })?),
+                        None => None,
+                    };
+                let sink =
+                    crate::sink::SinkConfig::new(&url, password.as_deref(), vantage.as_deref())
+                        .map_err(|e| ConfigError::Invalid {
+                            key: match &e {
+                                crate::sink::SinkError::Invalid { key, .. } => key,
+                                _ => "sink",
+                            },
+                            reason: match e {
+                                crate::sink::SinkError::Invalid { reason, .. } => reason,
+                                e => e.to_string(),
+                            },
+                        })?;
+                Some(sink)
+            }
+            None if password_file.is_some() || vantage.is_some() => {
+                return Err(ConfigError::Invalid {
+                    key: "sink",
+                    reason: "vantage and sink_password_file need a sink".into(),
+                })
+            }
+            None => None,
+        };
         Ok(ServeConfig {
+            sink,
             geo,
             dns_nameservers: cli
                 .dns_nameservers
@@ -355,6 +403,51 @@ mod tests {
         };
         let err = ServeConfig::resolve(https, FileConfig::default()).unwrap_err();
         assert!(err.to_string().contains("geo_base_url"), "{err}");
+    }
+
+    #[test]
+    fn sink_settings_resolve_with_the_password_from_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let pw = dir.path().join("pw");
+        std::fs::write(&pw, "from-file\n").unwrap();
+        let file: FileConfig = toml::from_str(&format!(
+            "sink = \"postgres://peer:in-url@127.0.0.1:5999/fleet\"\nsink_password_file = {:?}\nvantage = \"eu-west\"",
+            pw.display().to_string()
+        ))
+        .unwrap();
+        let cli = FileConfig {
+            data_dir: Some("/tmp/x".into()),
+            vantage: Some("a".into()),
+            ..FileConfig::default()
+        };
+        let c = ServeConfig::resolve(cli, file).unwrap();
+        let sink = c.sink.expect("sink on");
+        assert_eq!(sink.vantage, "a", "the flag wins over the file");
+        assert_eq!(sink.database.get_password(), Some(&b"from-file"[..]));
+        assert_eq!(sink.describe(), "peer@127.0.0.1:5999/fleet");
+        let none = FileConfig {
+            data_dir: Some("/tmp/x".into()),
+            ..FileConfig::default()
+        };
+        assert!(ServeConfig::resolve(none, FileConfig::default())
+            .unwrap()
+            .sink
+            .is_none());
+        let orphan = FileConfig {
+            data_dir: Some("/tmp/x".into()),
+            vantage: Some("a".into()),
+            ..FileConfig::default()
+        };
+        let err = ServeConfig::resolve(orphan, FileConfig::default()).unwrap_err();
+        assert!(err.to_string().contains("sink"), "{err}");
+        let bad = FileConfig {
+            data_dir: Some("/tmp/x".into()),
+            sink: Some("postgres://127.0.0.1/x".into()),
+            vantage: Some("(union)".into()),
+            ..FileConfig::default()
+        };
+        let err = ServeConfig::resolve(bad, FileConfig::default()).unwrap_err();
+        assert!(err.to_string().starts_with("vantage"), "{err}");
     }
 
     #[test]

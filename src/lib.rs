@@ -7,6 +7,7 @@ pub mod metrics;
 pub mod model;
 pub mod proto;
 pub mod protocol;
+pub mod sink;
 pub mod store;
 #[cfg(feature = "testnet")]
 pub mod testnet;

@@ -155,6 +155,17 @@ struct ServeArgs {
     /// [default: 168].
     #[arg(long, env = "PEERSCOPE_GEO_CACHE_TTL_HOURS")]
     geo_cache_ttl_hours: Option<u64>,
+    /// Export the store into this PostgreSQL database, e.g.
+    /// postgres://peerscope@db.example:5432/peerscope (or host=… user=… dbname=…) [default: off].
+    #[arg(long, env = "PEERSCOPE_SINK", hide_env_values = true)]
+    sink: Option<String>,
+    /// File holding the database password for --sink.
+    #[arg(long, env = "PEERSCOPE_SINK_PASSWORD_FILE")]
+    sink_password_file: Option<PathBuf>,
+    /// This server's vantage name in the database: letters, digits, '.', '_', '-'
+    /// [default: the host name].
+    #[arg(long, env = "PEERSCOPE_VANTAGE")]
+    vantage: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -327,6 +338,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         geolocation: args.geolocation,
         geo_base_url: args.geo_base_url,
         geo_cache_ttl_hours: args.geo_cache_ttl_hours,
+        sink: args.sink,
+        sink_password_file: args.sink_password_file,
+        vantage: args.vantage,
     };
     let config = ServeConfig::resolve(cli, file)?;
     init_tracing(config.log_format);
@@ -356,6 +370,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         },
         root.clone(),
     )?;
+    let sink = config
+        .sink
+        .clone()
+        .map(|s| peerscope::sink::Sink::start(store.clone(), engine.metrics().clone(), s));
     let listener = tokio::net::TcpListener::bind(config.grpc_addr)
         .await
         .with_context(|| format!("binding gRPC address {}", config.grpc_addr))?;
@@ -398,7 +416,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         listener,
         engine.clone(),
         root.clone(),
-        peerscope::api::ServeOptions { token, tls },
+        peerscope::api::ServeOptions {
+            token,
+            tls,
+            sink: sink.clone(),
+        },
     ));
     let early = tokio::select! {
         _ = shutdown_signal() => { tracing::info!("shutting down"); None }
@@ -424,6 +446,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     if tokio::time::timeout(grace, http_task).await.is_err() {
         tracing::warn!("HTTP server did not drain within the grace period");
+    }
+    if let Some(sink) = &sink {
+        // The crawls' last writes go out before the process ends (when the database is
+        // reachable; otherwise they wait in the store for the next start).
+        sink.finish(grace).await;
     }
     store.flush().await.context("flushing the store")?;
     tracing::info!("stopped");

@@ -13,18 +13,32 @@
 //! aggregate [`OTHER_CONTENT_TOPIC`], which the API returns like any other row, so the sum
 //! over a pubsub topic's rows is always exact. Per-minute buckets are kept for
 //! [`BUCKET_RETENTION_MINUTES`].
+//!
+//! **Sightings.** While a PostgreSQL sink runs ([`Store::message_log`]), every message
+//! recorded with its id ([`MessageCounter::record_message`]) is also kept as a sighting
+//! and written to the export feed with the counts, at most [`MAX_PENDING_SIGHTINGS`]
+//! between two flushes (further ones are counted as dropped and logged).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use crate::model::messages::{BUCKET_RETENTION_MINUTES, OTHER_CONTENT_TOPIC};
 use crate::model::{now_millis, UnixMillis};
+use crate::store::export::MessageSighting;
 use crate::store::{MessageDelta, Store, StoreError};
+
+/// Sightings held between two flushes (one flush a second; a busy Waku network delivers
+/// tens of messages a second).
+pub const MAX_PENDING_SIGHTINGS: usize = 100_000;
 
 #[derive(Default)]
 struct Pending {
     /// (pubsub, content or None for undecodable) → delta.
     deltas: HashMap<(String, Option<String>), MessageDelta>,
+    /// Messages with their ids, for the export feed (only while the message log is on).
+    sightings: Vec<MessageSighting>,
+    /// Sightings dropped because [`MAX_PENDING_SIGHTINGS`] were pending.
+    dropped_sightings: u64,
 }
 
 struct Inner {
@@ -101,13 +115,51 @@ impl MessageCounter {
         d.add(bytes, at);
     }
 
-    /// Writes pending counts to the store.
+    /// Records one message like [`MessageCounter::record`] and, while the store's message
+    /// log is on, keeps its sighting (`id`: the gossipsub message id) for the export feed.
+    pub fn record_message(
+        &self,
+        id: &[u8],
+        pubsub: &str,
+        content: Option<&str>,
+        bytes: u64,
+        at: UnixMillis,
+    ) {
+        self.record(pubsub, content, bytes, at);
+        let mut inner = self.lock();
+        if !inner.store.message_log() {
+            return;
+        }
+        let pending = &mut inner.pending;
+        if pending.sightings.len() >= MAX_PENDING_SIGHTINGS {
+            pending.dropped_sightings += 1;
+            return;
+        }
+        pending.sightings.push(MessageSighting {
+            id: hex::encode(id),
+            pubsub_topic: pubsub.to_string(),
+            content_topic: content.map(str::to_string),
+            bytes,
+            seen_at: at,
+        });
+    }
+
+    /// Writes pending counts (and sightings) to the store.
     pub fn flush(&self) -> Result<(), StoreError> {
-        let (store, deltas) = {
+        let (store, deltas, sightings, dropped) = {
             let mut inner = self.lock();
             let deltas = std::mem::take(&mut inner.pending.deltas);
-            (inner.store.clone(), deltas)
+            let sightings = std::mem::take(&mut inner.pending.sightings);
+            let dropped = std::mem::take(&mut inner.pending.dropped_sightings);
+            (inner.store.clone(), deltas, sightings, dropped)
         };
+        if dropped > 0 {
+            tracing::warn!(
+                dropped,
+                "relay message sightings dropped for the export: more than {MAX_PENDING_SIGHTINGS} between two flushes"
+            );
+        }
+        store.log_messages(sightings)?;
         if deltas.is_empty() {
             return Ok(());
         }

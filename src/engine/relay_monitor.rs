@@ -220,7 +220,8 @@ impl RelayMonitor {
             })) => {
                 let pubsub = message.topic.as_str();
                 let decoded = decode_waku_message(&message.data);
-                self.counter.record(
+                self.counter.record_message(
+                    &message_id.0,
                     pubsub,
                     decoded.as_ref().map(|m| m.content_topic.as_str()),
                     message.data.len() as u64,

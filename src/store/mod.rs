@@ -17,6 +17,9 @@
 //! | `msg_undecodable` | pubsub                        | [`UndecodableCount`]     |
 //! | `geo_cache`   | IP (4 or 16 bytes)                | [`GeoInfo`] (JSON)       |
 //!
+//! and the export feed's two trees (see [`export`]), which every write of a row that the
+//! PostgreSQL sink exports goes through.
+//!
 //! Geolocation answers are cached per IP; [`Store::cached_geo`] ignores entries older than
 //! the caller's TTL (they are overwritten by the next lookup).
 //! Visits are kept per peer up to [`VISITS_PER_PEER`], oldest dropped first; the peer
@@ -30,6 +33,8 @@
 //! acknowledged. A crash (`kill -9`) can lose at most the writes of the last flush interval.
 //! Event sequence numbers are reserved on disk in blocks ([`EVENT_SEQUENCE_BLOCK`]) flushed
 //! before use, so a number is never reused, even one whose event was streamed and then lost.
+
+pub mod export;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -154,6 +159,8 @@ pub struct Store {
     /// The newest events, decoded, so that subscribers who keep up read them from memory
     /// instead of each scanning and decoding the log.
     recent: Arc<std::sync::RwLock<std::collections::VecDeque<Arc<RecentEvent>>>>,
+    /// The export feed and change marks (see [`export`]).
+    export: Arc<export::ExportTrees>,
 }
 
 /// An event of the in-memory window, with room for its wire encoding.
@@ -312,6 +319,7 @@ impl Store {
             msg_buckets: db.open_tree("msg_buckets")?,
             msg_undecodable: db.open_tree("msg_undecodable")?,
             geo_cache: db.open_tree("geo_cache")?,
+            export: export::ExportTrees::open(&db)?,
             events,
             meta,
             db,
@@ -357,7 +365,9 @@ impl Store {
 
     /// Inserts or replaces a crawl.
     pub fn put_crawl(&self, crawl: &Crawl) -> Result<(), StoreError> {
+        self.mark_changed(export::Changed::Crawl, &be(crawl.id))?;
         self.crawls.insert(be(crawl.id), encode(crawl))?;
+        self.mark_changed(export::Changed::Crawl, &be(crawl.id))?;
         Ok(())
     }
 
@@ -423,6 +433,7 @@ impl Store {
     ) -> Result<Upsert, StoreError> {
         let mut outcome = Upsert::Seen;
         let mut corrupt = None;
+        self.mark_changed(export::Changed::Peer, &enr.node_id)?;
         self.peers.fetch_and_update(enr.node_id, |old| {
             let (record, result) = match old {
                 None => (
@@ -466,14 +477,19 @@ impl Store {
             outcome = result;
             Some(encode(&record))
         })?;
+        self.mark_changed(export::Changed::Peer, &enr.node_id)?;
         if let Some(e) = corrupt {
             return Err(e);
         }
         if outcome != Upsert::Seen {
-            let mut key = Vec::with_capacity(40);
-            key.extend_from_slice(&enr.node_id);
-            key.extend_from_slice(&be(enr.seq));
-            self.enrs.insert(key, enr.text.as_bytes())?;
+            let key = export::enr_key(&enr.node_id, enr.seq);
+            if self.enrs.get(&key)?.as_deref() != Some(enr.text.as_bytes()) {
+                let entry = export::FeedEntry::Enr {
+                    node: hex::encode(enr.node_id),
+                    seq: enr.seq,
+                };
+                self.insert_fed(&self.enrs, &key, enr.text.as_bytes(), &entry)?;
+            }
             let mut key = Vec::with_capacity(40);
             key.extend_from_slice(&be(crawl));
             key.extend_from_slice(&enr.node_id);
@@ -489,6 +505,7 @@ impl Store {
     /// kind and origin already recorded is kept as it is. At most
     /// [`MAX_PEER_SOURCES`](crate::model::MAX_PEER_SOURCES) are kept (the oldest).
     pub fn add_peer_source(&self, node: &NodeId, source: PeerSource) -> Result<(), StoreError> {
+        self.mark_changed(export::Changed::Peer, node)?;
         self.peers.fetch_and_update(node, |old| {
             let bytes = old?;
             let Ok(mut record) = decode::<PeerRecord>("peers", bytes) else {
@@ -504,11 +521,13 @@ impl Store {
             record.sources.push(source.clone());
             Some(encode(&record))
         })?;
+        self.mark_changed(export::Changed::Peer, node)?;
         Ok(())
     }
 
     /// Moves `last_seen` of a stored peer forward.
     pub fn touch_peer(&self, node: &NodeId, now: UnixMillis) -> Result<(), StoreError> {
+        self.mark_changed(export::Changed::Peer, node)?;
         self.peers.fetch_and_update(node, |old| {
             let bytes = old?;
             let Ok(mut record) = decode::<PeerRecord>("peers", bytes) else {
@@ -517,6 +536,7 @@ impl Store {
             record.last_seen = record.last_seen.max(now);
             Some(encode(&record))
         })?;
+        self.mark_changed(export::Changed::Peer, node)?;
         Ok(())
     }
 
@@ -527,6 +547,7 @@ impl Store {
         state: PeerState,
     ) -> Result<SessionChange, StoreError> {
         let mut change = SessionChange::None;
+        self.mark_changed(export::Changed::Peer, &visit.node_id)?;
         self.peers.fetch_and_update(visit.node_id, |old| {
             let bytes = old?;
             let Ok(mut record) = decode::<PeerRecord>("peers", bytes) else {
@@ -536,11 +557,14 @@ impl Store {
             record.last_seen = record.last_seen.max(visit.started);
             Some(encode(&record))
         })?;
-        let mut key = Vec::with_capacity(48);
-        key.extend_from_slice(&visit.node_id);
-        key.extend_from_slice(&be(visit.started));
-        key.extend_from_slice(&be(visit.crawl_id));
-        self.visits.insert(key, encode(visit))?;
+        self.mark_changed(export::Changed::Peer, &visit.node_id)?;
+        let key = export::visit_key(&visit.node_id, visit.started, visit.crawl_id);
+        let entry = export::FeedEntry::Visit {
+            node: hex::encode(visit.node_id),
+            started: visit.started,
+            crawl: visit.crawl_id,
+        };
+        self.insert_fed(&self.visits, &key, &encode(visit), &entry)?;
         let stored = self.visits.scan_prefix(visit.node_id).count();
         if stored > VISITS_PER_PEER {
             let excess: Vec<_> = self
@@ -558,6 +582,7 @@ impl Store {
 
     /// Records a peer's address-book state (bans, bad) outside a visit.
     pub fn set_peer_state(&self, node: &NodeId, state: PeerState) -> Result<(), StoreError> {
+        self.mark_changed(export::Changed::Peer, node)?;
         self.peers.fetch_and_update(node, |old| {
             let bytes = old?;
             let Ok(mut record) = decode::<PeerRecord>("peers", bytes) else {
@@ -566,6 +591,7 @@ impl Store {
             record.dial.state = state;
             Some(encode(&record))
         })?;
+        self.mark_changed(export::Changed::Peer, node)?;
         Ok(())
     }
 
@@ -573,6 +599,7 @@ impl Store {
     /// the peer was found.
     pub fn set_peer_geo(&self, node: &NodeId, geo: &GeoInfo) -> Result<bool, StoreError> {
         let mut found = false;
+        self.mark_changed(export::Changed::Peer, node)?;
         self.peers.fetch_and_update(node, |old| {
             let bytes = old?;
             let Ok(mut record) = decode::<PeerRecord>("peers", bytes) else {
@@ -582,6 +609,7 @@ impl Store {
             record.geo = Some(geo.clone());
             Some(encode(&record))
         })?;
+        self.mark_changed(export::Changed::Peer, node)?;
         Ok(found)
     }
 
@@ -772,6 +800,7 @@ impl Store {
             match content {
                 Some(content) => {
                     let key = topic_key(&pubsub, &content);
+                    self.mark_changed(export::Changed::MessageCount, &key)?;
                     self.msg_counts.fetch_and_update(&key, |old| {
                         let mut row = old
                             .and_then(|b| decode::<MessageCount>("msg_counts", b).ok())
@@ -787,10 +816,12 @@ impl Store {
                         row.last_seen = row.last_seen.max(d.last);
                         Some(encode(&row))
                     })?;
+                    self.mark_changed(export::Changed::MessageCount, &key)?;
                     for (minute, (m, b)) in &d.buckets {
                         let mut bkey = key.clone();
                         bkey.push(0);
                         bkey.extend_from_slice(&be(*minute));
+                        self.mark_changed(export::Changed::MessageBucket, &bkey)?;
                         self.msg_buckets.fetch_and_update(&bkey, |old| {
                             let (om, ob) = old
                                 .filter(|o| o.len() == 16)
@@ -802,6 +833,7 @@ impl Store {
                             v.extend_from_slice(&be(ob + b));
                             Some(v)
                         })?;
+                        self.mark_changed(export::Changed::MessageBucket, &bkey)?;
                     }
                     // Retention: drop this row's buckets older than the window.
                     let mut prefix = key.clone();
@@ -818,6 +850,7 @@ impl Store {
                     }
                 }
                 None => {
+                    self.mark_changed(export::Changed::Undecodable, pubsub.as_bytes())?;
                     self.msg_undecodable
                         .fetch_and_update(pubsub.as_bytes(), |old| {
                             let mut row = old
@@ -833,6 +866,7 @@ impl Store {
                             row.last_seen = row.last_seen.max(d.last);
                             Some(encode(&row))
                         })?;
+                    self.mark_changed(export::Changed::Undecodable, pubsub.as_bytes())?;
                 }
             }
         }

@@ -281,6 +281,7 @@ async fn a_token_locks_the_control_plane_but_not_health() {
         ServeOptions {
             token: Token::new("correct horse"),
             tls: None,
+            ..ServeOptions::default()
         },
     )
     .await;
@@ -361,6 +362,7 @@ async fn tls_round_trip() {
         ServeOptions {
             token: None,
             tls: Some((cert_pem.clone().into_bytes(), key_pem.into_bytes())),
+            ..ServeOptions::default()
         },
     )
     .await;
