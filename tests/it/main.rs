@@ -16,4 +16,5 @@ mod hostile;
 mod observe;
 mod px;
 mod relay;
+mod sink;
 mod validate;
