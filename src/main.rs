@@ -191,6 +191,13 @@ struct BenchArgs {
     /// in for clients on other machines).
     #[arg(long, requires = "subscribers")]
     subscribers_in_process: bool,
+    /// Instead: compare crawls with and without the PostgreSQL sink exporting into this
+    /// database (use a scratch one: every sink run writes under a vantage of its own).
+    #[arg(long, conflicts_with = "subscribers")]
+    sink: Option<String>,
+    /// File holding the password for --sink.
+    #[arg(long, requires = "sink")]
+    sink_password_file: Option<PathBuf>,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -705,6 +712,48 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         rounds: args.rounds,
         settings,
     };
+    if let Some(url) = &args.sink {
+        let password = match &args.sink_password_file {
+            Some(p) => Some(
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
+            ),
+            None => None,
+        };
+        let sink = peerscope::sink::SinkConfig::new(url, password.as_deref(), Some("bench"))?;
+        let r = cli::bench::run_sink(config, sink)
+            .await
+            .map_err(|e| anyhow::anyhow!(e))?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&r)?);
+        } else {
+            let times = |on: bool| -> Vec<String> {
+                r.runs
+                    .iter()
+                    .filter(|x| x.sink == on)
+                    .map(|x| format!("{:.2}", x.secs))
+                    .collect()
+            };
+            println!(
+                "ONESHOT crawl of {} nodes with dials: sink off {:?} s, sink on {:?} s; ratio of medians {:.3}",
+                r.nodes,
+                times(false),
+                times(true),
+                r.ratio
+            );
+            println!(
+                "export: {:.0} rows/s during the crawl, {:.0} rows/s until caught up ({} rows per crawl, caught up {:.2} s after it ended)",
+                r.rows_per_sec_during_crawl,
+                r.rows_per_sec_to_caught_up,
+                r.runs.iter().filter(|x| x.sink).map(|x| x.rows).max().unwrap_or(0),
+                r.runs
+                    .iter()
+                    .filter(|x| x.sink)
+                    .map(|x| x.catch_up_secs)
+                    .fold(0.0, f64::max)
+            );
+        }
+        return Ok(());
+    }
     if let Some(n) = args.subscribers {
         let r = cli::bench::run_subscribers(config, n, args.subscribers_in_process)
             .await

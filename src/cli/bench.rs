@@ -5,6 +5,9 @@
 //! Runs alternate (baseline, crawl, baseline, crawl, …) so drift on a noisy machine hits
 //! both sides; the report gives every time, the medians and their ratio, and the peak
 //! resident memory of each phase (Linux: `VmRSS` sampled every 20 ms during the phase).
+//!
+//! `--sink` instead compares crawls with and without the PostgreSQL sink exporting the
+//! store as it fills (in the crawl's process), and reports the sink's export throughput.
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -606,5 +609,185 @@ pub async fn run_subscribers(
         ratio: if a > 0.0 { b / a } else { 0.0 },
         all_received,
         events_per_run: events,
+    })
+}
+
+/// One crawl of the sink comparison.
+#[derive(Clone, Debug, Serialize)]
+pub struct SinkRun {
+    pub sink: bool,
+    /// Crawl time (start to FINISHED).
+    pub secs: f64,
+    pub discovered: u64,
+    /// Rows the sink had written when the crawl finished.
+    pub rows_during_crawl: u64,
+    /// Rows written in all, once caught up.
+    pub rows: u64,
+    /// Time from the crawl's end until the database held everything.
+    pub catch_up_secs: f64,
+}
+
+/// Sink comparison report.
+#[derive(Clone, Debug, Serialize)]
+pub struct SinkReport {
+    pub nodes: usize,
+    pub runs: Vec<SinkRun>,
+    pub without_median_secs: f64,
+    pub with_median_secs: f64,
+    /// median(with) / median(without).
+    pub ratio: f64,
+    /// Median over sink runs of rows written during the crawl / crawl time.
+    pub rows_per_sec_during_crawl: f64,
+    /// Median over sink runs of all rows / (crawl time + catch-up time).
+    pub rows_per_sec_to_caught_up: f64,
+}
+
+/// One ONESHOT crawl in a fresh store, exporting to `sink` (as a vantage of its own)
+/// when given.
+async fn crawl_with_sink(
+    net: &Testnet,
+    settings: &CrawlSettings,
+    sink: Option<peerscope::sink::SinkConfig>,
+) -> Result<SinkRun, String> {
+    let dir = tempfile_dir()?;
+    let store = Store::open(&dir, 500).map_err(|e| e.to_string())?;
+    let engine = Engine::new(
+        store.clone(),
+        EngineConfig {
+            default_discv5_addr: "127.0.0.1:0".parse().expect("valid literal"),
+            ..EngineConfig::default()
+        },
+        CancellationToken::new(),
+    )
+    .map_err(|e| e.to_string())?;
+    let with_sink = sink.is_some();
+    let sink =
+        sink.map(|c| peerscope::sink::Sink::start(store.clone(), engine.metrics().clone(), c));
+    if let Some(s) = &sink {
+        // Connected and migrated before the clock starts.
+        let t = Instant::now();
+        while !s.status().connected {
+            if t.elapsed() > Duration::from_secs(30) {
+                return Err(format!(
+                    "the sink did not connect: {}",
+                    s.status().last_error.unwrap_or_default()
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let rows = |s: &peerscope::sink::Sink| s.status().rows.values().sum::<u64>();
+    let t = Instant::now();
+    let started = engine
+        .start_crawl(bench_spec(net, settings))
+        .await
+        .map_err(|e| e.to_string())?;
+    let done = loop {
+        let c = engine.get_crawl(started.id).map_err(|e| e.to_string())?;
+        if c.state != CrawlState::Running {
+            break c;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    let secs = t.elapsed().as_secs_f64();
+    let mut run = SinkRun {
+        sink: with_sink,
+        secs,
+        discovered: done.progress.discovered,
+        rows_during_crawl: sink.as_ref().map(rows).unwrap_or(0),
+        rows: 0,
+        catch_up_secs: 0.0,
+    };
+    if let Some(s) = &sink {
+        let t = Instant::now();
+        loop {
+            let st = s.status();
+            if st.connected && st.caught_up() {
+                break;
+            }
+            if t.elapsed() > Duration::from_secs(300) {
+                return Err("the sink did not catch up within 300 s".into());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        run.catch_up_secs = t.elapsed().as_secs_f64();
+        run.rows = rows(s);
+    }
+    engine.shutdown().await;
+    if let Some(s) = &sink {
+        s.finish(Duration::from_secs(10)).await;
+    }
+    drop(engine);
+    drop(store);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(run)
+}
+
+/// Crawls with and without the sink (alternating), each sink run under a vantage of its
+/// own (`bench-<pid>-<n>`) in the database of `sink`.
+pub async fn run_sink(
+    config: BenchConfig,
+    sink: peerscope::sink::SinkConfig,
+) -> Result<SinkReport, String> {
+    let net = Testnet::start(TestnetConfig {
+        nodes: config.nodes,
+        ..TestnetConfig::default()
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let vantage = |n: usize| peerscope::sink::SinkConfig {
+        vantage: format!("bench-{}-{n}", std::process::id()),
+        ..sink.clone()
+    };
+    // Warm-up, not counted (the first crawl of a process is slower, and the first sink
+    // run creates the schema).
+    let w = crawl_with_sink(&net, &config.settings, Some(vantage(0))).await?;
+    eprintln!("warm-up crawl with the sink (not counted): {:.2}s", w.secs);
+    let mut runs = Vec::new();
+    for round in 0..config.rounds.max(1) {
+        for on in [false, true] {
+            let run =
+                crawl_with_sink(&net, &config.settings, on.then(|| vantage(round + 1))).await?;
+            eprintln!(
+                "sink {}: {:.2}s, discovered {}/{}, rows during the crawl {}, rows {} (caught up {:.2}s after)",
+                if on { "on " } else { "off" },
+                run.secs,
+                run.discovered,
+                config.nodes,
+                run.rows_during_crawl,
+                run.rows,
+                run.catch_up_secs
+            );
+            runs.push(run);
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+    let secs = |on: bool| {
+        median(
+            runs.iter()
+                .filter(|r| r.sink == on)
+                .map(|r| r.secs)
+                .collect(),
+        )
+    };
+    let (without, with) = (secs(false), secs(true));
+    let on: Vec<&SinkRun> = runs.iter().filter(|r| r.sink).collect();
+    Ok(SinkReport {
+        nodes: config.nodes,
+        without_median_secs: without,
+        with_median_secs: with,
+        ratio: if without > 0.0 { with / without } else { 0.0 },
+        rows_per_sec_during_crawl: median(
+            on.iter()
+                .map(|r| r.rows_during_crawl as f64 / r.secs.max(1e-9))
+                .collect(),
+        ),
+        rows_per_sec_to_caught_up: median(
+            on.iter()
+                .map(|r| r.rows as f64 / (r.secs + r.catch_up_secs).max(1e-9))
+                .collect(),
+        ),
+        runs,
     })
 }
