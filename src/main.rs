@@ -32,7 +32,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the gRPC control-plane service.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Run a local network of discv5 nodes on 127.0.0.1 to crawl.
     Testnet(TestnetArgs),
     /// Benchmark a ONESHOT crawl of an in-process testnet against a bare baseline.
@@ -812,7 +812,7 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(*args).await,
         Command::Testnet(args) => testnet(args).await,
         Command::Bench(args) => bench(args).await,
         Command::BenchSubscribers(args) => bench_subscribers(args).await,
