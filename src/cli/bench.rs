@@ -708,7 +708,7 @@ async fn crawl_with_sink(
             if t.elapsed() > Duration::from_secs(300) {
                 return Err("the sink did not catch up within 300 s".into());
             }
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
         run.catch_up_secs = t.elapsed().as_secs_f64();
         run.rows = rows(s);

@@ -98,6 +98,9 @@ pub enum SinkError {
     /// The connection to the database closed.
     #[error("the connection to the database closed")]
     Closed,
+    /// A blocking task of the sink failed.
+    #[error("sink task: {0}")]
+    Task(String),
     /// A setting is invalid.
     #[error("{key}: {reason}")]
     Invalid { key: &'static str, reason: String },
@@ -514,7 +517,13 @@ async fn session(
     if !known || store.feed_trimmed_through() > marks.1 {
         // The database has nothing of this store yet, or the feed dropped entries it had
         // not exported: queue everything (rows already there are written as they are).
-        let b = store.backfill_export()?;
+        let b = {
+            // Walks every tree: off the async workers.
+            let store = store.clone();
+            tokio::task::spawn_blocking(move || store.backfill_export())
+                .await
+                .map_err(|e| SinkError::Task(e.to_string()))??
+        };
         store.sync().await?;
         tracing::info!(
             vantage,
@@ -552,14 +561,20 @@ async fn session(
         if client.is_closed() {
             return Err(SinkError::Closed);
         }
-        let mut batch = writer::read_batch(
-            store,
-            vantage,
-            marks.0,
-            marks.1,
-            cursor.as_deref(),
-            config.batch,
-        )?;
+        let mut batch = {
+            // Reads and decodes up to three batches of rows: off the async workers.
+            let (store, vantage, cursor, limit) = (
+                store.clone(),
+                vantage.to_string(),
+                cursor.clone(),
+                config.batch,
+            );
+            tokio::task::spawn_blocking(move || {
+                writer::read_batch(&store, &vantage, marks.0, marks.1, cursor.as_deref(), limit)
+            })
+            .await
+            .map_err(|e| SinkError::Task(e.to_string()))??
+        };
         let full = batch.full;
         if batch.is_empty(marks.0, marks.1) {
             shared.metrics.set_sink_lag(shared.event_lag(marks.0));
