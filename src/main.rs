@@ -77,6 +77,12 @@ enum Command {
         #[command(flatten)]
         args: client::StatsArgs,
     },
+    /// Print the PostgreSQL export's status: vantage, lag, rows, errors (client of a running
+    /// server).
+    Sink {
+        #[command(flatten)]
+        server: client::ServerArg,
+    },
     /// Print peer events; --follow keeps streaming (client of a running server).
     Events {
         #[command(flatten)]
@@ -821,6 +827,7 @@ async fn main() -> std::process::ExitCode {
         Command::Events { server, args } => client::events(server, args).await,
         Command::Counts { server, args } => client::counts(server, args).await,
         Command::Stats { server, args } => client::stats(server, args).await,
+        Command::Sink { server } => client::sink(server).await,
         Command::Tree { server, args } => client::tree(server, args).await,
     };
     match result {

@@ -199,6 +199,7 @@ impl Drop for Postgres {
 struct Serve {
     child: tokio::process::Child,
     client: CrawlerClient<Channel>,
+    grpc: String,
     http: SocketAddr,
 }
 
@@ -253,17 +254,32 @@ async fn serve(dir: &Path, vantage: &str, pg: &str, run: usize) -> Serve {
     })
     .await;
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    let client = CrawlerClient::connect(format!("http://{}", grpc.unwrap()))
-        .await
-        .unwrap();
+    let grpc = format!("http://{}", grpc.unwrap());
+    let client = CrawlerClient::connect(grpc.clone()).await.unwrap();
     Serve {
         child,
         client,
+        grpc,
         http: http.unwrap(),
     }
 }
 
 impl Serve {
+    /// `peerscope sink` against this server: what it prints.
+    fn sink_cli(&self) -> String {
+        let out = Command::new(env!("CARGO_BIN_EXE_peerscope"))
+            .args(["sink", "--server", &self.grpc])
+            .env_remove("PEERSCOPE_TOKEN")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
     /// SIGKILL.
     async fn kill9(mut self) {
         self.child.start_kill().unwrap();
@@ -1216,6 +1232,13 @@ async fn database_down_for_20_s_never_slows_the_crawl_and_the_export_catches_up_
     assert!(metric(s.http, "peerscope_sink_errors_total").await >= 1.0);
     assert!(metric(s.http, "peerscope_sink_lag_events").await >= 1.0);
     let rows_before = metric(s.http, "peerscope_sink_rows_total").await;
+    let printed = s.sink_cli();
+    assert!(
+        printed.contains("vantage outage -> postgres@127.0.0.1")
+            && printed.contains("not connected"),
+        "{printed}"
+    );
+    assert!(printed.contains("last error: "), "{printed}");
 
     let left = Duration::from_secs(20).saturating_sub(down.elapsed());
     tokio::time::sleep(left).await;
@@ -1228,6 +1251,11 @@ async fn database_down_for_20_s_never_slows_the_crawl_and_the_export_catches_up_
         st.errors
     );
     assert!(metric(s.http, "peerscope_sink_lag_events").await == 0.0);
+    let printed = s.sink_cli();
+    assert!(
+        printed.contains(": connected") && printed.contains("(caught up)"),
+        "{printed}"
+    );
     assert!(metric(s.http, "peerscope_sink_rows_total").await > rows_before);
     s.stop().await;
 
