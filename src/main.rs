@@ -747,7 +747,7 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
                 r.ratio
             );
             println!(
-                "export: {:.0} rows/s during the crawl, {:.0} rows/s until caught up ({} rows per crawl, caught up {:.2} s after it ended)",
+                "export: {:.0} rows/s during the crawl, {:.0} rows/s until caught up ({} rows per crawl, caught up {:.2} s after it ended); a finished crawl's store as a backlog: {:.0} rows/s",
                 r.rows_per_sec_during_crawl,
                 r.rows_per_sec_to_caught_up,
                 r.runs.iter().filter(|x| x.sink).map(|x| x.rows).max().unwrap_or(0),
@@ -755,7 +755,8 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
                     .iter()
                     .filter(|x| x.sink)
                     .map(|x| x.catch_up_secs)
-                    .fold(0.0, f64::max)
+                    .fold(0.0, f64::max),
+                r.backlog_rows_per_sec
             );
         }
         return Ok(());

@@ -625,6 +625,11 @@ pub struct SinkRun {
     pub rows: u64,
     /// Time from the crawl's end until the database held everything.
     pub catch_up_secs: f64,
+    /// Sink off: rows a sink started after the crawl exported from the finished store
+    /// (a backlog, as after an outage or when a database is first attached).
+    pub backlog_rows: u64,
+    /// Time that took, from the sink's start (connecting included).
+    pub backlog_secs: f64,
 }
 
 /// Sink comparison report.
@@ -640,6 +645,9 @@ pub struct SinkReport {
     pub rows_per_sec_during_crawl: f64,
     /// Median over sink runs of all rows / (crawl time + catch-up time).
     pub rows_per_sec_to_caught_up: f64,
+    /// Median over sink-off runs of backlog rows / backlog time: what the sink can export
+    /// when rows wait, rather than the rate a crawl produces them.
+    pub backlog_rows_per_sec: f64,
 }
 
 /// One ONESHOT crawl in a fresh store, exporting to `sink` (as a vantage of its own)
@@ -648,6 +656,7 @@ async fn crawl_with_sink(
     net: &Testnet,
     settings: &CrawlSettings,
     sink: Option<peerscope::sink::SinkConfig>,
+    backlog: Option<peerscope::sink::SinkConfig>,
 ) -> Result<SinkRun, String> {
     let dir = tempfile_dir()?;
     let store = Store::open(&dir, 500).map_err(|e| e.to_string())?;
@@ -697,6 +706,8 @@ async fn crawl_with_sink(
         rows_during_crawl: sink.as_ref().map(rows).unwrap_or(0),
         rows: 0,
         catch_up_secs: 0.0,
+        backlog_rows: 0,
+        backlog_secs: 0.0,
     };
     if let Some(s) = &sink {
         let t = Instant::now();
@@ -715,6 +726,23 @@ async fn crawl_with_sink(
     }
     engine.shutdown().await;
     if let Some(s) = &sink {
+        s.finish(Duration::from_secs(10)).await;
+    }
+    if let Some(config) = backlog {
+        let t = Instant::now();
+        let s = peerscope::sink::Sink::start(store.clone(), engine.metrics().clone(), config);
+        loop {
+            let st = s.status();
+            if st.connected && st.caught_up() && st.batches > 0 {
+                break;
+            }
+            if t.elapsed() > Duration::from_secs(300) {
+                return Err("the backlog was not exported within 300 s".into());
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        run.backlog_secs = t.elapsed().as_secs_f64();
+        run.backlog_rows = rows(&s);
         s.finish(Duration::from_secs(10)).await;
     }
     drop(engine);
@@ -740,25 +768,44 @@ pub async fn run_sink(
         vantage: format!("bench-{}-{n}", std::process::id()),
         ..sink.clone()
     };
+    let backlog = |n: usize| peerscope::sink::SinkConfig {
+        vantage: format!("bench-{}-{n}-backlog", std::process::id()),
+        ..sink.clone()
+    };
     // Warm-up, not counted (the first crawl of a process is slower, and the first sink
     // run creates the schema).
-    let w = crawl_with_sink(&net, &config.settings, Some(vantage(0))).await?;
+    let w = crawl_with_sink(&net, &config.settings, Some(vantage(0)), None).await?;
     eprintln!("warm-up crawl with the sink (not counted): {:.2}s", w.secs);
     let mut runs = Vec::new();
     for round in 0..config.rounds.max(1) {
         for on in [false, true] {
-            let run =
-                crawl_with_sink(&net, &config.settings, on.then(|| vantage(round + 1))).await?;
-            eprintln!(
-                "sink {}: {:.2}s, discovered {}/{}, rows during the crawl {}, rows {} (caught up {:.2}s after)",
-                if on { "on " } else { "off" },
-                run.secs,
-                run.discovered,
-                config.nodes,
-                run.rows_during_crawl,
-                run.rows,
-                run.catch_up_secs
-            );
+            let run = crawl_with_sink(
+                &net,
+                &config.settings,
+                on.then(|| vantage(round + 1)),
+                (!on).then(|| backlog(round + 1)),
+            )
+            .await?;
+            if on {
+                eprintln!(
+                    "sink on : {:.2}s, discovered {}/{}, rows during the crawl {}, rows {} (caught up {:.2}s after)",
+                    run.secs,
+                    run.discovered,
+                    config.nodes,
+                    run.rows_during_crawl,
+                    run.rows,
+                    run.catch_up_secs
+                );
+            } else {
+                eprintln!(
+                    "sink off: {:.2}s, discovered {}/{}; then the finished store exported: {} rows in {:.2}s",
+                    run.secs,
+                    run.discovered,
+                    config.nodes,
+                    run.backlog_rows,
+                    run.backlog_secs
+                );
+            }
             runs.push(run);
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
@@ -781,6 +828,12 @@ pub async fn run_sink(
         rows_per_sec_during_crawl: median(
             on.iter()
                 .map(|r| r.rows_during_crawl as f64 / r.secs.max(1e-9))
+                .collect(),
+        ),
+        backlog_rows_per_sec: median(
+            runs.iter()
+                .filter(|r| !r.sink)
+                .map(|r| r.backlog_rows as f64 / r.backlog_secs.max(1e-9))
                 .collect(),
         ),
         rows_per_sec_to_caught_up: median(
