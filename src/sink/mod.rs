@@ -629,6 +629,63 @@ async fn session(
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn an_unreachable_database_is_reported_and_retried_without_blocking_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), 100).unwrap();
+        let event = |n: u8| crate::model::NewPeerEvent {
+            time: 1,
+            kind: crate::model::PeerEventKind::Discovered,
+            crawl_id: 1,
+            node_id: [n; 32],
+            peer_id: None,
+            enr_seq: 1,
+            enr: None,
+            error_class: None,
+            detail: None,
+        };
+        store.append_events(vec![event(1), event(2)]).unwrap();
+        // A loopback port nothing listens on.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut config = SinkConfig::new(
+            &format!("postgres://u@127.0.0.1:{port}/db"),
+            None,
+            Some("t"),
+        )
+        .unwrap();
+        config.backoff_min = Duration::from_millis(10);
+        config.backoff_max = Duration::from_millis(20);
+        let metrics = Metrics::new();
+        let sink = Sink::start(store.clone(), metrics.clone(), config);
+        assert!(
+            store.message_log(),
+            "sightings are logged while a sink runs"
+        );
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while sink.status().errors < 3 {
+            assert!(std::time::Instant::now() < deadline, "{:?}", sink.status());
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // Writers never wait: more events go in while the sink fails.
+        store.append_events(vec![event(3)]).unwrap();
+        let s = sink.status();
+        assert!(!s.connected);
+        assert_eq!(s.lag_events, 3);
+        assert!(!s.caught_up());
+        assert_eq!(s.batches, 0);
+        assert!(s.last_error.unwrap().starts_with("database"));
+        assert_eq!(s.database, format!("u@127.0.0.1:{port}/db"));
+        let text = metrics.render();
+        assert!(text.contains("peerscope_sink_errors_total "), "{text}");
+        assert!(!text.contains("peerscope_sink_errors_total 0\n"), "{text}");
+        sink.finish(Duration::from_secs(1)).await;
+        assert!(!store.message_log());
+    }
+
     #[test]
     fn vantage_names_are_checked_and_the_default_is_valid() {
         assert!(check_vantage("eu-west-1.a_b").is_ok());
