@@ -28,7 +28,7 @@ SANITIZER="${FUZZ_SANITIZER:-none}"
 JOBS="${FUZZ_JOBS:-1}"
 CGU="${FUZZ_CGU:-16}"
 MAX_LEN="${FUZZ_MAX_LEN:-4096}"
-ALL_TARGETS=(enr_text enr_rlp waku_message metadata peer_exchange eip1459_txt grpc_requests)
+ALL_TARGETS=(enr_text enr_rlp waku_message metadata peer_exchange eip1459_txt grpc_requests cometbft_packets cometbft_pex)
 if [ "$#" -gt 0 ]; then
     TARGETS=("$@")
 else

@@ -5,7 +5,7 @@
 //! store when scraped (at most every [`STATS_TTL`]); `networkmonitor_peer_ping` and the
 //! `peerscope_*` counters are updated as crawls run. Labels stay bounded: error classes and
 //! capabilities are fixed sets, and the free-text labels (protocols, user agents,
-//! countries, pubsub topics) keep the [`MAX_LABEL_VALUES`] most frequent values and sum the
+//! countries, pubsub topics, CometBFT chain ids and versions) keep the [`MAX_LABEL_VALUES`] most frequent values and sum the
 //! rest under `other`.
 
 use std::collections::BTreeMap;
@@ -56,7 +56,10 @@ struct Inner {
     find_node_requests: Counter,
     find_node_failures: Counter,
     relay_messages: Family<Labels, Counter>,
+    relay_duplicates: Counter,
     relay_topics: Mutex<std::collections::HashSet<String>>,
+    relay_app_messages: Family<Labels, Counter>,
+    relay_apps: Mutex<std::collections::HashSet<String>>,
     events_written: Counter,
     subscribers: Gauge,
     store_size: Gauge,
@@ -66,11 +69,31 @@ struct Inner {
     px_requests: Family<Labels, Counter>,
     px_enrs: Counter,
     px_served: Family<Labels, Counter>,
+    seed_connections_refused: Family<Labels, Counter>,
+    records_dropped: Family<Labels, Counter>,
+    records_out_of_scope: Counter,
     peers_by_fork_digest: Family<Labels, Gauge>,
+    cometbft_peers_by_chain: Family<Labels, Gauge>,
+    cometbft_peers_by_version: Family<Labels, Gauge>,
     sink_lag_events: Gauge,
     sink_rows: Family<Labels, Counter>,
     sink_errors: Counter,
     last_stats: Mutex<Option<Instant>>,
+}
+
+/// `value` while `seen` holds it or has room for it (up to [`MAX_LABEL_VALUES`]), else
+/// "other": a label's values are the first ones seen, so counters never move between
+/// labels.
+fn bounded_label<'a>(seen: &Mutex<std::collections::HashSet<String>>, value: &'a str) -> &'a str {
+    let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
+    if seen.contains(value) || seen.len() < MAX_LABEL_VALUES {
+        if !seen.contains(value) {
+            seen.insert(value.to_string());
+        }
+        value
+    } else {
+        "other"
+    }
 }
 
 /// Keeps the `MAX_LABEL_VALUES` largest entries and sums the rest under "other".
@@ -109,7 +132,10 @@ impl Metrics {
             find_node_requests: Counter::default(),
             find_node_failures: Counter::default(),
             relay_messages: Family::default(),
+            relay_duplicates: Counter::default(),
             relay_topics: Mutex::default(),
+            relay_app_messages: Family::default(),
+            relay_apps: Mutex::default(),
             events_written: Counter::default(),
             subscribers: Gauge::default(),
             store_size: Gauge::default(),
@@ -119,7 +145,12 @@ impl Metrics {
             px_requests: Family::default(),
             px_enrs: Counter::default(),
             px_served: Family::default(),
+            seed_connections_refused: Family::default(),
+            records_dropped: Family::default(),
+            records_out_of_scope: Counter::default(),
             peers_by_fork_digest: Family::default(),
+            cometbft_peers_by_chain: Family::default(),
+            cometbft_peers_by_version: Family::default(),
             sink_lag_events: Gauge::default(),
             sink_rows: Family::default(),
             sink_errors: Counter::default(),
@@ -183,6 +214,18 @@ impl Metrics {
             inner.relay_messages.clone(),
         );
         r.register(
+            "peerscope_relay_duplicates",
+            "Relay messages not counted because another crawl had counted their id",
+            inner.relay_duplicates.clone(),
+        );
+        r.register(
+            "peerscope_relay_application_messages",
+            "Relay messages counted per pubsub topic and application (the first segment of the \
+             content topic; `(invalid)` for other shapes, `(undecodable)` for data that is not a \
+             WakuMessage)",
+            inner.relay_app_messages.clone(),
+        );
+        r.register(
             "peerscope_events_written",
             "Peer events written to the store",
             inner.events_written.clone(),
@@ -224,13 +267,43 @@ impl Metrics {
         );
         r.register(
             "peerscope_px_served",
-            "Seed mode: peer-exchange requests answered, by outcome (ok, refused, bad_request)",
+            "Seed mode: peer-exchange requests answered, by outcome (ok; refused: the requester \
+             asked too soon; refused_ip: its address asked too often; busy: too many recent \
+             requesters; bad_request)",
             inner.px_served.clone(),
+        );
+        r.register(
+            "peerscope_seed_connections_refused",
+            "Seed mode: inbound connections refused, by reason (limit: too many connections; \
+             per_ip: too many from one address)",
+            inner.seed_connections_refused.clone(),
+        );
+        r.register(
+            "peerscope_records_dropped",
+            "Records of new nodes dropped, by reason (known_cap: the crawl knows max_peers \
+             nodes; responder_budget: the responder introduced its budget this round)",
+            inner.records_dropped.clone(),
+        );
+        r.register(
+            "peerscope_records_out_of_scope",
+            "Records naming an address outside their crawl's address scope (stored, never \
+             contacted)",
+            inner.records_out_of_scope.clone(),
         );
         r.register(
             "peerscope_peers_by_fork_digest",
             "Stored peers per eth2 fork digest (hex)",
             inner.peers_by_fork_digest.clone(),
+        );
+        r.register(
+            "peerscope_cometbft_peers_by_chain",
+            "Stored CometBFT peers per chain id of their NodeInfo",
+            inner.cometbft_peers_by_chain.clone(),
+        );
+        r.register(
+            "peerscope_cometbft_peers_by_version",
+            "Stored CometBFT peers per software version of their NodeInfo",
+            inner.cometbft_peers_by_version.clone(),
         );
         r.register(
             "peerscope_sink_lag_events",
@@ -294,20 +367,34 @@ impl Metrics {
 
     /// A relay message counted on `pubsub`.
     pub fn relay_message(&self, pubsub: &str) {
-        let mut topics = self
-            .inner
-            .relay_topics
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        let name = if topics.contains(pubsub) || topics.len() < MAX_LABEL_VALUES {
-            topics.insert(pubsub.to_string());
-            pubsub
-        } else {
-            "other"
-        };
+        let name = bounded_label(&self.inner.relay_topics, pubsub);
         self.inner
             .relay_messages
             .get_or_create(&label("pubsub_topic", name))
+            .inc();
+    }
+
+    /// A relay message not counted: its id was counted already.
+    pub fn relay_duplicate(&self) {
+        self.inner.relay_duplicates.inc();
+    }
+
+    /// A relay message of `application` (see
+    /// [`crate::model::messages::application_of`]; `None`: undecodable) counted on
+    /// `pubsub`. Both labels keep their first [`MAX_LABEL_VALUES`] values; later ones
+    /// count under `other`.
+    pub fn relay_application_message(&self, pubsub: &str, application: Option<&str>) {
+        let topic = bounded_label(&self.inner.relay_topics, pubsub);
+        let app = match application {
+            Some(a) => bounded_label(&self.inner.relay_apps, a),
+            None => "(undecodable)",
+        };
+        self.inner
+            .relay_app_messages
+            .get_or_create(&vec![
+                ("pubsub_topic".to_string(), topic.to_string()),
+                ("application".to_string(), app.to_string()),
+            ])
             .inc();
     }
 
@@ -320,12 +407,34 @@ impl Metrics {
         self.inner.px_enrs.inc_by(enrs);
     }
 
-    /// Seed mode answered a request (`outcome`: ok, refused, bad_request).
+    /// Seed mode answered a request (`outcome`: ok, refused, refused_ip, busy,
+    /// bad_request).
     pub fn px_served(&self, outcome: &str) {
         self.inner
             .px_served
             .get_or_create(&label("outcome", outcome))
             .inc();
+    }
+
+    /// Seed mode refused an inbound connection (`reason`: limit, per_ip).
+    pub fn seed_connection_refused(&self, reason: &str) {
+        self.inner
+            .seed_connections_refused
+            .get_or_create(&label("reason", reason))
+            .inc();
+    }
+
+    /// A record of a new node was dropped (`reason`: known_cap, responder_budget).
+    pub fn record_dropped(&self, reason: &str) {
+        self.inner
+            .records_dropped
+            .get_or_create(&label("reason", reason))
+            .inc();
+    }
+
+    /// A record outside its crawl's address scope was seen (a new node or a newer record).
+    pub fn record_out_of_scope(&self) {
+        self.inner.records_out_of_scope.inc();
     }
 
     /// Events written.
@@ -382,6 +491,18 @@ impl Metrics {
         for (d, n) in top(&s.by_fork_digest) {
             i.peers_by_fork_digest
                 .get_or_create(&label("fork_digest", d))
+                .set(n as i64);
+        }
+        i.cometbft_peers_by_chain.clear();
+        for (c, n) in top(&s.by_chain_id) {
+            i.cometbft_peers_by_chain
+                .get_or_create(&label("chain_id", c))
+                .set(n as i64);
+        }
+        i.cometbft_peers_by_version.clear();
+        for (v, n) in top(&s.by_software_version) {
+            i.cometbft_peers_by_version
+                .get_or_create(&label("version", v))
                 .set(n as i64);
         }
         i.peer_count.clear();
@@ -461,5 +582,23 @@ mod tests {
         assert_eq!(agents, MAX_LABEL_VALUES + 1, "top values plus other");
         // The 50 smallest (1..=50) are summed under other.
         assert!(text.contains("networkmonitor_peer_user_agents{user_agent=\"other\"} 1275"));
+        // Applications: the first 100 keep their label, later ones count under other.
+        for i in 0..105 {
+            m.relay_application_message("/waku/2/rs/1/0", Some(&format!("app{i}")));
+        }
+        m.relay_application_message("/waku/2/rs/1/0", None);
+        let text = m.render();
+        let apps = text
+            .lines()
+            .filter(|l| l.starts_with("peerscope_relay_application_messages_total{"))
+            .count();
+        assert_eq!(
+            apps,
+            MAX_LABEL_VALUES + 2,
+            "first values, other and undecodable"
+        );
+        assert!(text.contains(
+            "peerscope_relay_application_messages_total{pubsub_topic=\"/waku/2/rs/1/0\",application=\"other\"} 5"
+        ));
     }
 }

@@ -124,6 +124,21 @@ fuzz_target!(|data: &[u8]| {
                 assert_eq!(u128::from(to), millis(t).div_ceil(60_000), "until {t:?}");
             }
         }
+        // Any accepted grouping keeps the totals of the rows it sums.
+        if let Ok(grouping) = peerscope::api::rollup::Grouping::from_request(&req.group_by) {
+            let rows: Vec<pb::MessageCount> = ["/a/1/x/proto", "/0/b/1/y/proto", "(other)", "junk"]
+                .iter()
+                .enumerate()
+                .map(|(i, ct)| pb::MessageCount {
+                    pubsub_topic: format!("/waku/2/rs/1/{}", i % 2),
+                    content_topic: ct.to_string(),
+                    messages: i as u64 + 1,
+                    ..Default::default()
+                })
+                .collect();
+            let grouped = peerscope::api::rollup::group(rows, grouping);
+            assert_eq!(grouped.iter().map(|r| r.messages).sum::<u64>(), 10);
+        }
     }
     if let Ok(req) = pb::GetNetworkStatsRequest::decode(data) {
         let _ = convert::optional_crawl_id("crawl_id", &req.crawl_id);

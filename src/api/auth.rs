@@ -1,4 +1,5 @@
-//! Bearer-token authentication for the gRPC and HTTP endpoints.
+//! Bearer-token authentication for the gRPC and HTTP endpoints, and the dashboard's
+//! session cookie derived from the token.
 //!
 //! The token is compared in constant time: both sides are hashed with SHA-256 first, so
 //! neither the content nor the length of the expected token leaks through timing.
@@ -37,6 +38,26 @@ impl Token {
         let d = digest(presented.as_bytes());
         d.iter()
             .zip(self.digest.iter())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+    }
+
+    /// The value of the dashboard's session cookie: derived from the token (its digest,
+    /// hashed again under a label), so the cookie never carries the token itself and stops
+    /// working when the token changes.
+    pub fn session_value(&self) -> String {
+        let mut h = Sha256::new();
+        h.update(b"peerscope dashboard session\0");
+        h.update(self.digest);
+        hex::encode(h.finalize())
+    }
+
+    /// Constant-time comparison of a presented session cookie value.
+    pub fn matches_session(&self, presented: &str) -> bool {
+        let want = digest(self.session_value().as_bytes());
+        let got = digest(presented.trim().as_bytes());
+        got.iter()
+            .zip(want.iter())
             .fold(0u8, |acc, (a, b)| acc | (a ^ b))
             == 0
     }
@@ -93,5 +114,10 @@ mod tests {
         assert!(!t.matches_header("Basic s3cret"));
         assert!(!t.matches_header("s3cret"));
         assert!(Token::new("  ").is_none());
+        // The session cookie is not the token, and depends on it.
+        let v = t.session_value();
+        assert!(t.matches_session(&v));
+        assert!(!t.matches_session("s3cret"));
+        assert!(!Token::new("other").unwrap().matches_session(&v));
     }
 }

@@ -40,6 +40,10 @@ const MAX_TIMESTAMP_SECS: i64 = 253_402_300_799;
 const MAX_PEER_ID_LEN: usize = 128;
 /// Bytes of a rejected value quoted back in an error message.
 const MAX_SHOWN: usize = 64;
+/// `StartCrawlRequest.allowed_cidrs`: entries, and bytes of one entry (the longest IPv6
+/// CIDR is 43 characters).
+const MAX_CIDRS: usize = 256;
+const MAX_CIDR_LEN: usize = 64;
 
 fn invalid(field: impl Into<String>, reason: impl Into<String>) -> RequestError {
     RequestError::invalid(field, reason)
@@ -196,10 +200,16 @@ fn peer_id(field: &str, text: &str) -> Result<String, RequestError> {
             ),
         ));
     }
-    if text.parse::<libp2p::PeerId>().is_err() {
+    if let Ok(id) = crate::protocol::cometbft::CometId::parse(text) {
+        return Ok(id.to_string());
+    }
+    if !crate::protocol::enr::is_peer_id(text) {
         return Err(invalid(
             field,
-            format!("{} is not a libp2p peer id", shown(text)),
+            format!(
+                "{} is not a libp2p peer id or a CometBFT node id",
+                shown(text)
+            ),
         ));
     }
     Ok(text.to_string())
@@ -211,8 +221,9 @@ fn profile(p: Option<pb::NetworkProfile>) -> Result<(Profile, Option<&'static st
     match p.and_then(|p| p.profile) {
         None => Err(invalid(
             "profile",
-            "required: set one of waku, ethereum or custom",
+            "required: set one of waku, ethereum, custom or cometbft",
         )),
+        Some(P::Cometbft(c)) => Ok((Profile::CometBft(Box::new(cometbft_profile(&c)?)), None)),
         Some(P::Waku(w)) => {
             let preset = if w.preset.is_empty() {
                 None
@@ -258,25 +269,70 @@ fn profile(p: Option<pb::NetworkProfile>) -> Result<(Profile, Option<&'static st
                 Some((c, _)) if cluster_id == 0 => c,
                 _ => cluster_id,
             };
+            let protocol_id = if w.protocol_id.is_empty() {
+                crate::model::WAKU_PROTOCOL_ID
+            } else {
+                protocol_id_of("profile.waku.protocol_id", &w.protocol_id)?
+            };
             Ok((
-                Profile::Waku { cluster_id, shards },
+                Profile::Waku {
+                    cluster_id,
+                    shards,
+                    protocol_id,
+                },
                 preset.map(|(_, url)| url),
             ))
         }
         Some(P::Ethereum(_)) => Ok((Profile::Ethereum, None)),
-        Some(P::Custom(c)) => {
-            let bytes = c.protocol_id.as_bytes();
-            match <[u8; 6]>::try_from(bytes) {
-                Ok(id) if c.protocol_id.is_ascii() => {
-                    Ok((Profile::Custom { protocol_id: id }, None))
-                }
-                _ => Err(invalid(
-                    "profile.custom.protocol_id",
-                    format!("{} is not 6 ASCII characters", shown(&c.protocol_id)),
-                )),
-            }
-        }
+        Some(P::Custom(c)) => Ok((
+            Profile::Custom {
+                protocol_id: protocol_id_of("profile.custom.protocol_id", &c.protocol_id)?,
+            },
+            None,
+        )),
     }
+}
+
+/// A discv5 protocol id: exactly 6 ASCII characters.
+fn protocol_id_of(field: &str, text: &str) -> Result<[u8; 6], RequestError> {
+    match <[u8; 6]>::try_from(text.as_bytes()) {
+        Ok(id) if text.is_ascii() => Ok(id),
+        _ => Err(invalid(
+            field,
+            format!("{} is not 6 ASCII characters", shown(text)),
+        )),
+    }
+}
+
+/// Validates `StartCrawlRequest.allowed_cidrs`.
+fn allowed_cidrs(cidrs: &[String]) -> Result<Vec<ipnet::IpNet>, RequestError> {
+    if cidrs.len() > MAX_CIDRS {
+        return Err(invalid(
+            "allowed_cidrs",
+            format!("{} entries, at most {MAX_CIDRS}", cidrs.len()),
+        ));
+    }
+    cidrs
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            if text.len() > MAX_CIDR_LEN {
+                return Err(invalid(
+                    format!("allowed_cidrs[{i}]"),
+                    format!("{} bytes, at most {MAX_CIDR_LEN} allowed", text.len()),
+                ));
+            }
+            crate::model::scope::parse_cidr(text).map_err(|_| {
+                invalid(
+                    format!("allowed_cidrs[{i}]"),
+                    format!(
+                        "{} is not a CIDR (e.g. 10.0.0.0/8) or an IP address",
+                        shown(text)
+                    ),
+                )
+            })
+        })
+        .collect()
 }
 
 fn mode(value: i32) -> Result<CrawlMode, RequestError> {
@@ -287,9 +343,231 @@ fn mode(value: i32) -> Result<CrawlMode, RequestError> {
     }
 }
 
+/// Most start addresses of a CometBFT crawl.
+const MAX_COMET_PEERS: usize = 1024;
+
+/// Printable ASCII of 1..=`max` bytes.
+fn ascii_field(field: &str, text: &str, max: usize) -> Result<(), RequestError> {
+    if text.is_empty() || text.len() > max || !text.bytes().all(|b| (32..=126).contains(&b)) {
+        return Err(invalid(
+            field,
+            format!("{} must be 1..={max} bytes of printable ASCII", shown(text)),
+        ));
+    }
+    Ok(())
+}
+
+/// Validates `NetworkProfile.cometbft`.
+fn cometbft_profile(
+    c: &pb::CometBftProfile,
+) -> Result<crate::model::CometBftSettings, RequestError> {
+    use crate::model::{CometBftSettings, CometSeedSettings};
+    let mut out = CometBftSettings::default();
+    ascii_field("profile.cometbft.chain_id", &c.chain_id, 50)?;
+    out.chain_id = c.chain_id.clone();
+    if c.peers.is_empty() {
+        return Err(invalid(
+            "profile.cometbft.peers",
+            "required: at least one id@ip:port address",
+        ));
+    }
+    if c.peers.len() > MAX_COMET_PEERS {
+        return Err(invalid(
+            "profile.cometbft.peers",
+            format!("{} addresses, at most {MAX_COMET_PEERS}", c.peers.len()),
+        ));
+    }
+    for (i, p) in c.peers.iter().enumerate() {
+        let addr = crate::protocol::cometbft::PeerAddr::parse(p)
+            .map_err(|e| invalid(format!("profile.cometbft.peers[{i}]"), e.to_string()))?;
+        out.peers.push(addr.to_string());
+    }
+    let day = Duration::from_secs(86_400);
+    if let Some(d) = &c.crawl_interval {
+        out.crawl_interval = duration_in(
+            "profile.cometbft.crawl_interval",
+            d,
+            Duration::from_secs(1),
+            day,
+        )?;
+    }
+    if let Some(d) = &c.min_recrawl {
+        out.min_recrawl = duration_in(
+            "profile.cometbft.min_recrawl",
+            d,
+            Duration::from_secs(1),
+            MAX_INTERVAL,
+        )?;
+    }
+    if let Some(n) = c.max_dial_attempts {
+        if n == 0 || n > 64 {
+            return Err(invalid(
+                "profile.cometbft.max_dial_attempts",
+                format!("{n} is not in 1..=64"),
+            ));
+        }
+        out.max_dial_attempts = n;
+    }
+    if let Some(d) = &c.ban_duration {
+        out.ban_duration = duration_in(
+            "profile.cometbft.ban_duration",
+            d,
+            Duration::from_secs(1),
+            day * 365,
+        )?;
+    }
+    if let Some(n) = c.new_bias_percent {
+        out.new_bias_percent = u8::try_from(n).ok().filter(|n| *n <= 100).ok_or_else(|| {
+            invalid(
+                "profile.cometbft.new_bias_percent",
+                format!("{n} is not in 0..=100"),
+            )
+        })?;
+    }
+    if let Some(d) = &c.exchange_timeout {
+        out.exchange_timeout = duration_in(
+            "profile.cometbft.exchange_timeout",
+            d,
+            Duration::from_millis(100),
+            Duration::from_secs(120),
+        )?;
+    }
+    if let Some(n) = c.max_addrs {
+        if n == 0 || n > 10_000 {
+            return Err(invalid(
+                "profile.cometbft.max_addrs",
+                format!("{n} is not in 1..=10000"),
+            ));
+        }
+        out.max_addrs = n;
+    }
+    if let Some(v) = c.block_version {
+        out.block_version = v;
+    }
+    if let Some(v) = c.p2p_version {
+        out.p2p_version = v;
+    }
+    if !c.moniker.is_empty() {
+        ascii_field("profile.cometbft.moniker", &c.moniker, 64)?;
+        out.moniker = c.moniker.clone();
+    }
+    if let Some(seed) = &c.seed {
+        let mut s = CometSeedSettings::default();
+        let addr = |field: &str, text: &str| -> Result<Option<SocketAddr>, RequestError> {
+            if text.is_empty() {
+                return Ok(None);
+            }
+            text.parse::<SocketAddr>()
+                .map(Some)
+                .map_err(|_| invalid(field, format!("{} is not an ip:port address", shown(text))))
+        };
+        s.listen_addr = addr("profile.cometbft.seed.listen_addr", &seed.listen_addr)?;
+        s.external_addr = addr("profile.cometbft.seed.external_addr", &seed.external_addr)?;
+        if let Some(e) = s.external_addr {
+            if e.ip().is_unspecified() || e.port() == 0 {
+                return Err(invalid(
+                    "profile.cometbft.seed.external_addr",
+                    "must name a dialable ip and port",
+                ));
+            }
+        }
+        if s.external_addr.is_none() && s.listen_addr.is_some_and(|a| a.ip().is_unspecified()) {
+            return Err(invalid(
+                "profile.cometbft.seed.external_addr",
+                "required when the seed listens on an unspecified address (0.0.0.0 or ::)",
+            ));
+        }
+        if let Some(d) = &seed.request_interval {
+            s.request_interval = duration_in(
+                "profile.cometbft.seed.request_interval",
+                d,
+                Duration::from_secs(1),
+                day,
+            )?;
+        }
+        if let Some(n) = seed.max_reply {
+            if n == 0 || n > 250 {
+                return Err(invalid(
+                    "profile.cometbft.seed.max_reply",
+                    format!("{n} is not in 1..=250"),
+                ));
+            }
+            s.max_reply = n;
+        }
+        if let Some(n) = seed.max_inbound {
+            if n == 0 || n > 4096 {
+                return Err(invalid(
+                    "profile.cometbft.seed.max_inbound",
+                    format!("{n} is not in 1..=4096"),
+                ));
+            }
+            s.max_inbound = n;
+        }
+        if let Some(d) = &seed.idle_timeout {
+            s.idle_timeout = duration_in(
+                "profile.cometbft.seed.idle_timeout",
+                d,
+                Duration::from_millis(100),
+                Duration::from_secs(3600),
+            )?;
+        }
+        out.seed = Some(s);
+    }
+    Ok(out)
+}
+
+/// The CometBFT profile as the API shows it (defaults filled in).
+fn pb_cometbft(c: &crate::model::CometBftSettings) -> pb::CometBftProfile {
+    pb::CometBftProfile {
+        chain_id: c.chain_id.clone(),
+        peers: c.peers.clone(),
+        crawl_interval: Some(to_pb_duration(c.crawl_interval)),
+        min_recrawl: Some(to_pb_duration(c.min_recrawl)),
+        max_dial_attempts: Some(c.max_dial_attempts),
+        ban_duration: Some(to_pb_duration(c.ban_duration)),
+        new_bias_percent: Some(u32::from(c.new_bias_percent)),
+        exchange_timeout: Some(to_pb_duration(c.exchange_timeout)),
+        max_addrs: Some(c.max_addrs),
+        block_version: Some(c.block_version),
+        p2p_version: Some(c.p2p_version),
+        moniker: c.moniker.clone(),
+        seed: c.seed.as_ref().map(|s| pb::CometBftSeedOptions {
+            listen_addr: s.listen_addr.map(|a| a.to_string()).unwrap_or_default(),
+            external_addr: s.external_addr.map(|a| a.to_string()).unwrap_or_default(),
+            request_interval: Some(to_pb_duration(s.request_interval)),
+            max_reply: Some(s.max_reply),
+            max_inbound: Some(s.max_inbound),
+            idle_timeout: Some(to_pb_duration(s.idle_timeout)),
+        }),
+    }
+}
+
 /// Validates a `StartCrawlRequest` into a crawl spec.
 pub fn crawl_spec(mut req: pb::StartCrawlRequest) -> Result<CrawlSpec, RequestError> {
     let (profile, preset_url) = profile(req.profile.take())?;
+    if profile.cometbft().is_some() {
+        if !req.bootstrap_enrs.is_empty() {
+            return Err(invalid(
+                "bootstrap_enrs",
+                "must be empty for a cometbft profile (set profile.cometbft.peers)",
+            ));
+        }
+        if !req.dns_tree_urls.is_empty() {
+            return Err(invalid(
+                "dns_tree_urls",
+                "must be empty for a cometbft profile (set profile.cometbft.peers)",
+            ));
+        }
+        if req.relay == Some(true) {
+            return Err(invalid("relay", "the relay monitor needs the waku profile"));
+        }
+        if req.peer_exchange.is_some() {
+            return Err(invalid(
+                "peer_exchange",
+                "Waku peer exchange does not apply to a cometbft profile (see profile.cometbft.seed)",
+            ));
+        }
+    }
     if let Some(url) = preset_url {
         if !req.dns_tree_urls.iter().any(|u| u == url) {
             req.dns_tree_urls.push(url.to_string());
@@ -321,7 +599,8 @@ pub fn crawl_spec(mut req: pb::StartCrawlRequest) -> Result<CrawlSpec, RequestEr
                 e => invalid(&field, e.to_string()),
             })?;
     }
-    if req.bootstrap_enrs.is_empty() && req.dns_tree_urls.is_empty() {
+    if req.bootstrap_enrs.is_empty() && req.dns_tree_urls.is_empty() && profile.cometbft().is_none()
+    {
         return Err(invalid(
             "bootstrap_enrs",
             "required: at least one enr: record (or a dns_tree_urls entry)",
@@ -384,7 +663,28 @@ pub fn crawl_spec(mut req: pb::StartCrawlRequest) -> Result<CrawlSpec, RequestEr
             duration_in("recrawl_interval", d, Duration::from_secs(1), MAX_INTERVAL)?;
     }
     if let Some(limits) = &req.limits {
-        settings.max_peers = (limits.max_peers > 0).then_some(limits.max_peers);
+        if limits.max_peers > crate::model::MAX_MAX_PEERS {
+            return Err(invalid(
+                "limits.max_peers",
+                format!(
+                    "{} is above {}",
+                    limits.max_peers,
+                    crate::model::MAX_MAX_PEERS
+                ),
+            ));
+        }
+        if limits.max_peers > 0 {
+            settings.max_peers = Some(limits.max_peers);
+        }
+        if let Some(n) = limits.max_new_per_responder {
+            if n == 0 || n > 1_000_000 {
+                return Err(invalid(
+                    "limits.max_new_per_responder",
+                    format!("{n} is not in 1..=1000000"),
+                ));
+            }
+            settings.max_new_per_responder = n;
+        }
         if let Some(d) = &limits.max_duration {
             let d = duration_in("limits.max_duration", d, Duration::ZERO, MAX_CRAWL_DURATION)?;
             settings.max_duration = (!d.is_zero()).then_some(d);
@@ -444,8 +744,11 @@ pub fn crawl_spec(mut req: pb::StartCrawlRequest) -> Result<CrawlSpec, RequestEr
             MAX_INTERVAL,
         )?);
     }
+    settings.allowed_cidrs = allowed_cidrs(&req.allowed_cidrs)?;
     let waku = match &profile {
-        Profile::Waku { cluster_id, shards } => Some((*cluster_id, shards.clone())),
+        Profile::Waku {
+            cluster_id, shards, ..
+        } => Some((*cluster_id, shards.clone())),
         _ => None,
     };
     settings.relay.enabled = match (req.relay, &waku) {
@@ -599,10 +902,21 @@ fn peer_exchange(
             )?,
             None => crate::model::DEFAULT_SEED_REQUESTER_INTERVAL,
         };
+        let requests_per_ip = match seed.requests_per_ip {
+            Some(n) if n == 0 || n > 100_000 => {
+                return Err(invalid(
+                    "peer_exchange.seed.requests_per_ip",
+                    format!("{n} is not in 1..=100000"),
+                ));
+            }
+            Some(n) => n,
+            None => crate::model::DEFAULT_SEED_REQUESTS_PER_IP,
+        };
         out.seed = Some(crate::model::SeedSettings {
             listen_addr,
             advertise_ip,
             requester_interval,
+            requests_per_ip,
         });
     }
     Ok(out)
@@ -717,6 +1031,7 @@ pub fn peer_query(
             agent_prefix: filter_text("agent", &req.agent, MAX_FILTER_LEN)?,
             reachable: req.reachable,
             country: filter_text("country", &req.country, MAX_FILTER_LEN)?,
+            chain_id: filter_text("chain_id", &req.chain_id, MAX_FILTER_LEN)?,
         },
         after,
     ))
@@ -792,21 +1107,28 @@ pub fn pb_kind(k: PeerEventKind) -> pb::PeerEventKind {
         PeerEventKind::PeerDown => pb::PeerEventKind::PeerDown,
         PeerEventKind::PeerExchange => pb::PeerEventKind::PeerExchange,
         PeerEventKind::PeerExchangeServed => pb::PeerEventKind::PeerExchangeServed,
+        PeerEventKind::Resumed => pb::PeerEventKind::Resumed,
     }
 }
 
 fn pb_profile(p: &Profile) -> pb::NetworkProfile {
     use pb::network_profile::Profile as P;
     let profile = match p {
-        Profile::Waku { cluster_id, shards } => P::Waku(pb::WakuProfile {
+        Profile::Waku {
+            cluster_id,
+            shards,
+            protocol_id,
+        } => P::Waku(pb::WakuProfile {
             cluster_id: u32::from(*cluster_id),
             shards: shards.iter().map(|s| u32::from(*s)).collect(),
             preset: String::new(),
+            protocol_id: String::from_utf8_lossy(protocol_id).into_owned(),
         }),
         Profile::Ethereum => P::Ethereum(pb::EthereumProfile {}),
         Profile::Custom { protocol_id } => P::Custom(pb::CustomProfile {
             protocol_id: String::from_utf8_lossy(protocol_id).into_owned(),
         }),
+        Profile::CometBft(c) => P::Cometbft(pb_cometbft(c)),
     };
     pb::NetworkProfile {
         profile: Some(profile),
@@ -825,8 +1147,9 @@ fn pb_state(s: CrawlState) -> pb::CrawlState {
 
 fn pb_limits(s: &CrawlSettings) -> pb::CrawlLimits {
     pb::CrawlLimits {
-        max_peers: s.max_peers.unwrap_or(0),
+        max_peers: s.max_peers(),
         max_duration: s.max_duration.map(to_pb_duration),
+        max_new_per_responder: Some(s.max_new_per_responder),
     }
 }
 
@@ -857,6 +1180,13 @@ fn pb_progress(p: &CrawlProgress, elapsed: Duration) -> pb::CrawlProgress {
         px_enrs: p.px_enrs,
         px_served: p.px_served,
         px_refused: p.px_refused,
+        invalid_addrs: p.invalid_addrs,
+        banned: p.banned,
+        px_refused_unlogged: p.px_refused_unlogged,
+        px_connections_refused: p.px_connections_refused,
+        dropped_over_cap: p.dropped_over_cap,
+        dropped_over_budget: p.dropped_over_budget,
+        out_of_scope: p.out_of_scope,
         estimated_remaining: p
             .estimated_remaining_ms
             .map(|ms| to_pb_duration(Duration::from_millis(ms))),
@@ -910,6 +1240,13 @@ impl From<&Crawl> for pb::Crawl {
                     .seed
                     .as_ref()
                     .map(|x| to_pb_duration(x.requester_interval)),
+                seed_requests_per_ip: s
+                    .peer_exchange
+                    .seed
+                    .as_ref()
+                    .map_or(0, |x| x.requests_per_ip),
+                allowed_cidrs: s.allowed_cidrs.iter().map(|n| n.to_string()).collect(),
+                address_scope: c.spec.address_scope().describe(),
             }),
         }
     }
@@ -1018,6 +1355,19 @@ impl From<&PeerRecord> for pb::Peer {
                     first_seen: Some(to_pb_time(s.first_seen)),
                 })
                 .collect(),
+            cometbft: p.dial.node_info.as_ref().map(|i| pb::CometBftNodeInfo {
+                p2p_version: i.p2p_version,
+                block_version: i.block_version,
+                app_version: i.app_version,
+                node_id: i.node_id.clone(),
+                listen_addr: i.listen_addr.clone(),
+                network: i.network.clone(),
+                version: i.version.clone(),
+                channels: i.channels.iter().map(|c| u32::from(*c)).collect(),
+                moniker: i.moniker.clone(),
+                tx_index: i.tx_index.clone(),
+                rpc_address: i.rpc_address.clone(),
+            }),
             geo: p.geo.as_ref().map(|g| pb::GeoInfo {
                 ip: g.ip.clone(),
                 country: g.country.clone(),
@@ -1095,6 +1445,11 @@ impl From<&NetworkStats> for pb::GetNetworkStatsResponse {
             by_pubsub_topic: Vec::new(),
             by_source: s.by_source.clone().into_iter().collect(),
             by_country: s.by_country.clone().into_iter().collect(),
+            by_chain_id: s.by_chain_id.clone().into_iter().collect(),
+            by_software_version: s.by_software_version.clone().into_iter().collect(),
+            by_p2p_version: s.by_p2p_version.clone().into_iter().collect(),
+            by_block_version: s.by_block_version.clone().into_iter().collect(),
+            reachable_by_chain_id: s.reachable_by_chain_id.clone().into_iter().collect(),
         }
     }
 }
@@ -1110,6 +1465,7 @@ mod tests {
                     cluster_id,
                     shards: vec![],
                     preset: preset.into(),
+                    ..Default::default()
                 })),
             }),
             ..Default::default()
@@ -1123,7 +1479,8 @@ mod tests {
             spec.profile,
             Profile::Waku {
                 cluster_id: 16,
-                shards: vec![]
+                shards: vec![],
+                protocol_id: *b"d5waku",
             }
         );
         assert_eq!(
@@ -1186,6 +1543,7 @@ mod tests {
         let limit = |seconds| pb::CrawlLimits {
             max_peers: 0,
             max_duration: Some(prost_types::Duration { seconds, nanos: 0 }),
+            ..Default::default()
         };
         req.limits = Some(limit(i64::MAX));
         let err = crawl_spec(req.clone()).expect_err("refused");
@@ -1232,7 +1590,8 @@ mod tests {
             spec.profile,
             Profile::Waku {
                 cluster_id: 1,
-                shards: vec![0, 1, 7]
+                shards: vec![0, 1, 7],
+                protocol_id: *b"d5waku",
             }
         );
         assert_eq!(spec.settings.max_duration, Some(Duration::from_secs(3600)));

@@ -1,8 +1,12 @@
-//! The HTTP side: Prometheus `/metrics` and the seed monitor's JSON endpoints
-//! (`/allpeersinfo`, `/contenttopics`, same field names). With a token configured every
-//! endpoint requires `Authorization: Bearer <token>`.
+//! The HTTP side: Prometheus `/metrics`, the seed monitor's JSON endpoints
+//! (`/allpeersinfo`, `/contenttopics`, same field names), and the web dashboard at `/` with
+//! its JSON API under `/api/v1` (see [`crate::api::dashboard`]). With a token configured
+//! every endpoint requires `Authorization: Bearer <token>` (the dashboard also takes its
+//! session cookie). With TLS configured for the service, [`serve_https`] serves the same
+//! endpoints over TLS, so the token never travels in the clear.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -173,19 +177,113 @@ async fn content_topics(State(state): State<AppState>, headers: HeaderMap) -> Re
     }
 }
 
-/// Serves the HTTP endpoints on `listener` until `shutdown`.
+/// Serves the HTTP endpoints and the dashboard on `listener` until `shutdown` (which also
+/// stops the dashboard's history sampler).
 pub async fn serve_http(
     listener: TcpListener,
     engine: Engine,
     token: Option<Token>,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    let app = Router::new()
+    axum::serve(listener, router(engine, token, shutdown.clone()))
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await
+}
+
+/// Every HTTP endpoint; the dashboard's event streams end on `shutdown`.
+fn router(engine: Engine, token: Option<Token>, shutdown: CancellationToken) -> Router {
+    let dashboard = crate::api::dashboard::router(engine.clone(), token.clone(), shutdown);
+    Router::new()
         .route("/metrics", get(metrics))
         .route("/allpeersinfo", get(all_peers_info))
         .route("/contenttopics", get(content_topics))
-        .with_state(AppState { engine, token });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await
+        .with_state(AppState { engine, token })
+        .merge(dashboard)
+}
+
+/// How long a client has to finish the TLS handshake.
+const TLS_HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A rustls server configuration from a PEM certificate chain and private key (the same
+/// files as the gRPC side's `--tls-cert` and `--tls-key`), offering HTTP/1.1.
+///
+/// # Errors
+/// The PEM does not hold a certificate or a key, or rustls refuses the pair.
+pub fn tls_config(cert_pem: &[u8], key_pem: &[u8]) -> Result<Arc<rustls::ServerConfig>, String> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = CertificateDer::pem_slice_iter(cert_pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("reading the TLS certificate: {e}"))?;
+    if certs.is_empty() {
+        return Err("the TLS certificate file holds no certificate".into());
+    }
+    let key =
+        PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| format!("reading the TLS key: {e}"))?;
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| e.to_string())?
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .map_err(|e| format!("the TLS certificate and key do not make a pair: {e}"))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// Serves the HTTP endpoints over TLS until `shutdown`; open connections are then closed
+/// gracefully. A client that does not finish its handshake within
+/// [`TLS_HANDSHAKE_TIMEOUT`] is dropped.
+pub async fn serve_https(
+    listener: TcpListener,
+    engine: Engine,
+    token: Option<Token>,
+    tls: Arc<rustls::ServerConfig>,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    use hyper_util::service::TowerToHyperService;
+    let app = router(engine, token, shutdown.clone());
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    let connections = tokio_util::task::TaskTracker::new();
+    loop {
+        let (tcp, _) = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            r = listener.accept() => match r {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(error = %e, "HTTPS accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let (acceptor, app, shutdown) = (acceptor.clone(), app.clone(), shutdown.clone());
+        connections.spawn(async move {
+            let stream =
+                match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                    Ok(Ok(s)) => s,
+                    Ok(Err(e)) => {
+                        tracing::debug!(error = %e, "HTTPS handshake failed");
+                        return;
+                    }
+                    Err(_) => return,
+                };
+            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            let conn =
+                builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app));
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = shutdown.cancelled() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+        });
+    }
+    connections.close();
+    connections.wait().await;
+    Ok(())
 }

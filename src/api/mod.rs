@@ -1,12 +1,15 @@
 //! The gRPC edge: `peerscope.v1.Crawler`, `grpc.health.v1` and server reflection (v1 and
-//! v1alpha, so every grpcurl version works without the .proto).
+//! v1alpha, so every grpcurl version works without the .proto); and the HTTP side
+//! (`http`: metrics, the seed monitor's JSON, and the web `dashboard` with its JSON API).
 //!
 //! This layer sees the engine handle, the store and domain types only; it never touches
 //! discv5 or libp2p types.
 
 pub mod auth;
 pub mod convert;
+pub mod dashboard;
 pub mod http;
+pub mod rollup;
 mod service;
 pub mod status;
 pub mod wire;

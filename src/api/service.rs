@@ -10,28 +10,18 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
 use crate::api::convert::{self, PeerKey};
-use crate::api::status::{engine_error_for, RequestError};
+use crate::api::status::{engine_error_for, resume_error, RequestError};
 use crate::api::wire::EncodedEvent;
 use crate::engine::Engine;
 use crate::model::messages::OTHER_CONTENT_TOPIC;
-use crate::model::EventFilter;
 use crate::proto::{pb, server};
-use crate::store::Store;
+use crate::store::{EventSubscription, Store};
 
-/// Events read from the store per batch while a subscriber catches up.
-const EVENT_BATCH: usize = 256;
 /// Messages buffered per stream between the reader task and the client.
 ///
 /// Small on purpose: the reader waits on a slow client, never the engine, and the store is
 /// the buffer.
 const STREAM_BUFFER: usize = 64;
-/// A live subscriber that has caught up waits this long after being woken by an append
-/// before it reads, so that it takes the events of many appends in one batch.
-///
-/// 100 ms: without it every append woke every subscriber, and the crawl (which appends a
-/// few events per dial) paid for one wake-up, read and socket write per subscriber per
-/// append. Live events therefore reach a subscriber about 100 ms after they are written.
-pub const LIVE_BATCH_DELAY: Duration = Duration::from_millis(100);
 
 type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
 
@@ -196,34 +186,19 @@ impl server::crawler_server::Crawler for CrawlerApi {
                 .get_crawl(id)
                 .map_err(|e| engine_error_for("crawl_id", e))?;
         }
-        let store = self.store().clone();
-        let last = store.last_sequence();
-        let start = match req.after_sequence {
-            None => last,
-            Some(after) if after > last => {
-                return Err(RequestError::OutOfRange(format!(
-                    "after_sequence: {after} is beyond the last event sequence {last}"
-                ))
-                .into())
-            }
-            Some(after) => {
-                // Resuming is exact only if nothing after `after` was dropped by retention.
-                if let Some(first) = store.first_sequence()? {
-                    if after.saturating_add(1) < first {
-                        return Err(RequestError::OutOfRange(format!(
-                            "after_sequence: events up to {} were dropped by retention; the \
-                             oldest stored is {first} (resume with after_sequence >= {})",
-                            first - 1,
-                            first - 1
-                        ))
-                        .into());
-                    }
-                }
-                after
-            }
-        };
+        let events = self
+            .store()
+            .subscribe_events(req.after_sequence, filter)
+            .map_err(resume_error)?;
+        let shutdown = self.shutdown.clone();
         let (tx, rx) = mpsc::channel(STREAM_BUFFER);
-        tokio::spawn(tail_events(store, filter, start, tx, self.shutdown.clone()));
+        // Counted in `peerscope_event_subscribers` until the sending task ends (the client
+        // went away, the log failed, or the server is shutting down).
+        let subscriber = self.engine.metrics().subscriber();
+        tokio::spawn(async move {
+            let _subscriber = subscriber;
+            send_events(events, tx, shutdown).await
+        });
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
     }
 
@@ -283,6 +258,7 @@ impl server::crawler_server::Crawler for CrawlerApi {
     ) -> Result<Response<pb::GetMessageCountsResponse>, Status> {
         let req = request.into_inner();
         convert::count_filters(&req)?;
+        let grouping = crate::api::rollup::Grouping::from_request(&req.group_by)?;
         let (from, to) = convert::count_window(&req)?;
         let cap = self.engine.flushed_counter()?.max_content_topics();
         let store = self.store().clone();
@@ -302,8 +278,10 @@ impl server::crawler_server::Crawler for CrawlerApi {
                     content_topic: row.content_topic,
                     messages: row.messages,
                     bytes: row.bytes,
+                    ..Default::default()
                 });
             }
+            let counts = crate::api::rollup::group(counts, grouping);
             let undecodable = store
                 .undecodable_counts(&req.pubsub_topic)?
                 .into_iter()
@@ -390,74 +368,33 @@ impl server::crawler_server::Crawler for CrawlerApi {
     }
 }
 
-/// Streams the event log from `after`: stored events first, then new ones as they are
-/// appended. The store is the buffer, so a slow client only delays itself.
-async fn tail_events(
-    store: Store,
-    filter: EventFilter,
-    mut after: u64,
+/// Sends what `events` yields: stored events first, then new ones as they are appended.
+/// The store is the buffer, so a slow client only delays itself. Each event is encoded once
+/// however many subscribers send it (see [`EncodedEvent::shared`]).
+async fn send_events(
+    mut events: EventSubscription,
     tx: mpsc::Sender<Result<EncodedEvent, Status>>,
     shutdown: CancellationToken,
 ) {
-    let mut appended = store.watch_events();
     loop {
-        // Mark the current value seen before reading, so an append racing with the read
-        // wakes the wait below.
-        appended.borrow_and_update();
-        // Live readers are served from the store's in-memory window of recent events;
-        // those further behind read the log.
-        let (events, last): (Vec<EncodedEvent>, u64) =
-            match store.recent_events_after(after, &filter, EVENT_BATCH) {
-                // Encoded once, by whichever subscriber gets there first.
-                Some((events, last)) => (
-                    events
-                        .iter()
-                        .map(|ev| {
-                            ev.encoded
-                                .get_or_init(|| EncodedEvent::encode(&ev.event).bytes().clone())
-                                .clone()
-                                .into()
-                        })
-                        .collect(),
-                    last,
-                ),
-                None => {
-                    let store = store.clone();
-                    let filter = filter.clone();
-                    let batch = tokio::task::spawn_blocking(move || {
-                        store.events_after(after, &filter, EVENT_BATCH)
-                    })
-                    .await;
-                    match batch {
-                        Ok(Ok((events, last))) => {
-                            (events.iter().map(EncodedEvent::encode).collect(), last)
-                        }
-                        Ok(Err(e)) => {
-                            let _ = tx.send(Err(e.into())).await;
-                            return;
-                        }
-                        Err(_) => return,
-                    }
-                }
-            };
-        let caught_up = events.len() < EVENT_BATCH;
-        for msg in events {
+        let batch = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tx.closed() => return,
+            batch = events.next_batch() => batch,
+        };
+        let batch = match batch {
+            Some(Ok(batch)) => batch,
+            Some(Err(e)) => {
+                let _ = tx.send(Err(e.into())).await;
+                return;
+            }
+            None => return,
+        };
+        for event in batch {
+            let msg = EncodedEvent::shared(&event);
             tokio::select! {
                 _ = shutdown.cancelled() => return,
                 sent = tx.send(Ok(msg)) => if sent.is_err() { return },
-            }
-        }
-        // The last sequence examined: past events the filter skipped too.
-        after = last;
-        if caught_up {
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = tx.closed() => return,
-                changed = appended.changed() => if changed.is_err() { return },
-            }
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = tokio::time::sleep(LIVE_BATCH_DELAY) => {}
             }
         }
     }

@@ -3,7 +3,7 @@
 use tonic::Status;
 
 use crate::engine::EngineError;
-use crate::store::StoreError;
+use crate::store::{StoreError, SubscribeError};
 
 /// A request that cannot be served as asked.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -52,6 +52,25 @@ pub fn engine_error_for(field: &str, e: EngineError) -> Status {
     }
 }
 
+/// Maps a `StreamPeerEvents` start the store refused: a start past the last event or
+/// before the retention edge is OUT_OF_RANGE naming `after_sequence`.
+pub fn resume_error(e: SubscribeError) -> Status {
+    match e {
+        SubscribeError::Beyond { after, last } => RequestError::OutOfRange(format!(
+            "after_sequence: {after} is beyond the last event sequence {last}"
+        ))
+        .into(),
+        SubscribeError::Trimmed { oldest } => RequestError::OutOfRange(format!(
+            "after_sequence: events up to {} were dropped by retention; the oldest stored is \
+             {oldest} (resume with after_sequence >= {})",
+            oldest.saturating_sub(1),
+            oldest.saturating_sub(1)
+        ))
+        .into(),
+        SubscribeError::Store(e) => e.into(),
+    }
+}
+
 impl From<RequestError> for Status {
     fn from(e: RequestError) -> Status {
         match &e {
@@ -67,8 +86,10 @@ impl From<EngineError> for Status {
     fn from(e: EngineError) -> Status {
         match e {
             EngineError::UnknownCrawl(_) => Status::not_found(e.to_string()),
-            EngineError::Bind { .. } => Status::failed_precondition(e.to_string()),
-            EngineError::DnsTree { .. } => {
+            EngineError::Start { .. } | EngineError::Listen { .. } => {
+                Status::failed_precondition(e.to_string())
+            }
+            EngineError::DnsTree { .. } | EngineError::EmptyDnsTrees { .. } => {
                 Status::failed_precondition(format!("dns_tree_urls: {e}"))
             }
             EngineError::ShuttingDown => Status::unavailable(e.to_string()),

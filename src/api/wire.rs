@@ -13,6 +13,7 @@ use prost::{DecodeError, Message};
 
 use crate::model::PeerEvent;
 use crate::proto::pb;
+use crate::store::SharedEvent;
 
 /// An encoded `peerscope.v1.StreamPeerEventsResponse`, sent as it is.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -25,6 +26,12 @@ impl EncodedEvent {
             event: Some(event.into()),
         };
         EncodedEvent(Bytes::from(response.encode_to_vec()))
+    }
+
+    /// The encoding of a store event, made by the first subscriber that sends it and shared
+    /// (not copied) with every other one.
+    pub fn shared(event: &SharedEvent) -> EncodedEvent {
+        EncodedEvent(event.encoded_with(|e| EncodedEvent::encode(e).0).clone())
     }
 
     /// The encoded bytes (shared, not copied).
@@ -69,9 +76,8 @@ mod tests {
     use super::*;
     use crate::model::{NewPeerEvent, PeerEventKind};
 
-    #[test]
-    fn decodes_as_the_response_it_stands_for() {
-        let event = PeerEvent {
+    fn sample() -> PeerEvent {
+        PeerEvent {
             sequence: 42,
             event: NewPeerEvent {
                 time: 1_700_000_000_000,
@@ -84,7 +90,22 @@ mod tests {
                 error_class: None,
                 detail: Some("hello".into()),
             },
-        };
+        }
+    }
+
+    #[test]
+    fn a_shared_event_is_encoded_once_for_every_subscriber() {
+        let event = crate::store::SharedEvent::new(sample());
+        let first = EncodedEvent::shared(&event);
+        let second = EncodedEvent::shared(&event);
+        // The same buffer, not an equal copy.
+        assert_eq!(first.bytes().as_ptr(), second.bytes().as_ptr());
+        assert_eq!(first, EncodedEvent::encode(&sample()));
+    }
+
+    #[test]
+    fn decodes_as_the_response_it_stands_for() {
+        let event = sample();
         let encoded = EncodedEvent::encode(&event);
         let mut framed = Vec::new();
         encoded.encode(&mut framed).unwrap();

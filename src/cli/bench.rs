@@ -8,8 +8,13 @@
 //!
 //! `--sink` instead compares crawls with and without the PostgreSQL sink exporting the
 //! store as it fills (in the crawl's process), and reports the sink's export throughput.
+//!
+//! The crawl side, `--subscribers` and `--sink` start the service as `peerscope serve` does
+//! ([`Service::start`]), on loopback listeners and a temporary data directory.
 
 use std::collections::HashSet;
+
+use anyhow::Context;
 use std::time::{Duration, Instant};
 
 use discv5::{Discv5, ListenConfig};
@@ -18,14 +23,15 @@ use serde::Serialize;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use peerscope::config::LogFormat;
 use peerscope::engine::dialer::{Dialer, DialerConfig, DialerEvent};
-use peerscope::engine::{discv5_config, passive_local_enr, Engine, EngineConfig};
+use peerscope::engine::{discv5_config, passive_local_enr, EngineConfig};
 use peerscope::model::{
     CrawlMode, CrawlSettings, CrawlSpec, CrawlState, DialSettings, NodeId, Profile,
 };
 use peerscope::protocol::enr::{DecodedEnr, Enr};
 use peerscope::protocol::waku::WakuMetadata;
-use peerscope::store::Store;
+use peerscope::service::{Listeners, Service, ServiceConfig, ServiceHandle};
 use peerscope::testnet::{Testnet, TestnetConfig};
 
 /// Benchmark settings.
@@ -63,20 +69,20 @@ pub struct Report {
     pub testnet_rss_kib: Option<u64>,
 }
 
-fn proc_status(field: &str) -> Option<u64> {
+pub(crate) fn proc_status(field: &str) -> Option<u64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = s.lines().find(|l| l.starts_with(field))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// Samples `VmRSS` every 20 ms until dropped; `peak()` is the largest sample.
-struct RssSampler {
+pub(crate) struct RssSampler {
     peak: std::sync::Arc<std::sync::atomic::AtomicU64>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl RssSampler {
-    fn start() -> RssSampler {
+    pub(crate) fn start() -> RssSampler {
         let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         let p = peak.clone();
         let task = tokio::spawn(async move {
@@ -90,14 +96,14 @@ impl RssSampler {
         RssSampler { peak, task }
     }
 
-    fn peak(self) -> Option<u64> {
+    pub(crate) fn peak(self) -> Option<u64> {
         self.task.abort();
         let v = self.peak.load(std::sync::atomic::Ordering::Relaxed);
         (v > 0).then_some(v)
     }
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+pub(crate) fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     match v.len() {
         0 => 0.0,
@@ -113,7 +119,7 @@ async fn baseline(net: &Testnet, settings: &CrawlSettings) -> Result<(usize, usi
         .await
         .map_err(|e| e.to_string())?;
     let key = CombinedKey::generate_secp256k1();
-    let local = passive_local_enr(&key)?;
+    let local = passive_local_enr(&key).map_err(|e| e.to_string())?;
     let local_id = local.node_id();
     let mut discv5 = Discv5::new(
         local,
@@ -143,7 +149,8 @@ async fn baseline(net: &Testnet, settings: &CrawlSettings) -> Result<(usize, usi
             px_serve: false,
         },
         libp2p::identity::Keypair::generate_secp256k1(),
-    )?;
+    )
+    .map_err(|e| e.to_string())?;
     let lowest = 257 - u64::from(settings.find_node_distances);
     let distances: Vec<u64> = std::iter::once(0).chain((lowest..=256).rev()).collect();
     let mut seen: HashSet<NodeId> = HashSet::new();
@@ -222,21 +229,47 @@ async fn baseline(net: &Testnet, settings: &CrawlSettings) -> Result<(usize, usi
     Ok((seen.len(), identified, failures))
 }
 
+/// The service on loopback listeners with its database in `dir`, crawls bound to 127.0.0.1.
+async fn start_service(dir: &std::path::Path) -> Result<ServiceHandle, String> {
+    start_service_with_sink(dir, None).await
+}
+
+/// [`start_service`], exporting to PostgreSQL when `sink` is given.
+async fn start_service_with_sink(
+    dir: &std::path::Path,
+    sink: Option<peerscope::sink::SinkConfig>,
+) -> Result<ServiceHandle, String> {
+    let config = ServiceConfig {
+        flush_every_ms: 500,
+        engine: EngineConfig {
+            default_discv5_addr: "127.0.0.1:0".parse().expect("valid literal"),
+            ..EngineConfig::default()
+        },
+        sink,
+        ..ServiceConfig::new(dir)
+    };
+    let listeners = Listeners::loopback().await.map_err(|e| e.to_string())?;
+    Service::start(config, listeners, CancellationToken::new()).map_err(|e| e.to_string())
+}
+
+/// Stops the service as `peerscope serve` does; the benchmark fails if it does not stop
+/// cleanly.
+async fn stop_service(service: ServiceHandle) -> Result<(), String> {
+    let report = service.shutdown().await.map_err(|e| e.to_string())?;
+    if report.is_clean() {
+        Ok(())
+    } else {
+        Err(format!("the service did not stop cleanly: {report:?}"))
+    }
+}
+
 async fn crawl(
     net: &Testnet,
     settings: &CrawlSettings,
 ) -> Result<(usize, usize, u64, f64), String> {
     let dir = tempfile_dir()?;
-    let store = Store::open(&dir, 500).map_err(|e| e.to_string())?;
-    let engine = Engine::new(
-        store,
-        EngineConfig {
-            default_discv5_addr: "127.0.0.1:0".parse().expect("valid literal"),
-            ..EngineConfig::default()
-        },
-        CancellationToken::new(),
-    )
-    .map_err(|e| e.to_string())?;
+    let service = start_service(&dir).await?;
+    let engine = service.engine();
     let spec = bench_spec(net, settings);
     // Timed from here: opening and flushing the store are not part of the crawl.
     let t = Instant::now();
@@ -249,8 +282,7 @@ async fn crawl(
         tokio::time::sleep(Duration::from_millis(5)).await;
     };
     let secs = t.elapsed().as_secs_f64();
-    engine.shutdown().await;
-    drop(engine);
+    stop_service(service).await?;
     let _ = std::fs::remove_dir_all(&dir);
     Ok((
         done.progress.discovered as usize,
@@ -268,6 +300,7 @@ fn bench_spec(net: &Testnet, settings: &CrawlSettings) -> CrawlSpec {
         profile: Profile::Waku {
             cluster_id: 1,
             shards: vec![],
+            protocol_id: peerscope::model::WAKU_PROTOCOL_ID,
         },
         bootstrap_enrs: net.bootstrap_enrs().to_vec(),
         dns_tree_urls: Vec::new(),
@@ -278,7 +311,7 @@ fn bench_spec(net: &Testnet, settings: &CrawlSettings) -> CrawlSpec {
     }
 }
 
-fn tempfile_dir() -> Result<std::path::PathBuf, String> {
+pub(crate) fn tempfile_dir() -> Result<std::path::PathBuf, String> {
     let dir = std::env::temp_dir().join(format!(
         "peerscope-bench-{}-{}",
         std::process::id(),
@@ -488,26 +521,9 @@ async fn crawl_with_subscribers(
     in_process: bool,
 ) -> Result<(f64, u64, Vec<u64>), String> {
     let dir = tempfile_dir()?;
-    let store = Store::open(&dir, 500).map_err(|e| e.to_string())?;
-    let root = CancellationToken::new();
-    let engine = Engine::new(
-        store.clone(),
-        EngineConfig {
-            default_discv5_addr: "127.0.0.1:0".parse().expect("valid literal"),
-            ..EngineConfig::default()
-        },
-        root.clone(),
-    )
-    .map_err(|e| e.to_string())?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| e.to_string())?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let server = tokio::spawn(peerscope::api::serve(
-        listener,
-        engine.clone(),
-        root.clone(),
-    ));
+    let service = start_service(&dir).await?;
+    let engine = service.engine();
+    let addr = service.grpc_addr();
     let url = format!("http://{addr}");
     // Subscribers stop once they have seen `target` (set when the crawl ends).
     let (target_tx, target_rx) = tokio::sync::watch::channel(u64::MAX);
@@ -527,18 +543,14 @@ async fn crawl_with_subscribers(
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let secs = t.elapsed().as_secs_f64();
-    let written = store.last_sequence();
+    let written = service.store().last_sequence();
     target_tx.send_replace(written);
     let received = match (local, child) {
         (Some(subs), _) => received(subs).await,
         (_, Some(child)) => child.finish(written).await?,
         _ => Vec::new(),
     };
-    root.cancel();
-    engine.shutdown().await;
-    let _ = server.await;
-    drop(engine);
-    drop(store);
+    stop_service(service).await?;
     let _ = std::fs::remove_dir_all(&dir);
     Ok((secs, written, received))
 }
@@ -650,8 +662,38 @@ pub struct SinkReport {
     pub backlog_rows_per_sec: f64,
 }
 
+/// Rows a sink has written since it started.
+fn sink_rows(s: &peerscope::sink::Sink) -> u64 {
+    s.status().rows.values().sum::<u64>()
+}
+
+/// Waits (up to `limit`) until `s` is connected, has caught up and has written at least
+/// `min_batches` batches.
+async fn sink_caught_up(
+    s: &peerscope::sink::Sink,
+    min_batches: u64,
+    limit: Duration,
+    what: &str,
+) -> Result<(), String> {
+    let t = Instant::now();
+    loop {
+        let st = s.status();
+        if st.connected && st.caught_up() && st.batches >= min_batches {
+            return Ok(());
+        }
+        if t.elapsed() > limit {
+            return Err(format!(
+                "{what} within {limit:?}: {}",
+                st.last_error.unwrap_or_default()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// One ONESHOT crawl in a fresh store, exporting to `sink` (as a vantage of its own)
-/// when given.
+/// when given; with `backlog`, a sink started after the crawl then exports the finished
+/// store.
 async fn crawl_with_sink(
     net: &Testnet,
     settings: &CrawlSettings,
@@ -659,20 +701,10 @@ async fn crawl_with_sink(
     backlog: Option<peerscope::sink::SinkConfig>,
 ) -> Result<SinkRun, String> {
     let dir = tempfile_dir()?;
-    let store = Store::open(&dir, 500).map_err(|e| e.to_string())?;
-    let engine = Engine::new(
-        store.clone(),
-        EngineConfig {
-            default_discv5_addr: "127.0.0.1:0".parse().expect("valid literal"),
-            ..EngineConfig::default()
-        },
-        CancellationToken::new(),
-    )
-    .map_err(|e| e.to_string())?;
     let with_sink = sink.is_some();
-    let sink =
-        sink.map(|c| peerscope::sink::Sink::start(store.clone(), engine.metrics().clone(), c));
-    if let Some(s) = &sink {
+    let service = start_service_with_sink(&dir, sink).await?;
+    let engine = service.engine();
+    if let Some(s) = service.sink() {
         // Connected and migrated before the clock starts.
         let t = Instant::now();
         while !s.status().connected {
@@ -685,7 +717,6 @@ async fn crawl_with_sink(
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
-    let rows = |s: &peerscope::sink::Sink| s.status().rows.values().sum::<u64>();
     let t = Instant::now();
     let started = engine
         .start_crawl(bench_spec(net, settings))
@@ -703,50 +734,35 @@ async fn crawl_with_sink(
         sink: with_sink,
         secs,
         discovered: done.progress.discovered,
-        rows_during_crawl: sink.as_ref().map(rows).unwrap_or(0),
+        rows_during_crawl: service.sink().map(sink_rows).unwrap_or(0),
         rows: 0,
         catch_up_secs: 0.0,
         backlog_rows: 0,
         backlog_secs: 0.0,
     };
-    if let Some(s) = &sink {
+    if let Some(s) = service.sink() {
         let t = Instant::now();
-        loop {
-            let st = s.status();
-            if st.connected && st.caught_up() {
-                break;
-            }
-            if t.elapsed() > Duration::from_secs(300) {
-                return Err("the sink did not catch up within 300 s".into());
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        sink_caught_up(s, 0, Duration::from_secs(300), "the sink did not catch up").await?;
         run.catch_up_secs = t.elapsed().as_secs_f64();
-        run.rows = rows(s);
-    }
-    engine.shutdown().await;
-    if let Some(s) = &sink {
-        s.finish(Duration::from_secs(10)).await;
+        run.rows = sink_rows(s);
     }
     if let Some(config) = backlog {
         let t = Instant::now();
-        let s = peerscope::sink::Sink::start(store.clone(), engine.metrics().clone(), config);
-        loop {
-            let st = s.status();
-            if st.connected && st.caught_up() && st.batches > 0 {
-                break;
-            }
-            if t.elapsed() > Duration::from_secs(300) {
-                return Err("the backlog was not exported within 300 s".into());
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        let s =
+            peerscope::sink::Sink::start(service.store().clone(), engine.metrics().clone(), config);
+        let caught_up = sink_caught_up(
+            &s,
+            1,
+            Duration::from_secs(300),
+            "the backlog was not exported",
+        )
+        .await;
         run.backlog_secs = t.elapsed().as_secs_f64();
-        run.backlog_rows = rows(&s);
+        run.backlog_rows = sink_rows(&s);
         s.finish(Duration::from_secs(10)).await;
+        caught_up?;
     }
-    drop(engine);
-    drop(store);
+    stop_service(service).await?;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(run)
 }
@@ -843,4 +859,232 @@ pub async fn run_sink(
         ),
         runs,
     })
+}
+
+/// Options of `peerscope bench`.
+#[derive(clap::Args)]
+pub struct BenchArgs {
+    /// Testnet size.
+    #[arg(long, default_value_t = 1000)]
+    pub nodes: usize,
+    /// Runs of each side (alternating).
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
+    /// discv5 requests in flight.
+    #[arg(long, default_value_t = peerscope::model::DEFAULT_CONCURRENCY)]
+    pub concurrency: u32,
+    /// Dials in flight.
+    #[arg(long, default_value_t = peerscope::model::DEFAULT_DIAL_CONCURRENCY)]
+    pub dial_concurrency: u32,
+    /// Instead: compare crawls with and without this many StreamPeerEvents subscribers
+    /// (one of them slow) attached over gRPC.
+    #[arg(long)]
+    pub subscribers: Option<usize>,
+    /// With --subscribers: run the subscribers in the crawl's own process, competing with
+    /// it for CPU, instead of in a child process at the lowest CPU priority (which stands
+    /// in for clients on other machines).
+    #[arg(long, requires = "subscribers")]
+    pub subscribers_in_process: bool,
+    /// Instead: compare crawls with and without the PostgreSQL sink exporting into this
+    /// database (use a scratch one: every sink run writes under a vantage of its own).
+    #[arg(long, conflicts_with_all = ["subscribers", "cometbft"])]
+    pub sink: Option<String>,
+    /// File holding the password for --sink.
+    #[arg(long, requires = "sink")]
+    pub sink_password_file: Option<std::path::PathBuf>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Instead: the CometBFT driver's ONESHOT crawl against a bare reference crawl on a
+    /// CometBFT testnet (5% of the nodes on another chain, 5% down); `--dial-concurrency`
+    /// visits in flight on both sides.
+    #[arg(long)]
+    pub cometbft: bool,
+}
+
+/// Options of `peerscope bench-subscribers`.
+#[derive(clap::Args)]
+pub struct BenchSubscribersArgs {
+    /// The server's gRPC URL.
+    #[arg(long)]
+    pub url: String,
+    /// Subscribers to connect.
+    #[arg(long)]
+    pub count: usize,
+}
+
+/// Connects the subscribers, prints `ready`, reads the last sequence to wait for from
+/// stdin, then prints what each subscriber received as a JSON array.
+pub async fn run_subscriber_process(args: BenchSubscribersArgs) -> anyhow::Result<()> {
+    use tokio::io::AsyncBufReadExt;
+    let (target_tx, target_rx) = tokio::sync::watch::channel(u64::MAX);
+    let subs = subscribe(&args.url, args.count, target_rx)
+        .await
+        .map_err(|e| anyhow::anyhow!(e))?;
+    println!("ready");
+    let mut line = String::new();
+    tokio::io::BufReader::new(tokio::io::stdin())
+        .read_line(&mut line)
+        .await
+        .context("reading the target sequence")?;
+    let target: u64 = line
+        .trim()
+        .parse()
+        .with_context(|| format!("{line:?} is not a sequence number"))?;
+    target_tx.send_replace(target);
+    let received = received(subs).await;
+    println!("{}", serde_json::to_string(&received)?);
+    Ok(())
+}
+
+/// Runs the benchmark and prints its report.
+pub async fn run_command(args: BenchArgs) -> anyhow::Result<()> {
+    crate::init_tracing(LogFormat::Text, crate::DEFAULT_LOG);
+    if args.cometbft {
+        let r = crate::cli::cometbft::run(args.nodes, args.rounds, args.dial_concurrency)
+            .await
+            .map_err(|e| anyhow::anyhow!(e))?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&r)?);
+        } else {
+            let peak = |k: &str| {
+                r.runs
+                    .iter()
+                    .filter(|x| x.kind == k)
+                    .filter_map(|x| x.peak_rss_kib)
+                    .max()
+                    .unwrap_or(0)
+            };
+            let cpu = |k: &str| {
+                median(
+                    r.runs
+                        .iter()
+                        .filter(|x| x.kind == k)
+                        .filter_map(|x| x.cpu_secs)
+                        .collect(),
+                )
+            };
+            println!(
+                "ONESHOT CometBFT crawl of {} nodes (handshake + NodeInfo + PEX), {} visits in flight",
+                r.nodes, r.concurrency
+            );
+            println!(
+                "baseline (bare PEX walk on the same crates): median {:.2}s, CPU {:.2}s; peerscope crawl: median {:.2}s, CPU {:.2}s; ratio {:.2}",
+                r.baseline_median_secs,
+                cpu("baseline"),
+                r.crawl_median_secs,
+                cpu("crawl"),
+                r.ratio
+            );
+            println!(
+                "peak RSS: testnet alone {} KiB, baseline phase {} KiB, crawl phase {} KiB",
+                r.testnet_rss_kib.unwrap_or(0),
+                peak("baseline"),
+                peak("crawl")
+            );
+        }
+        return Ok(());
+    }
+    let mut settings = default_settings();
+    settings.concurrency = args.concurrency;
+    settings.dial.concurrency = args.dial_concurrency;
+    settings.dial.per_ip = args.dial_concurrency;
+    let config = BenchConfig {
+        nodes: args.nodes,
+        rounds: args.rounds,
+        settings,
+    };
+    if let Some(url) = &args.sink {
+        let password = match &args.sink_password_file {
+            Some(p) => Some(
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
+            ),
+            None => None,
+        };
+        let sink = peerscope::sink::SinkConfig::new(url, password.as_deref(), Some("bench"))?;
+        let r = run_sink(config, sink)
+            .await
+            .map_err(|e| anyhow::anyhow!(e))?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&r)?);
+        } else {
+            let times = |on: bool| -> Vec<String> {
+                r.runs
+                    .iter()
+                    .filter(|x| x.sink == on)
+                    .map(|x| format!("{:.2}", x.secs))
+                    .collect()
+            };
+            println!(
+                "ONESHOT crawl of {} nodes with dials: sink off {:?} s, sink on {:?} s; ratio of medians {:.3}",
+                r.nodes,
+                times(false),
+                times(true),
+                r.ratio
+            );
+            println!(
+                "export: {:.0} rows/s during the crawl, {:.0} rows/s until caught up ({} rows per crawl, caught up {:.2} s after it ended); a finished crawl's store as a backlog: {:.0} rows/s",
+                r.rows_per_sec_during_crawl,
+                r.rows_per_sec_to_caught_up,
+                r.runs.iter().filter(|x| x.sink).map(|x| x.rows).max().unwrap_or(0),
+                r.runs
+                    .iter()
+                    .filter(|x| x.sink)
+                    .map(|x| x.catch_up_secs)
+                    .fold(0.0, f64::max),
+                r.backlog_rows_per_sec
+            );
+        }
+        return Ok(());
+    }
+    if let Some(n) = args.subscribers {
+        let r = run_subscribers(config, n, args.subscribers_in_process)
+            .await
+            .map_err(|e| anyhow::anyhow!(e))?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&r)?);
+        } else {
+            println!(
+                "ONESHOT crawl of {} nodes served over gRPC: without subscribers {:?} s, with {} subscribers (one slow, {}) {:?} s; ratio of medians {:.3}; every subscriber received every event: {}",
+                r.nodes,
+                r.without_secs,
+                r.subscribers,
+                if r.in_process { "in process" } else { "in a child process at nice 19" },
+                r.with_secs,
+                r.ratio,
+                r.all_received
+            );
+        }
+        anyhow::ensure!(r.all_received, "a subscriber missed events");
+        return Ok(());
+    }
+    let report = run(config).await.map_err(|e| anyhow::anyhow!(e))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "ONESHOT crawl of {} nodes (discover + dial + identify + metadata), concurrency {} / dials {}",
+            report.nodes, report.concurrency, report.dial_concurrency
+        );
+        println!(
+            "baseline (bare discv5 + libp2p): median {:.2}s; peerscope crawl: median {:.2}s; ratio {:.2}",
+            report.baseline_median_secs, report.crawl_median_secs, report.ratio
+        );
+        let peak = |k: &str| {
+            report
+                .runs
+                .iter()
+                .filter(|r| r.kind == k)
+                .filter_map(|r| r.peak_rss_kib)
+                .max()
+                .unwrap_or(0)
+        };
+        println!(
+            "peak RSS: testnet alone {} KiB, baseline phase {} KiB, crawl phase {} KiB",
+            report.testnet_rss_kib.unwrap_or(0),
+            peak("baseline"),
+            peak("crawl")
+        );
+    }
+    Ok(())
 }

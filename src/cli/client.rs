@@ -123,6 +123,14 @@ pub struct StartArgs {
     /// Custom discv5 protocol id (6 ASCII characters); overrides --profile.
     #[arg(long)]
     protocol_id: Option<String>,
+    /// Waku profile: the discv5 protocol id the network speaks (default d5waku; older
+    /// nwaku releases speak discv5).
+    #[arg(long, conflicts_with = "protocol_id")]
+    waku_protocol_id: Option<String>,
+    /// Contact only addresses in this CIDR (repeat for several); default: the scope of the
+    /// bootstrap records (public, loopback or private).
+    #[arg(long = "allow-cidr")]
+    allow_cidr: Vec<String>,
     /// Waku cluster id [default: 1, or the preset's cluster].
     #[arg(long)]
     cluster: Option<u32>,
@@ -181,6 +189,9 @@ pub struct ListPeersArgs {
     /// kind (loopback, private…).
     #[arg(long)]
     country: Option<String>,
+    /// Only CometBFT peers whose NodeInfo names this chain id.
+    #[arg(long)]
+    chain_id: Option<String>,
     /// Stop after this many peers (0 = all).
     #[arg(long, default_value_t = 0)]
     limit: usize,
@@ -220,6 +231,17 @@ pub struct CountsArgs {
     /// Only content topics with this prefix.
     #[arg(long, default_value = "")]
     content_prefix: String,
+    /// Sum rows by these dimensions (comma-separated: pubsub-topic, application,
+    /// content-topic) [default: pubsub topic and content topic, as stored].
+    #[arg(long, value_enum, value_delimiter = ',')]
+    by: Vec<DimensionArg>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum DimensionArg {
+    PubsubTopic,
+    Application,
+    ContentTopic,
 }
 
 #[derive(Args)]
@@ -307,6 +329,45 @@ fn progress_line(c: &pb::Crawl) -> String {
     )
 }
 
+/// Seconds between plain progress lines when stdout is not a terminal.
+const PLAIN_PROGRESS_EVERY: Duration = Duration::from_secs(5);
+
+/// A crawl's walk as a bar: nodes walked out of those known this round, and the rest of
+/// the counters as its message.
+fn progress_bar(id: &str) -> indicatif::ProgressBar {
+    let bar =
+        indicatif::ProgressBar::with_draw_target(Some(0), indicatif::ProgressDrawTarget::stdout());
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} crawl {prefix} [{elapsed_precise}] [{bar:30}] {pos}/{len} walked  {msg}",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_prefix(id.to_string());
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+fn update_bar(bar: &indicatif::ProgressBar, c: &pb::Crawl) {
+    let p = c.progress.clone().unwrap_or_default();
+    bar.set_length(p.queried + p.queued + p.in_flight);
+    bar.set_position(p.queried);
+    let eta = p
+        .estimated_remaining
+        .map(|d| format!("  ~{:.0}s left", secs(&Some(d))))
+        .unwrap_or_default();
+    bar.set_message(format!(
+        "{}  discovered {}  dialed {}  connected {}  failed {}{eta}",
+        state_name(c.state),
+        p.discovered,
+        p.dials,
+        p.connected,
+        p.failed_by_class.values().sum::<u64>(),
+    ));
+}
+
+/// Follows a crawl until it ends: a progress bar on a terminal, a plain progress line
+/// every few seconds otherwise (and the final line either way), or one JSON object per
+/// snapshot with `--json`.
 async fn watch(client: &mut Client, id: &str, json: bool) -> anyhow::Result<pb::Crawl> {
     let mut stream = client
         .watch_crawl(pb::WatchCrawlRequest {
@@ -320,24 +381,39 @@ async fn watch(client: &mut Client, id: &str, json: bool) -> anyhow::Result<pb::
         .map_err(status_line)?
         .into_inner();
     let tty = std::io::IsTerminal::is_terminal(&std::io::stdout());
-    let mut last = None;
+    let bar = (tty && !json).then(|| progress_bar(id));
+    let mut last: Option<pb::Crawl> = None;
+    let mut printed: Option<std::time::Instant> = None;
     while let Some(msg) = stream.next().await {
-        let crawl = msg.map_err(status_line)?.crawl.unwrap_or_default();
+        let crawl = match msg {
+            Ok(m) => m.crawl.unwrap_or_default(),
+            Err(e) => {
+                if let Some(bar) = &bar {
+                    bar.finish_and_clear();
+                }
+                return Err(status_line(e));
+            }
+        };
         if json {
             print_json(&crawl, CRAWL);
-        } else if tty {
-            print!("\r{}", progress_line(&crawl));
-            std::io::stdout().flush().ok();
+        } else if let Some(bar) = &bar {
+            update_bar(bar, &crawl);
+        } else if crawl.state == pb::CrawlState::Running as i32
+            && printed.is_none_or(|t| t.elapsed() >= PLAIN_PROGRESS_EVERY)
+        {
+            println!("{}", progress_line(&crawl));
+            printed = Some(std::time::Instant::now());
         }
         last = Some(crawl);
     }
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
     let last = last.context("the server sent no snapshot")?;
-    if json {
-    } else if tty {
-        println!();
-    } else {
+    if !json {
         println!("{}", progress_line(&last));
     }
+    std::io::stdout().flush().ok();
     Ok(last)
 }
 
@@ -373,6 +449,7 @@ pub async fn crawl(server: ServerArg, cmd: CrawlCommand) -> anyhow::Result<()> {
                     cluster_id: a.cluster.unwrap_or(if a.preset.is_some() { 0 } else { 1 }),
                     shards: vec![],
                     preset: a.preset.clone().unwrap_or_default(),
+                    protocol_id: a.waku_protocol_id.clone().unwrap_or_default(),
                 }),
                 (None, ProfileArg::Ethereum) => Profile::Ethereum(pb::EthereumProfile {}),
             };
@@ -389,6 +466,7 @@ pub async fn crawl(server: ServerArg, cmd: CrawlCommand) -> anyhow::Result<()> {
                         listen_addr: a.seed_listen.clone().unwrap_or_default(),
                         advertise_ip: a.seed_advertise_ip.clone().unwrap_or_default(),
                         requester_interval: None,
+                        requests_per_ip: None,
                     }),
                 }),
                 mode: if a.continuous {
@@ -403,6 +481,7 @@ pub async fn crawl(server: ServerArg, cmd: CrawlCommand) -> anyhow::Result<()> {
                 concurrency: a.concurrency,
                 listen_addr: a.listen.unwrap_or_default(),
                 name: a.name,
+                allowed_cidrs: a.allow_cidr,
                 ..Default::default()
             };
             let crawl = client
@@ -440,6 +519,18 @@ pub async fn crawl(server: ServerArg, cmd: CrawlCommand) -> anyhow::Result<()> {
         }
         CrawlCommand::List => {
             let mut token = String::new();
+            let mut table = Table::new(&[
+                ("ID", false),
+                ("NAME", false),
+                ("MODE", false),
+                ("STATE", false),
+                ("DISCOVERED", true),
+                ("DIALED", true),
+                ("CONNECTED", true),
+                ("FAILED", true),
+                ("ELAPSED", true),
+                ("CREATED", false),
+            ]);
             loop {
                 let page = client
                     .list_crawls(pb::ListCrawlsRequest {
@@ -450,14 +541,37 @@ pub async fn crawl(server: ServerArg, cmd: CrawlCommand) -> anyhow::Result<()> {
                     .map_err(status_line)?
                     .into_inner();
                 for c in &page.crawls {
-                    emit(json, c, CRAWL, || {
-                        format!("{}  {}", progress_line(c), c.name)
-                    });
+                    if json {
+                        print_json(c, CRAWL);
+                        continue;
+                    }
+                    let p = c.progress.clone().unwrap_or_default();
+                    table.row(vec![
+                        c.id.clone(),
+                        c.name.clone(),
+                        pb::CrawlMode::try_from(c.mode)
+                            .map(|m| {
+                                m.as_str_name()
+                                    .trim_start_matches("CRAWL_MODE_")
+                                    .to_lowercase()
+                            })
+                            .unwrap_or_default(),
+                        state_name(c.state).to_string(),
+                        p.discovered.to_string(),
+                        p.dials.to_string(),
+                        p.connected.to_string(),
+                        p.failed_by_class.values().sum::<u64>().to_string(),
+                        format!("{:.1}s", secs(&p.elapsed)),
+                        c.created_at.as_ref().map(timestamp).unwrap_or_default(),
+                    ]);
                 }
                 if page.next_page_token.is_empty() {
                     break;
                 }
                 token = page.next_page_token;
+            }
+            if !json {
+                table.print();
             }
         }
         CrawlCommand::Show { id } => {
@@ -498,38 +612,179 @@ pub async fn crawl(server: ServerArg, cmd: CrawlCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn peer_row(p: &pb::Peer) -> String {
+/// A table printed with a header row and aligned columns; cells are cut to [`MAX_CELL`]
+/// characters with `…`.
+struct Table {
+    /// (title, right-aligned)
+    columns: Vec<(&'static str, bool)>,
+    rows: Vec<Vec<String>>,
+}
+
+/// Widest a cell is printed.
+const MAX_CELL: usize = 40;
+
+fn cut(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+impl Table {
+    fn new(columns: &[(&'static str, bool)]) -> Table {
+        Table {
+            columns: columns.to_vec(),
+            rows: Vec::new(),
+        }
+    }
+
+    /// Adds a row; empty cells print as `-`.
+    fn row(&mut self, cells: Vec<String>) {
+        self.rows.push(
+            cells
+                .into_iter()
+                .map(|c| {
+                    if c.is_empty() {
+                        "-".into()
+                    } else {
+                        cut(&c, MAX_CELL)
+                    }
+                })
+                .collect(),
+        );
+    }
+
+    /// The header and the rows as lines (trailing spaces trimmed).
+    fn lines(&self) -> Vec<String> {
+        let mut widths: Vec<usize> = self.columns.iter().map(|(t, _)| t.len()).collect();
+        for r in &self.rows {
+            for (w, c) in widths.iter_mut().zip(r) {
+                *w = (*w).max(c.chars().count());
+            }
+        }
+        let line = |cells: Vec<&str>| {
+            let mut out = String::new();
+            for (i, ((c, (_, right)), w)) in
+                cells.iter().zip(&self.columns).zip(&widths).enumerate()
+            {
+                if i > 0 {
+                    out.push_str("  ");
+                }
+                let pad = w.saturating_sub(c.chars().count());
+                if *right {
+                    out.push_str(&" ".repeat(pad));
+                    out.push_str(c);
+                } else {
+                    out.push_str(c);
+                    out.push_str(&" ".repeat(pad));
+                }
+            }
+            out.trim_end().to_string()
+        };
+        let mut out = vec![line(self.columns.iter().map(|(t, _)| *t).collect())];
+        for r in &self.rows {
+            out.push(line(r.iter().map(String::as_str).collect()));
+        }
+        out
+    }
+
+    fn print(&self) {
+        for l in self.lines() {
+            println!("{l}");
+        }
+    }
+}
+
+fn timestamp(t: &prost_types::Timestamp) -> String {
+    let secs = t.seconds.max(0) as u64;
+    let days = secs / 86_400;
+    let (h, m, s) = (secs / 3600 % 24, secs / 60 % 60, secs % 60);
+    // Civil date from days since 1970-01-01 (proleptic Gregorian).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(mo <= 2);
+    format!("{y:04}-{mo:02}-{d:02} {h:02}:{m:02}:{s:02}Z")
+}
+
+/// The columns of `peers list`.
+const PEER_COLUMNS: [(&str, bool); 10] = [
+    ("NODE ID", false),
+    ("PEER ID", false),
+    ("ADDRESS", false),
+    ("REACHABLE", false),
+    ("AGENT", false),
+    ("RTT", true),
+    ("LAST ERROR", false),
+    ("COUNTRY", false),
+    ("CLUSTER/SHARDS", false),
+    ("CAPABILITIES", false),
+];
+
+fn peer_cells(p: &pb::Peer) -> Vec<String> {
     let f = p.enr_fields.clone().unwrap_or_default();
+    let short_peer = if p.peer_id.len() > 20 {
+        format!("{}…{}", &p.peer_id[..12], &p.peer_id[p.peer_id.len() - 6..])
+    } else {
+        p.peer_id.clone()
+    };
+    let address = if !f.ip4.is_empty() {
+        format!("{}:{}", f.ip4, if f.tcp4 > 0 { f.tcp4 } else { f.udp4 })
+    } else if !f.ip6.is_empty() {
+        format!("[{}]:{}", f.ip6, if f.tcp6 > 0 { f.tcp6 } else { f.udp6 })
+    } else {
+        "-".into()
+    };
     let shards = p
         .shards
         .iter()
         .map(|s| s.to_string())
         .collect::<Vec<_>>()
         .join(",");
-    format!(
-        "{}  {:<53}  {:>15}:{:<5}  cluster {:<5} shards {:<12} {:<8} {}",
-        &p.node_id[..16.min(p.node_id.len())],
-        p.peer_id,
-        f.ip4,
-        f.udp4,
-        p.cluster_id
-            .map(|c| c.to_string())
-            .unwrap_or_else(|| "-".into()),
-        if shards.is_empty() {
-            "-".into()
+    let or_dash = |s: &str| {
+        if s.is_empty() {
+            "-".to_string()
         } else {
-            shards
+            s.to_string()
+        }
+    };
+    vec![
+        p.node_id[..16.min(p.node_id.len())].to_string(),
+        short_peer,
+        address,
+        match p.reachable {
+            Some(true) => "yes".into(),
+            Some(false) => "no".into(),
+            None => "not dialed".into(),
         },
+        or_dash(&p.agent_version),
+        p.rtt_avg
+            .map(|d| format!("{:.1}ms", secs(&Some(d)) * 1000.0))
+            .unwrap_or_else(|| "-".into()),
+        or_dash(&p.last_error_class),
         p.geo
             .as_ref()
-            .map(|g| if g.country_code.is_empty() {
-                g.country.clone()
-            } else {
-                g.country_code.clone()
+            .map(|g| {
+                or_dash(if g.country_code.is_empty() {
+                    &g.country
+                } else {
+                    &g.country_code
+                })
             })
             .unwrap_or_else(|| "-".into()),
-        p.capabilities.join(",")
-    )
+        match p.cluster_id {
+            Some(c) => format!("{c}/{}", or_dash(&shards)),
+            None => "-".into(),
+        },
+        or_dash(&p.capabilities.join(",")),
+    ]
 }
 
 const PEER: &str = "peerscope.v1.Peer";
@@ -540,7 +795,8 @@ pub async fn peers(server: ServerArg, cmd: PeersCommand) -> anyhow::Result<()> {
         PeersCommand::List(a) => {
             let mut token = String::new();
             let mut shown = 0usize;
-            loop {
+            let mut table = Table::new(&PEER_COLUMNS);
+            'pages: loop {
                 let page = client
                     .list_peers(pb::ListPeersRequest {
                         page_size: 500,
@@ -554,15 +810,20 @@ pub async fn peers(server: ServerArg, cmd: PeersCommand) -> anyhow::Result<()> {
                         reachable: a.reachable,
                         seen_since: None,
                         country: a.country.clone().unwrap_or_default(),
+                        chain_id: a.chain_id.clone().unwrap_or_default(),
                     })
                     .await
                     .map_err(status_line)?
                     .into_inner();
                 for p in &page.peers {
-                    emit(server.json, p, PEER, || peer_row(p));
+                    if server.json {
+                        print_json(p, PEER);
+                    } else {
+                        table.row(peer_cells(p));
+                    }
                     shown += 1;
                     if a.limit > 0 && shown >= a.limit {
-                        return Ok(());
+                        break 'pages;
                     }
                 }
                 if page.next_page_token.is_empty() {
@@ -571,6 +832,7 @@ pub async fn peers(server: ServerArg, cmd: PeersCommand) -> anyhow::Result<()> {
                 token = page.next_page_token;
             }
             if !server.json {
+                table.print();
                 eprintln!("{shown} peers");
             }
         }
@@ -609,6 +871,12 @@ pub async fn events(server: ServerArg, a: EventsArgs) -> anyhow::Result<()> {
         .await
         .map_err(status_line)?
         .into_inner();
+    if !server.json {
+        println!(
+            "{:>8}  {:<5} {:<20} {:<64}  {:>6}  DETAIL",
+            "SEQUENCE", "CRAWL", "KIND", "NODE ID", "ENR SEQ"
+        );
+    }
     loop {
         let next = if a.follow {
             stream.next().await
@@ -631,9 +899,19 @@ pub async fn events(server: ServerArg, a: EventsArgs) -> anyhow::Result<()> {
                     .to_string()
             })
             .unwrap_or_else(|_| ev.kind.to_string());
+        let detail = if ev.error_class.is_empty() {
+            ev.detail.clone()
+        } else {
+            format!("{}: {}", ev.error_class, ev.detail)
+        };
         println!(
-            "{:>8}  crawl {:<4} {:<12} {}  seq {}",
-            ev.sequence, ev.crawl_id, kind, ev.node_id, ev.enr_seq
+            "{:>8}  {:<5} {:<20} {:<64}  {:>7}  {}",
+            ev.sequence,
+            ev.crawl_id,
+            kind,
+            ev.node_id,
+            ev.enr_seq,
+            cut(&detail, 80)
         );
     }
     Ok(())
@@ -645,6 +923,15 @@ pub async fn counts(server: ServerArg, a: CountsArgs) -> anyhow::Result<()> {
         .get_message_counts(pb::GetMessageCountsRequest {
             pubsub_topic: a.pubsub_topic,
             content_topic_prefix: a.content_prefix,
+            group_by: a
+                .by
+                .iter()
+                .map(|d| match d {
+                    DimensionArg::PubsubTopic => pb::MessageDimension::PubsubTopic,
+                    DimensionArg::Application => pb::MessageDimension::Application,
+                    DimensionArg::ContentTopic => pb::MessageDimension::ContentTopic,
+                } as i32)
+                .collect(),
             ..Default::default()
         })
         .await
@@ -654,21 +941,66 @@ pub async fn counts(server: ServerArg, a: CountsArgs) -> anyhow::Result<()> {
         print_json(&r, "peerscope.v1.GetMessageCountsResponse");
         return Ok(());
     }
-    println!(
-        "{:<22} {:<40} {:>10} {:>12} {:>10}",
-        "pubsub topic", "content topic", "messages", "bytes", "msg/min"
-    );
-    for c in &r.counts {
-        println!(
-            "{:<22} {:<40} {:>10} {:>12} {:>10.1}",
-            c.pubsub_topic, c.content_topic, c.messages, c.bytes, c.messages_per_minute
-        );
+    let grouped = !a.by.is_empty();
+    let show = |d: DimensionArg| {
+        !grouped
+            || a.by
+                .iter()
+                .any(|b| std::mem::discriminant(b) == std::mem::discriminant(&d))
+    };
+    let mut columns = Vec::new();
+    if show(DimensionArg::PubsubTopic) {
+        columns.push(("PUBSUB TOPIC", false));
     }
-    for u in &r.undecodable {
-        println!(
-            "{:<22} {:<40} {:>10} {:>12}",
-            u.pubsub_topic, "(undecodable)", u.messages, u.bytes
-        );
+    let app = grouped && show(DimensionArg::Application);
+    if app {
+        columns.push(("APPLICATION", false));
+    }
+    if show(DimensionArg::ContentTopic) {
+        columns.push(("CONTENT TOPIC", false));
+    }
+    columns.extend([("MESSAGES", true), ("BYTES", true), ("MSG/MIN", true)]);
+    if grouped {
+        columns.push(("CONTENT TOPICS", true));
+    }
+    let mut table = Table::new(&columns);
+    for c in &r.counts {
+        let mut row = Vec::new();
+        if show(DimensionArg::PubsubTopic) {
+            row.push(c.pubsub_topic.clone());
+        }
+        if app {
+            row.push(c.application.clone());
+        }
+        if show(DimensionArg::ContentTopic) {
+            row.push(c.content_topic.clone());
+        }
+        row.extend([
+            c.messages.to_string(),
+            c.bytes.to_string(),
+            format!("{:.1}", c.messages_per_minute),
+        ]);
+        if grouped {
+            row.push(c.content_topics.to_string());
+        }
+        table.row(row);
+    }
+    table.print();
+    if !r.undecodable.is_empty() {
+        let mut t = Table::new(&[
+            ("PUBSUB TOPIC", false),
+            ("UNDECODABLE MESSAGES", true),
+            ("BYTES", true),
+        ]);
+        for u in &r.undecodable {
+            t.row(vec![
+                u.pubsub_topic.clone(),
+                u.messages.to_string(),
+                u.bytes.to_string(),
+            ]);
+        }
+        println!();
+        t.print();
     }
     eprintln!(
         "{} rows; at most {} content topics per pubsub topic, the rest under (other)",
@@ -755,18 +1087,37 @@ pub struct StatsArgs {
     /// Only the peers of this crawl (default: the whole store).
     #[arg(long)]
     crawl: Option<String>,
+    /// Print every entry of each section (default: the largest ones).
+    #[arg(long)]
+    all: bool,
+    /// Entries per section without --all.
+    #[arg(long, default_value_t = 5)]
+    top: usize,
 }
 
-/// Prints `title`, then one `count  key` line per entry, largest first.
-fn print_counts<K: std::fmt::Display>(title: &str, map: impl IntoIterator<Item = (K, u64)>) {
+/// Prints `title`, then one `count  key` line per entry, largest first: `top` of them (all
+/// with `None`), and how many more there are.
+fn print_counts<K: std::fmt::Display>(
+    title: &str,
+    map: impl IntoIterator<Item = (K, u64)>,
+    top: Option<usize>,
+) {
     let mut rows: Vec<(String, u64)> = map.into_iter().map(|(k, n)| (k.to_string(), n)).collect();
     if rows.is_empty() {
         return;
     }
     rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    println!("{title}:");
-    for (k, n) in rows {
+    println!("{title} ({} distinct):", rows.len());
+    let shown = top.unwrap_or(rows.len()).min(rows.len());
+    for (k, n) in &rows[..shown] {
         println!("  {n:>8}  {k}");
+    }
+    if shown < rows.len() {
+        let rest: u64 = rows[shown..].iter().map(|(_, n)| n).sum();
+        println!(
+            "  {rest:>8}  … {} more (--all shows every entry)",
+            rows.len() - shown
+        );
     }
 }
 
@@ -787,31 +1138,62 @@ pub async fn stats(server: ServerArg, a: StatsArgs) -> anyhow::Result<()> {
         "{} peers: {} reachable, {} unreachable, {} not dialed; {} without Waku capabilities",
         r.peers, r.reachable, r.unreachable, r.not_dialed, r.without_capabilities
     );
-    print_counts("record kinds", r.by_record_kind);
-    print_counts("capabilities (ENR)", r.by_capability);
-    print_counts("clusters (ENR)", r.by_cluster);
+    let top = (!a.all).then_some(a.top);
+    print_counts("record kinds", r.by_record_kind, top);
+    print_counts("capabilities (ENR)", r.by_capability, top);
+    print_counts("clusters (ENR, cluster id)", r.by_cluster, top);
     print_counts(
-        "shards (ENR)",
+        "shards (ENR, cluster/shard)",
         r.by_shard
             .iter()
             .map(|s| (format!("{}/{}", s.cluster_id, s.shard), s.peers)),
+        top,
     );
     print_counts(
-        "shards (metadata)",
+        "shards (metadata, cluster/shard)",
         r.by_metadata_shard
             .iter()
             .map(|s| (format!("{}/{}", s.cluster_id, s.shard), s.peers)),
+        top,
     );
-    print_counts("fork digests (eth2)", r.by_fork_digest);
-    print_counts("protocols (identify)", r.by_protocol);
-    print_counts("agents (identify)", r.by_agent);
-    print_counts("unreachable by error class", r.by_error_class);
+    print_counts("fork digests (eth2)", r.by_fork_digest, top);
+    print_counts("protocols (identify)", r.by_protocol, top);
+    print_counts("agents (identify)", r.by_agent, top);
+    print_counts("unreachable by error class", r.by_error_class, top);
+    print_counts("countries", r.by_country, top);
+    print_counts("sources", r.by_source, top);
     if !r.by_pubsub_topic.is_empty() {
         println!("relay traffic:");
-        for t in &r.by_pubsub_topic {
+        let mut t = Table::new(&[
+            ("PUBSUB TOPIC", false),
+            ("MESSAGES", true),
+            ("BYTES", true),
+            ("CONTENT TOPICS", true),
+            ("UNDECODABLE", true),
+        ]);
+        let mut topics = r.by_pubsub_topic.clone();
+        topics.sort_by(|a, b| {
+            b.messages
+                .cmp(&a.messages)
+                .then_with(|| a.pubsub_topic.cmp(&b.pubsub_topic))
+        });
+        let shown = top.unwrap_or(topics.len()).min(topics.len());
+        for x in &topics[..shown] {
+            t.row(vec![
+                x.pubsub_topic.clone(),
+                x.messages.to_string(),
+                x.bytes.to_string(),
+                x.content_topics.to_string(),
+                x.undecodable.to_string(),
+            ]);
+        }
+        for l in t.lines() {
+            println!("  {l}");
+        }
+        if shown < topics.len() {
             println!(
-                "  {:<22} {:>10} messages {:>12} bytes  {} content topics  {} undecodable",
-                t.pubsub_topic, t.messages, t.bytes, t.content_topics, t.undecodable
+                "  … {} more (--all shows every entry)",
+                topics.len() - shown
             );
         }
     }
@@ -858,6 +1240,37 @@ pub async fn sink(server: ServerArg) -> anyhow::Result<()> {
     if !r.last_error.is_empty() {
         println!("last error: {}", r.last_error);
     }
-    print_counts("rows written since start", r.rows);
+    print_counts("rows written since start", r.rows, None);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_align_under_their_headers_and_cut_long_cells() {
+        let mut t = Table::new(&[("NAME", false), ("N", true)]);
+        t.row(vec!["a".into(), "1".into()]);
+        t.row(vec!["x".repeat(50), "12345".into()]);
+        let lines = t.lines();
+        assert_eq!(lines[0], format!("NAME{}      N", " ".repeat(MAX_CELL - 4)));
+        assert_eq!(lines[1], format!("a{}      1", " ".repeat(MAX_CELL - 1)));
+        assert_eq!(lines[2].chars().count(), MAX_CELL + 2 + 5);
+        assert!(lines[2].contains('…'));
+    }
+
+    #[test]
+    fn timestamps_print_as_utc() {
+        let t = prost_types::Timestamp {
+            seconds: 1_700_000_000,
+            nanos: 0,
+        };
+        assert_eq!(timestamp(&t), "2023-11-14 22:13:20Z");
+        let t = prost_types::Timestamp {
+            seconds: 951_782_400,
+            nanos: 0,
+        };
+        assert_eq!(timestamp(&t), "2000-02-29 00:00:00Z");
+    }
 }

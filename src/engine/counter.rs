@@ -2,8 +2,10 @@
 //!
 //! **Counting.** Per (pubsub topic, content topic): messages, bytes (the size of the
 //! encoded `WakuMessage`, i.e. the gossipsub data), first and last seen, and per-minute
-//! buckets. A message delivered twice (same id) reaches the counter once: gossipsub drops
-//! duplicates it has seen within its duplicate-cache window (60 s). Data that does not
+//! buckets. A message delivered twice (same id) is counted once, however many relay crawls
+//! (each with its own gossipsub swarm and duplicate cache) receive it: the counter keeps the
+//! ids it has counted per pubsub topic in a [`SeenSet`], for [`SEEN_WINDOW`] and at most
+//! [`DEFAULT_SEEN_CAPACITY`] ids (see there for what bounds it). Data that does not
 //! decode as a `WakuMessage` with a usable content topic (starting with `/`, no NUL, at most
 //! [`MAX_CONTENT_TOPIC_LEN`](crate::protocol::waku::relay::MAX_CONTENT_TOPIC_LEN) bytes; see [`decode_waku_message`](crate::protocol::waku::relay::decode_waku_message)) is counted per pubsub topic
 //! as undecodable: one row per pubsub topic, however much garbage a peer sends.
@@ -15,12 +17,16 @@
 //! [`BUCKET_RETENTION_MINUTES`].
 //!
 //! **Sightings.** While a PostgreSQL sink runs ([`Store::message_log`]), every message
-//! recorded with its id ([`MessageCounter::record_message`]) is also kept as a sighting
-//! and written to the export feed with the counts, at most [`MAX_PENDING_SIGHTINGS`]
-//! between two flushes (further ones are counted as dropped and logged).
+//! counted through [`MessageCounter::record_message`] (a duplicate is not) is also kept as
+//! a sighting with its id and written to the export feed with the counts, at most
+//! [`MAX_PENDING_SIGHTINGS`] between two flushes (further ones are counted as dropped and
+//! logged).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
 
 use crate::model::messages::{BUCKET_RETENTION_MINUTES, OTHER_CONTENT_TOPIC};
 use crate::model::{now_millis, UnixMillis};
@@ -31,11 +37,87 @@ use crate::store::{MessageDelta, Store, StoreError};
 /// tens of messages a second).
 pub const MAX_PENDING_SIGHTINGS: usize = 100_000;
 
+/// How long a counted message id is remembered. Gossipsub re-delivers a message within its
+/// own duplicate-cache time (60 s) and its history window (a few heartbeats); two minutes
+/// covers both, and a crawl stopped and restarted within that time.
+pub const SEEN_WINDOW: Duration = Duration::from_secs(120);
+
+/// Most message ids remembered at once, over all pubsub topics. Each costs about 80 bytes
+/// (a 32-byte key in a hash set and in the expiry queue), so the set stays under 20 MiB.
+/// It holds every id of the last [`SEEN_WINDOW`] up to a relay rate of about 2,000 messages
+/// per second; at higher rates the oldest ids leave early (counted in
+/// [`MessageCounter::evicted_early`]) and a duplicate arriving after that is counted again.
+pub const DEFAULT_SEEN_CAPACITY: usize = 250_000;
+
+/// The message ids counted recently, per pubsub topic: bounded by time and by count.
+#[derive(Debug)]
+pub struct SeenSet {
+    window: u64,
+    capacity: usize,
+    /// sha256(pubsub ‖ 0 ‖ message id) of every remembered id.
+    keys: HashSet<[u8; 32]>,
+    /// The same keys in the order they were counted, with the time.
+    order: VecDeque<(UnixMillis, [u8; 32])>,
+    /// Ids dropped before their window ended because the set was full.
+    evicted_early: u64,
+}
+
+impl SeenSet {
+    /// A set remembering ids for `window`, at most `capacity` at once (at least 1).
+    pub fn new(window: Duration, capacity: usize) -> SeenSet {
+        SeenSet {
+            window: window.as_millis() as u64,
+            capacity: capacity.max(1),
+            keys: HashSet::new(),
+            order: VecDeque::new(),
+            evicted_early: 0,
+        }
+    }
+
+    /// Whether `id` on `pubsub` is new at `at`; a new id is remembered.
+    pub fn first_sight(&mut self, pubsub: &str, id: &[u8], at: UnixMillis) -> bool {
+        while let Some(&(t, key)) = self.order.front() {
+            if t.saturating_add(self.window) > at {
+                break;
+            }
+            self.order.pop_front();
+            self.keys.remove(&key);
+        }
+        let mut h = Sha256::new();
+        h.update(pubsub.as_bytes());
+        h.update([0]);
+        h.update(id);
+        let key: [u8; 32] = h.finalize().into();
+        if !self.keys.insert(key) {
+            return false;
+        }
+        if self.order.len() >= self.capacity {
+            if let Some((_, old)) = self.order.pop_front() {
+                self.keys.remove(&old);
+                self.evicted_early += 1;
+            }
+        }
+        self.order.push_back((at, key));
+        true
+    }
+
+    /// Ids remembered now.
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    /// Whether no id is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+}
+
 #[derive(Default)]
 struct Pending {
     /// (pubsub, content or None for undecodable) → delta.
     deltas: HashMap<(String, Option<String>), MessageDelta>,
-    /// Messages with their ids, for the export feed (only while the message log is on).
+    /// Counted messages with their ids, for the export feed (only while the message log
+    /// is on).
     sightings: Vec<MessageSighting>,
     /// Sightings dropped because [`MAX_PENDING_SIGHTINGS`] were pending.
     dropped_sightings: u64,
@@ -49,6 +131,37 @@ struct Inner {
     pending: Pending,
     /// Messages recorded since start (all topics, including undecodable).
     recorded: u64,
+    /// Ids counted recently, so a message received by two crawls is counted once.
+    seen: SeenSet,
+    /// Messages not counted because their id was counted already.
+    duplicates: u64,
+}
+
+impl Inner {
+    fn add(&mut self, pubsub: &str, content: Option<&str>, bytes: u64, at: UnixMillis) {
+        self.recorded += 1;
+        let key = match content {
+            None => None,
+            Some(c) => {
+                let cap = self.max_content_topics;
+                let set = self.known.entry(pubsub.to_string()).or_default();
+                if set.contains(c) {
+                    Some(c.to_string())
+                } else if set.len() < cap {
+                    set.insert(c.to_string());
+                    Some(c.to_string())
+                } else {
+                    Some(OTHER_CONTENT_TOPIC.to_string())
+                }
+            }
+        };
+        let d = self
+            .pending
+            .deltas
+            .entry((pubsub.to_string(), key))
+            .or_default();
+        d.add(bytes, at);
+    }
 }
 
 /// Counts relay messages; shared by every crawl, flushed to the store periodically.
@@ -68,6 +181,8 @@ impl MessageCounter {
                 known,
                 pending: Pending::default(),
                 recorded: 0,
+                seen: SeenSet::new(SEEN_WINDOW, DEFAULT_SEEN_CAPACITY),
+                duplicates: 0,
             })),
         })
     }
@@ -87,61 +202,55 @@ impl MessageCounter {
         self.lock().recorded
     }
 
-    /// Records one message of `bytes` bytes seen on `pubsub`: `content` is its content
-    /// topic, or `None` when the data did not decode.
-    pub fn record(&self, pubsub: &str, content: Option<&str>, bytes: u64, at: UnixMillis) {
-        let mut inner = self.lock();
-        inner.recorded += 1;
-        let key = match content {
-            None => None,
-            Some(c) => {
-                let cap = inner.max_content_topics;
-                let set = inner.known.entry(pubsub.to_string()).or_default();
-                if set.contains(c) {
-                    Some(c.to_string())
-                } else if set.len() < cap {
-                    set.insert(c.to_string());
-                    Some(c.to_string())
-                } else {
-                    Some(OTHER_CONTENT_TOPIC.to_string())
-                }
-            }
-        };
-        let d = inner
-            .pending
-            .deltas
-            .entry((pubsub.to_string(), key))
-            .or_default();
-        d.add(bytes, at);
+    /// Messages not counted because their id had been counted already.
+    pub fn duplicates(&self) -> u64 {
+        self.lock().duplicates
     }
 
-    /// Records one message like [`MessageCounter::record`] and, while the store's message
-    /// log is on, keeps its sighting (`id`: the gossipsub message id) for the export feed.
+    /// Ids that left the seen-set before their window ended because it was full.
+    pub fn evicted_early(&self) -> u64 {
+        self.lock().seen.evicted_early
+    }
+
+    /// Records one message with gossipsub message id `id`, unless that id was counted on
+    /// `pubsub` within [`SEEN_WINDOW`]; returns whether it was counted. A counted message
+    /// is also kept as a sighting for the export feed while the store's message log is on.
     pub fn record_message(
         &self,
-        id: &[u8],
         pubsub: &str,
+        id: &[u8],
         content: Option<&str>,
         bytes: u64,
         at: UnixMillis,
-    ) {
-        self.record(pubsub, content, bytes, at);
+    ) -> bool {
         let mut inner = self.lock();
-        if !inner.store.message_log() {
-            return;
+        if !inner.seen.first_sight(pubsub, id, at) {
+            inner.duplicates += 1;
+            return false;
         }
-        let pending = &mut inner.pending;
-        if pending.sightings.len() >= MAX_PENDING_SIGHTINGS {
-            pending.dropped_sightings += 1;
-            return;
+        inner.add(pubsub, content, bytes, at);
+        if inner.store.message_log() {
+            let pending = &mut inner.pending;
+            if pending.sightings.len() >= MAX_PENDING_SIGHTINGS {
+                pending.dropped_sightings += 1;
+            } else {
+                pending.sightings.push(MessageSighting {
+                    id: hex::encode(id),
+                    pubsub_topic: pubsub.to_string(),
+                    content_topic: content.map(str::to_string),
+                    bytes,
+                    seen_at: at,
+                });
+            }
         }
-        pending.sightings.push(MessageSighting {
-            id: hex::encode(id),
-            pubsub_topic: pubsub.to_string(),
-            content_topic: content.map(str::to_string),
-            bytes,
-            seen_at: at,
-        });
+        true
+    }
+
+    /// Records one message of `bytes` bytes seen on `pubsub`: `content` is its content
+    /// topic, or `None` when the data did not decode. No duplicate check: see
+    /// [`MessageCounter::record_message`].
+    pub fn record(&self, pubsub: &str, content: Option<&str>, bytes: u64, at: UnixMillis) {
+        self.lock().add(pubsub, content, bytes, at);
     }
 
     /// Writes pending counts (and sightings) to the store.
@@ -171,6 +280,55 @@ impl MessageCounter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn seen_set_remembers_ids_for_its_window_and_within_its_capacity() {
+        let mut seen = SeenSet::new(Duration::from_secs(10), 3);
+        assert!(seen.first_sight("/t/a", b"m1", 1_000));
+        assert!(
+            !seen.first_sight("/t/a", b"m1", 2_000),
+            "same id, same topic"
+        );
+        assert!(
+            seen.first_sight("/t/b", b"m1", 2_000),
+            "same id, other topic"
+        );
+        // The window ends: m1 on /t/a may be counted again.
+        assert!(seen.first_sight("/t/a", b"m1", 11_000));
+        assert_eq!(seen.len(), 2, "the expired key left the set");
+        // Capacity 3: a fourth and fifth id push the oldest out early.
+        assert!(seen.first_sight("/t/a", b"m2", 11_001));
+        assert!(seen.first_sight("/t/a", b"m3", 11_002));
+        assert_eq!(seen.len(), 3);
+        assert_eq!(seen.evicted_early, 1);
+        assert!(
+            seen.first_sight("/t/b", b"m1", 11_003),
+            "evicted before its window ended"
+        );
+    }
+
+    #[test]
+    fn a_message_received_twice_is_counted_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), 100).unwrap();
+        let counter = MessageCounter::new(store.clone(), 10).unwrap();
+        let t = now_millis();
+        assert!(counter.record_message("/waku/2/rs/1/0", b"id-1", Some("/a/1/x/proto"), 7, t));
+        // The same message through a second crawl's swarm, a second later.
+        assert!(!counter.record_message(
+            "/waku/2/rs/1/0",
+            b"id-1",
+            Some("/a/1/x/proto"),
+            7,
+            t + 1_000
+        ));
+        assert!(counter.record_message("/waku/2/rs/1/0", b"id-2", Some("/a/1/x/proto"), 5, t));
+        assert_eq!(counter.duplicates(), 1);
+        counter.flush().unwrap();
+        let rows = store.message_counts("", "").unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!((rows[0].messages, rows[0].bytes), (2, 12));
+    }
     use crate::protocol::waku::relay::{decode_waku_message, WakuMessage, MAX_CONTENT_TOPIC_LEN};
     use prost::Message;
 

@@ -1,5 +1,6 @@
 //! The libp2p side of a crawl: dial a peer (TCP + Noise + Yamux), read identify, exchange
-//! Waku metadata, measure one ping, disconnect — and classify whatever fails.
+//! Waku metadata, measure one ping, disconnect — and classify whatever fails (by error
+//! type, in [`transport`], whose transport and swarm it uses).
 //!
 //! One [`Dialer`] owns one swarm. The crawl loop calls [`Dialer::dial`] and polls
 //! [`Dialer::next`], which yields progress events and, for every dial, exactly one
@@ -19,19 +20,30 @@
 //! ([`DialerEvent::PxRequest`]) with the requester's cluster as far as it is known — from
 //! the metadata request it sent us, or from its answer to ours — and the crawl answers
 //! through [`Dialer::respond_px`].
+//!
+//! **Inbound bounds (seed mode).** Strangers open the inbound connections, so they are
+//! capped: at most [`SEED_MAX_INBOUND`] established and [`SEED_MAX_PENDING_INBOUND`]
+//! being set up at once (libp2p's connection limits), at most [`SEED_MAX_INBOUND_PER_IP`]
+//! from one IP address (further ones are closed as soon as they are up), and every
+//! connection of any swarm negotiates at most
+//! [`MAX_NEGOTIATING_INBOUND_STREAMS`](super::transport::MAX_NEGOTIATING_INBOUND_STREAMS)
+//! inbound streams at once, each request-response protocol running at most
+//! [`MAX_STREAMS_PER_PROTOCOL`] streams per connection. Every connection refused is
+//! reported ([`DialerEvent::InboundRefused`]).
 
 use std::collections::HashMap;
-use std::error::Error as _;
+use std::net::IpAddr;
 use std::time::Duration;
 
 use futures::StreamExt;
-use libp2p::core::muxing::StreamMuxerBox;
-use libp2p::core::transport::{Boxed, Transport as _};
-use libp2p::core::upgrade;
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
-use libp2p::swarm::{DialError, NetworkBehaviour, SwarmEvent};
-use libp2p::{identify, identity, noise, ping, request_response, tcp, yamux, Multiaddr, PeerId};
+use libp2p::swarm::{ConnectionId, ListenError, NetworkBehaviour, SwarmEvent};
+use libp2p::{connection_limits, identify, identity, ping, request_response, Multiaddr, PeerId};
 use tokio::time::Instant;
+
+use super::error::{PxError, SwarmError};
+use super::transport;
+pub use super::transport::{classify_dial_error, HANDSHAKE_TIMEOUT, TCP_CONNECT_TIMEOUT};
 
 use crate::model::{
     now_millis, CrawlId, ErrorClass, IdentifyInfo, MetadataInfo, NodeId, UnixMillis, VisitReport,
@@ -42,10 +54,24 @@ use crate::protocol::waku::{
     WakuMetadata, PEER_EXCHANGE,
 };
 
+/// Seed mode: inbound connections established at once, at most.
+pub const SEED_MAX_INBOUND: u32 = 256;
+/// Seed mode: inbound connections being set up (TCP accepted, handshake running) at most.
+pub const SEED_MAX_PENDING_INBOUND: u32 = 64;
+/// Seed mode: inbound connections from one IP address at once, at most.
+pub const SEED_MAX_INBOUND_PER_IP: usize = 8;
+/// Connections to one peer at once, at most (a dial and the peer's own connection).
+pub const MAX_CONNECTIONS_PER_PEER: u32 = 2;
+/// Streams one request-response protocol (metadata, peer exchange) runs at once on one
+/// connection.
+pub const MAX_STREAMS_PER_PROTOCOL: usize = 4;
+
 /// The libp2p behaviours a crawler connection runs.
 #[derive(NetworkBehaviour)]
 #[behaviour(prelude = "libp2p::swarm::derive_prelude")]
 pub struct Behaviour {
+    /// Caps on connections (inbound ones only matter in seed mode).
+    limits: connection_limits::Behaviour,
     identify: identify::Behaviour,
     ping: ping::Behaviour,
     metadata: request_response::Behaviour<MetadataCodec>,
@@ -56,7 +82,7 @@ pub struct Behaviour {
 #[derive(Clone, Debug)]
 pub struct DialerConfig {
     /// Bound on the TCP connect; connect + multistream/Noise/Yamux together get twice this
-    /// (see [`tcp_transport`]). Also the timeout of ping and of each request.
+    /// (see [`transport::tcp_transport`]). Also the timeout of ping and of each request.
     pub dial_timeout: Duration,
     /// Bound on identify, metadata and ping once connected.
     pub visit_timeout: Duration,
@@ -94,11 +120,18 @@ pub enum DialerEvent {
     PeerExchange {
         node: NodeId,
         peer: PeerId,
-        result: Result<PxResponse, String>,
+        result: Result<PxResponse, PxError>,
+    },
+    /// Seed mode: an inbound connection was refused or closed at once; `reason` is
+    /// `limit` (too many connections) or `per_ip` (too many from its address).
+    InboundRefused {
+        reason: &'static str,
     },
     /// Seed mode: a peer asks for records. Answer with [`Dialer::respond_px`].
     PxRequest {
         peer: PeerId,
+        /// The address of the connection the request came on.
+        ip: Option<IpAddr>,
         /// The requester's cluster, when its metadata told us.
         cluster: Option<u32>,
         /// `query.num_peers`; `None` when the request had no query.
@@ -163,6 +196,7 @@ impl Visit {
             metadata: self.metadata,
             metadata_error: self.metadata_error,
             rtt_us: self.rtt.map(|d| d.as_micros() as u64),
+            node_info: None,
         }
     }
 }
@@ -179,188 +213,68 @@ pub struct Dialer {
     px_asked: HashMap<PeerId, Instant>,
     /// Clusters connected peers reported in metadata (requests and answers).
     clusters: HashMap<PeerId, u32>,
-}
-
-/// Error text of a TCP connect that did not finish within the dial timeout.
-pub const TCP_CONNECT_TIMEOUT: &str = "TCP connect timed out";
-/// Error text of a handshake (multistream-select, Noise, Yamux) that did not finish in time
-/// after TCP connected.
-pub const HANDSHAKE_TIMEOUT: &str = "handshake (multistream, Noise, Yamux) did not finish in time";
-
-/// The crawler's libp2p transport: TCP (nodelay) + Noise + Yamux, each phase bounded. The
-/// TCP connect must finish within `timeout` (the TCP transport has no connect timeout of
-/// its own); connect and handshake together within `2 × timeout`, so a handshake always
-/// gets at least `timeout`. The two failures carry distinct texts
-/// ([`TCP_CONNECT_TIMEOUT`], [`HANDSHAKE_TIMEOUT`]), which [`classify_dial_error`] tells
-/// apart: a peer that accepts TCP and never speaks, or stalls mid-handshake, is
-/// [`ErrorClass::HandshakeTimeout`], not [`ErrorClass::Timeout`].
-pub(crate) fn tcp_transport(
-    key: &identity::Keypair,
-    timeout: Duration,
-) -> Result<Boxed<(PeerId, StreamMuxerBox)>, Box<dyn std::error::Error + Send + Sync>> {
-    use libp2p::core::transport::timeout::{TransportTimeout, TransportTimeoutError};
-    let noise = noise::Config::new(key)?;
-    let tcp = TransportTimeout::new(
-        tcp::tokio::Transport::new(tcp::Config::default().nodelay(true)),
-        timeout,
-    )
-    .map_err(|e| match e {
-        TransportTimeoutError::Timeout => {
-            std::io::Error::new(std::io::ErrorKind::TimedOut, TCP_CONNECT_TIMEOUT)
-        }
-        TransportTimeoutError::TimerError(e) | TransportTimeoutError::Other(e) => e,
-    });
-    Ok(tcp
-        .upgrade(upgrade::Version::V1Lazy)
-        .authenticate(noise)
-        .multiplex(yamux::Config::default())
-        .timeout(timeout.saturating_mul(2))
-        .map_err(|e| match e {
-            TransportTimeoutError::Timeout => {
-                std::io::Error::new(std::io::ErrorKind::TimedOut, HANDSHAKE_TIMEOUT)
-            }
-            other => std::io::Error::other(other),
-        })
-        .map(|(peer, muxer), _| (peer, StreamMuxerBox::new(muxer)))
-        .boxed())
+    /// Seed mode: the address of each inbound connection, and how many each address holds.
+    inbound: HashMap<ConnectionId, IpAddr>,
+    inbound_per_ip: HashMap<IpAddr, usize>,
 }
 
 /// Builds the dialer's swarm.
 fn build_swarm(
     key: identity::Keypair,
     config: &DialerConfig,
-) -> Result<libp2p::Swarm<Behaviour>, String> {
+) -> Result<libp2p::Swarm<Behaviour>, SwarmError> {
     let dial_timeout = config.dial_timeout;
-    let agent = config.agent_version.clone();
-    let idle = config.visit_timeout + config.dial_timeout;
     let px_serve = config.px_serve;
-    let swarm = libp2p::SwarmBuilder::with_existing_identity(key)
-        .with_tokio()
-        .with_other_transport(|key| tcp_transport(key, dial_timeout))
-        .map_err(|e| e.to_string())?
-        .with_behaviour(|key| Behaviour {
-            identify: identify::Behaviour::new(
-                identify::Config::new("peerscope/1".into(), key.public())
-                    .with_agent_version(agent)
-                    .with_push_listen_addr_updates(false)
-                    .with_interval(Duration::from_secs(3600))
-                    .with_cache_size(0),
-            ),
-            ping: ping::Behaviour::new(
-                ping::Config::new()
-                    .with_interval(Duration::from_secs(3600))
-                    .with_timeout(dial_timeout),
-            ),
-            metadata: request_response::Behaviour::new(
-                [(metadata_protocol(), request_response::ProtocolSupport::Full)],
-                request_response::Config::default().with_request_timeout(dial_timeout),
-            ),
-            px: request_response::Behaviour::new(
-                [(
-                    peer_exchange_protocol(),
-                    if px_serve {
-                        request_response::ProtocolSupport::Full
-                    } else {
-                        request_response::ProtocolSupport::Outbound
-                    },
-                )],
-                request_response::Config::default().with_request_timeout(dial_timeout),
-            ),
-        })
-        .map_err(|e| e.to_string())?
-        .with_swarm_config(|c| c.with_idle_connection_timeout(idle))
-        .build();
-    Ok(swarm)
-}
-
-/// Maps a dial error to its class and raw text.
-pub fn classify_dial_error(error: &DialError) -> (ErrorClass, String) {
-    let text = error_chain(error);
-    let class = match error {
-        DialError::NoAddresses => ErrorClass::NoAddress,
-        DialError::WrongPeerId { .. } => ErrorClass::PeerIdMismatch,
-        DialError::Aborted => ErrorClass::Canceled,
-        DialError::LocalPeerId { .. } | DialError::Denied { .. } => ErrorClass::Other,
-        DialError::DialPeerConditionFalse(_) => ErrorClass::Other,
-        DialError::Transport(errors) => errors
-            .iter()
-            .map(|(_, e)| classify_transport(e))
-            // With several addresses, report the most informative failure.
-            .min_by_key(|c| match c {
-                ErrorClass::PeerIdMismatch => 0,
-                ErrorClass::Handshake => 1,
-                ErrorClass::HandshakeTimeout => 2,
-                ErrorClass::Timeout => 3,
-                ErrorClass::Refused => 4,
-                ErrorClass::Unreachable => 5,
-                _ => 6,
-            })
-            .unwrap_or(ErrorClass::Other),
+    let limits = connection_limits::ConnectionLimits::default()
+        .with_max_established_per_peer(Some(MAX_CONNECTIONS_PER_PEER))
+        .with_max_established_incoming(Some(if px_serve { SEED_MAX_INBOUND } else { 0 }))
+        .with_max_pending_incoming(Some(if px_serve {
+            SEED_MAX_PENDING_INBOUND
+        } else {
+            0
+        }));
+    let behaviour = Behaviour {
+        limits: connection_limits::Behaviour::new(limits),
+        identify: identify::Behaviour::new(
+            identify::Config::new("peerscope/1".into(), key.public())
+                .with_agent_version(config.agent_version.clone())
+                .with_push_listen_addr_updates(false)
+                .with_interval(Duration::from_secs(3600))
+                .with_cache_size(0),
+        ),
+        ping: ping::Behaviour::new(
+            ping::Config::new()
+                .with_interval(Duration::from_secs(3600))
+                .with_timeout(dial_timeout),
+        ),
+        metadata: request_response::Behaviour::new(
+            [(metadata_protocol(), request_response::ProtocolSupport::Full)],
+            request_response::Config::default()
+                .with_request_timeout(dial_timeout)
+                .with_max_concurrent_streams(MAX_STREAMS_PER_PROTOCOL),
+        ),
+        px: request_response::Behaviour::new(
+            [(
+                peer_exchange_protocol(),
+                if px_serve {
+                    request_response::ProtocolSupport::Full
+                } else {
+                    request_response::ProtocolSupport::Outbound
+                },
+            )],
+            request_response::Config::default()
+                .with_request_timeout(dial_timeout)
+                .with_max_concurrent_streams(MAX_STREAMS_PER_PROTOCOL),
+        ),
     };
-    (class, text)
-}
-
-fn classify_transport(error: &libp2p::TransportError<std::io::Error>) -> ErrorClass {
-    use std::io::ErrorKind;
-    let libp2p::TransportError::Other(io) = error else {
-        return ErrorClass::NoAddress; // MultiaddrNotSupported
-    };
-    // Walk the source chain for the innermost I/O error kind.
-    let mut kinds = vec![io.kind()];
-    let mut source = io.source();
-    while let Some(s) = source {
-        if let Some(e) = s.downcast_ref::<std::io::Error>() {
-            kinds.push(e.kind());
-        }
-        source = s.source();
-    }
-    // The upgrade and timeout wrappers hide the inner io::Error from downcasting, so the
-    // OS error text is consulted too.
-    let text = error_chain(io).to_ascii_lowercase();
-    if text.contains(&HANDSHAKE_TIMEOUT.to_ascii_lowercase()) {
-        ErrorClass::HandshakeTimeout
-    } else if kinds.contains(&ErrorKind::ConnectionRefused) || text.contains("connection refused") {
-        ErrorClass::Refused
-    } else if kinds.contains(&ErrorKind::TimedOut)
-        || text.contains("timeout")
-        || text.contains("timed out")
-    {
-        ErrorClass::Timeout
-    } else if kinds.contains(&ErrorKind::HostUnreachable)
-        || kinds.contains(&ErrorKind::NetworkUnreachable)
-        || kinds.contains(&ErrorKind::AddrNotAvailable)
-        || text.contains("unreachable")
-        || text.contains("no route to host")
-    {
-        ErrorClass::Unreachable
-    } else if text.contains("noise") || text.contains("handshake") || text.contains("yamux") {
-        ErrorClass::Handshake
-    } else if text.contains("multistream") || text.contains("negotiat") {
-        ErrorClass::ProtocolNegotiation
-    } else {
-        ErrorClass::Other
-    }
-}
-
-/// An error and its sources, joined with ": ".
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let t = s.to_string();
-        if !out.contains(&t) {
-            out.push_str(": ");
-            out.push_str(&t);
-        }
-        source = s.source();
-    }
-    out
+    let idle = config.visit_timeout + config.dial_timeout;
+    Ok(transport::build_swarm(&key, behaviour, dial_timeout, idle)?)
 }
 
 impl Dialer {
     /// A dialer with the libp2p identity `key` (the crawl's discv5 key, so that a seed's
     /// ENR names the peer id its TCP port answers with).
-    pub fn new(config: DialerConfig, key: identity::Keypair) -> Result<Dialer, String> {
+    pub fn new(config: DialerConfig, key: identity::Keypair) -> Result<Dialer, SwarmError> {
         let swarm = build_swarm(key, &config)?;
         let mut tick = tokio::time::interval(Duration::from_millis(100));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -373,6 +287,8 @@ impl Dialer {
             tick,
             px_asked: HashMap::new(),
             clusters: HashMap::new(),
+            inbound: HashMap::new(),
+            inbound_per_ip: HashMap::new(),
         })
     }
 
@@ -380,7 +296,7 @@ impl Dialer {
     pub async fn listen(
         &mut self,
         addr: std::net::SocketAddr,
-    ) -> Result<std::net::SocketAddr, String> {
+    ) -> Result<std::net::SocketAddr, SwarmError> {
         use libp2p::multiaddr::Protocol;
         let ma = Multiaddr::empty()
             .with(match addr.ip() {
@@ -388,12 +304,12 @@ impl Dialer {
                 std::net::IpAddr::V6(ip) => Protocol::Ip6(ip),
             })
             .with(Protocol::Tcp(addr.port()));
-        self.swarm.listen_on(ma).map_err(|e| e.to_string())?;
+        self.swarm.listen_on(ma)?;
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let ev = tokio::time::timeout_at(deadline, self.swarm.select_next_some())
                 .await
-                .map_err(|_| format!("no TCP listener on {addr} in time"))?;
+                .map_err(|_| SwarmError::ListenTimeout(addr))?;
             match ev {
                 SwarmEvent::NewListenAddr { address, .. } => {
                     let port = address.iter().find_map(|p| match p {
@@ -404,11 +320,11 @@ impl Dialer {
                         return Ok(std::net::SocketAddr::new(addr.ip(), port));
                     }
                 }
-                SwarmEvent::ListenerError { error, .. } => return Err(error.to_string()),
+                SwarmEvent::ListenerError { error, .. } => return Err(SwarmError::Listener(error)),
                 SwarmEvent::ListenerClosed { reason, .. } => {
                     return Err(match reason {
-                        Err(e) => e.to_string(),
-                        Ok(()) => "listener closed".into(),
+                        Err(e) => SwarmError::Listener(e),
+                        Ok(()) => SwarmError::ListenerClosed,
                     })
                 }
                 _ => {}
@@ -538,7 +454,7 @@ impl Dialer {
                         self.out.push_back(DialerEvent::PeerExchange {
                             node,
                             peer,
-                            result: Err("no answer in time".into()),
+                            result: Err(PxError::NoAnswer),
                         });
                     }
                 }
@@ -556,8 +472,25 @@ impl Dialer {
     fn on_swarm(&mut self, event: SwarmEvent<BehaviourEvent>) {
         match event {
             SwarmEvent::ConnectionEstablished {
-                peer_id, endpoint, ..
+                peer_id,
+                endpoint,
+                connection_id,
+                ..
             } => {
+                if endpoint.is_listener() && self.config.px_serve {
+                    let ip = ip_of(endpoint.get_remote_address());
+                    if let Some(ip) = ip {
+                        let n = self.inbound_per_ip.entry(ip).or_default();
+                        if *n >= SEED_MAX_INBOUND_PER_IP {
+                            self.swarm.close_connection(connection_id);
+                            self.out
+                                .push_back(DialerEvent::InboundRefused { reason: "per_ip" });
+                            return;
+                        }
+                        *n += 1;
+                        self.inbound.insert(connection_id, ip);
+                    }
+                }
                 let address = endpoint.get_remote_address().to_string();
                 let Some(v) = self.visits.get_mut(&peer_id) else {
                     if endpoint.is_listener() && self.config.px_serve {
@@ -602,12 +535,28 @@ impl Dialer {
                 let (class, text) = classify_dial_error(&error);
                 self.finish(peer, Some(class), Some(text));
             }
+            SwarmEvent::IncomingConnectionError {
+                error: ListenError::Denied { .. },
+                ..
+            } => {
+                self.out
+                    .push_back(DialerEvent::InboundRefused { reason: "limit" });
+            }
             SwarmEvent::ConnectionClosed {
                 peer_id,
+                connection_id,
                 num_established,
                 cause,
                 ..
             } => {
+                if let Some(ip) = self.inbound.remove(&connection_id) {
+                    if let Some(n) = self.inbound_per_ip.get_mut(&ip) {
+                        *n = n.saturating_sub(1);
+                        if *n == 0 {
+                            self.inbound_per_ip.remove(&ip);
+                        }
+                    }
+                }
                 if num_established > 0 {
                     return;
                 }
@@ -648,7 +597,9 @@ impl Dialer {
                                 self.out.push_back(DialerEvent::PeerExchange {
                                     node,
                                     peer: peer_id,
-                                    result: Err(format!("connection closed: {cause}")),
+                                    result: Err(PxError::ConnectionClosed {
+                                        cause: cause.clone(),
+                                    }),
                                 });
                             }
                         }
@@ -721,6 +672,7 @@ impl Dialer {
             }
             BehaviourEvent::Metadata(ev) => self.on_metadata(ev),
             BehaviourEvent::Px(ev) => self.on_px(ev),
+            BehaviourEvent::Limits(never) => match never {},
         }
     }
 
@@ -729,14 +681,15 @@ impl Dialer {
         match event {
             Event::Message {
                 peer,
+                connection_id,
                 message:
                     Message::Request {
                         request, channel, ..
                     },
-                ..
             } => {
                 self.out.push_back(DialerEvent::PxRequest {
                     peer,
+                    ip: self.inbound.get(&connection_id).copied(),
                     cluster: self.clusters.get(&peer).copied(),
                     num_peers: request.query.map(|q| q.num_peers),
                     channel,
@@ -747,19 +700,17 @@ impl Dialer {
                 message: Message::Response { response, .. },
                 ..
             } => {
-                let result = response
-                    .response
-                    .ok_or_else(|| "the answer holds no response".to_string());
+                let result = response.response.ok_or(PxError::EmptyAnswer);
                 self.px_done(peer, result);
             }
             Event::OutboundFailure { peer, error, .. } => {
-                self.px_done(peer, Err(error.to_string()));
+                self.px_done(peer, Err(PxError::Request(error)));
             }
             Event::InboundFailure { .. } | Event::ResponseSent { .. } => {}
         }
     }
 
-    fn px_done(&mut self, peer: PeerId, result: Result<PxResponse, String>) {
+    fn px_done(&mut self, peer: PeerId, result: Result<PxResponse, PxError>) {
         if let Some(v) = self.visits.get_mut(&peer) {
             if v.px_pending {
                 v.px_pending = false;
@@ -821,5 +772,15 @@ impl Dialer {
             }
             Event::InboundFailure { .. } | Event::ResponseSent { .. } => {}
         }
+    }
+}
+
+/// The IP a multiaddr starts with.
+fn ip_of(addr: &Multiaddr) -> Option<IpAddr> {
+    use libp2p::multiaddr::Protocol;
+    match addr.iter().next() {
+        Some(Protocol::Ip4(ip)) => Some(IpAddr::V4(ip)),
+        Some(Protocol::Ip6(ip)) => Some(IpAddr::V6(ip)),
+        _ => None,
     }
 }

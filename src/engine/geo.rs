@@ -1,10 +1,13 @@
 //! Geolocation of peer IPs through ip-api (<https://ip-api.com/docs>), rate-limited and
-//! cached in the store.
+//! cached in the store; or, with [`GeoConfig::database`] set, offline from a MaxMind-format
+//! file ([`crate::engine::geo_db`]), in which case nothing is ever sent (the file wins
+//! over ip-api when both are configured).
 //!
 //! ```text
 //! crawl ──submit(node, ip)──▶ pending (bounded, deduplicated; never waits)
 //!                                  │ worker task
 //!                                  ├─ non-public address ─▶ labelled ("loopback", "private"…), never sent
+//!                                  ├─ database configured ─▶ looked up in the file, nothing sent
 //!                                  ├─ fresh in geo_cache ─▶ copied to the peer, nothing sent
 //!                                  └─ else: GET {base}/json/{ip} (45/min) or, with several
 //!                                     pending, POST {base}/batch (up to 100 IPs, 15/min)
@@ -22,6 +25,7 @@
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -31,6 +35,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::engine::geo_db::{GeoDb, GeoDbError};
 use crate::model::{now_millis, GeoInfo, NodeId};
 use crate::store::Store;
 
@@ -72,6 +77,9 @@ pub struct GeoConfig {
     pub queue_capacity: usize,
     /// Bound on one HTTP request.
     pub request_timeout: Duration,
+    /// A MaxMind-format database (GeoLite2 or DB-IP Lite `.mmdb`). When set, every public
+    /// address is looked up in it and ip-api is never asked. Default: none.
+    pub database: Option<PathBuf>,
 }
 
 impl Default for GeoConfig {
@@ -85,6 +93,7 @@ impl Default for GeoConfig {
             batch_size: BATCH_SIZE,
             queue_capacity: 100_000,
             request_timeout: Duration::from_secs(10),
+            database: None,
         }
     }
 }
@@ -99,6 +108,9 @@ pub enum GeoError {
     /// The HTTP client could not be built.
     #[error("HTTP client: {0}")]
     Client(String),
+    /// The geolocation database could not be read.
+    #[error(transparent)]
+    Database(#[from] GeoDbError),
 }
 
 /// Checks a base URL: `http://host[:port][/path]`, without a trailing slash after trimming.
@@ -331,6 +343,8 @@ pub struct GeoStats {
     pub non_public: u64,
     /// Addresses looked up.
     pub looked_up: u64,
+    /// Of those, addresses looked up in the database file.
+    pub db_lookups: u64,
     /// Submissions dropped because the queue was full.
     pub dropped: u64,
     /// Peer records updated.
@@ -346,6 +360,7 @@ struct Counters {
     cache_hits: AtomicU64,
     non_public: AtomicU64,
     looked_up: AtomicU64,
+    db_lookups: AtomicU64,
     dropped: AtomicU64,
     peers_updated: AtomicU64,
 }
@@ -390,6 +405,14 @@ impl Geolocator {
         cancel: CancellationToken,
     ) -> Result<Geolocator, GeoError> {
         let base = check_base_url(&config.base_url)?;
+        let db = match &config.database {
+            Some(path) => {
+                let db = GeoDb::open(path)?;
+                tracing::info!(path = %path.display(), kind = db.database_type(), "geolocating from a database file; ip-api is not used");
+                Some(db)
+            }
+            None => None,
+        };
         let client = reqwest::Client::builder()
             .timeout(config.request_timeout)
             .user_agent(concat!("peerscope/", env!("CARGO_PKG_VERSION")))
@@ -414,6 +437,7 @@ impl Geolocator {
             store,
             waiting: BTreeMap::new(),
             retry_at: None,
+            db,
         };
         tokio::spawn(worker.run(cancel));
         Ok(Geolocator { shared })
@@ -458,6 +482,7 @@ impl Geolocator {
             cache_hits: l(&c.cache_hits),
             non_public: l(&c.non_public),
             looked_up: l(&c.looked_up),
+            db_lookups: l(&c.db_lookups),
             dropped: l(&c.dropped),
             peers_updated: l(&c.peers_updated),
         }
@@ -494,6 +519,8 @@ struct Worker {
     waiting: BTreeMap<IpAddr, Waiting>,
     /// After a failed request: nothing is sent before this.
     retry_at: Option<Instant>,
+    /// The database file, when configured: it answers every public address.
+    db: Option<GeoDb>,
 }
 
 impl Worker {
@@ -611,6 +638,14 @@ impl Worker {
             if let Some(scope) = non_public_scope(ip) {
                 inc(&self.shared.counters.non_public);
                 self.apply(&[node], &non_public_geo(ip, scope));
+                self.release(1);
+                continue;
+            }
+            if let Some(db) = &self.db {
+                let geo = db.lookup(ip);
+                inc(&self.shared.counters.looked_up);
+                inc(&self.shared.counters.db_lookups);
+                self.apply(&[node], &geo);
                 self.release(1);
                 continue;
             }

@@ -2,27 +2,45 @@
 //!
 //! ```text
 //! Engine (Clone handle) ──start/stop/get──▶ crawls: id → RunningCrawl { cancel, watch<Crawl>, task }
-//!                                                      │
-//!                    one task per crawl (crawl.rs) ◀───┘
-//!                    ├─ its own Discv5 (one protocol id per instance), UDP socket bound at start
-//!                    ├─ routing-table walk: FINDNODE per distance to every node (bounded in flight)
-//!                    ├─ random lookups (discv5 iterative queries)
-//!                    ├─ its own libp2p swarm (dialer.rs): dial, identify, metadata, ping
-//!                    ├─ address book (schedule.rs): who to dial when (PEX policy)
-//!                    ├─ peers' IPs ─▶ geolocator (crate::engine::geo, one engine-wide task) ─▶ Store
-//!                    └─▶ Store: peers, ENR history, visits, events (sequence-numbered) ─▶ subscribers
+//!   │                                                  │
+//!   │                one task per crawl (crawl/) ◀─────┘
+//!   │                ├─ io.rs: its own Discv5 (one protocol id per instance), UDP socket bound at start
+//!   │                ├─ walk.rs: FINDNODE per distance to every node (bounded in flight), rounds
+//!   │                ├─ random lookups (discv5 iterative queries)
+//!   │                ├─ its own libp2p swarm (dialer.rs over transport.rs): dial, identify, metadata, ping
+//!   │                ├─ address book (schedule.rs, crawl/dials.rs): who to dial when (PEX policy);
+//!   │                │    CONTINUOUS: written to the store as it changes, restored on resume (crawl/book.rs)
+//!   │                ├─ seed mode (crawl/seed.rs): peer-exchange answers
+//!   │                ├─ relay monitor (relay_monitor.rs) ─▶ relay counter (counter.rs)
+//!   │                ├─ peers' IPs ─▶ geolocator (geo.rs, one engine-wide task) ─▶ Store
+//!   │                └─▶ Store: peers, ENR history, visits, events (sequence-numbered) ─▶ subscribers
+//!   └─ housekeeping.rs (one tracked task): relay counts ─▶ Store every second, event retention,
+//!                                          ended crawl tasks let go
 //! ```
 //!
+//! A crawl of the CometBFT profile runs the CometBFT driver instead ([`cometbft`]): PEX
+//! over SecretConnection, the same store, events, address book and stats.
+//!
 //! Each crawl has a child of the engine's root cancellation token: `stop_crawl` cancels the
-//! child, `shutdown` cancels the root and waits for every crawl task to persist its final
-//! state. The engine knows nothing about gRPC.
+//! child, `shutdown` cancels the root, waits for the engine's tasks (housekeeping, a
+//! resumption under way) and for every crawl task to persist its state, then writes the
+//! relay counts once more. A CONTINUOUS crawl the shutdown (or a crash) cut short stays
+//! RUNNING in the store with its address book and node key; [`Engine::new`] resumes it
+//! (same id, settings and identity) unless [`EngineConfig::resume`] is off, in which case
+//! it is marked INTERRUPTED. Errors are typed ([`error`]). The engine knows nothing about
+//! gRPC.
 
+pub mod cometbft;
 pub mod counter;
 mod crawl;
 pub mod dialer;
+pub mod error;
 pub mod geo;
+pub mod geo_db;
+mod housekeeping;
 pub mod relay_monitor;
 pub mod schedule;
+pub mod transport;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -32,41 +50,16 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::engine::counter::MessageCounter;
 use crate::engine::geo::Geolocator;
 use crate::metrics::Metrics;
-use crate::model::{now_millis, Crawl, CrawlId, CrawlProgress, CrawlSpec, CrawlState};
-use crate::store::{Store, StoreError};
-
-/// How often relay counts are written to the store.
-const COUNT_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
+use crate::model::{now_millis, Crawl, CrawlId, CrawlMode, CrawlProgress, CrawlSpec, CrawlState};
+use crate::store::Store;
 
 pub use crawl::{discv5_config, passive_local_enr};
-
-/// Engine failures.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum EngineError {
-    /// No crawl has this id.
-    #[error("crawl {0} not found")]
-    UnknownCrawl(CrawlId),
-    /// An EIP-1459 tree could not be resolved or did not verify; nothing from it is used.
-    #[error("{url}: {reason}")]
-    DnsTree { url: String, reason: String },
-    /// The crawl's discv5 socket could not be bound or started.
-    #[error("could not start discv5 on {addr}: {reason}")]
-    Bind { addr: SocketAddr, reason: String },
-    /// The engine is shutting down and takes no new work.
-    #[error("the engine is shutting down")]
-    ShuttingDown,
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// The geolocator could not start (bad base URL).
-    #[error(transparent)]
-    Geo(#[from] crate::engine::geo::GeoError),
-}
+pub use error::{EngineError, FindNodeError, PxError, StartError, SwarmError};
 
 /// Engine-wide settings.
 #[derive(Clone, Debug)]
@@ -86,6 +79,10 @@ pub struct EngineConfig {
     /// Geolocation of peers' IPs; `None` = off (the default here; `peerscope serve` turns
     /// it on unless configured off).
     pub geo: Option<crate::engine::geo::GeoConfig>,
+    /// Resume, at start, the CONTINUOUS crawls the previous process left running (crash,
+    /// kill or shutdown): same id and settings, their address book restored. Default on;
+    /// off (`--no-resume`), they are marked INTERRUPTED like ONESHOT ones.
+    pub resume: bool,
 }
 
 /// Default number of events kept.
@@ -106,6 +103,7 @@ impl Default for EngineConfig {
             event_max_age: DEFAULT_EVENT_MAX_AGE,
             dns: crate::protocol::dns::ResolverSettings::default(),
             geo: None,
+            resume: true,
         }
     }
 }
@@ -116,6 +114,27 @@ struct RunningCrawl {
     task: JoinHandle<()>,
 }
 
+/// The crawl tasks the engine holds, by id: shared by the engine handle and the
+/// housekeeping task, which lets go of the ones that ended by themselves.
+#[derive(Clone, Default)]
+struct Crawls(Arc<Mutex<HashMap<CrawlId, RunningCrawl>>>);
+
+impl Crawls {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<CrawlId, RunningCrawl>> {
+        // The map stays consistent even if a holder panicked: every update is one call.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Forgets the tasks that have ended (their final state is in the store); returns how
+    /// many.
+    fn reap(&self) -> usize {
+        let mut crawls = self.lock();
+        let before = crawls.len();
+        crawls.retain(|_, r| !r.task.is_finished());
+        before - crawls.len()
+    }
+}
+
 struct Inner {
     store: Store,
     counter: MessageCounter,
@@ -123,7 +142,9 @@ struct Inner {
     config: EngineConfig,
     geo: Option<Geolocator>,
     root: CancellationToken,
-    crawls: Mutex<HashMap<CrawlId, RunningCrawl>>,
+    crawls: Crawls,
+    /// Engine-wide tasks (housekeeping), waited for at shutdown.
+    tasks: TaskTracker,
 }
 
 /// Handle to the engine; cheap to clone.
@@ -133,54 +154,41 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Creates the engine over `store`. Crawls the store still lists as running (the
-    /// previous process died) are marked interrupted.
+    /// Creates the engine over `store`. Of the crawls the store still lists as running
+    /// (the previous process crashed or shut down), CONTINUOUS ones are resumed in the
+    /// background when [`EngineConfig::resume`] is on; the rest are marked interrupted.
     pub fn new(
         store: Store,
         config: EngineConfig,
         root: CancellationToken,
     ) -> Result<Engine, EngineError> {
-        let interrupted = store.mark_running_interrupted(now_millis())?;
+        let (interrupted, to_resume) = store.mark_running_interrupted(now_millis(), |c| {
+            config.resume && c.spec.mode == CrawlMode::Continuous
+        })?;
         if !interrupted.is_empty() {
             tracing::warn!(crawls = ?interrupted, "marked crawls interrupted by the previous run");
+        }
+        for id in &interrupted {
+            store.delete_book(*id)?;
         }
         let counter = MessageCounter::new(store.clone(), config.max_content_topics)?;
         let geo = match &config.geo {
             Some(g) => Some(Geolocator::start(g.clone(), store.clone(), root.clone())?),
             None => None,
         };
-        {
-            // Writes relay counts every second until shutdown (then once more in shutdown),
-            // and applies event retention every minute.
-            let counter = counter.clone();
-            let root = root.clone();
-            let store = store.clone();
-            let (keep, max_age) = (config.event_retention, config.event_max_age);
-            tokio::spawn(async move {
-                let mut tick = tokio::time::interval(COUNT_FLUSH_INTERVAL);
-                let mut n = 0u64;
-                loop {
-                    tokio::select! {
-                        _ = root.cancelled() => return,
-                        _ = tick.tick() => {
-                            if let Err(e) = counter.flush() {
-                                tracing::error!(error = %e, "could not write relay counts");
-                            }
-                            n += 1;
-                            if n % 60 == 1 {
-                                let min_time = now_millis().saturating_sub(max_age.as_millis() as u64);
-                                match store.trim_events(keep, min_time) {
-                                    Ok(0) => {}
-                                    Ok(d) => tracing::info!(dropped = d, "event retention"),
-                                    Err(e) => tracing::error!(error = %e, "event retention failed"),
-                                }
-                            }
-                        }
-                    }
-                }
-            });
-        }
-        Ok(Engine {
+        let tasks = TaskTracker::new();
+        let crawls = Crawls::default();
+        tasks.spawn(
+            housekeeping::Housekeeping {
+                counter: counter.clone(),
+                crawls: crawls.clone(),
+                store: store.clone(),
+                event_retention: config.event_retention,
+                event_max_age: config.event_max_age,
+            }
+            .run(root.clone()),
+        );
+        let engine = Engine {
             inner: Arc::new(Inner {
                 store,
                 counter,
@@ -188,9 +196,38 @@ impl Engine {
                 config,
                 geo,
                 root,
-                crawls: Mutex::new(HashMap::new()),
+                crawls,
+                tasks,
             }),
-        })
+        };
+        if !to_resume.is_empty() {
+            let e = engine.clone();
+            engine
+                .inner
+                .tasks
+                .spawn(async move { e.resume(to_resume).await });
+        }
+        Ok(engine)
+    }
+
+    /// Starts again the CONTINUOUS crawls the previous process left running, one after the
+    /// other. A crawl that cannot start (its socket cannot be bound) ends FAILED; one not
+    /// started because the engine is shutting down stays RUNNING in the store, for the
+    /// next start.
+    async fn resume(&self, crawls: Vec<Crawl>) {
+        for mut crawl in crawls {
+            let id = crawl.id;
+            crawl.state = CrawlState::Running;
+            crawl.finished_at = None;
+            crawl.error = None;
+            crawl.progress.in_flight = 0;
+            crawl.progress.dialing = 0;
+            match self.launch(crawl, true).await {
+                Ok(c) => tracing::info!(crawl = id, addr = ?c.listen_addr, "crawl resumed"),
+                Err(EngineError::ShuttingDown) => return,
+                Err(e) => tracing::error!(crawl = id, error = %e, "could not resume the crawl"),
+            }
+        }
     }
 
     /// The store the engine writes to.
@@ -242,8 +279,7 @@ impl Engine {
     }
 
     fn running(&self) -> std::sync::MutexGuard<'_, HashMap<CrawlId, RunningCrawl>> {
-        // The map stays consistent even if a holder panicked: every update is one call.
-        self.inner.crawls.lock().unwrap_or_else(|e| e.into_inner())
+        self.inner.crawls.lock()
     }
 
     /// Starts a crawl: resolves its DNS trees (every one must verify), binds its discv5
@@ -252,21 +288,21 @@ impl Engine {
         if self.inner.root.is_cancelled() {
             return Err(EngineError::ShuttingDown);
         }
+        if spec.profile.cometbft().is_some() {
+            return self.start_cometbft(spec).await;
+        }
         if !spec.dns_tree_urls.is_empty() {
             let resolution = crate::protocol::dns::resolve_all_report(
                 &spec.dns_tree_urls,
                 &self.inner.config.dns,
             )
             .await
-            .map_err(|e| EngineError::DnsTree {
+            .map_err(|source| EngineError::DnsTree {
                 url: spec.dns_tree_urls.join(", "),
-                reason: e.to_string(),
+                source,
             })?;
-            if let Some((url, e)) = resolution.failures.into_iter().next() {
-                return Err(EngineError::DnsTree {
-                    url,
-                    reason: e.to_string(),
-                });
+            if let Some((url, source)) = resolution.failures.into_iter().next() {
+                return Err(EngineError::DnsTree { url, source });
             }
             spec.dns_from = Some(spec.bootstrap_enrs.len());
             for tree in resolution.trees {
@@ -279,18 +315,13 @@ impl Engine {
                 }
             }
             if spec.bootstrap_enrs.is_empty() {
-                return Err(EngineError::DnsTree {
-                    url: spec.dns_tree_urls.join(", "),
-                    reason: "the trees hold no records".into(),
+                return Err(EngineError::EmptyDnsTrees {
+                    urls: spec.dns_tree_urls.join(", "),
                 });
             }
         }
-        let store = &self.inner.store;
-        let id = store.next_crawl_id()?;
-        let addr = spec
-            .listen_addr
-            .unwrap_or(self.inner.config.default_discv5_addr);
-        let mut crawl = Crawl {
+        let id = self.inner.store.next_crawl_id()?;
+        let crawl = Crawl {
             id,
             spec,
             state: CrawlState::Running,
@@ -302,28 +333,57 @@ impl Engine {
             seed_addr: None,
             local_enr: None,
         };
-        let started = match crawl::Discovery::start(
+        self.launch(crawl, false).await
+    }
+
+    /// Binds a crawl's discv5 socket, persists it as running and spawns its task
+    /// (`resumed`: it ran before the server restarted).
+    async fn launch(&self, mut crawl: Crawl, resumed: bool) -> Result<Crawl, EngineError> {
+        if self.inner.root.is_cancelled() {
+            return Err(EngineError::ShuttingDown);
+        }
+        let store = &self.inner.store;
+        let id = crawl.id;
+        let addr = crawl
+            .spec
+            .listen_addr
+            .unwrap_or(self.inner.config.default_discv5_addr);
+        // A CONTINUOUS crawl's node key is saved, so that it resumes as the same node.
+        let continuous = crawl.spec.mode == CrawlMode::Continuous;
+        let saved = if resumed { store.crawl_key(id)? } else { None };
+        let key = crawl::io::crawl_key(saved);
+        let secret = key.encode();
+        let started = match crawl::io::Discovery::start(
             &crawl.spec,
             addr,
+            key,
             &self.inner.counter,
             &self.inner.metrics,
         )
         .await
         {
             Ok(d) => d,
-            Err(reason) => {
+            Err(source) => {
+                let e = EngineError::Start {
+                    addr,
+                    source: Box::new(source),
+                };
                 crawl.state = CrawlState::Failed;
                 crawl.finished_at = Some(now_millis());
-                crawl.error = Some(format!("could not start discv5 on {addr}: {reason}"));
+                crawl.error = Some(e.to_string());
                 store.put_crawl(&crawl)?;
+                store.delete_book(id)?;
                 store.flush().await?;
-                return Err(EngineError::Bind { addr, reason });
+                return Err(e);
             }
         };
         let started = started.with_geolocator(self.inner.geo.clone());
         crawl.listen_addr = Some(started.local_addr().to_string());
         crawl.seed_addr = started.seed_addr().map(|a| a.to_string());
         crawl.local_enr = Some(started.local_enr().to_base64());
+        if continuous {
+            store.put_crawl_key(id, &secret)?;
+        }
         store.put_crawl(&crawl)?;
         store.flush().await?;
 
@@ -335,8 +395,12 @@ impl Engine {
             store.clone(),
             self.inner.metrics.clone(),
             tx,
-            cancel.clone(),
-            self.inner.config.persist_interval,
+            crawl::Launch {
+                cancel: cancel.clone(),
+                shutdown: self.inner.root.clone(),
+                persist_every: self.inner.config.persist_interval,
+                resumed,
+            },
         ));
         tracing::info!(crawl = id, addr = ?crawl.listen_addr, "crawl started");
         self.running().insert(
@@ -402,14 +466,21 @@ impl Engine {
         self.running().get(&id).map(|r| r.snapshot.clone())
     }
 
-    /// Forgets crawl tasks that have ended by themselves (ONESHOT done, limits hit).
-    pub fn reap(&self) {
-        self.running().retain(|_, r| !r.task.is_finished());
+    /// Forgets crawl tasks that have ended by themselves (ONESHOT done, limits hit, the
+    /// store failed); their final state is read from the store from then on. The
+    /// housekeeping task calls this every second. Returns how many were forgotten.
+    pub fn reap(&self) -> usize {
+        self.inner.crawls.reap()
     }
 
-    /// Stops every crawl (they end STOPPED) and waits for them to persist their state.
+    /// Stops every crawl (ONESHOT ones end STOPPED; CONTINUOUS ones stay RUNNING in the
+    /// store, with their address book, for the next start to resume), waits for the
+    /// engine's tasks to end (housekeeping, a resumption under way) and for the crawls to
+    /// persist their state, then writes the relay counts.
     pub async fn shutdown(&self) {
         self.inner.root.cancel();
+        self.inner.tasks.close();
+        self.inner.tasks.wait().await;
         let tasks: Vec<_> = self.running().drain().map(|(_, r)| r.task).collect();
         for t in tasks {
             let _ = t.await;

@@ -6,16 +6,27 @@
 //! relay connections. It serves Waku metadata (echoing the requester's cluster, as the
 //! dialer does), identify and ping, since nwaku checks all three on its peers. A dropped
 //! connection is replaced from the candidates the crawl offers.
+//!
+//! **Peers of unknown cluster.** On networks that relay on named pubsub topics
+//! (`/waku/2/default-waku/proto`) records carry no `rs` and peers may not answer metadata,
+//! so the crawl cannot tell a relay peer's cluster. Such peers are offered *on trial*
+//! ([`RelayMonitor::offer_on_trial`]): connected like the others, and kept only if, within
+//! [`TRIAL`], gossipsub announces that they subscribe to a monitored topic. A peer that
+//! does not is disconnected and not taken on trial again (the last [`MAX_REJECTED`] are
+//! remembered).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::Duration;
+
+use tokio::time::Instant;
 
 use futures::StreamExt;
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{gossipsub, identify, identity, ping, request_response, Multiaddr, PeerId};
 
-use super::dialer::tcp_transport;
+use super::error::SwarmError;
+use super::transport::build_swarm;
 use crate::engine::counter::MessageCounter;
 use crate::metrics::Metrics;
 use crate::model::now_millis;
@@ -30,6 +41,11 @@ struct RelayBehaviour {
     ping: ping::Behaviour,
     metadata: request_response::Behaviour<MetadataCodec>,
 }
+
+/// How long a peer on trial has to announce a monitored topic.
+pub const TRIAL: Duration = Duration::from_secs(10);
+/// Peers that failed their trial, remembered so they are not tried again.
+pub const MAX_REJECTED: usize = 4096;
 
 /// Relay monitor settings.
 #[derive(Clone, Debug)]
@@ -62,6 +78,15 @@ pub struct RelayMonitor {
     candidates: VecDeque<(PeerId, Vec<Multiaddr>)>,
     /// Peers ever offered, so a candidate is queued once until it drops.
     offered: HashMap<PeerId, Vec<Multiaddr>>,
+    /// Peers on trial (offered without a known cluster), with the end of their trial once
+    /// connected.
+    on_trial: HashMap<PeerId, Option<Instant>>,
+    /// Peers that failed their trial, oldest first.
+    rejected: VecDeque<PeerId>,
+    rejected_set: HashSet<PeerId>,
+    /// The hashes of the monitored topics.
+    topic_hashes: HashSet<gossipsub::TopicHash>,
+    tick: tokio::time::Interval,
     messages: u64,
 }
 
@@ -71,42 +96,47 @@ impl RelayMonitor {
         config: RelayConfig,
         counter: MessageCounter,
         metrics: Metrics,
-    ) -> Result<RelayMonitor, String> {
-        let dial_timeout = config.dial_timeout;
-        let agent = config.agent_version.clone();
-        let mut swarm =
-            libp2p::SwarmBuilder::with_existing_identity(identity::Keypair::generate_secp256k1())
-                .with_tokio()
-                .with_other_transport(|key| tcp_transport(key, dial_timeout))
-                .map_err(|e| e.to_string())?
-                .with_behaviour(|key| {
-                    Ok(RelayBehaviour {
-                        gossipsub: gossipsub_behaviour(true)?,
-                        identify: identify::Behaviour::new(
-                            identify::Config::new("peerscope/1".into(), key.public())
-                                .with_agent_version(agent)
-                                .with_push_listen_addr_updates(false),
-                        ),
-                        ping: ping::Behaviour::new(ping::Config::new()),
-                        metadata: request_response::Behaviour::new(
-                            [(
-                                metadata_protocol(),
-                                request_response::ProtocolSupport::Inbound,
-                            )],
-                            request_response::Config::default(),
-                        ),
-                    })
-                })
-                .map_err(|e| e.to_string())?
-                .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
-                .build();
+    ) -> Result<RelayMonitor, SwarmError> {
+        let key = identity::Keypair::generate_secp256k1();
+        let behaviour = RelayBehaviour {
+            gossipsub: gossipsub_behaviour(true).map_err(SwarmError::Gossipsub)?,
+            identify: identify::Behaviour::new(
+                identify::Config::new("peerscope/1".into(), key.public())
+                    .with_agent_version(config.agent_version.clone())
+                    .with_push_listen_addr_updates(false),
+            ),
+            ping: ping::Behaviour::new(ping::Config::new()),
+            metadata: request_response::Behaviour::new(
+                [(
+                    metadata_protocol(),
+                    request_response::ProtocolSupport::Inbound,
+                )],
+                request_response::Config::default(),
+            ),
+        };
+        let mut swarm = build_swarm(
+            &key,
+            behaviour,
+            config.dial_timeout,
+            Duration::from_secs(120),
+        )?;
         for t in &config.topics {
             swarm
                 .behaviour_mut()
                 .gossipsub
                 .subscribe(&gossipsub::IdentTopic::new(t.clone()))
-                .map_err(|e| format!("subscribing to {t}: {e}"))?;
+                .map_err(|source| SwarmError::Subscribe {
+                    topic: t.clone(),
+                    source,
+                })?;
         }
+        let topic_hashes = config
+            .topics
+            .iter()
+            .map(|t| gossipsub::IdentTopic::new(t.clone()).hash())
+            .collect();
+        let mut tick = tokio::time::interval(Duration::from_millis(500));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         Ok(RelayMonitor {
             swarm,
             config,
@@ -116,6 +146,11 @@ impl RelayMonitor {
             dialing: HashSet::new(),
             candidates: VecDeque::new(),
             offered: HashMap::new(),
+            on_trial: HashMap::new(),
+            rejected: VecDeque::new(),
+            rejected_set: HashSet::new(),
+            topic_hashes,
+            tick,
             messages: 0,
         })
     }
@@ -150,9 +185,53 @@ impl RelayMonitor {
         if self.offered.contains_key(&peer) {
             return;
         }
+        // Its cluster is known now: no trial.
+        self.on_trial.remove(&peer);
         self.offered.insert(peer, addrs.clone());
         self.candidates.push_back((peer, addrs));
         self.fill();
+    }
+
+    /// Offers a vetted relay peer whose cluster is unknown: connected when a slot is free,
+    /// and kept only if it announces a monitored topic within [`TRIAL`].
+    pub fn offer_on_trial(&mut self, peer: PeerId, addrs: Vec<Multiaddr>) {
+        if self.offered.contains_key(&peer) || self.rejected_set.contains(&peer) {
+            return;
+        }
+        self.on_trial.insert(peer, None);
+        self.offered.insert(peer, addrs.clone());
+        self.candidates.push_back((peer, addrs));
+        self.fill();
+    }
+
+    /// Peers on trial now (connected or waiting for a slot).
+    pub fn on_trial(&self) -> usize {
+        self.on_trial.len()
+    }
+
+    /// Ends the trials that ran out: those peers are disconnected and remembered.
+    fn end_trials(&mut self) -> bool {
+        let now = Instant::now();
+        let failed: Vec<PeerId> = self
+            .on_trial
+            .iter()
+            .filter(|(_, end)| end.is_some_and(|e| e <= now))
+            .map(|(p, _)| *p)
+            .collect();
+        for peer in &failed {
+            tracing::debug!(%peer, "relay peer of unknown cluster announced no monitored topic");
+            self.on_trial.remove(peer);
+            if self.rejected_set.insert(*peer) {
+                self.rejected.push_back(*peer);
+                if self.rejected.len() > MAX_REJECTED {
+                    if let Some(old) = self.rejected.pop_front() {
+                        self.rejected_set.remove(&old);
+                    }
+                }
+            }
+            let _ = self.swarm.disconnect_peer_id(*peer);
+        }
+        !failed.is_empty()
     }
 
     fn fill(&mut self) {
@@ -172,6 +251,7 @@ impl RelayMonitor {
             } else {
                 // Unusable now; it may be offered again after a later visit.
                 self.offered.remove(&peer);
+                self.on_trial.remove(&peer);
             }
         }
     }
@@ -179,9 +259,17 @@ impl RelayMonitor {
     /// Drives the swarm; returns when something worth reporting happened. Cancel-safe.
     pub async fn next(&mut self) -> RelayEvent {
         loop {
-            let ev = self.swarm.select_next_some().await;
-            if let Some(out) = self.on_swarm(ev) {
-                return out;
+            tokio::select! {
+                ev = self.swarm.select_next_some() => {
+                    if let Some(out) = self.on_swarm(ev) {
+                        return out;
+                    }
+                }
+                _ = self.tick.tick(), if !self.on_trial.is_empty() => {
+                    if self.end_trials() {
+                        return RelayEvent::Changed;
+                    }
+                }
             }
         }
     }
@@ -191,7 +279,18 @@ impl RelayMonitor {
             SwarmEvent::ConnectionEstablished { peer_id, .. } => {
                 self.dialing.remove(&peer_id);
                 self.connected.insert(peer_id);
+                if let Some(end) = self.on_trial.get_mut(&peer_id) {
+                    end.get_or_insert(Instant::now() + TRIAL);
+                }
                 Some(RelayEvent::Changed)
+            }
+            SwarmEvent::Behaviour(RelayBehaviourEvent::Gossipsub(
+                gossipsub::Event::Subscribed { peer_id, topic, .. },
+            )) => {
+                if self.topic_hashes.contains(&topic) && self.on_trial.remove(&peer_id).is_some() {
+                    tracing::debug!(%peer_id, %topic, "relay peer of unknown cluster kept");
+                }
+                None
             }
             SwarmEvent::OutgoingConnectionError {
                 peer_id: Some(peer),
@@ -199,6 +298,7 @@ impl RelayMonitor {
             } => {
                 self.dialing.remove(&peer);
                 self.offered.remove(&peer);
+                self.on_trial.remove(&peer);
                 self.fill();
                 Some(RelayEvent::Changed)
             }
@@ -210,6 +310,7 @@ impl RelayMonitor {
                 self.connected.remove(&peer_id);
                 // It may come back through a later visit.
                 self.offered.remove(&peer_id);
+                self.on_trial.remove(&peer_id);
                 self.fill();
                 Some(RelayEvent::Changed)
             }
@@ -220,15 +321,26 @@ impl RelayMonitor {
             })) => {
                 let pubsub = message.topic.as_str();
                 let decoded = decode_waku_message(&message.data);
-                self.counter.record_message(
-                    &message_id.0,
+                // Another crawl's monitor may have counted this message already.
+                let counted = self.counter.record_message(
                     pubsub,
+                    &message_id.0,
                     decoded.as_ref().map(|m| m.content_topic.as_str()),
                     message.data.len() as u64,
                     now_millis(),
                 );
                 self.messages += 1;
-                self.metrics.relay_message(pubsub);
+                if counted {
+                    self.metrics.relay_message(pubsub);
+                    self.metrics.relay_application_message(
+                        pubsub,
+                        decoded
+                            .as_ref()
+                            .map(|m| crate::model::messages::application_of(&m.content_topic)),
+                    );
+                } else {
+                    self.metrics.relay_duplicate();
+                }
                 // Observe, never forward, never penalise.
                 self.swarm
                     .behaviour_mut()

@@ -14,16 +14,23 @@
 //! Selection of whom to dial next is biased: when both new and known (vetted or failing)
 //! peers are due, a new one is taken with probability `new_bias_percent`.
 //!
+//! **Kept across restarts.** A book that tracks its changes ([`AddressBook::track_changes`])
+//! names the peers whose state changed since the last [`AddressBook::take_changed`]; their
+//! [`BookEntry`]s (wall-clock times) are what a CONTINUOUS crawl writes to the store, and
+//! [`AddressBook::restore_stored`] takes them back after a restart: bans and backoffs
+//! keep their wall-clock deadlines, and peers that fell due while the process was down are
+//! spread over `restart_spread` instead of being dialed at once.
+//!
 //! Everything is a pure function of the `now` passed in, so the policy is unit-tested with
 //! tokio's paused clock.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::Duration;
 
 use rand::Rng;
 use tokio::time::Instant;
 
-use crate::model::{ErrorClass, NodeId, PeerState};
+use crate::model::{BookEntry, ErrorClass, NodeId, PeerState, UnixMillis};
 
 /// Dial policy.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -91,6 +98,11 @@ pub struct AddressBook {
     due_known: BTreeSet<(Instant, NodeId)>,
     /// Banned peers by expiry.
     bans: BTreeSet<(Instant, NodeId)>,
+    /// Whether changes are tracked in `changed`.
+    track: bool,
+    /// Peers whose state changed since the last [`AddressBook::take_changed`] (a subset of
+    /// `entries`, so bounded by the book).
+    changed: HashSet<NodeId>,
 }
 
 impl AddressBook {
@@ -105,6 +117,71 @@ impl AddressBook {
     /// The policy in force.
     pub fn policy(&self) -> &Policy {
         &self.policy
+    }
+
+    /// From now on, remembers which peers' state changed (see
+    /// [`AddressBook::take_changed`]).
+    pub fn track_changes(&mut self) {
+        self.track = true;
+    }
+
+    /// The peers whose state changed (added, dialed, banned, unbanned, revived) since the
+    /// last call; empty unless [`AddressBook::track_changes`] was called.
+    pub fn take_changed(&mut self) -> Vec<NodeId> {
+        self.changed.drain().collect()
+    }
+
+    fn touch(&mut self, node: NodeId) {
+        if self.track {
+            self.changed.insert(node);
+        }
+    }
+
+    /// `node`'s entry in its stored form, its times converted to wall-clock by the pair
+    /// (`now`, `wall`) of the same moment. `None` for a peer not in the book.
+    pub fn stored(&self, node: &NodeId, now: Instant, wall: UnixMillis) -> Option<BookEntry> {
+        let to_wall = |t: Instant| -> UnixMillis {
+            if t >= now {
+                wall.saturating_add((t - now).as_millis() as u64)
+            } else {
+                wall.saturating_sub((now - t).as_millis() as u64)
+            }
+        };
+        let e = self.entries.get(node)?;
+        Some(BookEntry {
+            node_id: *node,
+            state: e.state,
+            attempts: e.attempts,
+            last_dial: e.last_dial.map(to_wall),
+            next_due: e.next_due.map(to_wall),
+            ban_until: e.ban_until.map(to_wall),
+            in_flight: e.in_flight,
+        })
+    }
+
+    /// Takes back a stored entry (see [`AddressBook::restore`]), its times converted back
+    /// by the pair (`now`, `wall`) of the same moment: a ban and a due time still ahead are
+    /// kept; a peer overdue, or stored while being dialed (its outcome unknown), is spread
+    /// over `restart_spread`; a ban that expired meanwhile ends within the spread too.
+    pub fn restore_stored<R: Rng>(
+        &mut self,
+        entry: &BookEntry,
+        now: Instant,
+        wall: UnixMillis,
+        rng: &mut R,
+    ) {
+        let until = match entry.state {
+            PeerState::Banned => entry.ban_until,
+            _ if entry.in_flight => None,
+            _ => entry.next_due,
+        };
+        let due_in = until.map(|t| Duration::from_millis(t.saturating_sub(wall)));
+        self.restore(entry.node_id, entry.state, entry.attempts, due_in, now, rng);
+        if let Some(e) = self.entries.get_mut(&entry.node_id) {
+            e.last_dial = entry
+                .last_dial
+                .and_then(|t| now.checked_sub(Duration::from_millis(wall.saturating_sub(t))));
+        }
     }
 
     /// Number of peers in the book.
@@ -174,6 +251,7 @@ impl AddressBook {
             },
         );
         self.set_due(node, Some(now));
+        self.touch(node);
         true
     }
 
@@ -187,6 +265,7 @@ impl AddressBook {
                     e.attempts = 0;
                 }
                 self.set_due(node, Some(now));
+                self.touch(node);
             }
         }
     }
@@ -257,6 +336,7 @@ impl AddressBook {
                 e.ban_until = None;
             }
             self.set_due(node, Some(now));
+            self.touch(node);
             out.push(node);
         }
         out
@@ -304,6 +384,35 @@ impl AddressBook {
         e.attempts = 0;
         let due = now + self.policy.min_redial;
         self.set_due(node, Some(due));
+        self.touch(node);
+    }
+
+    /// Bans a peer for the policy's ban duration for misbehaving after it connected (an
+    /// unsolicited, oversized or malformed address list; requests too often). A peer not in
+    /// the book is added banned. Returns `Banned`, or `None` when it already was.
+    pub fn ban(&mut self, node: NodeId, now: Instant) -> Transition {
+        if self
+            .entries
+            .get(&node)
+            .is_some_and(|e| e.state == PeerState::Banned)
+        {
+            return Transition::None;
+        }
+        self.unqueue(&node);
+        let until = now + self.policy.ban_duration;
+        let e = self.entries.entry(node).or_insert(Entry {
+            state: PeerState::New,
+            attempts: 0,
+            last_dial: None,
+            next_due: None,
+            ban_until: None,
+            in_flight: false,
+        });
+        e.state = PeerState::Banned;
+        e.ban_until = Some(until);
+        e.next_due = None;
+        self.bans.insert((until, node));
+        Transition::Banned
     }
 
     /// Records a failed dial. Returns the transition for the event log.
@@ -316,6 +425,9 @@ impl AddressBook {
     ) -> Transition {
         self.unqueue(&node);
         let policy = self.policy.clone();
+        if self.track && self.entries.contains_key(&node) {
+            self.changed.insert(node);
+        }
         let Some(e) = self.entries.get_mut(&node) else {
             return Transition::None;
         };
@@ -461,6 +573,27 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn misbehaving_peers_are_banned_once_and_the_ban_expires() {
+        let policy = Policy {
+            ban_duration: Duration::from_secs(30),
+            ..Policy::default()
+        };
+        let mut book = AddressBook::new(policy);
+        let mut rng = StdRng::seed_from_u64(8);
+        book.add(id(3), Instant::now());
+        assert_eq!(book.ban(id(3), Instant::now()), Transition::Banned);
+        assert_eq!(book.ban(id(3), Instant::now()), Transition::None);
+        // A stranger (e.g. an inbound requester) is added banned.
+        assert_eq!(book.ban(id(4), Instant::now()), Transition::Banned);
+        assert_eq!(book.get(&id(4)).unwrap().state, PeerState::Banned);
+        assert_eq!(book.next_due(Instant::now(), &mut rng), None);
+        tokio::time::advance(Duration::from_secs(30)).await;
+        let mut lifted = book.expire_bans(Instant::now());
+        lifted.sort();
+        assert_eq!(lifted, vec![id(3), id(4)]);
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn vetted_peers_wait_the_minimum_redial_interval() {
         let policy = Policy {
             min_redial: Duration::from_secs(30),
@@ -547,5 +680,160 @@ mod tests {
         let max = *per_second.iter().max().unwrap();
         // Uniform over 60 s is ~17 per second; far from 1000 at once.
         assert!(max <= 45, "a second saw {max} dials: {per_second:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn changes_are_named_once_until_taken_when_tracked() {
+        let mut rng = StdRng::seed_from_u64(8);
+        let mut untracked = AddressBook::new(Policy::default());
+        untracked.add(id(1), Instant::now());
+        assert!(untracked.take_changed().is_empty());
+
+        let mut book = AddressBook::new(Policy::default());
+        book.track_changes();
+        let now = Instant::now();
+        book.add(id(1), now);
+        book.add(id(2), now);
+        book.add(id(1), now);
+        let mut changed = book.take_changed();
+        changed.sort();
+        assert_eq!(changed, [id(1), id(2)]);
+        assert!(book.take_changed().is_empty());
+        // Picking a peer is not a change worth writing; its outcome is.
+        let picked = book.next_due(now, &mut rng).unwrap();
+        assert!(book.take_changed().is_empty());
+        book.on_failure(picked, ErrorClass::PeerIdMismatch, now, &mut rng);
+        assert_eq!(book.take_changed(), [picked]);
+        let other = book.next_due(now, &mut rng).unwrap();
+        book.on_success(other, now);
+        assert_eq!(book.take_changed(), [other]);
+        tokio::time::advance(book.policy().ban_duration).await;
+        assert_eq!(book.expire_bans(Instant::now()), [picked]);
+        assert_eq!(book.take_changed(), [picked]);
+    }
+
+    /// A book written before a restart and read back after it: bans and backoffs keep
+    /// their wall-clock deadlines, bad peers stay bad, and peers that fell due while the
+    /// process was down are spread over `restart_spread`.
+    #[tokio::test(start_paused = true)]
+    async fn a_stored_book_keeps_its_deadlines_and_spreads_the_overdue() {
+        let policy = Policy {
+            restart_spread: Duration::from_secs(60),
+            min_redial: Duration::from_secs(10),
+            // Known peers first, so the order of the picks below is fixed.
+            new_bias_percent: 0,
+            ..Policy::default()
+        };
+        let mut rng = StdRng::seed_from_u64(9);
+        let mut book = AddressBook::new(policy.clone());
+        let t0 = Instant::now();
+        // 1: banned; 2: failing twice; 3: bad; 4: vetted; 5..: new, never dialed.
+        for n in 1..=40 {
+            book.add(id(n), t0);
+        }
+        let outcomes = [
+            Some(ErrorClass::PeerIdMismatch),
+            Some(ErrorClass::Refused),
+            Some(ErrorClass::NoAddress),
+            None,
+        ];
+        for (n, outcome) in (1..).zip(outcomes) {
+            assert_eq!(book.next_due(t0, &mut rng), Some(id(n)));
+            match outcome {
+                Some(class) => {
+                    book.on_failure(id(n), class, t0, &mut rng);
+                }
+                None => book.on_success(id(n), t0),
+            }
+        }
+        tokio::time::advance(Duration::from_secs(3)).await;
+        let now = Instant::now();
+        assert_eq!(book.next_due(now, &mut rng), Some(id(2)));
+        book.on_failure(id(2), ErrorClass::Refused, now, &mut rng);
+        // `now` is `wall0` on the wall clock.
+        let wall0: UnixMillis = 1_700_000_000_000;
+        let stored: Vec<BookEntry> = (1..=40)
+            .map(|n| book.stored(&id(n), now, wall0).unwrap())
+            .collect();
+        assert_eq!(stored[0].state, PeerState::Banned);
+        assert_eq!(stored[0].ban_until, Some(wall0 + 3_600_000 - 3_000));
+        assert_eq!(
+            (stored[1].state, stored[1].attempts, stored[1].last_dial),
+            (PeerState::Failing, 2, Some(wall0))
+        );
+        let failing_due = stored[1].next_due.unwrap();
+        assert!((wall0 + 4_000..=wall0 + 6_000).contains(&failing_due));
+        assert_eq!(
+            (stored[2].state, stored[2].next_due),
+            (PeerState::Bad, None)
+        );
+        assert_eq!(stored[3].next_due, Some(wall0 + 7_000));
+        assert_eq!(stored[4].next_due, Some(wall0 - 3_000), "overdue");
+        assert!(stored.iter().all(|e| !e.in_flight));
+        // One being dialed when the book is written: restored as overdue, whenever it
+        // was due before.
+        let mut dialing = stored[3].clone();
+        dialing.in_flight = true;
+        dialing.node_id = id(41);
+        assert_eq!(book.stored(&id(99), now, wall0), None);
+
+        // The process was down 2 s; the new one has its own monotonic clock.
+        tokio::time::advance(Duration::from_secs(1_000)).await;
+        let t1 = Instant::now();
+        let wall1 = wall0 + 2_000;
+        let mut again = AddressBook::new(policy.clone());
+        for e in stored.iter().chain([&dialing]) {
+            again.restore_stored(e, t1, wall1, &mut rng);
+        }
+        let banned = again.get(&id(1)).unwrap();
+        assert_eq!(banned.state, PeerState::Banned);
+        assert_eq!(
+            banned.ban_until,
+            Some(t1 + Duration::from_millis(3_600_000 - 3_000 - 2_000))
+        );
+        let failing = again.get(&id(2)).unwrap();
+        assert_eq!((failing.state, failing.attempts), (PeerState::Failing, 2));
+        assert_eq!(failing.last_dial, Some(t1 - Duration::from_secs(2)));
+        assert_eq!(
+            failing.next_due,
+            Some(t1 + Duration::from_millis(failing_due - wall1))
+        );
+        assert_eq!(again.get(&id(3)).unwrap().next_due, None);
+        assert_eq!(
+            again.get(&id(4)).unwrap().next_due,
+            Some(t1 + Duration::from_secs(5))
+        );
+        assert_ne!(
+            again.get(&id(41)).unwrap().next_due,
+            Some(t1 + Duration::from_secs(5)),
+            "a dial in flight is not trusted to have rescheduled the peer"
+        );
+        // Nothing is restored as a change to write back.
+        assert!(again.take_changed().is_empty());
+
+        // A second at a time for the spread and a bit more: the new peers come spread
+        // out, the failing one at its deadline, the banned and the bad one never.
+        let mut first_dial: HashMap<NodeId, Duration> = HashMap::new();
+        for _ in 0..=70 {
+            let now = Instant::now();
+            while let Some(node) = again.next_due(now, &mut rng) {
+                first_dial.entry(node).or_insert(now - t1);
+                again.on_success(node, now);
+            }
+            tokio::time::advance(Duration::from_secs(1)).await;
+        }
+        assert!(!first_dial.contains_key(&id(1)) && !first_dial.contains_key(&id(3)));
+        let at = |n: u8| first_dial[&id(n)];
+        assert!(at(2) >= Duration::from_millis(failing_due - wall1));
+        assert_eq!(at(4), Duration::from_secs(5));
+        assert!(at(41) <= policy.restart_spread);
+        let new: Vec<Duration> = (5..=40).map(at).collect();
+        assert!(new.iter().all(|d| *d <= policy.restart_spread));
+        let early = new.iter().filter(|d| **d < Duration::from_secs(10)).count();
+        assert!(
+            early <= 15,
+            "{early} of {} in the first 10 s: {new:?}",
+            new.len()
+        );
     }
 }

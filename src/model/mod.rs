@@ -3,7 +3,11 @@
 //! Nothing here knows about protobuf, tonic, sled or discv5: the API converts these to and
 //! from `peerscope.v1` messages, the store serializes them, the engine produces them.
 
+pub mod book;
 pub mod messages;
+pub mod scope;
+
+pub use book::BookEntry;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
@@ -42,24 +46,169 @@ pub fn parse_node_id(text: &str) -> Option<NodeId> {
     bytes.try_into().ok()
 }
 
+/// The discv5 protocol id of Waku networks ([`WAKU_PROTOCOL_ID`]); older nwaku releases
+/// speak discv5 with Ethereum's `discv5` instead (see [`Profile::Waku`]).
+pub const WAKU_PROTOCOL_ID: [u8; 6] = *b"d5waku";
+
+fn waku_protocol_id() -> [u8; 6] {
+    WAKU_PROTOCOL_ID
+}
+
 /// The network a crawl speaks to; it decides the discv5 protocol id.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Profile {
-    /// Waku: protocol id `d5waku`.
-    Waku { cluster_id: u16, shards: Vec<u16> },
+    /// Waku: protocol id `d5waku` by default; `protocol_id` overrides it for networks of
+    /// older nwaku releases, which speak discv5 with `discv5`.
+    Waku {
+        cluster_id: u16,
+        shards: Vec<u16>,
+        #[serde(default = "waku_protocol_id")]
+        protocol_id: [u8; 6],
+    },
     /// Ethereum consensus layer: protocol id `discv5`.
     Ethereum,
     /// Any discv5 network with the given 6-byte protocol id.
     Custom { protocol_id: [u8; 6] },
+    /// A CometBFT / Tendermint chain, crawled over PEX on the Tendermint P2P stack (no
+    /// discv5): see [`crate::engine::cometbft`].
+    CometBft(Box<CometBftSettings>),
 }
 
 impl Profile {
     /// The discv5 static-header protocol id of this network.
     pub fn protocol_id(&self) -> [u8; 6] {
         match self {
-            Profile::Waku { .. } => *b"d5waku",
+            Profile::Waku { protocol_id, .. } => *protocol_id,
             Profile::Ethereum => *b"discv5",
             Profile::Custom { protocol_id } => *protocol_id,
+            // Not a discv5 network: the value is never used on the wire.
+            Profile::CometBft(_) => *b"cmtbft",
+        }
+    }
+
+    /// The CometBFT settings, for a CometBFT crawl.
+    pub fn cometbft(&self) -> Option<&CometBftSettings> {
+        match self {
+            Profile::CometBft(c) => Some(c),
+            _ => None,
+        }
+    }
+}
+
+/// Default pause between two crawl passes of a CometBFT crawl (the PEX seed's
+/// `crawlPeerPeriod`).
+pub const DEFAULT_COMET_CRAWL_INTERVAL: Duration = Duration::from_secs(30);
+/// Default minimum time between two crawls of one CometBFT peer (`minTimeBetweenCrawls`).
+pub const DEFAULT_COMET_MIN_RECRAWL: Duration = Duration::from_secs(120);
+/// Default consecutive failed dials after which a CometBFT peer is given up on
+/// (`maxAttemptsToDial`; with the 2^n s backoff the last one comes ~18 h after the first).
+pub const DEFAULT_COMET_MAX_ATTEMPTS: u32 = 16;
+/// Default ban of a CometBFT peer that misbehaves (`defaultBanTime`).
+pub const DEFAULT_COMET_BAN: Duration = Duration::from_secs(24 * 3600);
+/// Default chance, in percent, of dialing a new peer over a known one when both are due,
+/// and the share of "new" peers in a seed answer (`biasToSelectNewPeers`).
+pub const DEFAULT_COMET_NEW_BIAS: u8 = 30;
+/// Default bound on the exchange after a TCP connect: SecretConnection handshake, NodeInfo
+/// and the PEX answer. The crawler disconnects as soon as it has the answer.
+pub const DEFAULT_COMET_EXCHANGE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default time a CometBFT seed waits for an inbound peer's request before it disconnects
+/// (the seed answers once and disconnects at once after that).
+pub const DEFAULT_COMET_SEED_IDLE: Duration = Duration::from_secs(30);
+/// Default minimum time between two PEX requests of one peer to the seed (CometBFT's
+/// `ensurePeersPeriod / 3`); a faster repeat is refused and the peer banned.
+pub const DEFAULT_COMET_REQUEST_INTERVAL: Duration = Duration::from_secs(10);
+/// Default cap on the addresses of one seed answer (`maxGetSelection`).
+pub const DEFAULT_COMET_MAX_REPLY: u32 = 250;
+/// Default cap on inbound connections served at once by a CometBFT seed.
+pub const DEFAULT_COMET_MAX_INBOUND: u32 = 64;
+
+/// A CometBFT crawl: which chain, where to start, and the PEX seed/crawler policy. Every
+/// duration and count defaults to the CometBFT PEX reactor's seed-mode constant of the same
+/// role (see the `DEFAULT_COMET_*` constants).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CometBftSettings {
+    /// The chain id (`NodeInfo.network`) the crawl announces and vets peers of; peers of
+    /// another network are stored and labelled with theirs, never vetted.
+    pub chain_id: String,
+    /// Where to start: `id@ip:port` addresses (validated).
+    pub peers: Vec<String>,
+    /// A crawl pass (re-dialing the peers that are due) runs this often.
+    pub crawl_interval: Duration,
+    /// A peer is not crawled again sooner than this.
+    pub min_recrawl: Duration,
+    /// Consecutive failed dials before a peer is given up on; the n-th failure waits
+    /// 2^n s plus jitter.
+    pub max_dial_attempts: u32,
+    /// How long a ban lasts (unsolicited or oversized address lists, malformed lists,
+    /// requests too often, a key that is not the address's id).
+    pub ban_duration: Duration,
+    /// Percent of new peers (see [`DEFAULT_COMET_NEW_BIAS`]).
+    pub new_bias_percent: u8,
+    /// Bound on handshake + NodeInfo + PEX answer after the TCP connect.
+    pub exchange_timeout: Duration,
+    /// Most addresses accepted in one PEX answer; a longer list is oversized (ban).
+    pub max_addrs: u32,
+    /// `protocol_version.block` announced (peers on another block protocol drop us).
+    pub block_version: u64,
+    /// `protocol_version.p2p` announced.
+    pub p2p_version: u64,
+    /// The moniker announced.
+    pub moniker: String,
+    /// Seed mode: accept inbound connections and answer PEX requests; `None` = off.
+    pub seed: Option<CometSeedSettings>,
+}
+
+impl Default for CometBftSettings {
+    fn default() -> Self {
+        CometBftSettings {
+            chain_id: String::new(),
+            peers: Vec::new(),
+            crawl_interval: DEFAULT_COMET_CRAWL_INTERVAL,
+            min_recrawl: DEFAULT_COMET_MIN_RECRAWL,
+            max_dial_attempts: DEFAULT_COMET_MAX_ATTEMPTS,
+            ban_duration: DEFAULT_COMET_BAN,
+            new_bias_percent: DEFAULT_COMET_NEW_BIAS,
+            exchange_timeout: DEFAULT_COMET_EXCHANGE_TIMEOUT,
+            max_addrs: crate::protocol::cometbft::pex::MAX_GET_SELECTION as u32,
+            block_version: crate::protocol::cometbft::node_info::BLOCK_PROTOCOL,
+            p2p_version: crate::protocol::cometbft::node_info::P2P_PROTOCOL,
+            moniker: "peerscope".into(),
+            seed: None,
+        }
+    }
+}
+
+/// CometBFT seed mode.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CometSeedSettings {
+    /// TCP address to listen on (port 0 picks one); `None` = the IP of the server's default
+    /// crawl address, port 0.
+    pub listen_addr: Option<SocketAddr>,
+    /// The address announced in `NodeInfo.listen_addr`; `None` = the bound address (which
+    /// must then not be unspecified).
+    pub external_addr: Option<SocketAddr>,
+    /// Minimum time between two requests of one peer; a faster repeat is refused and the
+    /// peer banned for `ban_duration`.
+    pub request_interval: Duration,
+    /// Most addresses in one answer.
+    pub max_reply: u32,
+    /// Inbound connections served at once; more are closed on accept.
+    pub max_inbound: u32,
+    /// How long an inbound peer may stay connected without asking.
+    pub idle_timeout: Duration,
+}
+
+impl Default for CometSeedSettings {
+    fn default() -> Self {
+        CometSeedSettings {
+            listen_addr: None,
+            external_addr: None,
+            request_interval: DEFAULT_COMET_REQUEST_INTERVAL,
+            max_reply: DEFAULT_COMET_MAX_REPLY,
+            max_inbound: DEFAULT_COMET_MAX_INBOUND,
+            idle_timeout: DEFAULT_COMET_SEED_IDLE,
         }
     }
 }
@@ -103,6 +252,24 @@ pub const DEFAULT_FIND_NODE_DISTANCES: u32 = 17;
 pub const DEFAULT_RANDOM_LOOKUPS: u32 = 8;
 /// Default pause between two rounds of a continuous crawl.
 pub const DEFAULT_RECRAWL_INTERVAL: Duration = Duration::from_secs(300);
+/// Default cap on the distinct nodes one crawl keeps track of (`limits.max_peers`).
+///
+/// Records of further nodes are dropped and counted. Public discv5 networks hold a few
+/// thousand (Waku) to a few tens of thousands (Ethereum) nodes; at about 2 KiB of crawl
+/// state per node the cap bounds a crawl near 100 MiB however many records strangers send.
+pub const DEFAULT_MAX_PEERS: u64 = 50_000;
+/// Largest `limits.max_peers` accepted.
+pub const MAX_MAX_PEERS: u64 = 10_000_000;
+/// Default budget of new nodes one responder may introduce per round
+/// (`limits.max_new_per_responder`).
+///
+/// The walk asks a node 18 FINDNODE questions a round (a probe and 17 distances), each
+/// answered with at most 16 records, and a peer-exchange answer holds at most 60: an honest
+/// node cannot introduce more than about 350 nodes a round, so the budget never drops what
+/// an honest node says. It bounds what one responder (a node answering FINDNODE, a peer
+/// answering peer exchange, or discv5's random lookups together) can add to the crawl's
+/// state per round; new records over it are dropped and counted.
+pub const DEFAULT_MAX_NEW_PER_RESPONDER: u32 = 512;
 
 /// Default dials in flight per crawl.
 pub const DEFAULT_DIAL_CONCURRENCY: u32 = 32;
@@ -190,6 +357,21 @@ pub struct SeedSettings {
     pub advertise_ip: Option<std::net::IpAddr>,
     /// One answer per requester per interval; faster repeats get status 429.
     pub requester_interval: Duration,
+    /// Requests answered per IP address per `requester_interval`, whatever peer ids they
+    /// come from (a peer id is free to mint); the rest get status 429.
+    #[serde(default = "default_seed_requests_per_ip")]
+    pub requests_per_ip: u32,
+}
+
+/// Default requests answered per IP per requester interval in seed mode.
+pub const DEFAULT_SEED_REQUESTS_PER_IP: u32 = 8;
+
+fn default_seed_requests_per_ip() -> u32 {
+    DEFAULT_SEED_REQUESTS_PER_IP
+}
+
+fn default_max_new_per_responder() -> u32 {
+    DEFAULT_MAX_NEW_PER_RESPONDER
 }
 
 /// Effective settings of one crawl (defaults already applied and validated).
@@ -200,6 +382,8 @@ pub struct CrawlSettings {
     pub find_node_distances: u32,
     pub random_lookups: u32,
     pub recrawl_interval: Duration,
+    /// Most distinct nodes the crawl keeps track of; `None` (crawls stored before the cap
+    /// existed) means [`DEFAULT_MAX_PEERS`].
     pub max_peers: Option<u64>,
     pub max_duration: Option<Duration>,
     #[serde(default)]
@@ -208,6 +392,21 @@ pub struct CrawlSettings {
     pub relay: RelaySettings,
     #[serde(default)]
     pub peer_exchange: PeerExchangeSettings,
+    /// New nodes one responder may introduce per round (see
+    /// [`DEFAULT_MAX_NEW_PER_RESPONDER`]).
+    #[serde(default = "default_max_new_per_responder")]
+    pub max_new_per_responder: u32,
+    /// An explicit address scope: only addresses inside these networks are contacted.
+    /// Empty: the scope of the bootstrap records (see [`scope`]).
+    #[serde(default)]
+    pub allowed_cidrs: Vec<ipnet::IpNet>,
+}
+
+impl CrawlSettings {
+    /// The cap on known nodes.
+    pub fn max_peers(&self) -> u64 {
+        self.max_peers.unwrap_or(DEFAULT_MAX_PEERS)
+    }
 }
 
 impl Default for CrawlSettings {
@@ -218,11 +417,13 @@ impl Default for CrawlSettings {
             find_node_distances: DEFAULT_FIND_NODE_DISTANCES,
             random_lookups: DEFAULT_RANDOM_LOOKUPS,
             recrawl_interval: DEFAULT_RECRAWL_INTERVAL,
-            max_peers: None,
+            max_peers: Some(DEFAULT_MAX_PEERS),
             max_duration: None,
             dial: DialSettings::default(),
             relay: RelaySettings::default(),
             peer_exchange: PeerExchangeSettings::default(),
+            max_new_per_responder: DEFAULT_MAX_NEW_PER_RESPONDER,
+            allowed_cidrs: Vec::new(),
         }
     }
 }
@@ -246,6 +447,30 @@ pub struct CrawlSpec {
     pub settings: CrawlSettings,
     /// UDP address to bind; `None` uses the server's default.
     pub listen_addr: Option<SocketAddr>,
+}
+
+impl CrawlSpec {
+    /// The addresses this crawl may contact: the explicit allow-list when there is one,
+    /// otherwise the scope of its bootstrap records (given and from DNS trees, which
+    /// [`crate::engine::Engine::start_crawl`] adds to `bootstrap_enrs` before the crawl
+    /// runs). Records that do not parse add nothing.
+    pub fn address_scope(&self) -> scope::AddressScope {
+        if !self.settings.allowed_cidrs.is_empty() {
+            return scope::AddressScope::allow(self.settings.allowed_cidrs.clone());
+        }
+        let ips = self
+            .bootstrap_enrs
+            .iter()
+            .filter_map(|t| crate::protocol::enr::parse_enr(t).ok())
+            .flat_map(|e| {
+                [
+                    e.ip4().map(std::net::IpAddr::V4),
+                    e.ip6().map(std::net::IpAddr::V6),
+                ]
+            })
+            .flatten();
+        scope::AddressScope::of_bootstrap(ips)
+    }
 }
 
 /// Progress counters of a crawl. See `CrawlProgress` in the proto for each meaning.
@@ -276,6 +501,22 @@ pub struct CrawlProgress {
     pub px_enrs: u64,
     pub px_served: u64,
     pub px_refused: u64,
+    /// CometBFT: addresses in PEX answers that were dropped (undialable, out of scope,
+    /// duplicates, the crawler itself).
+    pub invalid_addrs: u64,
+    /// CometBFT: peers banned by this crawl.
+    pub banned: u64,
+    /// Seed mode: refused requests not written to the event log (sampled out).
+    pub px_refused_unlogged: u64,
+    /// Seed mode: inbound connections refused (too many, or too many from one address).
+    pub px_connections_refused: u64,
+    /// Records of new nodes dropped: the crawl knew `max_peers` nodes already.
+    pub dropped_over_cap: u64,
+    /// Records of new nodes dropped: their responder had used its budget for the round.
+    pub dropped_over_budget: u64,
+    /// Nodes whose record names an address outside the crawl's address scope: stored,
+    /// never contacted.
+    pub out_of_scope: u64,
     /// ONESHOT only, while running: estimated time until the crawl finishes, from the work
     /// known to remain and the recent throughput; `None` when it cannot be estimated yet.
     pub estimated_remaining_ms: Option<u64>,
@@ -315,8 +556,11 @@ pub struct PeerRecord {
     pub enr: DecodedEnr,
     pub first_seen: UnixMillis,
     pub last_seen: UnixMillis,
+    /// The newest crawls that saw it, at most [`CRAWLS_PER_PEER`](crate::store::CRAWLS_PER_PEER)
+    /// (the store's `crawl_peers` index knows every crawl that saw it).
     pub crawls: BTreeSet<CrawlId>,
-    /// Distinct ENR seq values stored for this node.
+    /// Distinct ENR seq values seen for this node (its history keeps the newest
+    /// [`ENR_HISTORY_PER_NODE`](crate::store::ENR_HISTORY_PER_NODE)).
     pub enr_versions: u32,
     /// What dialing learned; empty until the first dial.
     #[serde(default)]
@@ -341,8 +585,10 @@ pub enum SourceKind {
     Dns,
     /// discv5 (FINDNODE answers, lookups, sessions).
     Discv5,
-    /// A Waku peer-exchange answer.
+    /// A Waku peer-exchange answer, or a CometBFT PEX answer.
     PeerExchange,
+    /// The peer connected to a CometBFT seed and announced its listen address.
+    Inbound,
 }
 
 impl SourceKind {
@@ -353,6 +599,7 @@ impl SourceKind {
             SourceKind::Dns => "dns",
             SourceKind::Discv5 => "discv5",
             SourceKind::PeerExchange => "peer_exchange",
+            SourceKind::Inbound => "inbound",
         }
     }
 }
@@ -440,11 +687,14 @@ pub enum PeerEventKind {
     PeerExchange,
     /// Seed mode: the peer asked us for records; `detail` says what it was answered.
     PeerExchangeServed,
+    /// The crawl resumed after the server restarted; `node_id` is the crawl's own discv5
+    /// node id and `detail` says what its address book restored.
+    Resumed,
 }
 
 impl PeerEventKind {
     /// Every kind.
-    pub const ALL: [PeerEventKind; 13] = [
+    pub const ALL: [PeerEventKind; 14] = [
         PeerEventKind::Discovered,
         PeerEventKind::EnrUpdated,
         PeerEventKind::Connected,
@@ -458,6 +708,7 @@ impl PeerEventKind {
         PeerEventKind::PeerDown,
         PeerEventKind::PeerExchange,
         PeerEventKind::PeerExchangeServed,
+        PeerEventKind::Resumed,
     ];
 }
 
@@ -505,6 +756,8 @@ pub struct PeerFilter {
     /// Only peers geolocated in this country (name or ISO code, case-insensitive) or with
     /// this non-public kind ("loopback", "private"…).
     pub country: Option<String>,
+    /// CometBFT: only peers whose NodeInfo names this network (chain id).
+    pub chain_id: Option<String>,
 }
 
 impl PeerFilter {
@@ -541,11 +794,6 @@ impl PeerFilter {
                 return false;
             }
         }
-        if let Some(crawl) = self.crawl_id {
-            if !peer.crawls.contains(&crawl) {
-                return false;
-            }
-        }
         let id = peer.dial.identify.as_ref();
         if let Some(p) = &self.protocol {
             if id.is_none_or(|i| !i.protocols.contains(p)) {
@@ -559,6 +807,16 @@ impl PeerFilter {
         }
         if let Some(r) = self.reachable {
             if peer.dial.reachable != Some(r) {
+                return false;
+            }
+        }
+        if let Some(chain) = &self.chain_id {
+            if peer
+                .dial
+                .node_info
+                .as_ref()
+                .is_none_or(|i| &i.network != chain)
+            {
                 return false;
             }
         }
@@ -612,7 +870,9 @@ pub struct NetworkStats {
     pub by_protocol: BTreeMap<String, u64>,
     /// Peers per agent version from identify.
     pub by_agent: BTreeMap<String, u64>,
-    /// Peers per class of their last dial failure (unreachable peers only).
+    /// Peers per class of their last dial failure (unreachable peers only), and under
+    /// `out_of_scope` the peers never dialed because their address is outside a crawl's
+    /// address scope.
     pub by_error_class: BTreeMap<String, u64>,
     /// Peers per (cluster, shard) as their metadata answer reports.
     pub by_metadata_shard: BTreeMap<(u32, u32), u64>,
@@ -625,6 +885,16 @@ pub struct NetworkStats {
     pub by_country: BTreeMap<String, u64>,
     /// Peers per source kind (a peer counts once under each kind it was learned from).
     pub by_source: BTreeMap<String, u64>,
+    /// CometBFT: peers per network (chain id) of their NodeInfo.
+    pub by_chain_id: BTreeMap<String, u64>,
+    /// CometBFT: peers per software version of their NodeInfo.
+    pub by_software_version: BTreeMap<String, u64>,
+    /// CometBFT: peers per P2P protocol version.
+    pub by_p2p_version: BTreeMap<u64, u64>,
+    /// CometBFT: peers per block protocol version.
+    pub by_block_version: BTreeMap<u64, u64>,
+    /// CometBFT: reachable peers (last dial connected) per chain id.
+    pub reachable_by_chain_id: BTreeMap<String, u64>,
 }
 
 impl NetworkStats {
@@ -646,7 +916,9 @@ impl NetworkStats {
                 *self.by_shard.entry((s.cluster, *shard)).or_default() += 1;
             }
         }
-        let kind = if enr.waku2.is_some() || enr.shards.is_some() {
+        let kind = if peer.dial.node_info.is_some() || !enr.text.starts_with("enr:") {
+            "cometbft"
+        } else if enr.waku2.is_some() || enr.shards.is_some() {
             "waku"
         } else if enr.eth2.is_some() {
             "eth2"
@@ -677,7 +949,15 @@ impl NetworkStats {
                     .entry(class.as_str().to_string())
                     .or_default() += 1;
             }
-            None => self.not_dialed += 1,
+            None => {
+                self.not_dialed += 1;
+                if dial.last_error_class == Some(ErrorClass::OutOfScope) {
+                    *self
+                        .by_error_class
+                        .entry(ErrorClass::OutOfScope.as_str().to_string())
+                        .or_default() += 1;
+                }
+            }
         }
         if let Some(g) = &peer.geo {
             *self
@@ -690,6 +970,21 @@ impl NetworkStats {
                 *self.by_protocol.entry(p.clone()).or_default() += 1;
             }
             *self.by_agent.entry(id.agent_version.clone()).or_default() += 1;
+        }
+        if let Some(info) = &dial.node_info {
+            *self.by_chain_id.entry(info.network.clone()).or_default() += 1;
+            *self
+                .by_software_version
+                .entry(info.version.clone())
+                .or_default() += 1;
+            *self.by_p2p_version.entry(info.p2p_version).or_default() += 1;
+            *self.by_block_version.entry(info.block_version).or_default() += 1;
+            if dial.reachable == Some(true) {
+                *self
+                    .reachable_by_chain_id
+                    .entry(info.network.clone())
+                    .or_default() += 1;
+            }
         }
         if let Some(MetadataInfo {
             cluster_id: Some(c),
@@ -729,11 +1024,22 @@ pub enum ErrorClass {
     /// TCP connected, but the multistream/Noise/Yamux handshake did not finish in time (a
     /// peer that accepts and never speaks, or stalls mid-handshake).
     HandshakeTimeout,
+    /// CometBFT: the SecretConnection handshake failed (bad key exchange or signature, a
+    /// peer that closed during it).
+    SecretConnection,
+    /// CometBFT: the NodeInfo is invalid, undecodable, or claims another id than the key
+    /// that authenticated the connection.
+    NodeInfoMismatch,
+    /// CometBFT: the peer is on another network (chain id); its NodeInfo is kept.
+    WrongNetwork,
+    /// Never contacted: the record names an address outside the crawl's address scope
+    /// (see [`scope`]).
+    OutOfScope,
 }
 
 impl ErrorClass {
     /// Every class, for stats and tests.
-    pub const ALL: [ErrorClass; 11] = [
+    pub const ALL: [ErrorClass; 15] = [
         ErrorClass::Timeout,
         ErrorClass::Refused,
         ErrorClass::Unreachable,
@@ -745,6 +1051,10 @@ impl ErrorClass {
         ErrorClass::Canceled,
         ErrorClass::Other,
         ErrorClass::HandshakeTimeout,
+        ErrorClass::SecretConnection,
+        ErrorClass::NodeInfoMismatch,
+        ErrorClass::WrongNetwork,
+        ErrorClass::OutOfScope,
     ];
 
     /// The lowercase name used in the API and metrics.
@@ -761,15 +1071,25 @@ impl ErrorClass {
             ErrorClass::Canceled => "canceled",
             ErrorClass::Other => "other",
             ErrorClass::HandshakeTimeout => "handshake_timeout",
+            ErrorClass::SecretConnection => "secret_connection",
+            ErrorClass::NodeInfoMismatch => "node_info_mismatch",
+            ErrorClass::WrongNetwork => "wrong_network",
+            ErrorClass::OutOfScope => "out_of_scope",
         }
     }
 
-    /// Whether trying again later can help. A missing address or a key mismatch will not
-    /// change until the ENR does; a wrong cluster will not change at all.
+    /// Whether trying again later can help. A missing address, a key mismatch or an
+    /// address out of scope will not change until the ENR does; a wrong cluster will not
+    /// change at all.
     pub fn retryable(self) -> bool {
         !matches!(
             self,
-            ErrorClass::NoAddress | ErrorClass::PeerIdMismatch | ErrorClass::WrongCluster
+            ErrorClass::NoAddress
+                | ErrorClass::PeerIdMismatch
+                | ErrorClass::WrongCluster
+                | ErrorClass::NodeInfoMismatch
+                | ErrorClass::WrongNetwork
+                | ErrorClass::OutOfScope
         )
     }
 }
@@ -941,6 +1261,10 @@ pub struct VisitReport {
     /// Why metadata is missing: not supported, no answer, undecodable.
     pub metadata_error: Option<String>,
     pub rtt_us: Option<u64>,
+    /// CometBFT: the NodeInfo the peer sent (also when the visit failed after it, e.g. on
+    /// another network).
+    #[serde(default)]
+    pub node_info: Option<Box<crate::protocol::cometbft::node_info::NodeInfo>>,
 }
 
 impl VisitReport {
@@ -954,6 +1278,9 @@ impl VisitReport {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DialInfo {
     pub identify: Option<IdentifyInfo>,
+    /// CometBFT: the newest NodeInfo the peer sent.
+    #[serde(default)]
+    pub node_info: Option<crate::protocol::cometbft::node_info::NodeInfo>,
     pub metadata: Option<MetadataInfo>,
     pub metadata_error: Option<String>,
     pub rtt_last_us: Option<u64>,

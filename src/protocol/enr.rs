@@ -255,6 +255,12 @@ pub fn peer_id_of(enr: &Enr) -> Result<PeerId, RecordError> {
     Ok(PeerId::from_public_key(&public))
 }
 
+/// Whether `text` is a libp2p peer id in its text form (`16Uiu2HAm…`, `12D3KooW…`).
+/// Base58 decoding is quadratic in the length: callers bound the length first.
+pub fn is_peer_id(text: &str) -> bool {
+    text.parse::<PeerId>().is_ok()
+}
+
 /// Waku capability bitfield (`waku2` key). Bit 0 (least significant) is
 /// relay, then store, filter, lightpush, sync and mix.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]

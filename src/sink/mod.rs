@@ -405,18 +405,22 @@ impl Sink {
         }
     }
 
-    /// Exports what is still waiting (when connected) and stops, within `limit`. Call it
-    /// after the crawls have stopped, so that their last writes go out too.
-    pub async fn finish(&self, limit: Duration) {
+    /// Exports what is still waiting (when connected) and stops, within `limit`; returns
+    /// whether it stopped in time. Call it after the crawls have stopped, so that their
+    /// last writes go out too.
+    pub async fn finish(&self, limit: Duration) -> bool {
         self.stop.cancel();
         let task = self.task.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let mut in_time = true;
         if let Some(mut task) = task {
             if tokio::time::timeout(limit, &mut task).await.is_err() {
                 tracing::warn!(?limit, "sink did not finish its last export in time");
                 task.abort();
+                in_time = false;
             }
         }
         self.shared.store.set_message_log(false);
+        in_time
     }
 }
 

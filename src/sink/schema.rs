@@ -29,6 +29,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "fleet views",
         sql: include_str!("migrations/0002_fleet_views.sql"),
     },
+    Migration {
+        version: 3,
+        name: "cometbft",
+        sql: include_str!("migrations/0003_cometbft.sql"),
+    },
 ];
 
 /// The schema version this build writes.

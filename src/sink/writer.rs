@@ -60,6 +60,7 @@ const CRAWLS: Table = Table {
         ("labels", Type::JSONB),
         ("settings", Type::JSONB),
         ("progress", Type::JSONB),
+        ("chain_id", Type::TEXT),
     ],
     key: &["vantage", "crawl_id"],
     on_conflict: OnConflict::Update,
@@ -119,6 +120,8 @@ const PEERS: Table = Table {
         ("isp", Type::TEXT),
         ("org", Type::TEXT),
         ("geo_private", Type::BOOL),
+        ("node_info", Type::JSONB),
+        ("chain_id", Type::TEXT),
     ],
     key: &["vantage", "node_id"],
     on_conflict: OnConflict::Update,
@@ -154,6 +157,7 @@ const VISITS: Table = Table {
         ("metadata_cluster_id", Type::INT4),
         ("metadata_shards", Type::INT4_ARRAY),
         ("metadata_error", Type::TEXT),
+        ("node_info", Type::JSONB),
     ],
     key: &["vantage", "node_id", "started", "crawl_id"],
     on_conflict: OnConflict::Nothing,
@@ -333,6 +337,7 @@ fn event_kind(k: PeerEventKind) -> &'static str {
         PeerEventKind::PeerDown => "peer_down",
         PeerEventKind::PeerExchange => "peer_exchange",
         PeerEventKind::PeerExchangeServed => "peer_exchange_served",
+        PeerEventKind::Resumed => "resumed",
     }
 }
 
@@ -347,10 +352,11 @@ fn crawl_state(s: CrawlState) -> &'static str {
 }
 
 fn crawl_row(vantage: &str, c: &Crawl) -> Row {
-    let (network, cluster) = match &c.spec.profile {
-        Profile::Waku { cluster_id, .. } => ("waku", Some(i32::from(*cluster_id))),
-        Profile::Ethereum => ("ethereum", None),
-        Profile::Custom { .. } => ("custom", None),
+    let (network, cluster, chain) = match &c.spec.profile {
+        Profile::Waku { cluster_id, .. } => ("waku", Some(i32::from(*cluster_id)), None),
+        Profile::Ethereum => ("ethereum", None, None),
+        Profile::Custom { .. } => ("custom", None, None),
+        Profile::CometBft(s) => ("cometbft", None, Some(text(&s.chain_id))),
     };
     let mode = match c.spec.mode {
         CrawlMode::Oneshot => "oneshot",
@@ -375,6 +381,7 @@ fn crawl_row(vantage: &str, c: &Crawl) -> Row {
         v(to_json(&c.spec.labels)),
         v(to_json(&c.spec.settings)),
         v(to_json(p)),
+        v(chain),
     ]
 }
 
@@ -445,6 +452,8 @@ fn peer_row(vantage: &str, p: &PeerRecord) -> Row {
         geo_text(|g| &g.isp),
         geo_text(|g| &g.org),
         v(geo.map(|g| g.private)),
+        v(d.node_info.as_ref().map(to_json)),
+        v(d.node_info.as_ref().map(|i| text(&i.network))),
     ]
 }
 
@@ -476,6 +485,7 @@ fn visit_row(vantage: &str, r: &VisitReport) -> Row {
         v(md.and_then(|m| m.cluster_id).map(|c| c as i32)),
         v(md.map(|m| m.shards.iter().map(|&s| s as i32).collect::<Vec<_>>())),
         opt_text(&r.metadata_error),
+        v(r.node_info.as_deref().map(to_json)),
     ]
 }
 
@@ -810,6 +820,7 @@ mod tests {
             metadata: None,
             metadata_error: None,
             rtt_us: None,
+            node_info: None,
         };
         assert_eq!(visit_row(vantage, &visit).len(), VISITS.columns.len());
         let ev = PeerEvent {

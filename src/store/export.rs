@@ -7,21 +7,27 @@
 //! | `export_feed`  | sequence (u64 BE)          | [`FeedEntry`] (JSON)          |
 //! | `export_dirty` | [`Changed`] kind ‖ row key | change id (u64 BE)            |
 //!
+//! **One transaction.** Every write of a row the sink exports feeds the export in the sled
+//! transaction that writes the row, next to the trees that write already spans: a peer
+//! record with its indexes (`peers.rs`), a visit with its peer (`visits.rs`), a peer's
+//! `last_seen` time, a crawl (`crawls.rs`), a flush of relay counts (`messages.rs`). After
+//! a crash (`kill -9`) a row and its export entry are both there or neither is. sled's
+//! transactions are also atomic for readers (they exclude every other read and write while
+//! they commit), so the sink never sees an entry without its row or the other way round.
+//! The peers of every driver (discv5, CometBFT) go through these same functions.
+//!
 //! **Append-only rows** (visits, ENR versions, relay message sightings) get an entry in
-//! `export_feed` under a sequence number from sled's crash-safe id generator. A visit or an
-//! ENR version is written in one sled transaction with its feed entry, so neither exists
-//! without the other, even after `kill -9`. Feed entries become visible in sequence order
-//! (one lock orders the appends), so a reader that has seen sequence `n` has seen every
-//! entry below `n`: the sink keeps one number per vantage, its high-water mark, and
-//! advances it in the same database transaction that writes the rows.
+//! `export_feed` under a sequence number from sled's crash-safe id generator. Feed entries
+//! become visible in sequence order (one lock orders the appends: a number is taken and its
+//! transaction committed before the next is handed out), so a reader that has seen
+//! sequence `n` has seen every entry below `n`: the sink keeps one number per vantage, its
+//! high-water mark, and advances it in the same database transaction that writes the rows.
 //!
 //! **Mutable rows** (peers, crawls, relay counts, per-minute buckets, undecodable counts)
-//! are marked changed in `export_dirty` before and after every write, each mark with a
-//! fresh change id. The mark before covers a crash between the write and the mark after
-//! (sled recovers a prefix of its log); the mark after covers a reader that exported the
-//! row between the first mark and the write. The sink upserts the row's current value
-//! and then removes the mark only if its change id is still the one it read
-//! ([`Store::clear_changes`]), so a change made meanwhile is exported again.
+//! are marked changed in `export_dirty`, the mark holding a change id that is fresh for
+//! each transaction. The sink upserts the row's current value and then removes the mark
+//! only if its change id is still the one it read ([`Store::clear_changes`]), so a change
+//! made meanwhile is exported again.
 //!
 //! Events need neither: they carry their own sequence numbers.
 //!
@@ -30,16 +36,20 @@
 //! at most [`FEED_CAP`] entries, the oldest dropped first. A dropped entry is recorded
 //! (`export_feed_trimmed` in `meta`); the sink then re-feeds every stored visit and ENR
 //! version ([`Store::backfill_export`]). Relay message sightings are fed only while a sink
-//! runs ([`Store::set_message_log`]).
+//! runs ([`Store::set_message_log`]). A visit or ENR version that the store's own bounds
+//! ([`VISITS_PER_PEER`](crate::store::VISITS_PER_PEER),
+//! [`ENR_HISTORY_PER_NODE`](crate::store::ENR_HISTORY_PER_NODE)) dropped before the sink
+//! read its entry is not exported (the database keeps every row it was given).
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
-use sled::Transactional;
+use sled::transaction::{TransactionalTree, UnabortableTransactionError};
 
-use super::{be, decode, encode, u64_key, Store, StoreError};
 use crate::model::{CrawlId, MessageCount, NodeId, UndecodableCount, UnixMillis, VisitReport};
+use crate::store::keys::{be, decode, encode, enr_key, parse_bucket, u64_key, visit_key};
+use crate::store::{Store, StoreError};
 
 /// Feed entries kept at most while no sink trims them (about 100 bytes each).
 pub const FEED_CAP: u64 = 2_000_000;
@@ -47,25 +57,17 @@ pub const FEED_CAP: u64 = 2_000_000;
 /// Feed entries appended between two checks of [`FEED_CAP`].
 const CAP_CHECK_EVERY: u64 = 4096;
 
-/// The export trees and their append lock (one per store, shared by its clones).
-pub(super) struct ExportTrees {
-    feed: sled::Tree,
-    dirty: sled::Tree,
-    /// Orders feed appends: an entry is visible before the next sequence is handed out.
+/// Marks (or feed entries) per batch when [`Store::backfill_export`] queues the store.
+const BACKFILL_BATCH: usize = 4096;
+
+/// The export's state besides its trees (one per store, shared by its clones).
+#[derive(Debug, Default)]
+pub(crate) struct ExportState {
+    /// Orders feed appends (an entry is visible before the next sequence is handed out);
+    /// counts the entries appended since the store was opened.
     order: Mutex<u64>,
     /// Whether relay message sightings are fed (only while a sink runs).
     log_messages: AtomicBool,
-}
-
-impl ExportTrees {
-    pub(super) fn open(db: &sled::Db) -> Result<Arc<ExportTrees>, StoreError> {
-        Ok(Arc::new(ExportTrees {
-            feed: db.open_tree("export_feed")?,
-            dirty: db.open_tree("export_dirty")?,
-            order: Mutex::new(0),
-            log_messages: AtomicBool::new(false),
-        }))
-    }
 }
 
 /// One entry of the export feed: a reference to an append-only row, or the row itself
@@ -178,39 +180,72 @@ pub fn u64_of(key: &[u8]) -> Option<u64> {
     u64_key(key)
 }
 
-fn node_hex(node: &[u8]) -> String {
-    hex::encode(node)
+/// Marks a mutable row changed, inside the transaction that writes it (`dirty` is the
+/// transaction's view of `export_dirty`; `id` from [`Store::change_id`]).
+pub(crate) fn mark(
+    dirty: &TransactionalTree,
+    kind: Changed,
+    key: &[u8],
+    id: u64,
+) -> Result<(), UnabortableTransactionError> {
+    dirty.insert(dirty_key(kind, key), &be(id)[..])?;
+    Ok(())
 }
 
-fn parse_node(hex_id: &str) -> Option<NodeId> {
-    crate::model::parse_node_id(hex_id)
+/// Appends `entry` under `seq` (from [`Store::with_feed_seq`]), inside the transaction
+/// that writes its row (`feed` is the transaction's view of `export_feed`).
+pub(crate) fn feed(
+    feed: &TransactionalTree,
+    seq: u64,
+    entry: &FeedEntry,
+) -> Result<(), UnabortableTransactionError> {
+    feed.insert(&be(seq)[..], encode(entry))?;
+    Ok(())
 }
 
-/// The key of a visit in `visits`.
-pub(super) fn visit_key(node: &NodeId, started: UnixMillis, crawl: CrawlId) -> Vec<u8> {
-    let mut key = Vec::with_capacity(48);
-    key.extend_from_slice(node);
-    key.extend_from_slice(&be(started));
-    key.extend_from_slice(&be(crawl));
-    key
+/// The feed entry of the visit `visit`.
+pub(crate) fn visit_entry(visit: &VisitReport) -> FeedEntry {
+    FeedEntry::Visit {
+        node: hex::encode(visit.node_id),
+        started: visit.started,
+        crawl: visit.crawl_id,
+    }
 }
 
-/// The key of an ENR version in `enrs`.
-pub(super) fn enr_key(node: &NodeId, seq: u64) -> Vec<u8> {
-    let mut key = Vec::with_capacity(40);
-    key.extend_from_slice(node);
-    key.extend_from_slice(&be(seq));
-    key
+/// The feed entry of ENR version `seq` of `node`.
+pub(crate) fn enr_entry(node: &NodeId, seq: u64) -> FeedEntry {
+    FeedEntry::Enr {
+        node: hex::encode(node),
+        seq,
+    }
 }
 
 impl Store {
-    // ---- writers (called by the store's own write paths) ------------------------------
+    // ---- writers (the store's own write paths call these) -------------------------------
 
-    /// Marks a mutable row changed (see the module docs: called before and after writes).
-    pub(super) fn mark_changed(&self, kind: Changed, key: &[u8]) -> Result<(), StoreError> {
-        let id = self.db.generate_id()?;
-        self.export.dirty.insert(dirty_key(kind, key), &be(id))?;
-        Ok(())
+    /// A fresh change id for the marks of one transaction. Taken before the transaction
+    /// starts: its closure may run more than once, and sled may persist its id counter
+    /// (a flush) while handing one out, which must not happen under a transaction's lock.
+    pub(crate) fn change_id(&self) -> Result<u64, StoreError> {
+        Ok(self.db.generate_id()?)
+    }
+
+    /// Runs `write` with a fresh feed sequence number (never 0, never reused, even after a
+    /// crash), holding the feed's append order until it returns, so that the entry it
+    /// appends becomes visible before any later sequence is handed out. `write` returns
+    /// its result and whether it appended the entry; a sequence it did not use is a gap,
+    /// which readers skip.
+    pub(crate) fn with_feed_seq<T>(
+        &self,
+        write: impl FnOnce(u64) -> Result<(T, bool), StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut order = self.export.order.lock().unwrap_or_else(|e| e.into_inner());
+        let seq = self.next_feed_seq()?;
+        let (out, appended) = write(seq)?;
+        if appended {
+            self.after_append(&mut order, 1)?;
+        }
+        Ok(out)
     }
 
     /// The next feed sequence: sled's id generator (monotonic across crashes) plus one, so
@@ -219,35 +254,27 @@ impl Store {
         Ok(self.db.generate_id()? + 1)
     }
 
-    /// Inserts `key → value` into `tree` and appends `entry` to the feed, in one
-    /// transaction.
-    pub(super) fn insert_fed(
+    /// Marks the rows `keys` of kind `kind` changed, in one batch (for writes outside a
+    /// transaction: the migration and the backfill, which mark before they write).
+    pub(crate) fn mark_changed_batch<'a>(
         &self,
-        tree: &sled::Tree,
-        key: &[u8],
-        value: &[u8],
-        entry: &FeedEntry,
-    ) -> Result<(), StoreError> {
-        let entry = encode(entry);
-        let mut order = self.export.order.lock().unwrap_or_else(|e| e.into_inner());
-        let seq = self.next_feed_seq()?;
-        (tree, &self.export.feed)
-            .transaction(|(t, f)| {
-                f.insert(&be(seq), entry.as_slice())?;
-                t.insert(key, value)?;
-                Ok::<_, sled::transaction::ConflictableTransactionError<()>>(())
-            })
-            .map_err(|e| match e {
-                sled::transaction::TransactionError::Storage(e) => StoreError::Db(e),
-                sled::transaction::TransactionError::Abort(()) => {
-                    unreachable!("the transaction never aborts")
-                }
-            })?;
-        self.after_append(&mut order, 1)
+        kind: Changed,
+        keys: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Result<u64, StoreError> {
+        let id = self.change_id()?;
+        let mut batch = sled::Batch::default();
+        let mut n = 0;
+        for key in keys {
+            batch.insert(dirty_key(kind, key), &be(id)[..]);
+            n += 1;
+        }
+        self.export_dirty.apply_batch(batch)?;
+        Ok(n)
     }
 
-    /// Appends entries that have no other copy in the store (relay message sightings).
-    fn append_feed(&self, entries: Vec<FeedEntry>) -> Result<(), StoreError> {
+    /// Appends entries that have no other copy in the store (relay message sightings), or
+    /// re-feeds stored rows ([`Store::backfill_export`], the migration), in one batch.
+    pub(crate) fn append_feed(&self, entries: Vec<FeedEntry>) -> Result<(), StoreError> {
         if entries.is_empty() {
             return Ok(());
         }
@@ -257,7 +284,7 @@ impl Store {
         for entry in entries {
             batch.insert(&be(self.next_feed_seq()?), encode(&entry));
         }
-        self.export.feed.apply_batch(batch)?;
+        self.export_feed.apply_batch(batch)?;
         self.after_append(&mut order, n)
     }
 
@@ -268,7 +295,7 @@ impl Store {
         if before / CAP_CHECK_EVERY == *appended / CAP_CHECK_EVERY {
             return Ok(());
         }
-        let feed = &self.export.feed;
+        let feed = &self.export_feed;
         let (Some((first, _)), Some((last, _))) = (feed.first()?, feed.last()?) else {
             return Ok(());
         };
@@ -292,8 +319,7 @@ impl Store {
         let mut removed = 0;
         loop {
             let keys: Vec<_> = self
-                .export
-                .feed
+                .export_feed
                 .range(..=be(through))
                 .keys()
                 .take(4096)
@@ -305,7 +331,7 @@ impl Store {
             for k in &keys {
                 batch.remove(k.clone());
             }
-            self.export.feed.apply_batch(batch)?;
+            self.export_feed.apply_batch(batch)?;
             removed += keys.len() as u64;
         }
     }
@@ -337,7 +363,7 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<(u64, FeedEntry)>, StoreError> {
         let mut out = Vec::new();
-        for item in self.export.feed.range(be(after.saturating_add(1))..) {
+        for item in self.export_feed.range(be(after.saturating_add(1))..) {
             let (k, v) = item?;
             out.push((u64_key(&k).unwrap_or(0), decode("export_feed", &v)?));
             if out.len() >= limit {
@@ -350,8 +376,7 @@ impl Store {
     /// The last feed sequence stored (0 when the feed is empty).
     pub fn feed_last(&self) -> Result<u64, StoreError> {
         Ok(self
-            .export
-            .feed
+            .export_feed
             .last()?
             .and_then(|(k, _)| u64_key(&k))
             .unwrap_or(0))
@@ -359,8 +384,7 @@ impl Store {
 
     /// Feed entries above `after` (what a sink at `after` has still to export).
     pub fn feed_pending(&self, after: u64) -> usize {
-        self.export
-            .feed
+        self.export_feed
             .range(be(after.saturating_add(1))..)
             .count()
     }
@@ -385,7 +409,7 @@ impl Store {
     /// rows changed again and again cannot starve the others.
     pub fn changes(&self, cursor: Option<&[u8]>, limit: usize) -> Result<Vec<Change>, StoreError> {
         use std::ops::Bound;
-        let dirty = &self.export.dirty;
+        let dirty = &self.export_dirty;
         let (tail, head) = match cursor {
             Some(c) => (
                 dirty.range::<&[u8], _>((Bound::Excluded(c), Bound::Unbounded)),
@@ -415,14 +439,14 @@ impl Store {
 
     /// Rows marked changed.
     pub fn changes_pending(&self) -> usize {
-        self.export.dirty.len()
+        self.export_dirty.len()
     }
 
     /// Removes the marks of exported rows whose change id is still the one read; a row
     /// changed meanwhile keeps its mark.
     pub fn clear_changes(&self, done: &[Change]) -> Result<(), StoreError> {
         for c in done {
-            let _ = self.export.dirty.compare_and_swap(
+            let _ = self.export_dirty.compare_and_swap(
                 dirty_key(c.kind, &c.key),
                 Some(&be(c.id)[..]),
                 None as Option<&[u8]>,
@@ -438,7 +462,7 @@ impl Store {
         started: UnixMillis,
         crawl: CrawlId,
     ) -> Result<Option<VisitReport>, StoreError> {
-        let Some(node) = parse_node(node) else {
+        let Some(node) = crate::model::parse_node_id(node) else {
             return Ok(None);
         };
         self.visits
@@ -449,7 +473,7 @@ impl Store {
 
     /// The `enr:` text a [`FeedEntry::Enr`] refers to.
     pub fn fed_enr(&self, node: &str, seq: u64) -> Result<Option<String>, StoreError> {
-        let Some(node) = parse_node(node) else {
+        let Some(node) = crate::model::parse_node_id(node) else {
             return Ok(None);
         };
         Ok(self
@@ -471,12 +495,12 @@ impl Store {
         let Some(v) = self.msg_buckets.get(key)? else {
             return Ok(None);
         };
-        if v.len() != 16 || key.len() < 10 {
+        let Some((messages, bytes)) = parse_bucket(&v).filter(|_| key.len() >= 10) else {
             return Err(StoreError::Corrupt {
                 tree: "msg_buckets",
                 reason: "bucket key or value of the wrong length".into(),
             });
-        }
+        };
         let (topic, minute) = key.split_at(key.len() - 9);
         // Content topics never hold a NUL (the decoder refuses them): the last NUL of the
         // topic key separates the pubsub topic from the content topic.
@@ -491,8 +515,8 @@ impl Store {
             pubsub_topic: String::from_utf8_lossy(&topic[..split]).into_owned(),
             content_topic: String::from_utf8_lossy(&topic[split + 1..]).into_owned(),
             minute: u64_key(&minute[1..]).unwrap_or(0),
-            messages: u64_key(&v[..8]).unwrap_or(0),
-            bytes: u64_key(&v[8..]).unwrap_or(0),
+            messages,
+            bytes,
         }))
     }
 
@@ -556,16 +580,6 @@ impl Store {
             .unwrap_or(id))
     }
 
-    /// The last event sequence present in the log (not the reserved high-water mark), if
-    /// any event is stored.
-    pub fn last_stored_event(&self) -> Option<u64> {
-        self.events
-            .last()
-            .ok()
-            .flatten()
-            .and_then(|(k, _)| u64_key(&k))
-    }
-
     /// The sink's high-water marks (event, feed) as last committed, kept here for status
     /// reports before the database answers again.
     pub fn export_progress(&self) -> (u64, u64) {
@@ -588,8 +602,7 @@ impl Store {
     /// Makes everything written so far durable (the sink calls it before it commits, so
     /// the database never holds a row the store could lose in a crash).
     pub async fn sync(&self) -> Result<(), StoreError> {
-        self.db.flush_async().await?;
-        Ok(())
+        self.flush().await
     }
 
     /// Queues the whole store for export: marks every mutable row changed and feeds every
@@ -606,37 +619,36 @@ impl Store {
             (&self.msg_undecodable, Changed::Undecodable),
         ];
         for (tree, kind) in trees {
-            for k in tree.iter().keys() {
-                self.mark_changed(kind, &k?)?;
-                out.marked += 1;
+            let mut keys = tree.iter().keys().peekable();
+            while keys.peek().is_some() {
+                let chunk = keys
+                    .by_ref()
+                    .take(BACKFILL_BATCH)
+                    .collect::<Result<Vec<_>, _>>()?;
+                out.marked += self.mark_changed_batch(kind, chunk.iter().map(|k| &k[..]))?;
             }
         }
         let mut entries = Vec::new();
-        for k in self.visits.iter().keys() {
-            let k = k?;
-            if k.len() != 48 {
-                continue;
-            }
-            entries.push(FeedEntry::Visit {
-                node: node_hex(&k[..32]),
+        let visits = self.visits.iter().keys().filter_map(|k| match k {
+            Ok(k) if k.len() == 48 => Some(Ok(FeedEntry::Visit {
+                node: hex::encode(&k[..32]),
                 started: u64_key(&k[32..40]).unwrap_or(0),
                 crawl: u64_key(&k[40..]).unwrap_or(0),
-            });
-            if entries.len() == 4096 {
-                out.fed += entries.len() as u64;
-                self.append_feed(std::mem::take(&mut entries))?;
-            }
-        }
-        for k in self.enrs.iter().keys() {
-            let k = k?;
-            if k.len() != 40 {
-                continue;
-            }
-            entries.push(FeedEntry::Enr {
-                node: node_hex(&k[..32]),
+            })),
+            Ok(_) => None,
+            Err(e) => Some(Err(e)),
+        });
+        let enrs = self.enrs.iter().keys().filter_map(|k| match k {
+            Ok(k) if k.len() == 40 => Some(Ok(FeedEntry::Enr {
+                node: hex::encode(&k[..32]),
                 seq: u64_key(&k[32..]).unwrap_or(0),
-            });
-            if entries.len() == 4096 {
+            })),
+            Ok(_) => None,
+            Err(e) => Some(Err(e)),
+        });
+        for entry in visits.chain(enrs) {
+            entries.push(entry?);
+            if entries.len() == BACKFILL_BATCH {
                 out.fed += entries.len() as u64;
                 self.append_feed(std::mem::take(&mut entries))?;
             }
@@ -652,13 +664,8 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Crawl, PeerState};
-
-    fn store() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), 100).unwrap();
-        (dir, store)
-    }
+    use crate::model::{CrawlState, PeerState};
+    use crate::store::test_support::{crawl, enr, temp_store};
 
     fn visit(node: u8, started: u64) -> VisitReport {
         VisitReport {
@@ -673,12 +680,21 @@ mod tests {
             metadata: None,
             metadata_error: None,
             rtt_us: Some(100),
+            node_info: None,
         }
+    }
+
+    fn marked(store: &Store, kind: Changed, key: &[u8]) -> bool {
+        store
+            .changes(None, 1000)
+            .unwrap()
+            .iter()
+            .any(|c| c.kind == kind && c.key == key)
     }
 
     #[test]
     fn visits_are_fed_in_order_and_marks_survive_a_concurrent_change() {
-        let (_dir, store) = store();
+        let (_dir, store) = temp_store();
         for i in 0..5 {
             store
                 .record_visit(&visit(1, 1000 + i), PeerState::Vetted)
@@ -708,35 +724,14 @@ mod tests {
 
         // A crawl write marks the crawl changed; a change made after the sink read the
         // mark keeps it marked.
-        let mut crawl = Crawl {
-            id: 7,
-            spec: crate::model::CrawlSpec {
-                name: "x".into(),
-                labels: Default::default(),
-                profile: crate::model::Profile::Ethereum,
-                bootstrap_enrs: vec![],
-                dns_tree_urls: vec![],
-                dns_from: None,
-                mode: crate::model::CrawlMode::Oneshot,
-                settings: crate::model::CrawlSettings::default(),
-                listen_addr: None,
-            },
-            state: crate::model::CrawlState::Running,
-            created_at: 1,
-            finished_at: None,
-            progress: Default::default(),
-            error: None,
-            listen_addr: None,
-            seed_addr: None,
-            local_enr: None,
-        };
-        store.put_crawl(&crawl).unwrap();
+        let mut c = crawl(7, CrawlState::Running);
+        store.put_crawl(&c).unwrap();
         let read = store.changes(None, 100).unwrap();
         assert!(read
             .iter()
             .any(|c| c.kind == Changed::Crawl && c.key == be(7)));
-        crawl.state = crate::model::CrawlState::Finished;
-        store.put_crawl(&crawl).unwrap();
+        c.state = CrawlState::Finished;
+        store.put_crawl(&c).unwrap();
         store.clear_changes(&read).unwrap();
         let left = store.changes(None, 100).unwrap();
         assert!(left
@@ -746,9 +741,121 @@ mod tests {
         assert_eq!(store.changes_pending(), 0);
     }
 
+    /// Every write path of a peer marks it, and new ENR versions are fed, each in the
+    /// write's own transaction; writes that change nothing mark nothing.
+    #[test]
+    fn every_peer_write_marks_the_peer_and_new_versions_are_fed() {
+        let (_dir, store) = temp_store();
+        let node = enr(1, 1).node_id;
+        let clear = |store: &Store| {
+            let all = store.changes(None, 1000).unwrap();
+            store.clear_changes(&all).unwrap();
+        };
+        store.upsert_peer(1, &enr(1, 1), 100).unwrap();
+        assert!(marked(&store, Changed::Peer, &node));
+        let fed = store.feed_after(0, 10).unwrap();
+        assert_eq!(fed.len(), 1);
+        assert_eq!(fed[0].1, enr_entry(&node, 1));
+        assert_eq!(
+            store.fed_enr(&hex::encode(node), 1).unwrap(),
+            Some(enr(1, 1).text)
+        );
+        // A newer record: marked and fed; the same record again by the crawl that saw
+        // it: only `last_seen` moves, which marks the peer too (it is exported).
+        clear(&store);
+        store.upsert_peer(1, &enr(1, 2), 200).unwrap();
+        assert!(marked(&store, Changed::Peer, &node));
+        assert_eq!(store.feed_after(fed[0].0, 10).unwrap().len(), 1);
+        for write in 0..6 {
+            clear(&store);
+            match write {
+                0 => {
+                    store.upsert_peer(1, &enr(1, 2), 300).unwrap();
+                }
+                1 => store.touch_peer(&node, 400).unwrap(),
+                2 => store.set_peer_state(&node, PeerState::Banned).unwrap(),
+                3 => store.mark_out_of_scope(&node, "outside").unwrap(),
+                4 => {
+                    let geo = crate::model::GeoInfo {
+                        ip: "127.0.0.1".into(),
+                        ..Default::default()
+                    };
+                    assert!(store.set_peer_geo(&node, &geo).unwrap());
+                }
+                _ => store
+                    .add_peer_source(
+                        &node,
+                        crate::model::PeerSource {
+                            kind: crate::model::SourceKind::Discv5,
+                            via: None,
+                            first_seen: 1,
+                        },
+                    )
+                    .unwrap(),
+            }
+            assert!(marked(&store, Changed::Peer, &node), "write {write}");
+        }
+        // Writes that change nothing leave no mark.
+        clear(&store);
+        store.touch_peer(&node, 10).unwrap();
+        store.set_peer_state(&node, PeerState::Banned).unwrap();
+        store.touch_peer(&[9; 32], 500).unwrap();
+        assert_eq!(store.changes_pending(), 0);
+        // A visit marks its peer and is fed.
+        let last = store.feed_last().unwrap();
+        store
+            .record_visit(&visit(1, 600), PeerState::Vetted)
+            .unwrap();
+        assert!(marked(&store, Changed::Peer, &node));
+        let fed = store.feed_after(last, 10).unwrap();
+        assert!(matches!(
+            &fed[..],
+            [(_, FeedEntry::Visit { started: 600, .. })]
+        ));
+    }
+
+    #[test]
+    fn relay_counts_mark_their_rows() {
+        let (_dir, store) = temp_store();
+        let mut d = crate::store::MessageDelta::default();
+        d.add(10, 120_000);
+        let mut deltas = std::collections::HashMap::new();
+        deltas.insert(
+            ("/p".to_string(), Some("/c/1/x/proto".to_string())),
+            d.clone(),
+        );
+        deltas.insert(("/p".to_string(), None), d);
+        store.apply_message_deltas(deltas, 0).unwrap();
+        let kinds: Vec<Changed> = store
+            .changes(None, 10)
+            .unwrap()
+            .iter()
+            .map(|c| c.kind)
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                Changed::MessageBucket,
+                Changed::MessageCount,
+                Changed::Undecodable
+            ]
+        );
+        let bucket = store.message_buckets().unwrap();
+        assert_eq!(
+            bucket,
+            [MessageBucket {
+                pubsub_topic: "/p".into(),
+                content_topic: "/c/1/x/proto".into(),
+                minute: 2,
+                messages: 1,
+                bytes: 10,
+            }]
+        );
+    }
+
     #[test]
     fn messages_are_fed_only_while_the_log_is_on_and_backfill_refeeds() {
-        let (_dir, store) = store();
+        let (_dir, store) = temp_store();
         let m = |i: u8| MessageSighting {
             id: hex::encode([i; 32]),
             pubsub_topic: "/waku/2/rs/1/0".into(),
@@ -776,17 +883,30 @@ mod tests {
         assert!(refed[0].0 > last, "sequences never go back");
     }
 
+    /// A write stopped midway (as a crash there would stop it) leaves neither the row nor
+    /// its export entry.
+    #[test]
+    fn a_write_stopped_midway_leaves_no_export_entry() {
+        let (dir, store) = temp_store();
+        store.arm_failpoint("upsert_peer");
+        assert!(store.upsert_peer(1, &enr(1, 1), 1).is_err());
+        store.arm_failpoint("record_visit");
+        assert!(store.record_visit(&visit(1, 5), PeerState::New).is_err());
+        drop(store);
+        let store = crate::store::test_support::reopen(dir.path());
+        assert_eq!(store.changes_pending(), 0);
+        assert_eq!(store.feed_last().unwrap(), 0);
+        assert_eq!(store.get_peer(&[1; 32]).unwrap(), None);
+    }
+
     #[test]
     fn store_id_is_made_once_and_kept() {
-        let dir = tempfile::tempdir().unwrap();
-        let id = {
-            let store = Store::open(dir.path(), 100).unwrap();
-            let a = store.store_id().unwrap();
-            assert_eq!(a, store.store_id().unwrap());
-            assert_eq!(a.len(), 32);
-            a
-        };
-        let store = Store::open(dir.path(), 100).unwrap();
-        assert_eq!(store.store_id().unwrap(), id);
+        let (dir, store) = temp_store();
+        let a = store.store_id().unwrap();
+        assert_eq!(a, store.store_id().unwrap());
+        assert_eq!(a.len(), 32);
+        drop(store);
+        let store = crate::store::test_support::reopen(dir.path());
+        assert_eq!(store.store_id().unwrap(), a);
     }
 }

@@ -1,104 +1,92 @@
-//! The embedded store (sled).
+//! The embedded store (sled): one database directory, one tree per entity.
 //!
-//! One database directory, one tree per entity:
+//! This file owns [`Store`] itself (opening, the schema version, flushing, size) and
+//! [`StoreError`]; each group of trees has its own file with the `Store` methods over it:
 //!
-//! | tree          | key                               | value                    |
-//! |---------------|-----------------------------------|--------------------------|
-//! | `meta`        | name                              | schema version, counters |
-//! | `crawls`      | crawl id (u64 BE)                 | [`Crawl`] (JSON)         |
-//! | `peers`       | node id (32 bytes)                | [`PeerRecord`] (JSON)    |
-//! | `peer_ids`    | libp2p peer id (text)             | node id                  |
-//! | `enrs`        | node id ‖ seq (u64 BE)            | `enr:` text              |
-//! | `crawl_peers` | crawl id (u64 BE) ‖ node id       | empty                    |
-//! | `events`      | sequence (u64 BE)                 | [`PeerEvent`] (JSON)     |
-//! | `visits`      | node id ‖ time (ms, BE) ‖ crawl   | [`VisitReport`] (JSON)   |
-//! | `msg_counts`  | pubsub ‖ 0 ‖ content              | [`MessageCount`] (JSON)  |
-//! | `msg_buckets` | pubsub ‖ 0 ‖ content ‖ 0 ‖ minute | messages, bytes (u64 BE) |
-//! | `msg_undecodable` | pubsub                        | [`UndecodableCount`]     |
-//! | `geo_cache`   | IP (4 or 16 bytes)                | [`GeoInfo`] (JSON)       |
+//! | tree              | file           | key                               | value                    |
+//! |-------------------|----------------|-----------------------------------|--------------------------|
+//! | `meta`            | `mod.rs`       | name                              | schema version, counters |
+//! | `crawls`          | `crawls.rs`    | crawl id (u64 BE)                 | [`Crawl`] (JSON)         |
+//! | `peers`           | `peers.rs`     | node id (32 bytes)                | [`PeerRecord`] (JSON)    |
+//! | `peer_ids`        | `peers.rs`     | libp2p peer id (text)             | node id                  |
+//! | `enrs`            | `peers.rs`     | node id ‖ seq (u64 BE)            | `enr:` text (newest 16)  |
+//! | `crawl_peers`     | `peers.rs`     | crawl id (u64 BE) ‖ node id       | empty                    |
+//! | `last_seen`       | `peers.rs`     | node id                           | time (ms, u64 BE)        |
+//! | `visits`          | `visits.rs`    | node id ‖ time (ms, BE) ‖ crawl   | [`VisitReport`] (JSON)   |
+//! | `msg_counts`      | `messages.rs`  | pubsub ‖ 0 ‖ content              | [`MessageCount`] (JSON)  |
+//! | `msg_buckets`     | `messages.rs`  | pubsub ‖ 0 ‖ content ‖ 0 ‖ minute | messages, bytes (u64 BE) |
+//! | `msg_undecodable` | `messages.rs`  | pubsub                            | [`UndecodableCount`]     |
+//! | `geo_cache`       | `geo_cache.rs` | IP (4 or 16 bytes)                | [`GeoInfo`] (JSON)       |
+//! | `events`          | `events.rs`    | sequence (u64 BE)                 | [`PeerEvent`] (JSON)     |
+//! | `book`            | `book.rs`      | crawl id (u64 BE) ‖ node id       | [`BookEntry`] (JSON)     |
+//! | `crawl_keys`      | `book.rs`      | crawl id (u64 BE)                 | secret key bytes         |
+//! | `export_feed`     | `export.rs`    | sequence (u64 BE)                 | [`FeedEntry`] (JSON)     |
+//! | `export_dirty`    | `export.rs`    | change kind ‖ row key             | change id (u64 BE)       |
 //!
-//! and the export feed's two trees (see [`export`]), which every write of a row that the
-//! PostgreSQL sink exports goes through.
+//! **Atomic updates.** A change that spans trees — a peer record and its indexes
+//! (`enrs`, `crawl_peers`, `peer_ids`), a visit and the peer's dial aggregates — is one
+//! sled transaction, so a crash leaves all of it or none of it. The export trees, which the
+//! PostgreSQL sink reads, take part in the same transactions: every write of a row the sink
+//! exports (crawls, peers and their `last_seen`, ENR versions, visits, relay counts) marks
+//! the row changed or appends it to the feed in the transaction that writes it (see
+//! [`export`]).
+//!
+//! The key and value encodings are in `keys.rs`, upgrades of older layouts in `migrate.rs`.
+//! Big-endian integer keys keep sled's byte order equal to numeric order, so ranges and
+//! pages are plain key scans.
 //!
 //! Geolocation answers are cached per IP; [`Store::cached_geo`] ignores entries older than
 //! the caller's TTL (they are overwritten by the next lookup).
 //! Visits are kept per peer up to [`VISITS_PER_PEER`], oldest dropped first; the peer
 //! record keeps the aggregates (attempts, sessions, uptime, RTT average) for ever.
-//!
-//! Big-endian integer keys keep sled's byte order equal to numeric order, so ranges and
-//! pages are plain key scans.
+//! Events are also kept decoded in memory (the newest [`RECENT_EVENTS`]) for live readers;
+//! [`Store::subscribe_events`] replays the log from a sequence number and then follows it
+//! (see [`events`]).
 //!
 //! **Flush policy.** sled writes to its log at once and fsyncs every `flush_every_ms`
 //! (default 500 ms); crawl state changes (start, stop, finish) are flushed before they are
-//! acknowledged. A crash (`kill -9`) can lose at most the writes of the last flush interval.
+//! acknowledged. A crash (`kill -9`) can lose the writes of about the last flush interval:
+//! sled writes its log buffer out when it fills and once per interval, then fsyncs, so a
+//! disk whose fsync takes longer than the interval stretches that window by the excess.
 //! Event sequence numbers are reserved on disk in blocks ([`EVENT_SEQUENCE_BLOCK`]) flushed
 //! before use, so a number is never reused, even one whose event was streamed and then lost.
-
-pub mod export;
+//! [`Store::close`] flushes for a clean shutdown (no gap in the numbers after a restart).
 
 use std::path::Path;
 use std::sync::Arc;
 
-use serde::{de::DeserializeOwned, Serialize};
-use tokio::sync::watch;
-
+#[cfg(doc)]
 use crate::model::{
-    Crawl, CrawlId, CrawlState, DialInfo, EventFilter, GeoInfo, MessageCount, NetworkStats,
-    NewPeerEvent, NodeId, PeerEvent, PeerFilter, PeerRecord, PeerSource, PeerState,
-    UndecodableCount, UnixMillis, VisitReport,
+    BookEntry, Crawl, GeoInfo, MessageCount, PeerEvent, PeerRecord, UndecodableCount, VisitReport,
 };
+#[cfg(doc)]
+use export::FeedEntry;
 
-/// Counts to add to one (pubsub, content) row, with their per-minute split.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct MessageDelta {
-    pub messages: u64,
-    pub bytes: u64,
-    pub first: UnixMillis,
-    pub last: UnixMillis,
-    /// minute since the epoch → (messages, bytes).
-    pub buckets: std::collections::BTreeMap<u64, (u64, u64)>,
-}
+mod book;
+mod crawls;
+pub mod events;
+pub mod export;
+mod geo_cache;
+mod keys;
+mod messages;
+mod migrate;
+mod peers;
+mod visits;
 
-impl MessageDelta {
-    /// Adds one message.
-    pub fn add(&mut self, bytes: u64, at: UnixMillis) {
-        if self.messages == 0 || at < self.first {
-            self.first = at;
-        }
-        self.last = self.last.max(at);
-        self.messages += 1;
-        self.bytes += bytes;
-        let b = self.buckets.entry(at / 60_000).or_default();
-        b.0 += 1;
-        b.1 += bytes;
-    }
-}
+pub use book::BOOK_DELETE_BATCH;
+pub use events::{
+    EventSubscription, SharedEvent, SubscribeError, EVENT_SEQUENCE_BLOCK, LIVE_BATCH_DELAY,
+    RECENT_EVENTS, SUBSCRIPTION_BATCH, TRIM_BATCH,
+};
+pub use messages::MessageDelta;
+pub use peers::{Dropped, Upsert, CRAWLS_PER_PEER, ENR_HISTORY_PER_NODE};
+pub use visits::{SessionChange, VISITS_PER_PEER};
 
-fn topic_key(pubsub: &str, content: &str) -> Vec<u8> {
-    let mut k = Vec::with_capacity(pubsub.len() + content.len() + 1);
-    k.extend_from_slice(pubsub.as_bytes());
-    k.push(0);
-    k.extend_from_slice(content.as_bytes());
-    k
-}
+use events::EventLog;
+use keys::{be, u64_key};
 
-/// Visit records kept per peer.
-pub const VISITS_PER_PEER: usize = 100;
-
-/// How a visit changed a peer's session.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SessionChange {
-    /// Still up, still down, or a first failure.
-    None,
-    /// Reachable after being down or unknown: a session starts.
-    Up,
-    /// Unreachable after being up: the session ends.
-    Down,
-}
-use crate::protocol::enr::DecodedEnr;
-
-/// Version of the on-disk layout; bumped with a migration when it changes.
-pub const SCHEMA_VERSION: u64 = 1;
+/// Version of the on-disk layout; bumped with a migration when it changes (see `migrate.rs`).
+pub const SCHEMA_VERSION: u64 = 2;
 
 /// Default interval between sled's background fsyncs.
 pub const DEFAULT_FLUSH_EVERY_MS: u64 = 500;
@@ -120,19 +108,18 @@ pub enum StoreError {
     /// The database was written by a newer peerscope.
     #[error("database schema version {found} is newer than this build's {SCHEMA_VERSION}")]
     SchemaTooNew { found: u64 },
+    /// Test builds: a failure injected at a named point (see `Store::arm_failpoint`).
+    #[cfg(test)]
+    #[error("injected failure at {0}")]
+    Injected(&'static str),
 }
 
-/// What an upsert did to a peer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Upsert {
-    /// The node was not in the store.
-    New,
-    /// Known to the store, first seen by this crawl.
-    NewToCrawl,
-    /// The record has a higher seq than the stored one.
-    Updated { previous_seq: u64 },
-    /// Same or older record; only `last_seen` moved.
-    Seen,
+/// The error of a sled transaction whose closure aborts with a [`StoreError`].
+pub(crate) fn tx_error(e: sled::transaction::TransactionError<StoreError>) -> StoreError {
+    match e {
+        sled::transaction::TransactionError::Abort(e) => e,
+        sled::transaction::TransactionError::Storage(e) => StoreError::Db(e),
+    }
 }
 
 /// Handle to the database; cheap to clone.
@@ -145,125 +132,25 @@ pub struct Store {
     peer_ids: sled::Tree,
     enrs: sled::Tree,
     crawl_peers: sled::Tree,
-    events: sled::Tree,
+    last_seen: sled::Tree,
     visits: sled::Tree,
     msg_counts: sled::Tree,
     msg_buckets: sled::Tree,
     msg_undecodable: sled::Tree,
     geo_cache: sled::Tree,
-    /// Serializes event appends; holds the next sequence number and the end of the block
-    /// of numbers reserved on disk.
-    next_sequence: Arc<std::sync::Mutex<Sequencer>>,
-    /// The last sequence written (0 before the first event).
-    last_sequence: watch::Sender<u64>,
-    /// The newest events, decoded, so that subscribers who keep up read them from memory
-    /// instead of each scanning and decoding the log.
-    recent: Arc<std::sync::RwLock<std::collections::VecDeque<Arc<RecentEvent>>>>,
-    /// The export feed and change marks (see [`export`]).
-    export: Arc<export::ExportTrees>,
-}
-
-/// An event of the in-memory window, with room for its wire encoding.
-#[derive(Debug)]
-pub struct RecentEvent {
-    pub event: PeerEvent,
-    /// The event as the API streams it: encoded by the first subscriber that sends it and
-    /// shared by every other one (the store never looks inside).
-    pub encoded: std::sync::OnceLock<prost::bytes::Bytes>,
-}
-
-/// Events kept decoded in memory for live subscribers.
-const RECENT_EVENTS: usize = 16_384;
-
-/// Event sequence numbers are reserved on disk in blocks of this many: the end of the
-/// block is written and flushed before any number in it is handed out, so a number that
-/// reached a subscriber is never given to another event, even if the process dies before
-/// the event itself was flushed. After a crash numbering resumes past the reserved block
-/// (a gap of at most this many numbers); a clean shutdown leaves no gap.
-pub const EVENT_SEQUENCE_BLOCK: u64 = 4096;
-
-/// Next event sequence number and the reserved block's end.
-struct Sequencer {
-    next: u64,
-    reserved: u64,
-}
-
-fn be(n: u64) -> [u8; 8] {
-    n.to_be_bytes()
-}
-
-fn decode<T: DeserializeOwned>(tree: &'static str, bytes: &[u8]) -> Result<T, StoreError> {
-    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
-        tree,
-        reason: e.to_string(),
-    })
-}
-
-fn encode<T: Serialize>(value: &T) -> Vec<u8> {
-    // Serializing these plain data types to JSON cannot fail (no maps with non-string keys,
-    // no custom serializers that error).
-    serde_json::to_vec(value).expect("domain types serialize to JSON")
-}
-
-/// Folds one visit into a peer's dial info; returns the session change.
-fn apply_visit(dial: &mut DialInfo, visit: &VisitReport, state: PeerState) -> SessionChange {
-    dial.attempts += 1;
-    dial.last_dial = Some(visit.started);
-    dial.state = state;
-    let end = visit.started + visit.duration_ms;
-    if visit.reachable() {
-        dial.reachable = Some(true);
-        dial.last_connected = Some(end);
-        dial.last_error_class = None;
-        dial.last_error = visit.error.clone();
-        if visit.identify.is_some() {
-            dial.identify = visit.identify.clone();
-        }
-        if visit.metadata.is_some() {
-            dial.metadata = visit.metadata.clone();
-            dial.metadata_error = None;
-        } else if visit.metadata_error.is_some() {
-            dial.metadata_error = visit.metadata_error.clone();
-        }
-        if let Some(rtt) = visit.rtt_us {
-            dial.rtt_last_us = Some(rtt);
-            dial.rtt_avg_us = Some(match dial.rtt_avg_us {
-                Some(avg) => (avg * 3 + rtt) / 4,
-                None => rtt,
-            });
-        }
-        if dial.up_since.is_none() {
-            dial.up_since = Some(visit.started);
-            dial.down_since = None;
-            dial.sessions += 1;
-            return SessionChange::Up;
-        }
-        SessionChange::None
-    } else {
-        dial.reachable = Some(false);
-        dial.last_error_class = visit.error_class;
-        dial.last_error = visit.error.clone();
-        if let Some(up) = dial.up_since.take() {
-            dial.uptime_ms += visit.started.saturating_sub(up);
-            dial.down_since = Some(visit.started);
-            return SessionChange::Down;
-        }
-        if dial.down_since.is_none() {
-            dial.down_since = Some(visit.started);
-        }
-        SessionChange::None
-    }
-}
-
-fn ip_key(ip: std::net::IpAddr) -> Vec<u8> {
-    match ip {
-        std::net::IpAddr::V4(v4) => v4.octets().to_vec(),
-        std::net::IpAddr::V6(v6) => v6.octets().to_vec(),
-    }
-}
-
-fn u64_key(bytes: &[u8]) -> Option<u64> {
-    Some(u64::from_be_bytes(bytes.get(..8)?.try_into().ok()?))
+    book: sled::Tree,
+    crawl_keys: sled::Tree,
+    export_feed: sled::Tree,
+    export_dirty: sled::Tree,
+    /// The order of feed appends and whether relay message sightings are fed.
+    export: Arc<export::ExportState>,
+    /// The `events` tree, sequence numbers and the in-memory window.
+    log: Arc<EventLog>,
+    /// What was dropped to keep histories and records bounded.
+    dropped: Arc<peers::DropCounters>,
+    /// Test builds: the point at which the next write fails (see `Store::arm_failpoint`).
+    #[cfg(test)]
+    failpoint: Arc<std::sync::Mutex<Option<&'static str>>>,
 }
 
 impl Store {
@@ -278,72 +165,109 @@ impl Store {
         flush_every_ms: u64,
         cache_bytes: u64,
     ) -> Result<Store, StoreError> {
+        Store::open_with_window(dir, flush_every_ms, cache_bytes, RECENT_EVENTS)
+    }
+
+    /// Opens the database keeping the newest `window` events in memory.
+    fn open_with_window(
+        dir: &Path,
+        flush_every_ms: u64,
+        cache_bytes: u64,
+        window: usize,
+    ) -> Result<Store, StoreError> {
         let db = sled::Config::new()
             .path(dir)
             .cache_capacity(cache_bytes)
             .flush_every_ms(Some(flush_every_ms.max(1)))
             .open()?;
         let meta = db.open_tree("meta")?;
-        match meta.get("schema_version")? {
-            Some(v) => {
-                let found = u64_key(&v).unwrap_or(0);
-                if found > SCHEMA_VERSION {
-                    return Err(StoreError::SchemaTooNew { found });
-                }
-            }
+        let found = match meta.get("schema_version")? {
+            Some(v) => u64_key(&v).unwrap_or(0),
             None => {
                 meta.insert("schema_version", &be(SCHEMA_VERSION))?;
+                SCHEMA_VERSION
             }
-        }
-        let events = db.open_tree("events")?;
-        let last = match events.last()? {
-            Some((k, _)) => u64_key(&k).unwrap_or(0),
-            None => 0,
         };
-        // Never reuse a number, even one whose event was lost in a crash after it was
-        // streamed: the high-water mark is persisted too.
-        let persisted = meta
-            .get("event_high_water")?
-            .and_then(|v| u64_key(&v))
-            .unwrap_or(0);
-        let last = last.max(persisted);
-        let (last_sequence, _) = watch::channel(last);
-        Ok(Store {
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::SchemaTooNew { found });
+        }
+        let log = Arc::new(EventLog::open(&db, &meta, window)?);
+        let store = Store {
             crawls: db.open_tree("crawls")?,
             peers: db.open_tree("peers")?,
             peer_ids: db.open_tree("peer_ids")?,
             enrs: db.open_tree("enrs")?,
             crawl_peers: db.open_tree("crawl_peers")?,
+            last_seen: db.open_tree("last_seen")?,
             visits: db.open_tree("visits")?,
             msg_counts: db.open_tree("msg_counts")?,
             msg_buckets: db.open_tree("msg_buckets")?,
             msg_undecodable: db.open_tree("msg_undecodable")?,
             geo_cache: db.open_tree("geo_cache")?,
-            export: export::ExportTrees::open(&db)?,
-            events,
+            book: db.open_tree("book")?,
+            crawl_keys: db.open_tree("crawl_keys")?,
+            export_feed: db.open_tree("export_feed")?,
+            export_dirty: db.open_tree("export_dirty")?,
+            export: Arc::default(),
+            log,
+            dropped: Arc::default(),
             meta,
             db,
-            next_sequence: Arc::new(std::sync::Mutex::new(Sequencer {
-                next: last + 1,
-                reserved: last,
-            })),
-            last_sequence,
-            recent: Arc::default(),
-        })
+            #[cfg(test)]
+            failpoint: Arc::default(),
+        };
+        if found < SCHEMA_VERSION {
+            let done = store.migrate(found)?;
+            store.meta.insert("schema_version", &be(SCHEMA_VERSION))?;
+            store.db.flush()?;
+            tracing::info!(
+                from = found,
+                to = SCHEMA_VERSION,
+                peers = done.peers,
+                repaired = done.repaired,
+                "store migrated"
+            );
+        }
+        Ok(store)
     }
 
-    /// Writes everything to disk. The unused rest of the reserved block of event sequence
-    /// numbers is released first, so a clean restart continues without a gap.
+    /// Writes everything to disk (on sled's threads).
     pub async fn flush(&self) -> Result<(), StoreError> {
-        {
-            let mut seq = self.next_sequence.lock().unwrap_or_else(|e| e.into_inner());
-            let last = seq.next - 1;
-            if seq.reserved > last {
-                self.meta.insert("event_high_water", &be(last))?;
-                seq.reserved = last;
-            }
-        }
         self.db.flush_async().await?;
+        Ok(())
+    }
+
+    /// Writes everything to disk before the process ends: the unused rest of the reserved
+    /// event sequence numbers is released first, so a clean restart continues without a
+    /// gap. The store stays usable (an append after it reserves numbers again).
+    pub async fn close(&self) -> Result<(), StoreError> {
+        self.release_unused_sequences()?;
+        self.db.flush_async().await?;
+        Ok(())
+    }
+
+    /// Test builds: makes the next pass through the point `name` fail with
+    /// [`StoreError::Injected`], as a crash there would stop the write (one shot).
+    #[cfg(test)]
+    pub(crate) fn arm_failpoint(&self, name: &'static str) {
+        *self.failpoint.lock().unwrap() = Some(name);
+    }
+
+    /// Fails if the point `name` is armed (test builds only; a no-op otherwise).
+    #[cfg(test)]
+    pub(crate) fn failpoint(&self, name: &'static str) -> Result<(), StoreError> {
+        let mut armed = self.failpoint.lock().unwrap();
+        if *armed == Some(name) {
+            *armed = None;
+            return Err(StoreError::Injected(name));
+        }
+        Ok(())
+    }
+
+    /// Fails if the point `name` is armed (test builds only; a no-op otherwise).
+    #[cfg(not(test))]
+    #[inline(always)]
+    pub(crate) fn failpoint(&self, _name: &'static str) -> Result<(), StoreError> {
         Ok(())
     }
 
@@ -351,733 +275,189 @@ impl Store {
     pub fn size_on_disk(&self) -> Result<u64, StoreError> {
         Ok(self.db.size_on_disk()?)
     }
+}
 
-    // ---- crawls -------------------------------------------------------------------------
+#[cfg(test)]
+mod tests {
+    use super::keys::{be, u64_key};
+    use super::test_support::{enr, temp_store};
+    use super::{StoreError, SCHEMA_VERSION};
+    use crate::model::PeerFilter;
 
-    /// Allocates a new crawl id.
-    pub fn next_crawl_id(&self) -> Result<CrawlId, StoreError> {
-        let v = self.meta.update_and_fetch("crawl_counter", |old| {
-            let n = old.and_then(u64_key).unwrap_or(0) + 1;
-            Some(be(n).to_vec())
-        })?;
-        Ok(v.and_then(|v| u64_key(&v)).unwrap_or(1))
-    }
-
-    /// Inserts or replaces a crawl.
-    pub fn put_crawl(&self, crawl: &Crawl) -> Result<(), StoreError> {
-        self.mark_changed(export::Changed::Crawl, &be(crawl.id))?;
-        self.crawls.insert(be(crawl.id), encode(crawl))?;
-        self.mark_changed(export::Changed::Crawl, &be(crawl.id))?;
-        Ok(())
-    }
-
-    /// One crawl.
-    pub fn get_crawl(&self, id: CrawlId) -> Result<Option<Crawl>, StoreError> {
-        self.crawls
-            .get(be(id))?
-            .map(|v| decode("crawls", &v))
-            .transpose()
-    }
-
-    /// Crawls with an id below `before` (all when `None`), newest first, at most `limit`.
-    pub fn list_crawls(
-        &self,
-        before: Option<CrawlId>,
-        state: Option<CrawlState>,
-        limit: usize,
-    ) -> Result<Vec<Crawl>, StoreError> {
-        let range = match before {
-            Some(b) => self.crawls.range(..be(b)),
-            None => self.crawls.range::<&[u8], _>(..),
-        };
-        let mut out = Vec::new();
-        for item in range.rev() {
-            let (_, v) = item?;
-            let crawl: Crawl = decode("crawls", &v)?;
-            if state.is_none_or(|s| s == crawl.state) {
-                out.push(crawl);
-                if out.len() >= limit {
-                    break;
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    /// Marks every crawl stored as running as interrupted (called at start-up, when no
-    /// crawl can be running yet). Returns their ids.
-    pub fn mark_running_interrupted(&self, now: UnixMillis) -> Result<Vec<CrawlId>, StoreError> {
-        let mut ids = Vec::new();
-        for item in self.crawls.iter() {
-            let (_, v) = item?;
-            let mut crawl: Crawl = decode("crawls", &v)?;
-            if crawl.state == CrawlState::Running {
-                crawl.state = CrawlState::Interrupted;
-                crawl.finished_at = Some(now);
-                crawl.progress.in_flight = 0;
-                self.put_crawl(&crawl)?;
-                ids.push(crawl.id);
-            }
-        }
-        Ok(ids)
-    }
-
-    // ---- peers --------------------------------------------------------------------------
-
-    /// Records that crawl `crawl` saw the record `enr` at `now`.
-    pub fn upsert_peer(
-        &self,
-        crawl: CrawlId,
-        enr: &DecodedEnr,
-        now: UnixMillis,
-    ) -> Result<Upsert, StoreError> {
-        let mut outcome = Upsert::Seen;
-        let mut corrupt = None;
-        self.mark_changed(export::Changed::Peer, &enr.node_id)?;
-        self.peers.fetch_and_update(enr.node_id, |old| {
-            let (record, result) = match old {
-                None => (
-                    PeerRecord {
-                        enr: enr.clone(),
-                        first_seen: now,
-                        last_seen: now,
-                        crawls: [crawl].into(),
-                        enr_versions: 1,
-                        dial: DialInfo::default(),
-                        geo: None,
-                        sources: Vec::new(),
-                    },
-                    Upsert::New,
-                ),
-                Some(bytes) => {
-                    let mut record: PeerRecord = match decode("peers", bytes) {
-                        Ok(r) => r,
-                        Err(e) => {
-                            corrupt = Some(e);
-                            return Some(bytes.to_vec());
-                        }
-                    };
-                    let mut result = if record.crawls.insert(crawl) {
-                        Upsert::NewToCrawl
-                    } else {
-                        Upsert::Seen
-                    };
-                    if enr.seq > record.enr.seq {
-                        let previous_seq = record.enr.seq;
-                        record.enr = enr.clone();
-                        record.enr_versions += 1;
-                        if result != Upsert::NewToCrawl {
-                            result = Upsert::Updated { previous_seq };
-                        }
-                    }
-                    record.last_seen = record.last_seen.max(now);
-                    (record, result)
-                }
+    #[test]
+    fn opening_a_version_1_store_repairs_the_peer_indexes_a_crash_tore() {
+        let (dir, store) = temp_store();
+        let node = enr(1, 1).node_id;
+        store.upsert_peer(5, &enr(1, 1), 1).unwrap();
+        store.upsert_peer(6, &enr(1, 2), 2).unwrap();
+        store.upsert_peer(6, &enr(2, 1), 2).unwrap();
+        // What version 1 could leave after crashes between trees: records without their
+        // indexes (and one whole peer, node 2, as it should be).
+        store
+            .crawl_peers
+            .remove(super::keys::crawl_peer_key(5, &node))
+            .unwrap();
+        store
+            .crawl_peers
+            .remove(super::keys::crawl_peer_key(6, &node))
+            .unwrap();
+        store.enrs.remove(super::keys::enr_key(&node, 2)).unwrap();
+        store.peer_ids.remove(enr(1, 1).peer_id.unwrap()).unwrap();
+        store.meta.insert("schema_version", &be(1)).unwrap();
+        drop(store);
+        let store = crate::store::test_support::reopen(dir.path());
+        let version = store.meta.get("schema_version").unwrap().unwrap();
+        assert_eq!(u64_key(&version), Some(SCHEMA_VERSION));
+        for (crawl, want) in [(5, vec![1u8]), (6, vec![1, 2])] {
+            let filter = PeerFilter {
+                crawl_id: Some(crawl),
+                ..PeerFilter::default()
             };
-            outcome = result;
-            Some(encode(&record))
-        })?;
-        self.mark_changed(export::Changed::Peer, &enr.node_id)?;
-        if let Some(e) = corrupt {
-            return Err(e);
+            let (page, _) = store.list_peers(&filter, None, 10).unwrap();
+            let got: Vec<u8> = page.iter().map(|p| p.enr.node_id[0]).collect();
+            assert_eq!(got, want, "crawl {crawl}");
         }
-        if outcome != Upsert::Seen {
-            let key = export::enr_key(&enr.node_id, enr.seq);
-            if self.enrs.get(&key)?.as_deref() != Some(enr.text.as_bytes()) {
-                let entry = export::FeedEntry::Enr {
-                    node: hex::encode(enr.node_id),
-                    seq: enr.seq,
-                };
-                self.insert_fed(&self.enrs, &key, enr.text.as_bytes(), &entry)?;
-            }
-            let mut key = Vec::with_capacity(40);
-            key.extend_from_slice(&be(crawl));
-            key.extend_from_slice(&enr.node_id);
-            self.crawl_peers.insert(key, &[])?;
-            if let Some(pid) = &enr.peer_id {
-                self.peer_ids.insert(pid.as_bytes(), &enr.node_id)?;
-            }
-        }
-        Ok(outcome)
+        let history = store.enr_history(&node).unwrap();
+        assert_eq!(history.last().map(|h| h.0), Some(2));
+        let by_id = store
+            .get_peer_by_peer_id(&enr(1, 1).peer_id.unwrap())
+            .unwrap();
+        assert_eq!(by_id.map(|p| p.enr.node_id), Some(node));
     }
 
-    /// Records that a stored peer's record was learned from `source`; a source of the same
-    /// kind and origin already recorded is kept as it is. At most
-    /// [`MAX_PEER_SOURCES`](crate::model::MAX_PEER_SOURCES) are kept (the oldest).
-    pub fn add_peer_source(&self, node: &NodeId, source: PeerSource) -> Result<(), StoreError> {
-        self.mark_changed(export::Changed::Peer, node)?;
-        self.peers.fetch_and_update(node, |old| {
-            let bytes = old?;
-            let Ok(mut record) = decode::<PeerRecord>("peers", bytes) else {
-                return Some(bytes.to_vec());
-            };
-            let known = record
-                .sources
-                .iter()
-                .any(|s| s.kind == source.kind && s.via == source.via);
-            if known || record.sources.len() >= crate::model::MAX_PEER_SOURCES {
-                return Some(bytes.to_vec());
-            }
-            record.sources.push(source.clone());
-            Some(encode(&record))
-        })?;
-        self.mark_changed(export::Changed::Peer, node)?;
-        Ok(())
-    }
-
-    /// Moves `last_seen` of a stored peer forward.
-    pub fn touch_peer(&self, node: &NodeId, now: UnixMillis) -> Result<(), StoreError> {
-        self.mark_changed(export::Changed::Peer, node)?;
-        self.peers.fetch_and_update(node, |old| {
-            let bytes = old?;
-            let Ok(mut record) = decode::<PeerRecord>("peers", bytes) else {
-                return Some(bytes.to_vec());
-            };
-            record.last_seen = record.last_seen.max(now);
-            Some(encode(&record))
-        })?;
-        self.mark_changed(export::Changed::Peer, node)?;
-        Ok(())
-    }
-
-    /// Applies a visit to its peer (dial info, session) and stores the visit record.
-    pub fn record_visit(
-        &self,
-        visit: &VisitReport,
-        state: PeerState,
-    ) -> Result<SessionChange, StoreError> {
-        let mut change = SessionChange::None;
-        self.mark_changed(export::Changed::Peer, &visit.node_id)?;
-        self.peers.fetch_and_update(visit.node_id, |old| {
-            let bytes = old?;
-            let Ok(mut record) = decode::<PeerRecord>("peers", bytes) else {
-                return Some(bytes.to_vec());
-            };
-            change = apply_visit(&mut record.dial, visit, state);
-            record.last_seen = record.last_seen.max(visit.started);
-            Some(encode(&record))
-        })?;
-        self.mark_changed(export::Changed::Peer, &visit.node_id)?;
-        let key = export::visit_key(&visit.node_id, visit.started, visit.crawl_id);
-        let entry = export::FeedEntry::Visit {
-            node: hex::encode(visit.node_id),
-            started: visit.started,
-            crawl: visit.crawl_id,
-        };
-        self.insert_fed(&self.visits, &key, &encode(visit), &entry)?;
-        let stored = self.visits.scan_prefix(visit.node_id).count();
-        if stored > VISITS_PER_PEER {
-            let excess: Vec<_> = self
-                .visits
-                .scan_prefix(visit.node_id)
-                .keys()
-                .take(stored - VISITS_PER_PEER)
-                .collect::<Result<_, _>>()?;
-            for k in excess {
-                self.visits.remove(k)?;
-            }
-        }
-        Ok(change)
-    }
-
-    /// Records a peer's address-book state (bans, bad) outside a visit.
-    pub fn set_peer_state(&self, node: &NodeId, state: PeerState) -> Result<(), StoreError> {
-        self.mark_changed(export::Changed::Peer, node)?;
-        self.peers.fetch_and_update(node, |old| {
-            let bytes = old?;
-            let Ok(mut record) = decode::<PeerRecord>("peers", bytes) else {
-                return Some(bytes.to_vec());
-            };
-            record.dial.state = state;
-            Some(encode(&record))
-        })?;
-        self.mark_changed(export::Changed::Peer, node)?;
-        Ok(())
-    }
-
-    /// Sets a peer's geolocation; a peer not in the store is left alone. Returns whether
-    /// the peer was found.
-    pub fn set_peer_geo(&self, node: &NodeId, geo: &GeoInfo) -> Result<bool, StoreError> {
-        let mut found = false;
-        self.mark_changed(export::Changed::Peer, node)?;
-        self.peers.fetch_and_update(node, |old| {
-            let bytes = old?;
-            let Ok(mut record) = decode::<PeerRecord>("peers", bytes) else {
-                return Some(bytes.to_vec());
-            };
-            found = true;
-            record.geo = Some(geo.clone());
-            Some(encode(&record))
-        })?;
-        self.mark_changed(export::Changed::Peer, node)?;
-        Ok(found)
-    }
-
-    // ---- geolocation cache --------------------------------------------------------------
-
-    /// The cached geolocation of `ip` if it was fetched at or after `fresh_since`.
-    pub fn cached_geo(
-        &self,
-        ip: std::net::IpAddr,
-        fresh_since: UnixMillis,
-    ) -> Result<Option<GeoInfo>, StoreError> {
-        let Some(v) = self.geo_cache.get(ip_key(ip))? else {
-            return Ok(None);
-        };
-        let geo: GeoInfo = decode("geo_cache", &v)?;
-        Ok((geo.looked_up_at >= fresh_since).then_some(geo))
-    }
-
-    /// Caches the geolocation of `ip`.
-    pub fn put_cached_geo(&self, ip: std::net::IpAddr, geo: &GeoInfo) -> Result<(), StoreError> {
-        self.geo_cache.insert(ip_key(ip), encode(geo))?;
-        Ok(())
-    }
-
-    /// A peer's stored visits, oldest first.
-    pub fn visits(&self, node: &NodeId) -> Result<Vec<VisitReport>, StoreError> {
-        self.visits
-            .scan_prefix(node)
-            .values()
-            .map(|v| decode("visits", &v?))
-            .collect()
-    }
-
-    /// One peer by node id.
-    pub fn get_peer(&self, node: &NodeId) -> Result<Option<PeerRecord>, StoreError> {
-        self.peers
-            .get(node)?
-            .map(|v| decode("peers", &v))
-            .transpose()
-    }
-
-    /// One peer by libp2p peer id.
-    pub fn get_peer_by_peer_id(&self, peer_id: &str) -> Result<Option<PeerRecord>, StoreError> {
-        match self.peer_ids.get(peer_id.as_bytes())? {
-            Some(node) => match <NodeId>::try_from(node.as_ref()) {
-                Ok(node) => self.get_peer(&node),
-                Err(_) => Err(StoreError::Corrupt {
-                    tree: "peer_ids",
-                    reason: "node id is not 32 bytes".into(),
-                }),
-            },
-            None => Ok(None),
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let (dir, store) = temp_store();
+        store
+            .meta
+            .insert("schema_version", &be(SCHEMA_VERSION + 1))
+            .unwrap();
+        drop(store);
+        match crate::store::test_support::reopen_result(dir.path()) {
+            Err(StoreError::SchemaTooNew { found }) => assert_eq!(found, SCHEMA_VERSION + 1),
+            other => panic!("{:?}", other.err()),
         }
     }
+}
 
-    /// Every stored `enr:` text of a node, oldest seq first.
-    pub fn enr_history(&self, node: &NodeId) -> Result<Vec<(u64, String)>, StoreError> {
-        let mut out = Vec::new();
-        for item in self.enrs.scan_prefix(node) {
-            let (k, v) = item?;
-            let seq = u64_key(&k[32..]).unwrap_or(0);
-            out.push((seq, String::from_utf8_lossy(&v).into_owned()));
-        }
-        Ok(out)
+/// Stores in temporary directories and sample values for the unit tests of every tree.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use crate::model::{
+        Crawl, CrawlId, CrawlMode, CrawlProgress, CrawlSpec, CrawlState, NewPeerEvent,
+        PeerEventKind, Profile, UnixMillis,
+    };
+    use crate::protocol::enr::DecodedEnr;
+
+    use super::{Store, DEFAULT_CACHE_MB, RECENT_EVENTS};
+
+    /// A new store in a new temporary directory (removed when the guard drops).
+    pub(crate) fn temp_store() -> (tempfile::TempDir, Store) {
+        temp_store_with_window(RECENT_EVENTS)
     }
 
-    /// Peers matching `filter` with a node id above `after`, in node-id order, at most
-    /// `limit`. Returns the page and whether more matching peers follow.
-    pub fn list_peers(
-        &self,
-        filter: &PeerFilter,
-        after: Option<NodeId>,
-        limit: usize,
-    ) -> Result<(Vec<PeerRecord>, bool), StoreError> {
-        let mut out = Vec::new();
-        let mut more = false;
-        let mut push = |record: PeerRecord| {
-            if !filter.matches(&record) {
-                return true;
-            }
-            if out.len() == limit {
-                more = true;
-                return false;
-            }
-            out.push(record);
-            true
-        };
-        match filter.crawl_id {
-            Some(crawl) => {
-                let prefix = be(crawl);
-                let start = match after {
-                    Some(a) => {
-                        let mut k = prefix.to_vec();
-                        k.extend_from_slice(&a);
-                        k.push(0);
-                        k
-                    }
-                    None => prefix.to_vec(),
-                };
-                let end = be(crawl + 1);
-                for item in self.crawl_peers.range(start..end.to_vec()) {
-                    let (k, _) = item?;
-                    let Ok(node) = <NodeId>::try_from(&k[8..]) else {
-                        continue;
-                    };
-                    if let Some(record) = self.get_peer(&node)? {
-                        if !push(record) {
-                            break;
-                        }
-                    }
-                }
-            }
-            None => {
-                let iter = match after {
-                    Some(a) => {
-                        let mut k = a.to_vec();
-                        k.push(0);
-                        self.peers.range(k..)
-                    }
-                    None => self.peers.iter(),
-                };
-                for item in iter {
-                    let (_, v) = item?;
-                    if !push(decode("peers", &v)?) {
-                        break;
-                    }
-                }
-            }
-        }
-        Ok((out, more))
+    /// Opens the store in `dir` again after the test dropped it (as a restart would).
+    pub(crate) fn reopen(dir: &std::path::Path) -> Store {
+        reopen_result(dir).expect("reopen store")
     }
 
-    /// Number of peers in the store.
-    pub fn peer_count(&self) -> usize {
-        self.peers.len()
-    }
-
-    /// Aggregates over the peers of one crawl, or of the whole store.
-    pub fn network_stats(&self, crawl: Option<CrawlId>) -> Result<NetworkStats, StoreError> {
-        let mut stats = NetworkStats::default();
-        let filter = PeerFilter {
-            crawl_id: crawl,
-            ..PeerFilter::default()
-        };
-        let mut after = None;
+    /// Like [`reopen`], returning the error. sled's background threads may hold the
+    /// directory's lock for a moment after the last handle is dropped (a write or flush
+    /// they were finishing): a lock error is retried for up to 10 s.
+    pub(crate) fn reopen_result(dir: &std::path::Path) -> Result<Store, super::StoreError> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         loop {
-            let (page, more) = self.list_peers(&filter, after, 1024)?;
-            for p in &page {
-                stats.add(p);
-            }
-            match (more, page.last()) {
-                (true, Some(last)) => after = Some(last.enr.node_id),
-                _ => break,
-            }
-        }
-        Ok(stats)
-    }
-
-    // ---- relay message counts -----------------------------------------------------------
-
-    /// The content topics stored per pubsub topic.
-    pub fn message_topics(
-        &self,
-    ) -> Result<std::collections::HashMap<String, std::collections::HashSet<String>>, StoreError>
-    {
-        let mut out: std::collections::HashMap<String, std::collections::HashSet<String>> =
-            Default::default();
-        for item in self.msg_counts.iter() {
-            let (_, v) = item?;
-            let row: MessageCount = decode("msg_counts", &v)?;
-            if row.content_topic != crate::model::messages::OTHER_CONTENT_TOPIC {
-                out.entry(row.pubsub_topic)
-                    .or_default()
-                    .insert(row.content_topic);
-            }
-        }
-        Ok(out)
-    }
-
-    /// Adds counts (key: pubsub topic and content topic, `None` = undecodable) and drops
-    /// buckets older than `drop_before_minute`.
-    pub fn apply_message_deltas(
-        &self,
-        deltas: std::collections::HashMap<(String, Option<String>), MessageDelta>,
-        drop_before_minute: u64,
-    ) -> Result<(), StoreError> {
-        for ((pubsub, content), d) in deltas {
-            match content {
-                Some(content) => {
-                    let key = topic_key(&pubsub, &content);
-                    self.mark_changed(export::Changed::MessageCount, &key)?;
-                    self.msg_counts.fetch_and_update(&key, |old| {
-                        let mut row = old
-                            .and_then(|b| decode::<MessageCount>("msg_counts", b).ok())
-                            .unwrap_or_else(|| MessageCount {
-                                pubsub_topic: pubsub.clone(),
-                                content_topic: content.clone(),
-                                first_seen: d.first,
-                                ..MessageCount::default()
-                            });
-                        row.messages += d.messages;
-                        row.bytes += d.bytes;
-                        row.first_seen = row.first_seen.min(d.first);
-                        row.last_seen = row.last_seen.max(d.last);
-                        Some(encode(&row))
-                    })?;
-                    self.mark_changed(export::Changed::MessageCount, &key)?;
-                    for (minute, (m, b)) in &d.buckets {
-                        let mut bkey = key.clone();
-                        bkey.push(0);
-                        bkey.extend_from_slice(&be(*minute));
-                        self.mark_changed(export::Changed::MessageBucket, &bkey)?;
-                        self.msg_buckets.fetch_and_update(&bkey, |old| {
-                            let (om, ob) = old
-                                .filter(|o| o.len() == 16)
-                                .map(|o| {
-                                    (u64_key(&o[..8]).unwrap_or(0), u64_key(&o[8..]).unwrap_or(0))
-                                })
-                                .unwrap_or((0, 0));
-                            let mut v = be(om + m).to_vec();
-                            v.extend_from_slice(&be(ob + b));
-                            Some(v)
-                        })?;
-                        self.mark_changed(export::Changed::MessageBucket, &bkey)?;
-                    }
-                    // Retention: drop this row's buckets older than the window.
-                    let mut prefix = key.clone();
-                    prefix.push(0);
-                    let mut end = prefix.clone();
-                    end.extend_from_slice(&be(drop_before_minute));
-                    let old: Vec<_> = self
-                        .msg_buckets
-                        .range(prefix.clone()..end)
-                        .keys()
-                        .collect::<Result<_, _>>()?;
-                    for k in old {
-                        self.msg_buckets.remove(k)?;
-                    }
+            match Store::open(dir, 100) {
+                Err(super::StoreError::Db(sled::Error::Io(e)))
+                    if e.to_string().contains("could not acquire lock")
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
                 }
-                None => {
-                    self.mark_changed(export::Changed::Undecodable, pubsub.as_bytes())?;
-                    self.msg_undecodable
-                        .fetch_and_update(pubsub.as_bytes(), |old| {
-                            let mut row = old
-                                .and_then(|b| decode::<UndecodableCount>("msg_undecodable", b).ok())
-                                .unwrap_or_else(|| UndecodableCount {
-                                    pubsub_topic: pubsub.clone(),
-                                    first_seen: d.first,
-                                    ..UndecodableCount::default()
-                                });
-                            row.messages += d.messages;
-                            row.bytes += d.bytes;
-                            row.first_seen = row.first_seen.min(d.first);
-                            row.last_seen = row.last_seen.max(d.last);
-                            Some(encode(&row))
-                        })?;
-                    self.mark_changed(export::Changed::Undecodable, pubsub.as_bytes())?;
-                }
+                other => return other,
             }
         }
-        Ok(())
     }
 
-    /// Count rows, optionally of one pubsub topic and with a content-topic prefix, in
-    /// (pubsub, content) order.
-    pub fn message_counts(
-        &self,
-        pubsub: &str,
-        content_prefix: &str,
-    ) -> Result<Vec<MessageCount>, StoreError> {
-        let iter = if pubsub.is_empty() {
-            self.msg_counts.iter()
-        } else {
-            self.msg_counts.scan_prefix(topic_key(pubsub, ""))
-        };
-        let mut out = Vec::new();
-        for item in iter {
-            let (_, v) = item?;
-            let row: MessageCount = decode("msg_counts", &v)?;
-            if row.content_topic.starts_with(content_prefix) {
-                out.push(row);
-            }
-        }
-        Ok(out)
+    /// Like [`temp_store`], keeping only the newest `window` events in memory.
+    pub(crate) fn temp_store_with_window(window: usize) -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let store = Store::open_with_window(dir.path(), 100, DEFAULT_CACHE_MB << 20, window)
+            .expect("open store");
+        (dir, store)
     }
 
-    /// Undecodable counts, of one pubsub topic or all.
-    pub fn undecodable_counts(&self, pubsub: &str) -> Result<Vec<UndecodableCount>, StoreError> {
-        let mut out = Vec::new();
-        for item in self.msg_undecodable.iter() {
-            let (_, v) = item?;
-            let row: UndecodableCount = decode("msg_undecodable", &v)?;
-            if pubsub.is_empty() || row.pubsub_topic == pubsub {
-                out.push(row);
-            }
+    /// A record of node `[n; 32]` at `seq`, with a peer id.
+    pub(crate) fn enr(n: u8, seq: u64) -> DecodedEnr {
+        DecodedEnr {
+            text: format!("enr:-node{n}-seq{seq}"),
+            node_id: [n; 32],
+            peer_id: Some(format!("16Uiu2HAmNode{n}")),
+            seq,
+            ip4: Some(std::net::Ipv4Addr::new(127, 0, 0, n)),
+            tcp4: Some(60_000),
+            udp4: Some(9_000),
+            ip6: None,
+            tcp6: None,
+            udp6: None,
+            waku2: None,
+            multiaddrs: Vec::new(),
+            shards: None,
+            eth2: None,
+            attnets: None,
+            syncnets: None,
+            has_eth: false,
+            issues: Vec::new(),
         }
-        Ok(out)
     }
 
-    /// Messages and bytes of one row in minutes `from..to` (minutes since the epoch).
-    pub fn message_window(
-        &self,
-        pubsub: &str,
-        content: &str,
-        from_minute: u64,
-        to_minute: u64,
-    ) -> Result<(u64, u64), StoreError> {
-        let mut start = topic_key(pubsub, content);
-        start.push(0);
-        let mut end = start.clone();
-        start.extend_from_slice(&be(from_minute));
-        end.extend_from_slice(&be(to_minute));
-        let (mut m, mut b) = (0, 0);
-        for item in self.msg_buckets.range(start..end) {
-            let (_, v) = item?;
-            if v.len() == 16 {
-                m += u64_key(&v[..8]).unwrap_or(0);
-                b += u64_key(&v[8..]).unwrap_or(0);
-            }
+    /// A crawl with id `id` in `state`.
+    pub(crate) fn crawl(id: CrawlId, state: CrawlState) -> Crawl {
+        Crawl {
+            id,
+            spec: CrawlSpec {
+                name: format!("crawl {id}"),
+                labels: Default::default(),
+                profile: Profile::Ethereum,
+                bootstrap_enrs: vec![enr(1, 1).text],
+                dns_tree_urls: Vec::new(),
+                dns_from: None,
+                mode: CrawlMode::Oneshot,
+                settings: Default::default(),
+                listen_addr: Some("127.0.0.1:0".parse().unwrap()),
+            },
+            state,
+            created_at: 1_000 * id,
+            finished_at: None,
+            progress: CrawlProgress::default(),
+            error: None,
+            listen_addr: Some("127.0.0.1:9000".into()),
+            seed_addr: None,
+            local_enr: None,
         }
-        Ok((m, b))
     }
 
-    // ---- events -------------------------------------------------------------------------
-
-    /// Appends events, assigning consecutive sequence numbers, and wakes subscribers.
-    pub fn append_events(&self, events: Vec<NewPeerEvent>) -> Result<Vec<u64>, StoreError> {
-        if events.is_empty() {
-            return Ok(Vec::new());
-        }
-        // The lock only orders appends; a poisoned lock still holds a valid counter.
-        let mut seq = self.next_sequence.lock().unwrap_or_else(|e| e.into_inner());
-        let last = seq.next + events.len() as u64 - 1;
-        if last > seq.reserved {
-            // Reserve the next block durably before handing out any number in it.
-            let reserved = last + EVENT_SEQUENCE_BLOCK;
-            self.meta.insert("event_high_water", &be(reserved))?;
-            self.db.flush()?;
-            seq.reserved = reserved;
-        }
-        let mut batch = sled::Batch::default();
-        let mut written = Vec::with_capacity(events.len());
-        for event in events {
-            let sequence = seq.next;
-            seq.next += 1;
-            let event = PeerEvent { sequence, event };
-            batch.insert(&be(sequence), encode(&event));
-            written.push(Arc::new(RecentEvent {
-                event,
-                encoded: Default::default(),
-            }));
-        }
-        self.events.apply_batch(batch)?;
-        let seqs = written.iter().map(|e| e.event.sequence).collect();
-        {
-            let mut recent = self.recent.write().unwrap_or_else(|e| e.into_inner());
-            recent.extend(written);
-            let excess = recent.len().saturating_sub(RECENT_EVENTS);
-            recent.drain(..excess);
-        }
-        self.last_sequence.send_replace(last);
-        Ok(seqs)
-    }
-
-    /// Drops the oldest events so that at most `keep` remain, and events older than
-    /// `min_time` (Unix ms). Returns how many were dropped. Sequence numbers are never
-    /// reused: the high-water mark is kept in `meta`.
-    pub fn trim_events(&self, keep: u64, min_time: UnixMillis) -> Result<u64, StoreError> {
-        let last = self.last_sequence();
-        let keep_from = last.saturating_sub(keep).saturating_add(1);
-        let mut dropped = 0;
-        for item in self.events.iter() {
-            let (k, v) = item?;
-            let seq = u64_key(&k).unwrap_or(0);
-            let old = if seq < keep_from {
-                true
+    /// Event number `i` of a batch, at `time`: DISCOVERED for even `i`, CONNECTED for odd.
+    pub(crate) fn event(i: usize, time: UnixMillis) -> NewPeerEvent {
+        NewPeerEvent {
+            time,
+            kind: if i % 2 == 1 {
+                PeerEventKind::Connected
             } else {
-                let ev: PeerEvent = decode("events", &v)?;
-                ev.event.time < min_time
-            };
-            if !old {
-                break;
-            }
-            self.events.remove(k)?;
-            dropped += 1;
+                PeerEventKind::Discovered
+            },
+            crawl_id: 1,
+            node_id: [(i % 251) as u8; 32],
+            peer_id: None,
+            enr_seq: i as u64,
+            enr: None,
+            error_class: None,
+            detail: Some(format!("event {i}")),
         }
-        if dropped > 0 {
-            let mut recent = self.recent.write().unwrap_or_else(|e| e.into_inner());
-            while recent
-                .front()
-                .is_some_and(|e| e.event.sequence < keep_from || e.event.event.time < min_time)
-            {
-                recent.pop_front();
-            }
-        }
-        Ok(dropped)
     }
 
-    /// The last sequence number written (0 before any event).
-    pub fn last_sequence(&self) -> u64 {
-        *self.last_sequence.borrow()
-    }
-
-    /// The smallest stored sequence number, if any event is stored.
-    pub fn first_sequence(&self) -> Result<Option<u64>, StoreError> {
-        Ok(self.events.first()?.and_then(|(k, _)| u64_key(&k)))
-    }
-
-    /// A receiver that changes whenever events are appended; its value is the last
-    /// sequence number.
-    pub fn watch_events(&self) -> watch::Receiver<u64> {
-        self.last_sequence.subscribe()
-    }
-
-    /// Like [`Store::events_after`], from the in-memory window of the newest events: `None`
-    /// when events after `after` have left the window (read the log instead). Never blocks
-    /// on I/O.
-    pub fn recent_events_after(
-        &self,
-        after: u64,
-        filter: &EventFilter,
-        limit: usize,
-    ) -> Option<(Vec<Arc<RecentEvent>>, u64)> {
-        let recent = self.recent.read().unwrap_or_else(|e| e.into_inner());
-        let Some(front) = recent.front() else {
-            // Nothing in memory (e.g. just after a restart): only a reader who has seen
-            // everything can be answered from here.
-            return (after >= self.last_sequence()).then(|| (Vec::new(), after));
-        };
-        if front.event.sequence > after.saturating_add(1) {
-            return None;
-        }
-        let skip = (after + 1 - front.event.sequence) as usize;
-        let mut out = Vec::new();
-        let mut last = after;
-        for ev in recent.iter().skip(skip) {
-            last = ev.event.sequence;
-            if filter.matches(&ev.event) {
-                out.push(ev.clone());
-                if out.len() >= limit {
-                    break;
-                }
-            }
-        }
-        Some((out, last))
-    }
-
-    /// Stored events with a sequence above `after` that pass `filter`, at most `limit`;
-    /// also returns the last sequence examined, so a filtered reader can move on.
-    pub fn events_after(
-        &self,
-        after: u64,
-        filter: &EventFilter,
-        limit: usize,
-    ) -> Result<(Vec<PeerEvent>, u64), StoreError> {
-        let mut out = Vec::new();
-        let mut last = after;
-        for item in self.events.range(be(after.saturating_add(1))..) {
-            let (k, v) = item?;
-            last = u64_key(&k).unwrap_or(last);
-            let ev: PeerEvent = decode("events", &v)?;
-            if filter.matches(&ev) {
-                out.push(ev);
-                if out.len() >= limit {
-                    break;
-                }
-            }
-        }
-        Ok((out, last))
+    /// `n` events at `time` (see [`event`]).
+    pub(crate) fn events(n: usize, time: UnixMillis) -> Vec<NewPeerEvent> {
+        (0..n).map(|i| event(i, time)).collect()
     }
 }

@@ -14,12 +14,14 @@
 //! | `flood` | a Waku relay node (identify, ping, metadata, gossipsub on [`flood_topic`]) that publishes [`FLOOD_MESSAGES`] messages of garbage, one per [`FLOOD_INTERVAL`], once a peer subscribes; see [`flood_data`] | identified; its messages counted only as undecodable |
 //! | `wrong-key` | its record is signed by one key, its libp2p host (identify, ping) uses another | peer id mismatch |
 //! | `junk-enrs` | its routing table holds only [`junk_records`] (validly signed, junk values), so its NODES answers carry them; its own record has no TCP | records stored decoded, with issues; the node itself: no address |
+//! | `endless-enrs` | every [`ENDLESS_REFRESH`] its routing table is emptied and refilled with [`ENDLESS_BATCH`] freshly minted, validly signed Waku records, so every NODES answer carries records never seen before, for as long as it runs; its own record has no TCP | the crawl stays within its known-node cap and per-responder budget and counts what it dropped |
 //!
 //! discv5 0.12 cannot be made to send records that do not verify: its `Enr` values are
 //! always signed and decoded ones are checked, so `junk-enrs` sends validly signed records
 //! with junk values. They all keep `ip` = 127.0.0.1 and `udp` = a socket the node binds
 //! and never reads (discv5 only tables records with a UDP address), so nothing a crawler
-//! learns from them points off loopback.
+//! learns from them points off loopback. `endless-enrs` records point there too, with a
+//! `tcp` port that is bound and never listened on (a dial is refused at once).
 
 use std::collections::VecDeque;
 use std::net::Ipv4Addr;
@@ -83,6 +85,11 @@ pub const FLOOD_MESSAGES: u64 = 300;
 /// `flood`: pause between two publishes (the rate bound: 50 per second).
 pub const FLOOD_INTERVAL: Duration = Duration::from_millis(20);
 
+/// `endless-enrs`: fresh records minted per refresh.
+pub const ENDLESS_BATCH: usize = 48;
+/// `endless-enrs`: how often its table is refilled with fresh records.
+pub const ENDLESS_REFRESH: Duration = Duration::from_millis(250);
+
 /// The agent versions of the hostile libp2p hosts.
 pub const BIG_AGENT_PREFIX: &str = "hostile-big-identify/";
 pub const FLOOD_AGENT: &str = "hostile-flood/1";
@@ -97,6 +104,7 @@ pub struct HostileCounts {
     pub flood: usize,
     pub wrong_key: usize,
     pub junk_enrs: usize,
+    pub endless_enrs: usize,
 }
 
 impl HostileCounts {
@@ -109,6 +117,7 @@ impl HostileCounts {
             HostileKind::Flood => self.flood,
             HostileKind::WrongKey => self.wrong_key,
             HostileKind::JunkEnrs => self.junk_enrs,
+            HostileKind::EndlessEnrs => self.endless_enrs,
         }
     }
 
@@ -120,14 +129,18 @@ impl HostileCounts {
             HostileKind::Flood => &mut self.flood,
             HostileKind::WrongKey => &mut self.wrong_key,
             HostileKind::JunkEnrs => &mut self.junk_enrs,
+            HostileKind::EndlessEnrs => &mut self.endless_enrs,
         }
     }
 
-    /// One of each kind.
+    /// One of each kind that hands out a fixed set of records (every kind but
+    /// `endless-enrs`), so that a crawl of them has a known end.
     pub fn one_each() -> HostileCounts {
         let mut c = HostileCounts::default();
         for k in HostileKind::ALL {
-            *c.get_mut(k) = 1;
+            if k != HostileKind::EndlessEnrs {
+                *c.get_mut(k) = 1;
+            }
         }
         c
     }
@@ -187,6 +200,13 @@ pub struct JunkRecord {
     pub enr: String,
 }
 
+/// What the `endless-enrs` nodes minted so far.
+#[derive(Debug, Default)]
+pub struct EndlessStats {
+    /// Fresh records put in their tables.
+    pub minted: AtomicU64,
+}
+
 /// What the `flood` nodes published so far.
 #[derive(Debug, Default)]
 pub struct FloodStats {
@@ -204,8 +224,11 @@ pub struct HostileNet {
     discv5: Vec<Discv5>,
     tasks: Vec<JoinHandle<()>>,
     flood: Arc<FloodStats>,
-    /// UDP sockets the junk records point at, bound and never read.
+    endless: Arc<EndlessStats>,
+    /// UDP sockets the junk and endless records point at, bound and never read.
     _sinks: Vec<tokio::net::UdpSocket>,
+    /// TCP ports the endless records name, bound and never listened on.
+    _closed_tcp: Vec<tokio::net::TcpSocket>,
     cancel: CancellationToken,
 }
 
@@ -366,11 +389,17 @@ impl HostileNet {
                     return Err(err("no normal node's table took its record".into()));
                 }
                 if let Some(d) = net.discv5.last() {
-                    if kind != HostileKind::JunkEnrs {
+                    if kind == HostileKind::JunkEnrs {
+                        // Its table holds only its junk.
+                    } else {
                         for &i in &known {
                             let _ = d.add_enr(neighbours[i].local_enr());
                         }
                     }
+                }
+                if kind == HostileKind::EndlessEnrs {
+                    let d = net.discv5.pop().expect("just started");
+                    net.spawn_endless(d).await.map_err(err)?;
                 }
                 net.nodes.push(node);
                 index += 1;
@@ -405,7 +434,7 @@ impl HostileNet {
         let tcp = match kind {
             HostileKind::Silent => Some(self.spawn_holder(false, cancel).await?),
             HostileKind::Stall => Some(self.spawn_holder(true, cancel).await?),
-            HostileKind::JunkEnrs => None,
+            HostileKind::JunkEnrs | HostileKind::EndlessEnrs => None,
             HostileKind::BigIdentify | HostileKind::Flood | HostileKind::WrongKey => {
                 let keypair = if kind == HostileKind::WrongKey {
                     identity::Keypair::generate_secp256k1()
@@ -529,6 +558,67 @@ impl HostileNet {
             }
         }));
         Ok(port)
+    }
+
+    /// `endless-enrs`: a task that, every [`ENDLESS_REFRESH`] until cancelled, replaces the
+    /// fresh records of `discv5`'s table (its neighbours stay) with [`ENDLESS_BATCH`] new
+    /// ones. The task owns the node; it shuts down when the task ends.
+    async fn spawn_endless(&mut self, discv5: Discv5) -> Result<(), String> {
+        let sink = tokio::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))
+            .await
+            .map_err(|e| e.to_string())?;
+        let udp = sink.local_addr().map_err(|e| e.to_string())?.port();
+        self._sinks.push(sink);
+        let closed = tokio::net::TcpSocket::new_v4().map_err(|e| e.to_string())?;
+        closed
+            .bind((Ipv4Addr::LOCALHOST, 0).into())
+            .map_err(|e| e.to_string())?;
+        let tcp = closed.local_addr().map_err(|e| e.to_string())?.port();
+        self._closed_tcp.push(closed);
+        let cancel = self.cancel.child_token();
+        let stats = self.endless.clone();
+        self.tasks.push(tokio::spawn(async move {
+            let mut fresh: Vec<enr::NodeId> = Vec::new();
+            let mut tick = tokio::time::interval(ENDLESS_REFRESH);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = cancel.cancelled() => break,
+                    _ = tick.tick() => {}
+                }
+                for id in fresh.drain(..) {
+                    discv5.remove_node(&id);
+                }
+                for _ in 0..ENDLESS_BATCH {
+                    let key = CombinedKey::generate_secp256k1();
+                    let Ok(enr) = build_waku_enr(
+                        &key,
+                        Ipv4Addr::LOCALHOST,
+                        udp,
+                        Some(tcp),
+                        Waku2(Waku2::RELAY),
+                        HOSTILE_CLUSTER,
+                        &[HOSTILE_SHARD],
+                        &[],
+                    ) else {
+                        continue;
+                    };
+                    let id = enr.node_id();
+                    // A full bucket refuses it; the next batch has other ids.
+                    if discv5.add_enr(enr).is_ok() {
+                        fresh.push(id);
+                        stats.minted.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            drop(discv5);
+        }));
+        Ok(())
+    }
+
+    /// Fresh records the `endless-enrs` nodes have put in their tables so far.
+    pub fn endless_minted(&self) -> u64 {
+        self.endless.minted.load(Ordering::Relaxed)
     }
 
     /// The hostile nodes, in index order.
@@ -787,9 +877,10 @@ mod tests {
 
     #[test]
     fn counts_parse_and_reject_nonsense() {
-        let c: HostileCounts = "silent=1, stall=2,big-identify=1,flood=1,wrong-key=3,junk-enrs=1"
-            .parse()
-            .unwrap();
+        let c: HostileCounts =
+            "silent=1, stall=2,big-identify=1,flood=1,wrong-key=3,junk-enrs=1,endless-enrs=2"
+                .parse()
+                .unwrap();
         assert_eq!(
             c,
             HostileCounts {
@@ -799,9 +890,10 @@ mod tests {
                 flood: 1,
                 wrong_key: 3,
                 junk_enrs: 1,
+                endless_enrs: 2,
             }
         );
-        assert_eq!(c.total(), 9);
+        assert_eq!(c.total(), 11);
         assert_eq!("".parse::<HostileCounts>().unwrap().total(), 0);
         assert_eq!(
             "silent=1,silent=2".parse::<HostileCounts>().unwrap().silent,
@@ -814,7 +906,11 @@ mod tests {
         assert!("silent".parse::<HostileCounts>().is_err());
         assert!("silent=x".parse::<HostileCounts>().is_err());
         assert!("flood=17".parse::<HostileCounts>().is_err());
-        assert_eq!(HostileCounts::one_each().total(), HostileKind::ALL.len());
+        assert_eq!(
+            HostileCounts::one_each().total(),
+            HostileKind::ALL.len() - 1
+        );
+        assert_eq!(HostileCounts::one_each().endless_enrs, 0);
     }
 
     #[test]

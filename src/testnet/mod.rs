@@ -15,17 +15,26 @@
 //! that run libp2p but no discv5 at all (their ENR has ip/tcp and no udp, no table holds
 //! them): each is known to two random discv5 nodes' peer exchange, so a crawl can find
 //! them only through peer exchange.
+//! With `named_topic`, the network has the shape of Waku networks that predate sharding:
+//! records carry no `rs`/`rsv`, nodes neither serve nor ask for metadata (so nobody can
+//! tell their cluster), and relay nodes subscribe to the one named pubsub topic
+//! [`NAMED_TOPIC`].
 //! With `eth2`, records carry Ethereum consensus keys (`eth2` with one of
 //! [`ETH2_FORK_DIGESTS`], `attnets`, `syncnets`) instead of Waku keys; use it with the
 //! protocol id `discv5`.
 //! Bootstrap is sparse: node *i* knows node *i+1* (a ring, so every node is reachable) and
 //! `degree` random others — nobody knows everyone. Assignments come from a seeded RNG so a
 //! run is reproducible; node keys are fresh each run.
+//!
+//! [`cometbft`] is a CometBFT network of its own (Tendermint P2P, PEX), for the CometBFT
+//! driver.
 
+pub mod cometbft;
 pub mod dns;
 pub mod geo;
 pub mod host;
 pub mod hostile;
+pub mod mmdb;
 pub mod node;
 
 pub use host::loopback_host;
@@ -61,8 +70,15 @@ use crate::protocol::waku::{
 /// Fork digests testnet nodes with `eth2` keys carry (a third of nodes the second one).
 pub const ETH2_FORK_DIGESTS: [[u8; 4]; 2] = [[0xf5, 0xa5, 0xfd, 0x42], [0x6a, 0x95, 0xa1, 0xa9]];
 
+/// The pubsub topic relay nodes of a `named_topic` network subscribe to.
+pub const NAMED_TOPIC: &str = "/waku/2/default-waku/proto";
+
 /// Records a testnet node hands out over peer exchange (RLP bytes).
 type PxList = Arc<std::sync::RwLock<Vec<Vec<u8>>>>;
+
+/// The 2022 named pubsub topic, which every relay node subscribes to besides its shards'
+/// topics (as nwaku nodes did by default before sharding).
+pub const NAMED_PUBSUB_TOPIC: &str = NAMED_TOPIC;
 
 /// Content topics the test network's publisher uses.
 pub const CONTENT_TOPICS: [&str; 5] = [
@@ -123,6 +139,8 @@ pub struct TestnetConfig {
     pub px_only: usize,
     /// Records carry Ethereum consensus keys instead of Waku keys.
     pub eth2: bool,
+    /// Relay on [`NAMED_TOPIC`], records without `rs`, no metadata (see the module docs).
+    pub named_topic: bool,
     /// Hostile nodes to add, per kind (see [`crate::testnet::hostile`]).
     pub hostile: crate::testnet::hostile::HostileCounts,
 }
@@ -140,6 +158,7 @@ impl Default for TestnetConfig {
             peer_exchange: false,
             px_only: 0,
             eth2: false,
+            named_topic: false,
             hostile: Default::default(),
         }
     }
@@ -196,6 +215,8 @@ pub struct Testnet {
     /// Nodes that left at the last churn step and rejoin at the next.
     away: Vec<usize>,
     hostile: crate::testnet::hostile::HostileNet,
+    /// Relay on [`NAMED_TOPIC`] (see [`TestnetConfig::named_topic`]).
+    named_topic: bool,
 }
 
 /// What one churn step did.
@@ -212,7 +233,8 @@ pub struct ChurnStep {
 struct NodeBehaviour {
     identify: identify::Behaviour,
     ping: ping::Behaviour,
-    metadata: request_response::Behaviour<MetadataCodec>,
+    /// Metadata, served and asked (off in a `named_topic` network).
+    metadata: Toggle<request_response::Behaviour<MetadataCodec>>,
     /// Peer exchange, served.
     px: Toggle<request_response::Behaviour<PxCodec>>,
     /// Waku relay, on relay nodes.
@@ -237,6 +259,8 @@ struct Libp2pSpec {
     cluster: u16,
     shards: Vec<u16>,
     px: Option<PxList>,
+    /// Relay on [`NAMED_TOPIC`] and no metadata.
+    named_topic: bool,
 }
 
 /// Starts a node's libp2p swarm on 127.0.0.1 (`port` 0: any free port) and returns its TCP
@@ -254,6 +278,7 @@ async fn start_libp2p(
         cluster,
         shards,
         px,
+        named_topic,
     } = spec.clone();
     let shards = &shards[..];
     let mut secret = secret;
@@ -274,10 +299,17 @@ async fn start_libp2p(
         None
     };
     if let Some(g) = gossip.as_mut() {
-        for shard in shards {
-            g.subscribe(&gossipsub::IdentTopic::new(pubsub_topic(cluster, *shard)))
+        let topics: Vec<String> = if named_topic {
+            vec![NAMED_TOPIC.to_string()]
+        } else {
+            shards.iter().map(|s| pubsub_topic(cluster, *s)).collect()
+        };
+        for topic in topics {
+            g.subscribe(&gossipsub::IdentTopic::new(topic))
                 .map_err(|e| e.to_string())?;
         }
+        g.subscribe(&gossipsub::IdentTopic::new(NAMED_PUBSUB_TOPIC))
+            .map_err(|e| e.to_string())?;
     }
     let (mut swarm, port) = loopback_host(key, port, |key| NodeBehaviour {
         identify: identify::Behaviour::new(
@@ -286,13 +318,15 @@ async fn start_libp2p(
                 .with_push_listen_addr_updates(false),
         ),
         ping: ping::Behaviour::new(ping::Config::new()),
-        metadata: request_response::Behaviour::new(
-            [(
-                waku::metadata_protocol(),
-                request_response::ProtocolSupport::Full,
-            )],
-            request_response::Config::default().with_request_timeout(Duration::from_secs(5)),
-        ),
+        metadata: Toggle::from((!named_topic).then(|| {
+            request_response::Behaviour::new(
+                [(
+                    waku::metadata_protocol(),
+                    request_response::ProtocolSupport::Full,
+                )],
+                request_response::Config::default().with_request_timeout(Duration::from_secs(5)),
+            )
+        })),
         services: request_response::Behaviour::new(
             protocols
                 .into_iter()
@@ -344,10 +378,9 @@ async fn start_libp2p(
                 SwarmEvent::ConnectionEstablished { peer_id, .. } => {
                     stats.connections.fetch_add(1, Ordering::Relaxed);
                     // As nwaku: ask every new peer for its cluster.
-                    swarm
-                        .behaviour_mut()
-                        .metadata
-                        .send_request(&peer_id, own.clone());
+                    if let Some(m) = swarm.behaviour_mut().metadata.as_mut() {
+                        m.send_request(&peer_id, own.clone());
+                    }
                 }
                 SwarmEvent::Behaviour(NodeBehaviourEvent::Px(
                     request_response::Event::Message {
@@ -388,10 +421,9 @@ async fn start_libp2p(
                             ..
                         } => {
                             stats.metadata_served.fetch_add(1, Ordering::Relaxed);
-                            let _ = swarm
-                                .behaviour_mut()
-                                .metadata
-                                .send_response(channel, own.clone());
+                            if let Some(m) = swarm.behaviour_mut().metadata.as_mut() {
+                                let _ = m.send_response(channel, own.clone());
+                            }
                         }
                         Event::Message {
                             peer,
@@ -588,6 +620,12 @@ impl Testnet {
                 _ => return Err(err("testnet keys are secp256k1".into())),
             };
             let (caps, cluster, shards) = assign(&mut rng, index);
+            // A named-topic network has no clusters or shards to tell.
+            let (cluster, shards) = if config.named_topic {
+                (0, Vec::new())
+            } else {
+                (cluster, shards)
+            };
             let fork_digest = config
                 .eth2
                 .then(|| ETH2_FORK_DIGESTS[usize::from(rng.gen_range(0..3) == 0)]);
@@ -607,6 +645,7 @@ impl Testnet {
                         cluster,
                         shards: shards.clone(),
                         px: px.clone(),
+                        named_topic: config.named_topic,
                     };
                     let (port, task, tx) =
                         start_libp2p(&spec, 0, stats.clone(), node_cancel.clone())
@@ -662,6 +701,9 @@ impl Testnet {
             } else {
                 Vec::new()
             };
+            if config.named_topic {
+                protocols.retain(|p| p != waku::METADATA);
+            }
             if is_up && px.is_some() {
                 protocols.push(waku::PEER_EXCHANGE.to_string());
                 protocols.sort();
@@ -757,11 +799,8 @@ impl Testnet {
         let mut by_topic: std::collections::BTreeMap<String, Vec<usize>> = Default::default();
         for (i, n) in nodes.iter().enumerate() {
             if n.info.up && n.info.waku2 & Waku2::RELAY != 0 {
-                for s in &n.info.shards {
-                    by_topic
-                        .entry(pubsub_topic(n.info.cluster_id, *s))
-                        .or_default()
-                        .push(i);
+                for topic in node_topics(&n.info, config.named_topic) {
+                    by_topic.entry(topic).or_default().push(i);
                 }
             }
         }
@@ -811,6 +850,7 @@ impl Testnet {
             protocol_id: config.protocol_id,
             away: Vec::new(),
             hostile,
+            named_topic: config.named_topic,
         })
     }
 
@@ -925,7 +965,8 @@ impl Testnet {
         }
     }
 
-    /// Relay nodes (index) subscribed to a pubsub topic.
+    /// Relay nodes (index) subscribed to a pubsub topic (every relay node is on
+    /// [`NAMED_PUBSUB_TOPIC`]).
     pub fn relay_nodes_on(&self, topic: &str) -> Vec<usize> {
         self.nodes
             .iter()
@@ -933,10 +974,10 @@ impl Testnet {
             .filter(|(_, n)| {
                 n.info.up
                     && n.info.waku2 & Waku2::RELAY != 0
-                    && n.info
-                        .shards
-                        .iter()
-                        .any(|s| pubsub_topic(n.info.cluster_id, *s) == topic)
+                    && (topic == NAMED_PUBSUB_TOPIC
+                        || node_topics(&n.info, self.named_topic)
+                            .iter()
+                            .any(|t| t == topic))
             })
             .map(|(i, _)| i)
             .collect()
@@ -1092,6 +1133,18 @@ impl Testnet {
         self.nodes.get(index).and_then(|n| n.discv5.as_ref())
     }
 
+    /// Adds `enr` to what node `index` serves over peer exchange (tests use it to shape
+    /// answers). Returns false if the node serves no peer exchange.
+    pub fn add_px_record(&self, index: usize, enr: &Enr) -> bool {
+        let Some(list) = self.nodes.get(index).and_then(|n| n.px.as_ref()) else {
+            return false;
+        };
+        list.write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(alloy_rlp::encode(enr));
+        true
+    }
+
     /// Stops every node.
     pub fn shutdown(&mut self) {
         self.cancel.cancel();
@@ -1110,6 +1163,18 @@ impl Testnet {
 impl Drop for Testnet {
     fn drop(&mut self) {
         self.shutdown();
+    }
+}
+
+/// The pubsub topics a relay node subscribes to: its shards' topics, or [`NAMED_TOPIC`].
+fn node_topics(info: &NodeInfo, named_topic: bool) -> Vec<String> {
+    if named_topic {
+        vec![NAMED_TOPIC.to_string()]
+    } else {
+        info.shards
+            .iter()
+            .map(|s| pubsub_topic(info.cluster_id, *s))
+            .collect()
     }
 }
 

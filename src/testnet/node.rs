@@ -63,17 +63,20 @@ pub enum HostileKind {
     WrongKey,
     /// discv5 node answering with junk records.
     JunkEnrs,
+    /// discv5 node answering every FINDNODE with fresh validly signed records.
+    EndlessEnrs,
 }
 
 impl HostileKind {
     /// Every kind, in the order nodes are started.
-    pub const ALL: [HostileKind; 6] = [
+    pub const ALL: [HostileKind; 7] = [
         HostileKind::Silent,
         HostileKind::Stall,
         HostileKind::BigIdentify,
         HostileKind::Flood,
         HostileKind::WrongKey,
         HostileKind::JunkEnrs,
+        HostileKind::EndlessEnrs,
     ];
 
     /// The name used by `--hostile`.
@@ -85,6 +88,7 @@ impl HostileKind {
             HostileKind::Flood => "flood",
             HostileKind::WrongKey => "wrong-key",
             HostileKind::JunkEnrs => "junk-enrs",
+            HostileKind::EndlessEnrs => "endless-enrs",
         }
     }
 }

@@ -13,7 +13,6 @@ use crate::common::{all_peers, oneshot, start, wait_final, within, Server};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oneshot_crawl_of_64_nodes_lists_every_node_once_and_survives_restart() {
-    let dir = tempfile::tempdir().unwrap();
     let net = Testnet::start(TestnetConfig {
         nodes: 64,
         ..TestnetConfig::default()
@@ -26,7 +25,7 @@ async fn oneshot_crawl_of_64_nodes_lists_every_node_once_and_survives_restart() 
         .map(|n| (n.node_id.clone(), n))
         .collect();
 
-    let server = Server::start(dir.path()).await;
+    let server = Server::start().await;
     let mut client = server.client().await;
     // Subscribe before the crawl: live DISCOVERED events only.
     let mut live = client
@@ -160,8 +159,7 @@ async fn oneshot_crawl_of_64_nodes_lists_every_node_once_and_survives_restart() 
     // log resumes from sequence 0 with every event.
     drop(live);
     drop(client);
-    server.stop().await;
-    let server = Server::start(dir.path()).await;
+    let server = server.restart().await;
     let mut client = server.client().await;
     let again = client
         .get_crawl(pb::GetCrawlRequest {
@@ -222,8 +220,7 @@ async fn reflection_lists_the_service_and_health_is_serving() {
     use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
     use tonic_reflection::pb::v1::ServerReflectionRequest;
 
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path()).await;
+    let server = Server::start().await;
     let channel = server.channel().await;
 
     let mut health = HealthClient::new(channel.clone());
@@ -295,8 +292,7 @@ async fn reflection_lists_the_service_and_health_is_serving() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_arguments_get_clear_codes_naming_the_field() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path()).await;
+    let server = Server::start().await;
     let mut client = server.client().await;
     let net = Testnet::start(TestnetConfig {
         nodes: 2,
@@ -373,6 +369,7 @@ async fn bad_arguments_get_clear_codes_naming_the_field() {
                         cluster_id: 1,
                         shards: vec![1024],
                         preset: String::new(),
+                        ..Default::default()
                     })),
                 }),
                 ..good.clone()
@@ -529,14 +526,13 @@ async fn bad_arguments_get_clear_codes_naming_the_field() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn continuous_crawl_reports_enr_updates_and_stops_on_request() {
-    let dir = tempfile::tempdir().unwrap();
     let net = Testnet::start(TestnetConfig {
         nodes: 16,
         ..TestnetConfig::default()
     })
     .await
     .unwrap();
-    let server = Server::start(dir.path()).await;
+    let server = Server::start().await;
     let mut client = server.client().await;
     let mut req = oneshot(net.bootstrap_enrs());
     req.mode = pb::CrawlMode::Continuous as i32;

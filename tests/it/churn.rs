@@ -7,7 +7,7 @@ use peerscope::proto::pb;
 use peerscope::testnet::{Testnet, TestnetConfig};
 use rand::SeedableRng;
 
-use crate::common::{all_peers, oneshot, start, wait_final, Server};
+use crate::common::{all_peers, oneshot, Server};
 
 /// Crawls the testnet once; returns node id → reachable, and node id → peer id of the
 /// reachable ones.
@@ -16,8 +16,9 @@ async fn crawl(
     enrs: &[String],
 ) -> (HashMap<String, bool>, HashMap<String, String>) {
     let mut client = server.client().await;
-    let crawl = start(&mut client, oneshot(enrs)).await;
-    let done = wait_final(&mut client, &crawl.id, Duration::from_secs(120)).await;
+    let (crawl, done) = server
+        .crawl(&mut client, oneshot(enrs), Duration::from_secs(120))
+        .await;
     assert_eq!(done.state, pb::CrawlState::Finished as i32);
     let peers = all_peers(&mut client, &crawl.id, 100).await;
     let reachable = peers
@@ -34,7 +35,6 @@ async fn crawl(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn churned_nodes_leave_and_come_back_as_the_same_peers() {
-    let dir = tempfile::tempdir().unwrap();
     let mut net = Testnet::start(TestnetConfig {
         nodes: 24,
         // Dense tables, so every node that stays is still known to some node that stays.
@@ -45,7 +45,7 @@ async fn churned_nodes_leave_and_come_back_as_the_same_peers() {
     .await
     .unwrap();
     let node_id: Vec<String> = net.nodes().iter().map(|n| n.node_id.clone()).collect();
-    let server = Server::start(dir.path()).await;
+    let server = Server::start().await;
     let mut rng = rand::rngs::StdRng::seed_from_u64(5);
 
     let first = net.churn(6, &mut rng).await;

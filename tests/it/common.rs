@@ -1,83 +1,95 @@
-//! Shared helpers: an in-process server on loopback and a crawl driver.
+//! Shared helpers: an in-process server on loopback (started as `peerscope serve` starts
+//! it), a testnet crawled once, and a crawl driver.
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use peerscope::api::ServeOptions;
 use peerscope::engine::{Engine, EngineConfig};
 use peerscope::proto::pb;
 use peerscope::proto::pb::crawler_client::CrawlerClient;
-use peerscope::store::Store;
-use tokio::task::JoinHandle;
+use peerscope::service::{Listeners, Service, ServiceConfig, ServiceHandle};
+use peerscope::testnet::{Testnet, TestnetConfig};
+use tempfile::TempDir;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 
-/// A running server: gRPC on 127.0.0.1, crawls bound to 127.0.0.1.
+/// The store's fsync interval in tests.
+const FLUSH_EVERY_MS: u64 = 100;
+/// Time each shutdown step is allowed in tests; overrunning it fails the test.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+
+/// The database directory inside a server's temp dir (the rest is free for test files).
+pub fn data_dir(tmp: &Path) -> PathBuf {
+    tmp.join("db")
+}
+
+/// A running server: gRPC and HTTP on 127.0.0.1, crawls bound to 127.0.0.1, its database
+/// in a temp dir it owns (removed once the server is dropped or stopped).
 pub struct Server {
     pub addr: SocketAddr,
     pub http: SocketAddr,
-    root: CancellationToken,
-    engine: Engine,
-    task: JoinHandle<()>,
+    service: ServiceHandle,
+    engine_config: EngineConfig,
+    options: ServeOptions,
+    /// Declared last: removed after the service.
+    tmp: TempDir,
 }
 
 impl Server {
-    pub async fn start(dir: &Path) -> Server {
-        Server::start_with(dir, EngineConfig::default()).await
+    pub async fn start() -> Server {
+        Server::start_with(EngineConfig::default()).await
     }
 
     /// A server with engine settings of the test's choosing (the discv5 address is always
     /// 127.0.0.1).
-    pub async fn start_with(dir: &Path, config: EngineConfig) -> Server {
-        Server::start_full(dir, config, ServeOptions::default()).await
+    pub async fn start_with(config: EngineConfig) -> Server {
+        Server::start_full(config, ServeOptions::default()).await
     }
 
     /// A server with engine settings and gRPC/HTTP security options.
-    pub async fn start_full(dir: &Path, config: EngineConfig, options: ServeOptions) -> Server {
-        let store = Store::open(dir, 100).expect("open store");
-        let root = CancellationToken::new();
-        let engine = Engine::new(
-            store,
-            EngineConfig {
-                default_discv5_addr: "127.0.0.1:0".parse().unwrap(),
-                ..config
+    pub async fn start_full(config: EngineConfig, options: ServeOptions) -> Server {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        Server::start_in(tmp, config, options).await
+    }
+
+    /// A server on a temp dir the test prepared: its database is [`data_dir`] of it.
+    pub async fn start_in(tmp: TempDir, config: EngineConfig, options: ServeOptions) -> Server {
+        let service = Service::start(
+            ServiceConfig {
+                flush_every_ms: FLUSH_EVERY_MS,
+                engine: EngineConfig {
+                    default_discv5_addr: "127.0.0.1:0".parse().unwrap(),
+                    ..config.clone()
+                },
+                api: options.clone(),
+                shutdown_grace: SHUTDOWN_GRACE,
+                ..ServiceConfig::new(data_dir(tmp.path()))
             },
-            root.clone(),
+            Listeners::loopback().await.expect("loopback listeners"),
+            CancellationToken::new(),
         )
-        .expect("engine");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let http_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let http = http_listener.local_addr().unwrap();
-        tokio::spawn(peerscope::api::serve_http(
-            http_listener,
-            engine.clone(),
-            options.token.clone(),
-            root.clone(),
-        ));
-        let task = tokio::spawn({
-            let engine = engine.clone();
-            let root = root.clone();
-            async move {
-                peerscope::api::serve_with(listener, engine, root, options)
-                    .await
-                    .expect("serve");
-            }
-        });
+        .expect("service");
         Server {
-            addr,
-            http,
-            root,
-            engine,
-            task,
+            addr: service.grpc_addr(),
+            http: service.http_addr(),
+            service,
+            engine_config: config,
+            options,
+            tmp,
         }
     }
 
     /// The server's engine (for what tests feed it directly, e.g. the geolocator).
     pub fn engine(&self) -> &Engine {
-        &self.engine
+        self.service.engine()
+    }
+
+    /// The server's temp dir, for the test's own files (the database is in `db/`).
+    pub fn dir(&self) -> &Path {
+        self.tmp.path()
     }
 
     pub async fn client(&self) -> CrawlerClient<Channel> {
@@ -94,15 +106,80 @@ impl Server {
             .expect("connect")
     }
 
-    /// Graceful stop, as on SIGTERM: crawls stop, streams end, the store is flushed and
-    /// released.
-    pub async fn stop(self) {
-        self.root.cancel();
-        within(Duration::from_secs(20), self.engine.shutdown()).await;
-        within(Duration::from_secs(20), self.task).await.unwrap();
-        let store = self.engine.store().clone();
-        store.flush().await.unwrap();
+    /// Starts `req` and waits up to `limit` for it to end; returns the crawl as started
+    /// and as it ended.
+    pub async fn crawl(
+        &self,
+        client: &mut CrawlerClient<Channel>,
+        req: pb::StartCrawlRequest,
+        limit: Duration,
+    ) -> (pb::Crawl, pb::Crawl) {
+        let crawl = start(client, req).await;
+        let done = wait_final(client, &crawl.id, limit).await;
+        (crawl, done)
     }
+
+    /// Graceful stop, as on SIGTERM: crawls stop, streams end, the store is flushed and
+    /// released; the test fails if a step overruns or a server failed. Returns the temp
+    /// dir, which is removed once dropped.
+    pub async fn stop(self) -> TempDir {
+        let Server { service, tmp, .. } = self;
+        let report = within(SHUTDOWN_GRACE * 4, service.shutdown())
+            .await
+            .expect("store flushed");
+        assert!(report.is_clean(), "shutdown: {report:?}");
+        tmp
+    }
+
+    /// Stops the server and starts it again on the same database with the same settings.
+    pub async fn restart(self) -> Server {
+        let (config, options) = (self.engine_config.clone(), self.options.clone());
+        let tmp = self.stop().await;
+        Server::start_in(tmp, config, options).await
+    }
+}
+
+/// A testnet and a server that crawled it once (ONESHOT Waku, from its bootstrap ENRs).
+pub struct Crawled {
+    pub net: Testnet,
+    pub server: Server,
+    pub client: CrawlerClient<Channel>,
+    /// The crawl as StartCrawl returned it.
+    pub crawl: pb::Crawl,
+    /// The crawl once it ended.
+    pub done: pb::Crawl,
+}
+
+/// Starts a testnet (fails the test if it cannot).
+pub async fn testnet(config: TestnetConfig) -> Testnet {
+    Testnet::start(config).await.expect("testnet")
+}
+
+/// Starts a testnet as `config` says, a server, and a ONESHOT crawl of the testnet
+/// (`tweak` adjusts the request), and waits up to `limit` for the crawl to end.
+pub async fn crawl_testnet_with(
+    config: TestnetConfig,
+    tweak: impl FnOnce(pb::StartCrawlRequest) -> pb::StartCrawlRequest,
+    limit: Duration,
+) -> Crawled {
+    let net = testnet(config).await;
+    let server = Server::start().await;
+    let mut client = server.client().await;
+    let (crawl, done) = server
+        .crawl(&mut client, tweak(oneshot(net.bootstrap_enrs())), limit)
+        .await;
+    Crawled {
+        net,
+        server,
+        client,
+        crawl,
+        done,
+    }
+}
+
+/// [`crawl_testnet_with`] the plain [`oneshot`] request.
+pub async fn crawl_testnet(config: TestnetConfig, limit: Duration) -> Crawled {
+    crawl_testnet_with(config, |req| req, limit).await
 }
 
 /// Awaits `fut`, failing the test if it takes longer than `limit`.
@@ -120,6 +197,7 @@ pub fn oneshot(enrs: &[String]) -> pb::StartCrawlRequest {
                 cluster_id: 1,
                 shards: vec![],
                 preset: String::new(),
+                ..Default::default()
             })),
         }),
         bootstrap_enrs: enrs.to_vec(),
@@ -305,4 +383,33 @@ pub async fn visit(
         }
     })
     .await
+}
+
+/// The stored events of crawl `crawl_id` (of `kinds`, or all when empty), replayed from
+/// the start of the log until the stream has been quiet for a moment (at most `limit`).
+pub async fn stored_events(
+    client: &mut CrawlerClient<Channel>,
+    crawl_id: &str,
+    kinds: &[pb::PeerEventKind],
+    limit: usize,
+) -> Vec<pb::PeerEvent> {
+    use futures::StreamExt;
+    let mut stream = client
+        .stream_peer_events(pb::StreamPeerEventsRequest {
+            after_sequence: Some(0),
+            crawl_id: crawl_id.into(),
+            kinds: kinds.iter().map(|k| *k as i32).collect(),
+            ..Default::default()
+        })
+        .await
+        .expect("StreamPeerEvents accepted")
+        .into_inner();
+    let mut out = Vec::new();
+    while out.len() < limit {
+        match tokio::time::timeout(Duration::from_millis(1500), stream.next()).await {
+            Ok(Some(Ok(m))) => out.extend(m.event),
+            _ => break,
+        }
+    }
+    out
 }

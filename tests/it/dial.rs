@@ -9,19 +9,26 @@ use peerscope::proto::pb;
 use peerscope::testnet::{Testnet, TestnetConfig};
 use tokio_stream::StreamExt;
 
-use crate::common::{all_peers, oneshot, start, visit, wait_final, within, Server};
+use crate::common::{all_peers, crawl_testnet, oneshot, start, visit, within, Crawled, Server};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn up_nodes_are_identified_and_down_nodes_fail_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let net = Testnet::start(TestnetConfig {
-        nodes: 64,
-        down_fraction: 0.25,
-        seed: 3,
-        ..TestnetConfig::default()
-    })
-    .await
-    .unwrap();
+    let Crawled {
+        net,
+        server,
+        mut client,
+        crawl,
+        done,
+    } = crawl_testnet(
+        TestnetConfig {
+            nodes: 64,
+            down_fraction: 0.25,
+            seed: 3,
+            ..TestnetConfig::default()
+        },
+        Duration::from_secs(120),
+    )
+    .await;
     let nodes: HashMap<String, _> = net
         .nodes()
         .into_iter()
@@ -30,10 +37,6 @@ async fn up_nodes_are_identified_and_down_nodes_fail_refused() {
     let down = nodes.values().filter(|n| !n.up).count();
     assert_eq!(down, 16);
 
-    let server = Server::start(dir.path()).await;
-    let mut client = server.client().await;
-    let crawl = start(&mut client, oneshot(net.bootstrap_enrs())).await;
-    let done = wait_final(&mut client, &crawl.id, Duration::from_secs(120)).await;
     assert_eq!(done.state, pb::CrawlState::Finished as i32);
     let p = done.progress.unwrap();
     assert_eq!(p.discovered, 64, "{p:?}");
@@ -273,11 +276,15 @@ async fn testnet_nodes_drop_peers_without_metadata_but_keep_the_crawler() {
     );
 
     // The crawler gets identified and its metadata answer keeps it connected.
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path()).await;
+    let server = Server::start().await;
     let mut client = server.client().await;
-    let crawl = start(&mut client, oneshot(net.bootstrap_enrs())).await;
-    let done = wait_final(&mut client, &crawl.id, Duration::from_secs(60)).await;
+    let (crawl, done) = server
+        .crawl(
+            &mut client,
+            oneshot(net.bootstrap_enrs()),
+            Duration::from_secs(60),
+        )
+        .await;
     assert_eq!(done.progress.unwrap().identified, 1);
     let p = all_peers(&mut client, &crawl.id, 10).await.remove(0);
     assert_eq!(p.agent_version, node.agent);
@@ -428,7 +435,6 @@ async fn dial_failures_are_classified() {
 /// ends its session (PEER_DOWN, refused) and its uptime is kept.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn continuous_crawl_sees_a_peer_go_down() {
-    let dir = tempfile::tempdir().unwrap();
     let mut net = Testnet::start(TestnetConfig {
         nodes: 8,
         seed: 11,
@@ -437,7 +443,7 @@ async fn continuous_crawl_sees_a_peer_go_down() {
     .await
     .unwrap();
     let victim = net.nodes()[2].clone();
-    let server = Server::start(dir.path()).await;
+    let server = Server::start().await;
     let mut client = server.client().await;
     let second = || prost_types::Duration {
         seconds: 1,

@@ -10,7 +10,7 @@ use peerscope::proto::pb;
 use peerscope::protocol::enr::{build_waku_enr, Waku2};
 use peerscope::testnet::{Testnet, TestnetConfig};
 
-use crate::common::{oneshot, start, wait_final, within, Server};
+use crate::common::{crawl_testnet_with, within, Crawled};
 
 fn distance(a: NodeId, b: NodeId) -> Option<u64> {
     Key::from(a).log2_distance(&Key::from(b))
@@ -89,26 +89,26 @@ async fn designated_find_node_keeps_first_packet_only() {
 /// finds every node: what one node's answer loses, another node's answer carries.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crawl_is_complete_when_buckets_overflow_one_packet() {
-    let dir = tempfile::tempdir().unwrap();
-    let net = Testnet::start(TestnetConfig {
-        nodes: 96,
-        degree: 30,
-        seed: 7,
-        ..TestnetConfig::default()
-    })
-    .await
-    .unwrap();
-    let server = Server::start(dir.path()).await;
-    let mut client = server.client().await;
-    let crawl = start(
-        &mut client,
-        pb::StartCrawlRequest {
-            random_lookups: Some(0),
-            ..oneshot(net.bootstrap_enrs())
+    let Crawled {
+        net: _net,
+        server,
+        client,
+        done,
+        ..
+    } = crawl_testnet_with(
+        TestnetConfig {
+            nodes: 96,
+            degree: 30,
+            seed: 7,
+            ..TestnetConfig::default()
         },
+        |req| pb::StartCrawlRequest {
+            random_lookups: Some(0),
+            ..req
+        },
+        Duration::from_secs(120),
     )
     .await;
-    let done = wait_final(&mut client, &crawl.id, Duration::from_secs(120)).await;
     let p = done.progress.unwrap();
     assert_eq!(done.state, pb::CrawlState::Finished as i32);
     assert_eq!(p.discovered, 96, "{p:?}");

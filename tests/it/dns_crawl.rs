@@ -10,7 +10,7 @@ use peerscope::testnet::dns::TreeServer;
 use peerscope::testnet::{Testnet, TestnetConfig};
 use tonic::Code;
 
-use crate::common::{oneshot, start, wait_final, Server};
+use crate::common::{crawl_testnet, oneshot, Crawled, Server};
 
 fn engine_with_dns(server: &TreeServer) -> EngineConfig {
     EngineConfig {
@@ -42,17 +42,17 @@ async fn a_crawl_bootstrapped_only_from_a_dns_tree_finds_the_whole_testnet() {
     .await
     .unwrap();
     let (dns, url) = net.serve_dns_tree("nodes.peerscope.test").await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start_with(dir.path(), engine_with_dns(&dns)).await;
+    let server = Server::start_with(engine_with_dns(&dns)).await;
     let mut client = server.client().await;
-    let crawl = start(&mut client, dns_only(&url)).await;
+    let (crawl, done) = server
+        .crawl(&mut client, dns_only(&url), Duration::from_secs(90))
+        .await;
     assert_eq!(crawl.dns_tree_urls, vec![url.clone()]);
     let mut from_tree = crawl.bootstrap_enrs.clone();
     from_tree.sort();
     let mut want = net.bootstrap_enrs().to_vec();
     want.sort();
     assert_eq!(from_tree, want, "the tree's records became the bootstrap");
-    let done = wait_final(&mut client, &crawl.id, Duration::from_secs(90)).await;
     assert_eq!(done.progress.unwrap().discovered, 48);
     drop(client);
     server.stop().await;
@@ -74,8 +74,7 @@ async fn trees_with_bad_signatures_or_tampered_entries_are_refused() {
         .collect();
     let tree = build_tree(&enrs, &[], 1, &random_signing_key(), "bad.peerscope.test").unwrap();
     let dns = TreeServer::start(tree.records.clone()).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start_with(dir.path(), engine_with_dns(&dns)).await;
+    let server = Server::start_with(engine_with_dns(&dns)).await;
     let mut client = server.client().await;
 
     // The right domain, another key: the root signature does not verify.
@@ -161,21 +160,24 @@ fn parse_zone(zone: &str) -> Vec<(String, String)> {
 /// second crawl that finds the network again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_tree_builder_output_bootstraps_a_second_crawl() {
-    let net = Testnet::start(TestnetConfig {
-        nodes: 32,
-        down_fraction: 0.25,
-        seed: 41,
-        ..TestnetConfig::default()
-    })
-    .await
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path()).await;
-    let mut client = server.client().await;
-    let first = start(&mut client, oneshot(net.bootstrap_enrs())).await;
-    wait_final(&mut client, &first.id, Duration::from_secs(90)).await;
+    // The testnet stays up for the second crawl.
+    let Crawled {
+        net: _net,
+        server,
+        client,
+        ..
+    } = crawl_testnet(
+        TestnetConfig {
+            nodes: 32,
+            down_fraction: 0.25,
+            seed: 41,
+            ..TestnetConfig::default()
+        },
+        Duration::from_secs(90),
+    )
+    .await;
 
-    let key_file = dir.path().join("tree.key");
+    let key_file = server.dir().join("tree.key");
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_peerscope"))
         .args([
             "tree",
@@ -217,12 +219,12 @@ async fn the_tree_builder_output_bootstraps_a_second_crawl() {
     );
 
     let dns = TreeServer::start(records).await.unwrap();
-    let dir2 = tempfile::tempdir().unwrap();
-    let second = Server::start_with(dir2.path(), engine_with_dns(&dns)).await;
+    let second = Server::start_with(engine_with_dns(&dns)).await;
     let mut client2 = second.client().await;
-    let crawl = start(&mut client2, dns_only(&url)).await;
+    let (crawl, done) = second
+        .crawl(&mut client2, dns_only(&url), Duration::from_secs(90))
+        .await;
     assert_eq!(crawl.bootstrap_enrs.len(), 24);
-    let done = wait_final(&mut client2, &crawl.id, Duration::from_secs(90)).await;
     assert_eq!(done.progress.unwrap().discovered, 32);
     drop(client);
     drop(client2);

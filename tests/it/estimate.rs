@@ -51,8 +51,7 @@ async fn oneshot_crawls_estimate_their_completion_until_the_summary() {
     })
     .await
     .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path()).await;
+    let server = Server::start().await;
     let mut client = server.client().await;
     // Few requests and one dial at a time, so the crawl runs for seconds.
     let crawl = start(
@@ -109,8 +108,7 @@ async fn continuous_crawls_have_no_estimate() {
     })
     .await
     .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path()).await;
+    let server = Server::start().await;
     let mut client = server.client().await;
     let crawl = start(
         &mut client,

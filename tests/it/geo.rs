@@ -21,7 +21,7 @@ use peerscope::testnet::geo::{fake_answer, Endpoint, GeoStandIn, StandInConfig};
 use peerscope::testnet::{Testnet, TestnetConfig};
 use tokio_util::sync::CancellationToken;
 
-use crate::common::{all_peers, http_get, oneshot, start, wait_final, wait_until, Server};
+use crate::common::{all_peers, http_get, oneshot, wait_until, Server};
 
 /// Public-looking IPv4 and IPv6 addresses (never contacted; see the module comment).
 fn public_ips(n: usize) -> Vec<IpAddr> {
@@ -333,14 +333,10 @@ async fn geolocation_reaches_get_peer_list_peers_stats_and_http() {
     let standin = GeoStandIn::start(0, StandInConfig::default())
         .await
         .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start_with(
-        dir.path(),
-        EngineConfig {
-            geo: Some(config(&standin)),
-            ..EngineConfig::default()
-        },
-    )
+    let server = Server::start_with(EngineConfig {
+        geo: Some(config(&standin)),
+        ..EngineConfig::default()
+    })
     .await;
     let store = server.engine().store().clone();
     let geo = server
@@ -474,18 +470,19 @@ async fn crawled_loopback_peers_are_labelled_and_nothing_is_sent() {
     })
     .await
     .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start_with(
-        dir.path(),
-        EngineConfig {
-            geo: Some(config(&standin)),
-            ..EngineConfig::default()
-        },
-    )
+    let server = Server::start_with(EngineConfig {
+        geo: Some(config(&standin)),
+        ..EngineConfig::default()
+    })
     .await;
     let mut client = server.client().await;
-    let crawl = start(&mut client, oneshot(net.bootstrap_enrs())).await;
-    let done = wait_final(&mut client, &crawl.id, Duration::from_secs(120)).await;
+    let (crawl, done) = server
+        .crawl(
+            &mut client,
+            oneshot(net.bootstrap_enrs()),
+            Duration::from_secs(120),
+        )
+        .await;
     assert_eq!(done.progress.unwrap().discovered, 24);
     let geo = server.engine().geolocator().unwrap().clone();
     drained(&geo).await;

@@ -16,7 +16,7 @@ use peerscope::testnet::hostile::{
 };
 use peerscope::testnet::{Testnet, TestnetConfig};
 
-use crate::common::{all_peers, oneshot, start, visit, wait_final, within, Server};
+use crate::common::{all_peers, oneshot, start, visit, within, Server};
 
 /// This process's resident set size in KiB (`VmRSS` of /proc/self/status).
 fn vm_rss_kib() -> u64 {
@@ -48,7 +48,6 @@ const CRAWL_RSS_GROWTH_LIMIT_KIB: u64 = 128 * 1024;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_peers_are_classified_and_the_oneshot_crawl_finishes() {
     let rss_before = vm_rss_kib();
-    let dir = tempfile::tempdir().unwrap();
     let net = Testnet::start(TestnetConfig {
         nodes: 24,
         seed: 21,
@@ -58,7 +57,7 @@ async fn hostile_peers_are_classified_and_the_oneshot_crawl_finishes() {
     .await
     .unwrap();
     let nodes = net.nodes();
-    assert_eq!(nodes.len(), 24 + HostileKind::ALL.len());
+    assert_eq!(nodes.len(), 24 + HostileCounts::one_each().total());
     let hostile: HashMap<HostileKind, _> = net
         .hostile()
         .nodes()
@@ -68,20 +67,21 @@ async fn hostile_peers_are_classified_and_the_oneshot_crawl_finishes() {
     let junk = net.hostile().junk_records().to_vec();
     assert_eq!(junk.len(), 10);
 
-    let server = Server::start(dir.path()).await;
+    let server = Server::start().await;
     let mut client = server.client().await;
     let rss_ready = vm_rss_kib();
     let started = Instant::now();
-    let crawl = start(
-        &mut client,
-        pb::StartCrawlRequest {
-            dial_timeout: Some(secs_f(1.0)),
-            request_timeout: Some(secs_f(0.5)),
-            ..oneshot(net.bootstrap_enrs())
-        },
-    )
-    .await;
-    let done = wait_final(&mut client, &crawl.id, Duration::from_secs(45)).await;
+    let (crawl, done) = server
+        .crawl(
+            &mut client,
+            pb::StartCrawlRequest {
+                dial_timeout: Some(secs_f(1.0)),
+                request_timeout: Some(secs_f(0.5)),
+                ..oneshot(net.bootstrap_enrs())
+            },
+            Duration::from_secs(45),
+        )
+        .await;
     let took = started.elapsed();
     assert_eq!(
         done.state,
@@ -288,7 +288,6 @@ async fn hostile_peers_are_classified_and_the_oneshot_crawl_finishes() {
 /// undecodable only, bytes exact, no content-topic row created.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flood_garbage_is_counted_as_undecodable_only() {
-    let dir = tempfile::tempdir().unwrap();
     let net = Testnet::start(TestnetConfig {
         nodes: 8,
         seed: 22,
@@ -301,7 +300,7 @@ async fn flood_garbage_is_counted_as_undecodable_only() {
     .await
     .unwrap();
     let topic = flood_topic();
-    let server = Server::start(dir.path()).await;
+    let server = Server::start().await;
     let mut client = server.client().await;
     let crawl = start(
         &mut client,
@@ -461,4 +460,114 @@ async fn tcp_connect_timeout_and_handshake_timeout_are_told_apart() {
     );
     hold.abort();
     drop(full);
+}
+
+/// A responder that answers every FINDNODE with freshly minted, validly signed records
+/// for as long as the crawl runs: a CONTINUOUS crawl of it keeps within its known-node cap
+/// and the per-responder budget, stores no more peers than its cap, stays bounded in
+/// memory, finishes at its time limit, and says what it dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn endless_records_stay_within_the_caps_and_are_counted_as_dropped() {
+    const CAP: u64 = 80;
+    const BUDGET: u32 = 20;
+    const RUN: Duration = Duration::from_secs(30);
+    let rss_before = vm_rss_kib();
+    let net = Testnet::start(TestnetConfig {
+        nodes: 16,
+        seed: 71,
+        hostile: HostileCounts {
+            endless_enrs: 1,
+            ..HostileCounts::default()
+        },
+        ..TestnetConfig::default()
+    })
+    .await
+    .unwrap();
+    let server = Server::start().await;
+    let mut client = server.client().await;
+    let crawl = start(
+        &mut client,
+        pb::StartCrawlRequest {
+            mode: pb::CrawlMode::Continuous as i32,
+            recrawl_interval: Some(secs_f(1.0)),
+            limits: Some(pb::CrawlLimits {
+                max_peers: CAP,
+                max_duration: Some(secs_f(RUN.as_secs_f64())),
+                max_new_per_responder: Some(BUDGET),
+            }),
+            request_timeout: Some(secs_f(0.5)),
+            dial_timeout: Some(secs_f(1.0)),
+            relay: Some(false),
+            ..oneshot(net.bootstrap_enrs())
+        },
+    )
+    .await;
+    // While it runs, it never knows more than its cap.
+    let mut peak_rss = vm_rss_kib();
+    let done = within(RUN + Duration::from_secs(30), async {
+        loop {
+            let c = client
+                .get_crawl(pb::GetCrawlRequest {
+                    crawl_id: crawl.id.clone(),
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .crawl
+                .unwrap();
+            let p = c.progress.clone().unwrap();
+            assert!(p.discovered <= CAP, "{p:?}");
+            peak_rss = peak_rss.max(vm_rss_kib());
+            if c.state != pb::CrawlState::Running as i32 {
+                return c;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    })
+    .await;
+    assert_eq!(
+        done.state,
+        pb::CrawlState::Finished as i32,
+        "ended by its time limit: {}",
+        done.error
+    );
+    let p = done.progress.unwrap();
+    let minted = net.hostile().endless_minted();
+    eprintln!(
+        "endless responder: {minted} records minted; crawl: {} known, {} dropped over the \
+         cap, {} over the budget, {} rounds",
+        p.discovered, p.dropped_over_cap, p.dropped_over_budget, p.rounds
+    );
+    assert_eq!(p.discovered, CAP, "{p:?}");
+    assert!(p.rounds >= 2, "{p:?}");
+    assert!(p.dropped_over_budget > 0, "{p:?}");
+    assert!(p.dropped_over_cap > 0, "{p:?}");
+    assert!(
+        minted > 10 * CAP,
+        "the responder kept minting: {minted} records"
+    );
+    let limits = done.settings.unwrap().limits.unwrap();
+    assert_eq!(
+        (limits.max_peers, limits.max_new_per_responder),
+        (CAP, Some(BUDGET))
+    );
+    // Only what it kept was stored.
+    let peers = all_peers(&mut client, &crawl.id, 100).await;
+    assert_eq!(peers.len() as u64, CAP);
+    let (_, metrics) = crate::common::http_get(server.http, "/metrics", None).await;
+    for reason in ["known_cap", "responder_budget"] {
+        assert!(
+            metrics.contains(&format!(
+                "peerscope_records_dropped_total{{reason=\"{reason}\"}}"
+            )),
+            "{reason}"
+        );
+    }
+    let growth = peak_rss.saturating_sub(rss_before);
+    assert!(
+        growth < RSS_GROWTH_LIMIT_KIB,
+        "RSS grew by {growth} KiB ({rss_before} -> {peak_rss})"
+    );
+    drop(client);
+    server.stop().await;
 }

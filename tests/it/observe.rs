@@ -13,7 +13,7 @@ use tokio_stream::StreamExt;
 use tonic::transport::Channel;
 use tonic::Code;
 
-use crate::common::{http_get, oneshot, start, wait_final, within, Server};
+use crate::common::{data_dir, http_get, oneshot, start, wait_final, within, Server};
 
 async fn read_events(
     client: &mut CrawlerClient<Channel>,
@@ -44,7 +44,6 @@ async fn read_events(
 /// it missed: no gap, no duplicate.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resumed_streams_receive_exactly_the_missing_events() {
-    let dir = tempfile::tempdir().unwrap();
     let net = Testnet::start(TestnetConfig {
         nodes: 48,
         seed: 21,
@@ -52,7 +51,7 @@ async fn resumed_streams_receive_exactly_the_missing_events() {
     })
     .await
     .unwrap();
-    let server = Server::start(dir.path()).await;
+    let server = Server::start().await;
     let mut client = server.client().await;
     let mut live = client
         .stream_peer_events(pb::StreamPeerEventsRequest::default())
@@ -105,7 +104,7 @@ async fn resuming_before_retention_is_out_of_range() {
     use peerscope::model::{NewPeerEvent, PeerEventKind};
     let dir = tempfile::tempdir().unwrap();
     {
-        let store = peerscope::store::Store::open(dir.path(), 100).unwrap();
+        let store = peerscope::store::Store::open(&data_dir(dir.path()), 100).unwrap();
         let events = (0..100u8)
             .map(|i| NewPeerEvent {
                 time: peerscope::model::now_millis(),
@@ -124,7 +123,7 @@ async fn resuming_before_retention_is_out_of_range() {
         assert_eq!(store.first_sequence().unwrap(), Some(91));
         store.flush().await.unwrap();
     }
-    let server = Server::start(dir.path()).await;
+    let server = Server::start_in(dir, EngineConfig::default(), ServeOptions::default()).await;
     let mut client = server.client().await;
     let status = client
         .stream_peer_events(pb::StreamPeerEventsRequest {
@@ -156,7 +155,6 @@ fn metric(text: &str, name_and_labels: &str) -> Option<f64> {
 /// to GetNetworkStats; `/allpeersinfo` lists every peer with the seed monitor's fields.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_and_json_match_network_stats() {
-    let dir = tempfile::tempdir().unwrap();
     let net = Testnet::start(TestnetConfig {
         nodes: 40,
         down_fraction: 0.25,
@@ -165,7 +163,7 @@ async fn metrics_and_json_match_network_stats() {
     })
     .await
     .unwrap();
-    let server = Server::start(dir.path()).await;
+    let server = Server::start().await;
     let mut client = server.client().await;
     let crawl = start(&mut client, oneshot(net.bootstrap_enrs())).await;
     // Scraped while running: the crawl gauges exist.
@@ -274,9 +272,7 @@ async fn metrics_and_json_match_network_stats() {
 async fn a_token_locks_the_control_plane_but_not_health() {
     use tonic_health::pb::health_check_response::ServingStatus;
     use tonic_health::pb::{health_client::HealthClient, HealthCheckRequest};
-    let dir = tempfile::tempdir().unwrap();
     let server = Server::start_full(
-        dir.path(),
         EngineConfig::default(),
         ServeOptions {
             token: Token::new("correct horse"),
@@ -355,9 +351,7 @@ async fn tls_round_trip() {
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
     let cert_pem = cert.cert.pem();
     let key_pem = cert.key_pair.serialize_pem();
-    let dir = tempfile::tempdir().unwrap();
     let server = Server::start_full(
-        dir.path(),
         EngineConfig::default(),
         ServeOptions {
             token: None,
@@ -480,7 +474,6 @@ async fn in_memory_window_matches_the_log() {
 /// by `peerscope bench --subscribers`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hundred_subscribers_one_slow_all_get_every_event() {
-    let dir = tempfile::tempdir().unwrap();
     let net = Testnet::start(TestnetConfig {
         nodes: 40,
         seed: 33,
@@ -488,7 +481,7 @@ async fn hundred_subscribers_one_slow_all_get_every_event() {
     })
     .await
     .unwrap();
-    let server = Server::start(dir.path()).await;
+    let server = Server::start().await;
     let channel = server.channel().await;
     let (last_tx, last_rx) = tokio::sync::watch::channel(u64::MAX);
     let mut readers = tokio::task::JoinSet::new();
@@ -551,5 +544,109 @@ async fn hundred_subscribers_one_slow_all_get_every_event() {
         finished += 1;
     }
     assert_eq!(finished, 100);
+    server.stop().await;
+}
+
+/// With TLS configured, the HTTP endpoints are served over TLS too, so the bearer token
+/// never crosses the network in the clear: a TLS client with the certificate gets
+/// `/metrics`; a plaintext request gets no HTTP answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_endpoints_are_served_over_tls_when_tls_is_configured() {
+    use std::sync::Arc;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let cert_pem = cert.cert.pem();
+    let key_pem = cert.key_pair.serialize_pem();
+    let server = Server::start_full(
+        EngineConfig::default(),
+        ServeOptions {
+            token: Some(peerscope::api::Token::new("s3cret").unwrap()),
+            tls: Some((cert_pem.clone().into_bytes(), key_pem.into_bytes())),
+            sink: None,
+        },
+    )
+    .await;
+    let request = "GET /metrics HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer s3cret\r\nConnection: close\r\n\r\n";
+
+    // Plaintext: the server answers no HTTP (it expects a TLS ClientHello).
+    let mut plain = tokio::net::TcpStream::connect(server.http).await.unwrap();
+    plain.write_all(request.as_bytes()).await.unwrap();
+    let mut got = Vec::new();
+    let _ = within(Duration::from_secs(15), plain.read_to_end(&mut got)).await;
+    assert!(
+        !String::from_utf8_lossy(&got).starts_with("HTTP/1.1 200"),
+        "plaintext HTTP must not be served when TLS is configured"
+    );
+
+    // TLS with the server's certificate as the trust root.
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls::pki_types::CertificateDer::from(
+            cert.cert.der().to_vec(),
+        ))
+        .unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(server.http).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut tls = within(Duration::from_secs(10), connector.connect(name, tcp))
+        .await
+        .expect("TLS handshake with the HTTP endpoint");
+    tls.write_all(request.as_bytes()).await.unwrap();
+    let mut body = Vec::new();
+    within(Duration::from_secs(10), tls.read_to_end(&mut body))
+        .await
+        .unwrap();
+    let body = String::from_utf8_lossy(&body);
+    assert!(body.starts_with("HTTP/1.1 200"), "{body}");
+    assert!(body.contains("networkmonitor_peer_count"));
+    server.stop().await;
+}
+
+/// `peerscope_event_subscribers` counts the open `StreamPeerEvents` streams: up as clients
+/// subscribe, down as they go away.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_subscriber_gauge_follows_open_event_streams() {
+    let server = Server::start().await;
+    let http = server.http;
+    let gauge = move || async move {
+        let (code, text) = http_get(http, "/metrics", None).await;
+        assert_eq!(code, 200);
+        metric(&text, "peerscope_event_subscribers")
+    };
+    let wait_for = |want: f64| async move {
+        within(Duration::from_secs(20), async {
+            loop {
+                if gauge().await == Some(want) {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+        .await
+    };
+    assert_eq!(gauge().await, Some(0.0));
+    let mut streams = Vec::new();
+    for _ in 0..3 {
+        let mut client = server.client().await;
+        let stream = client
+            .stream_peer_events(pb::StreamPeerEventsRequest::default())
+            .await
+            .unwrap()
+            .into_inner();
+        streams.push((client, stream));
+    }
+    // Counted once the call has been answered.
+    assert_eq!(gauge().await, Some(3.0));
+    streams.truncate(1);
+    wait_for(1.0).await;
+    streams.clear();
+    wait_for(0.0).await;
     server.stop().await;
 }

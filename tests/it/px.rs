@@ -13,19 +13,30 @@ use peerscope::protocol::waku::{self, MetadataCodec, PxCodec, PxResponse, PxRpc,
 use peerscope::testnet::{Testnet, TestnetConfig};
 use tonic::Code;
 
-use crate::common::{all_peers, http_get, oneshot, start, wait_final, within, Server};
+use crate::common::{
+    all_peers, crawl_testnet, crawl_testnet_with, http_get, oneshot, start, stored_events, within,
+    Crawled, Server,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nodes_reachable_only_through_peer_exchange_are_found() {
-    let net = Testnet::start(TestnetConfig {
-        nodes: 24,
-        px_only: 6,
-        peer_exchange: true,
-        seed: 41,
-        ..TestnetConfig::default()
-    })
-    .await
-    .unwrap();
+    let Crawled {
+        net,
+        server,
+        mut client,
+        crawl,
+        done,
+    } = crawl_testnet(
+        TestnetConfig {
+            nodes: 24,
+            px_only: 6,
+            peer_exchange: true,
+            seed: 41,
+            ..TestnetConfig::default()
+        },
+        Duration::from_secs(150),
+    )
+    .await;
     let nodes = net.nodes();
     assert_eq!(nodes.len(), 30);
     let px_only: BTreeSet<String> = nodes
@@ -37,11 +48,6 @@ async fn nodes_reachable_only_through_peer_exchange_are_found() {
     for n in nodes.iter().filter(|n| n.px_only) {
         assert!(n.udp.is_none(), "peer-exchange-only nodes run no discv5");
     }
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path()).await;
-    let mut client = server.client().await;
-    let crawl = start(&mut client, oneshot(net.bootstrap_enrs())).await;
-    let done = wait_final(&mut client, &crawl.id, Duration::from_secs(150)).await;
     assert_eq!(done.state, pb::CrawlState::Finished as i32);
     let progress = done.progress.unwrap();
     assert!(progress.px_requests >= 24, "{progress:?}");
@@ -87,45 +93,50 @@ struct Requester {
 }
 
 /// A libp2p peer of `cluster` asking a seed for records.
-struct Client {
+pub(crate) struct Client {
     swarm: libp2p::Swarm<Requester>,
     seed: PeerId,
     own: WakuMetadata,
 }
 
+/// A requester's swarm, with a fresh secp256k1 identity (so the seed can tell its node id).
+fn requester_swarm() -> libp2p::Swarm<Requester> {
+    libp2p::SwarmBuilder::with_existing_identity(libp2p::identity::Keypair::generate_secp256k1())
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default(),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .unwrap()
+        .with_behaviour(|_| Requester {
+            metadata: request_response::Behaviour::new(
+                [(
+                    waku::metadata_protocol(),
+                    request_response::ProtocolSupport::Full,
+                )],
+                request_response::Config::default(),
+            ),
+            px: request_response::Behaviour::new(
+                [(
+                    waku::peer_exchange_protocol(),
+                    request_response::ProtocolSupport::Outbound,
+                )],
+                request_response::Config::default().with_request_timeout(Duration::from_secs(20)),
+            ),
+        })
+        .unwrap()
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
+        .build()
+}
+
 impl Client {
-    async fn connect(seed: PeerId, addr: Multiaddr, cluster: u32) -> Client {
-        let mut swarm = libp2p::SwarmBuilder::with_new_identity()
-            .with_tokio()
-            .with_tcp(
-                tcp::Config::default(),
-                noise::Config::new,
-                yamux::Config::default,
-            )
-            .unwrap()
-            .with_behaviour(|_| Requester {
-                metadata: request_response::Behaviour::new(
-                    [(
-                        waku::metadata_protocol(),
-                        request_response::ProtocolSupport::Full,
-                    )],
-                    request_response::Config::default(),
-                ),
-                px: request_response::Behaviour::new(
-                    [(
-                        waku::peer_exchange_protocol(),
-                        request_response::ProtocolSupport::Outbound,
-                    )],
-                    request_response::Config::default()
-                        .with_request_timeout(Duration::from_secs(20)),
-                ),
-            })
-            .unwrap()
-            .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
-            .build();
-        swarm
-            .dial(addr.with(libp2p::multiaddr::Protocol::P2p(seed)))
-            .unwrap();
+    /// Connects to the seed and exchanges metadata. A connection the seed closes at once
+    /// (its per-IP cap still counts one that just closed) is tried again, up to 50 times.
+    pub(crate) async fn connect(seed: PeerId, addr: Multiaddr, cluster: u32) -> Client {
+        let mut swarm = requester_swarm();
+        let target = addr.with(libp2p::multiaddr::Protocol::P2p(seed));
+        swarm.dial(target.clone()).unwrap();
         let own = WakuMetadata {
             cluster_id: Some(cluster),
             shards: vec![],
@@ -140,9 +151,22 @@ impl Client {
             seed,
             own: own.clone(),
         };
+        let mut redials = 0;
         within(Duration::from_secs(30), async {
             loop {
                 match c.swarm.select_next_some().await {
+                    SwarmEvent::ConnectionClosed {
+                        num_established: 0, ..
+                    } => {
+                        redials += 1;
+                        assert!(redials <= 50, "the seed keeps closing the connection");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        c.swarm.dial(target.clone()).unwrap();
+                        c.swarm
+                            .behaviour_mut()
+                            .metadata
+                            .send_request(&seed, own.clone());
+                    }
                     SwarmEvent::Behaviour(RequesterEvent::Metadata(
                         request_response::Event::Message {
                             message: request_response::Message::Request { channel, .. },
@@ -175,12 +199,14 @@ impl Client {
         c
     }
 
-    async fn ask(&mut self, num_peers: u64) -> PxResponse {
+    pub(crate) async fn ask(&mut self, num_peers: u64) -> PxResponse {
+        self.ask_rpc(PxRpc::query(num_peers)).await
+    }
+
+    /// Sends `rpc` as a request (which may hold no query at all) and returns the answer.
+    async fn ask_rpc(&mut self, rpc: PxRpc) -> PxResponse {
         let seed = self.seed;
-        self.swarm
-            .behaviour_mut()
-            .px
-            .send_request(&seed, PxRpc::query(num_peers));
+        self.swarm.behaviour_mut().px.send_request(&seed, rpc);
         within(Duration::from_secs(30), async {
             loop {
                 match self.swarm.select_next_some().await {
@@ -253,8 +279,7 @@ async fn seed_mode_serves_vetted_peers_of_the_requesters_cluster_once_per_interv
     )
     .unwrap();
     let impostor_id = hex::encode(impostor.node_id().raw());
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path()).await;
+    let server = Server::start().await;
     let mut client = server.client().await;
     let mut bootstrap = net.bootstrap_enrs().to_vec();
     bootstrap.push(impostor.to_base64());
@@ -393,36 +418,36 @@ async fn seed_mode_serves_vetted_peers_of_the_requesters_cluster_once_per_interv
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_ethereum_crawl_counts_peers_per_fork_digest() {
-    let net = Testnet::start(TestnetConfig {
-        nodes: 24,
-        protocol_id: *b"discv5",
-        eth2: true,
-        seed: 47,
-        ..TestnetConfig::default()
-    })
-    .await
-    .unwrap();
-    let mut want: BTreeMap<String, u64> = BTreeMap::new();
-    for n in net.nodes() {
-        *want.entry(n.fork_digest.clone().unwrap()).or_default() += 1;
-    }
-    assert_eq!(want.len(), 2, "both digests in use");
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path()).await;
-    let mut client = server.client().await;
-    let crawl = start(
-        &mut client,
-        pb::StartCrawlRequest {
+    let Crawled {
+        net,
+        server,
+        mut client,
+        crawl,
+        done,
+    } = crawl_testnet_with(
+        TestnetConfig {
+            nodes: 24,
+            protocol_id: *b"discv5",
+            eth2: true,
+            seed: 47,
+            ..TestnetConfig::default()
+        },
+        |req| pb::StartCrawlRequest {
             profile: Some(pb::NetworkProfile {
                 profile: Some(pb::network_profile::Profile::Ethereum(
                     pb::EthereumProfile {},
                 )),
             }),
-            ..oneshot(net.bootstrap_enrs())
+            ..req
         },
+        Duration::from_secs(120),
     )
     .await;
-    let done = wait_final(&mut client, &crawl.id, Duration::from_secs(120)).await;
+    let mut want: BTreeMap<String, u64> = BTreeMap::new();
+    for n in net.nodes() {
+        *want.entry(n.fork_digest.clone().unwrap()).or_default() += 1;
+    }
+    assert_eq!(want.len(), 2, "both digests in use");
     assert_eq!(done.progress.unwrap().discovered, 24);
     let stats = client
         .get_network_stats(pb::GetNetworkStatsRequest {
@@ -464,18 +489,14 @@ async fn fleet_presets_expand_to_their_tree_and_unknown_ones_are_refused() {
     let dns = peerscope::testnet::dns::TreeServer::start(Vec::new())
         .await
         .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start_with(
-        dir.path(),
-        peerscope::engine::EngineConfig {
-            dns: peerscope::protocol::dns::ResolverSettings {
-                nameservers: vec![dns.addr()],
-                timeout: Duration::from_secs(2),
-                ..Default::default()
-            },
+    let server = Server::start_with(peerscope::engine::EngineConfig {
+        dns: peerscope::protocol::dns::ResolverSettings {
+            nameservers: vec![dns.addr()],
+            timeout: Duration::from_secs(2),
             ..Default::default()
         },
-    )
+        ..Default::default()
+    })
     .await;
     let mut client = server.client().await;
     let with_preset = |name: &str| pb::StartCrawlRequest {
@@ -484,6 +505,7 @@ async fn fleet_presets_expand_to_their_tree_and_unknown_ones_are_refused() {
                 cluster_id: 0,
                 shards: vec![],
                 preset: name.into(),
+                ..Default::default()
             })),
         }),
         ..oneshot(&[])
@@ -510,6 +532,159 @@ async fn fleet_presets_expand_to_their_tree_and_unknown_ones_are_refused() {
         "{}",
         err.message()
     );
+    drop(client);
+    server.stop().await;
+}
+
+/// Connections from `n` fresh peers at once, each held for `hold`: how many the seed kept
+/// open all along.
+async fn held_connections(seed: PeerId, addr: &Multiaddr, n: usize, hold: Duration) -> usize {
+    let target = addr.clone().with(libp2p::multiaddr::Protocol::P2p(seed));
+    let mut swarms: Vec<libp2p::Swarm<Requester>> = (0..n).map(|_| requester_swarm()).collect();
+    for s in &mut swarms {
+        s.dial(target.clone()).unwrap();
+    }
+    let outcomes = futures::future::join_all(swarms.iter_mut().map(|s| async move {
+        let mut up = false;
+        let deadline = tokio::time::sleep(hold);
+        tokio::pin!(deadline);
+        loop {
+            tokio::select! {
+                _ = &mut deadline => return up,
+                ev = s.select_next_some() => match ev {
+                    SwarmEvent::ConnectionEstablished { .. } => up = true,
+                    SwarmEvent::ConnectionClosed { num_established: 0, .. }
+                    | SwarmEvent::OutgoingConnectionError { .. } => return false,
+                    _ => {}
+                },
+            }
+        }
+    }))
+    .await;
+    outcomes.into_iter().filter(|held| *held).count()
+}
+
+/// Many requests from many fresh peer ids, all from one IP: the address's limit holds
+/// whatever the peer ids, requests without a query count like the others, the seed keeps
+/// at most its per-IP cap of connections from the address, and the refusals are counted,
+/// not each written to the event log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_mode_limits_requests_per_peer_and_ip_and_samples_refusal_events() {
+    const REQUESTERS: usize = 40;
+    const PER_IP: u32 = peerscope::model::DEFAULT_SEED_REQUESTS_PER_IP;
+    let net = Testnet::start(TestnetConfig {
+        nodes: 8,
+        seed: 44,
+        ..TestnetConfig::default()
+    })
+    .await
+    .unwrap();
+    let server = Server::start().await;
+    let mut client = server.client().await;
+    let crawl = start(
+        &mut client,
+        pb::StartCrawlRequest {
+            mode: pb::CrawlMode::Continuous as i32,
+            recrawl_interval: Some(prost_types::Duration {
+                seconds: 3600,
+                nanos: 0,
+            }),
+            relay: Some(false),
+            peer_exchange: Some(pb::PeerExchangeOptions {
+                seed: Some(pb::SeedOptions::default()),
+                ..Default::default()
+            }),
+            ..oneshot(net.bootstrap_enrs())
+        },
+    )
+    .await;
+    assert_eq!(
+        crawl.settings.as_ref().unwrap().seed_requests_per_ip,
+        PER_IP
+    );
+    let local =
+        DecodedEnr::from_enr(&peerscope::protocol::enr::parse_enr(&crawl.local_enr).unwrap());
+    let seed_peer: PeerId = local.peer_id.clone().unwrap().parse().unwrap();
+    let seed_addr: std::net::SocketAddr = crawl.seed_addr.parse().unwrap();
+    let addr: Multiaddr = format!("/ip4/127.0.0.1/tcp/{}", seed_addr.port())
+        .parse()
+        .unwrap();
+
+    // One fresh peer id after the other, every third asking with no query at all.
+    let mut statuses = Vec::new();
+    for i in 0..REQUESTERS {
+        let mut c = Client::connect(seed_peer, addr.clone(), 1).await;
+        let rpc = if i % 3 == 2 {
+            PxRpc {
+                query: None,
+                response: None,
+            }
+        } else {
+            PxRpc::query(10)
+        };
+        statuses.push(c.ask_rpc(rpc).await.status_code);
+    }
+    let counted = &statuses[..PER_IP as usize];
+    for (i, status) in counted.iter().enumerate() {
+        let want = if i % 3 == 2 { 400 } else { 200 };
+        assert_eq!(*status, want, "request {i}: {statuses:?}");
+    }
+    assert!(
+        statuses[PER_IP as usize..].iter().all(|s| *s == 429),
+        "{statuses:?}"
+    );
+    let served = counted.iter().filter(|s| **s == 200).count() as u64;
+    let refused = REQUESTERS as u64 - served;
+
+    // Connections from one address at once (the requesters' are closed by now): the cap
+    // holds the rest off.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let held = held_connections(seed_peer, &addr, 16, Duration::from_secs(2)).await;
+    assert_eq!(held, peerscope::engine::dialer::SEED_MAX_INBOUND_PER_IP);
+
+    let progress = within(Duration::from_secs(30), async {
+        loop {
+            let c = client
+                .get_crawl(pb::GetCrawlRequest {
+                    crawl_id: crawl.id.clone(),
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .crawl
+                .unwrap();
+            let p = c.progress.unwrap();
+            if p.px_served + p.px_refused == REQUESTERS as u64 && p.px_connections_refused >= 8 {
+                return p;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    assert_eq!((progress.px_served, progress.px_refused), (served, refused));
+    // Every answer is logged; of the refusals, one per address per interval.
+    let events = stored_events(
+        &mut client,
+        &crawl.id,
+        &[pb::PeerEventKind::PeerExchangeServed],
+        1000,
+    )
+    .await;
+    let logged_refusals = events
+        .iter()
+        .filter(|e| e.detail.starts_with("refused"))
+        .count() as u64;
+    assert_eq!(events.len() as u64, served + logged_refusals, "{events:?}");
+    assert_eq!(logged_refusals, 1, "{events:?}");
+    assert_eq!(progress.px_refused_unlogged, refused - 1);
+    let (_, metrics) = http_get(server.http, "/metrics", None).await;
+    for line in [
+        "peerscope_px_served_total{outcome=\"refused_ip\"}",
+        "peerscope_px_served_total{outcome=\"bad_request\"}",
+        "peerscope_seed_connections_refused_total{reason=\"per_ip\"}",
+    ] {
+        assert!(metrics.contains(line), "{line}");
+    }
     drop(client);
     server.stop().await;
 }

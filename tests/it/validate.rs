@@ -15,7 +15,7 @@ use tokio_stream::StreamExt;
 use tonic::transport::Channel;
 use tonic::{Code, Status};
 
-use crate::common::{oneshot, start, wait_final, within, Server};
+use crate::common::{oneshot, within, Server};
 
 /// Time one call may take before the row counts as a hang.
 const CALL_LIMIT: Duration = Duration::from_secs(20);
@@ -136,6 +136,7 @@ fn waku(cluster_id: u32, shards: Vec<u32>, preset: &str) -> Option<pb::NetworkPr
             cluster_id,
             shards,
             preset: preset.into(),
+            ..Default::default()
         })),
     })
 }
@@ -162,6 +163,7 @@ fn seed(listen_addr: &str, advertise_ip: &str) -> Option<pb::PeerExchangeOptions
             listen_addr: listen_addr.into(),
             advertise_ip: advertise_ip.into(),
             requester_interval: None,
+            ..Default::default()
         }),
         ..Default::default()
     })
@@ -183,21 +185,17 @@ const TREE_URL: &str =
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_rpc_rejects_bad_arguments_with_the_documented_code_naming_the_field() {
-    let dir = tempfile::tempdir().unwrap();
     // A nameserver on loopback that never answers: tree lookups fail, and nothing leaves
     // the machine.
     let silent_dns = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    let server = Server::start_with(
-        dir.path(),
-        EngineConfig {
-            dns: peerscope::protocol::dns::ResolverSettings {
-                nameservers: vec![silent_dns.local_addr().unwrap()],
-                timeout: Duration::from_millis(300),
-                ..Default::default()
-            },
-            ..EngineConfig::default()
+    let server = Server::start_with(EngineConfig {
+        dns: peerscope::protocol::dns::ResolverSettings {
+            nameservers: vec![silent_dns.local_addr().unwrap()],
+            timeout: Duration::from_millis(300),
+            ..Default::default()
         },
-    )
+        ..EngineConfig::default()
+    })
     .await;
     let mut client = server.client().await;
     let net = Testnet::start(TestnetConfig {
@@ -215,8 +213,9 @@ async fn every_rpc_rejects_bad_arguments_with_the_documented_code_naming_the_fie
     let enr = net.bootstrap_enrs()[0].clone();
 
     // A finished crawl with stored peers and events, for the valid rows.
-    let crawl = start(&mut client, good.clone()).await;
-    let done = wait_final(&mut client, &crawl.id, Duration::from_secs(60)).await;
+    let (crawl, done) = server
+        .crawl(&mut client, good.clone(), Duration::from_secs(60))
+        .await;
     assert_eq!(done.state, pb::CrawlState::Finished as i32, "{done:?}");
     let node = net.nodes()[1].clone();
     let last_sequence = {
@@ -320,6 +319,87 @@ async fn every_rpc_rejects_bad_arguments_with_the_documented_code_naming_the_fie
             }),
             bad,
             "profile.waku.preset",
+        ),
+        row(
+            "waku protocol id too short",
+            s(pb::StartCrawlRequest {
+                profile: Some(pb::NetworkProfile {
+                    profile: Some(pb::network_profile::Profile::Waku(pb::WakuProfile {
+                        cluster_id: 1,
+                        protocol_id: "d5w".into(),
+                        ..Default::default()
+                    })),
+                }),
+                ..g.clone()
+            }),
+            bad,
+            "profile.waku.protocol_id",
+        ),
+        row(
+            "waku profile speaking discv5",
+            s(pb::StartCrawlRequest {
+                profile: Some(pb::NetworkProfile {
+                    profile: Some(pb::network_profile::Profile::Waku(pb::WakuProfile {
+                        cluster_id: 1,
+                        protocol_id: "discv5".into(),
+                        ..Default::default()
+                    })),
+                }),
+                ..g.clone()
+            }),
+            ok,
+            "",
+        ),
+        row(
+            "allowed CIDR that is not one",
+            s(pb::StartCrawlRequest {
+                allowed_cidrs: vec!["127.0.0.1/32".into(), "10.0.0.0/33".into()],
+                ..g.clone()
+            }),
+            bad,
+            "allowed_cidrs[1]",
+        ),
+        row(
+            "257 allowed CIDRs",
+            s(pb::StartCrawlRequest {
+                allowed_cidrs: vec!["127.0.0.1".into(); 257],
+                ..g.clone()
+            }),
+            bad,
+            "allowed_cidrs",
+        ),
+        row(
+            "allowed CIDRs as addresses and networks",
+            s(pb::StartCrawlRequest {
+                allowed_cidrs: vec!["127.0.0.1".into(), "::1/128".into()],
+                ..g.clone()
+            }),
+            ok,
+            "",
+        ),
+        row(
+            "max peers above 10 million",
+            s(pb::StartCrawlRequest {
+                limits: Some(pb::CrawlLimits {
+                    max_peers: 10_000_001,
+                    ..Default::default()
+                }),
+                ..g.clone()
+            }),
+            bad,
+            "limits.max_peers",
+        ),
+        row(
+            "no new records per responder",
+            s(pb::StartCrawlRequest {
+                limits: Some(pb::CrawlLimits {
+                    max_new_per_responder: Some(0),
+                    ..Default::default()
+                }),
+                ..g.clone()
+            }),
+            bad,
+            "limits.max_new_per_responder",
         ),
         row(
             "custom protocol id too short",
@@ -610,6 +690,7 @@ async fn every_rpc_rejects_bad_arguments_with_the_documented_code_naming_the_fie
                 limits: Some(pb::CrawlLimits {
                     max_peers: 0,
                     max_duration: dur(-1, 0),
+                    ..Default::default()
                 }),
                 ..g.clone()
             }),
@@ -622,6 +703,7 @@ async fn every_rpc_rejects_bad_arguments_with_the_documented_code_naming_the_fie
                 limits: Some(pb::CrawlLimits {
                     max_peers: 0,
                     max_duration: dur(i64::MAX, 0),
+                    ..Default::default()
                 }),
                 ..g.clone()
             }),
@@ -634,6 +716,7 @@ async fn every_rpc_rejects_bad_arguments_with_the_documented_code_naming_the_fie
                 limits: Some(pb::CrawlLimits {
                     max_peers: 0,
                     max_duration: dur(366 * 86400, 0),
+                    ..Default::default()
                 }),
                 ..g.clone()
             }),
@@ -977,6 +1060,22 @@ async fn every_rpc_rejects_bad_arguments_with_the_documented_code_naming_the_fie
             }),
             bad,
             "peer_exchange.seed.requester_interval",
+        ),
+        row(
+            "seed answering no request per IP",
+            s(pb::StartCrawlRequest {
+                dial: Some(true),
+                peer_exchange: Some(pb::PeerExchangeOptions {
+                    seed: Some(pb::SeedOptions {
+                        requests_per_ip: Some(0),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }),
+                ..g.clone()
+            }),
+            bad,
+            "peer_exchange.seed.requests_per_ip",
         ),
     ];
 

@@ -3,6 +3,9 @@ import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-load
 
 import type { Duration as _google_protobuf_Duration, Duration__Output as _google_protobuf_Duration__Output } from './google/protobuf/Duration';
 import type { Timestamp as _google_protobuf_Timestamp, Timestamp__Output as _google_protobuf_Timestamp__Output } from './google/protobuf/Timestamp';
+import type { CometBftNodeInfo as _peerscope_v1_CometBftNodeInfo, CometBftNodeInfo__Output as _peerscope_v1_CometBftNodeInfo__Output } from './peerscope/v1/CometBftNodeInfo';
+import type { CometBftProfile as _peerscope_v1_CometBftProfile, CometBftProfile__Output as _peerscope_v1_CometBftProfile__Output } from './peerscope/v1/CometBftProfile';
+import type { CometBftSeedOptions as _peerscope_v1_CometBftSeedOptions, CometBftSeedOptions__Output as _peerscope_v1_CometBftSeedOptions__Output } from './peerscope/v1/CometBftSeedOptions';
 import type { Crawl as _peerscope_v1_Crawl, Crawl__Output as _peerscope_v1_Crawl__Output } from './peerscope/v1/Crawl';
 import type { CrawlLimits as _peerscope_v1_CrawlLimits, CrawlLimits__Output as _peerscope_v1_CrawlLimits__Output } from './peerscope/v1/CrawlLimits';
 import type { CrawlProgress as _peerscope_v1_CrawlProgress, CrawlProgress__Output as _peerscope_v1_CrawlProgress__Output } from './peerscope/v1/CrawlProgress';
@@ -61,6 +64,9 @@ export interface ProtoGrpcType {
   }
   peerscope: {
     v1: {
+      CometBftNodeInfo: MessageTypeDefinition<_peerscope_v1_CometBftNodeInfo, _peerscope_v1_CometBftNodeInfo__Output>
+      CometBftProfile: MessageTypeDefinition<_peerscope_v1_CometBftProfile, _peerscope_v1_CometBftProfile__Output>
+      CometBftSeedOptions: MessageTypeDefinition<_peerscope_v1_CometBftSeedOptions, _peerscope_v1_CometBftSeedOptions__Output>
       Crawl: MessageTypeDefinition<_peerscope_v1_Crawl, _peerscope_v1_Crawl__Output>
       CrawlLimits: MessageTypeDefinition<_peerscope_v1_CrawlLimits, _peerscope_v1_CrawlLimits__Output>
       CrawlMode: EnumTypeDefinition
@@ -91,6 +97,7 @@ export interface ProtoGrpcType {
       ListPeersRequest: MessageTypeDefinition<_peerscope_v1_ListPeersRequest, _peerscope_v1_ListPeersRequest__Output>
       ListPeersResponse: MessageTypeDefinition<_peerscope_v1_ListPeersResponse, _peerscope_v1_ListPeersResponse__Output>
       MessageCount: MessageTypeDefinition<_peerscope_v1_MessageCount, _peerscope_v1_MessageCount__Output>
+      MessageDimension: EnumTypeDefinition
       NetworkProfile: MessageTypeDefinition<_peerscope_v1_NetworkProfile, _peerscope_v1_NetworkProfile__Output>
       Peer: MessageTypeDefinition<_peerscope_v1_Peer, _peerscope_v1_Peer__Output>
       PeerEvent: MessageTypeDefinition<_peerscope_v1_PeerEvent, _peerscope_v1_PeerEvent__Output>

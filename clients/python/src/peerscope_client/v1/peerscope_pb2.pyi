@@ -42,12 +42,20 @@ class PeerEventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PEER_EVENT_KIND_PEER_DOWN: _ClassVar[PeerEventKind]
     PEER_EVENT_KIND_PEER_EXCHANGE: _ClassVar[PeerEventKind]
     PEER_EVENT_KIND_PEER_EXCHANGE_SERVED: _ClassVar[PeerEventKind]
+    PEER_EVENT_KIND_RESUMED: _ClassVar[PeerEventKind]
 
 class ShardEncoding(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     SHARD_ENCODING_UNSPECIFIED: _ClassVar[ShardEncoding]
     SHARD_ENCODING_RS: _ClassVar[ShardEncoding]
     SHARD_ENCODING_RSV: _ClassVar[ShardEncoding]
+
+class MessageDimension(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    MESSAGE_DIMENSION_UNSPECIFIED: _ClassVar[MessageDimension]
+    MESSAGE_DIMENSION_PUBSUB_TOPIC: _ClassVar[MessageDimension]
+    MESSAGE_DIMENSION_APPLICATION: _ClassVar[MessageDimension]
+    MESSAGE_DIMENSION_CONTENT_TOPIC: _ClassVar[MessageDimension]
 CRAWL_MODE_UNSPECIFIED: CrawlMode
 CRAWL_MODE_ONESHOT: CrawlMode
 CRAWL_MODE_CONTINUOUS: CrawlMode
@@ -71,29 +79,84 @@ PEER_EVENT_KIND_PEER_UP: PeerEventKind
 PEER_EVENT_KIND_PEER_DOWN: PeerEventKind
 PEER_EVENT_KIND_PEER_EXCHANGE: PeerEventKind
 PEER_EVENT_KIND_PEER_EXCHANGE_SERVED: PeerEventKind
+PEER_EVENT_KIND_RESUMED: PeerEventKind
 SHARD_ENCODING_UNSPECIFIED: ShardEncoding
 SHARD_ENCODING_RS: ShardEncoding
 SHARD_ENCODING_RSV: ShardEncoding
+MESSAGE_DIMENSION_UNSPECIFIED: MessageDimension
+MESSAGE_DIMENSION_PUBSUB_TOPIC: MessageDimension
+MESSAGE_DIMENSION_APPLICATION: MessageDimension
+MESSAGE_DIMENSION_CONTENT_TOPIC: MessageDimension
 
 class NetworkProfile(_message.Message):
-    __slots__ = ("waku", "ethereum", "custom")
+    __slots__ = ("waku", "ethereum", "custom", "cometbft")
     WAKU_FIELD_NUMBER: _ClassVar[int]
     ETHEREUM_FIELD_NUMBER: _ClassVar[int]
     CUSTOM_FIELD_NUMBER: _ClassVar[int]
+    COMETBFT_FIELD_NUMBER: _ClassVar[int]
     waku: WakuProfile
     ethereum: EthereumProfile
     custom: CustomProfile
-    def __init__(self, waku: _Optional[_Union[WakuProfile, _Mapping]] = ..., ethereum: _Optional[_Union[EthereumProfile, _Mapping]] = ..., custom: _Optional[_Union[CustomProfile, _Mapping]] = ...) -> None: ...
+    cometbft: CometBftProfile
+    def __init__(self, waku: _Optional[_Union[WakuProfile, _Mapping]] = ..., ethereum: _Optional[_Union[EthereumProfile, _Mapping]] = ..., custom: _Optional[_Union[CustomProfile, _Mapping]] = ..., cometbft: _Optional[_Union[CometBftProfile, _Mapping]] = ...) -> None: ...
+
+class CometBftProfile(_message.Message):
+    __slots__ = ("chain_id", "peers", "crawl_interval", "min_recrawl", "max_dial_attempts", "ban_duration", "new_bias_percent", "exchange_timeout", "max_addrs", "block_version", "p2p_version", "moniker", "seed")
+    CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
+    PEERS_FIELD_NUMBER: _ClassVar[int]
+    CRAWL_INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    MIN_RECRAWL_FIELD_NUMBER: _ClassVar[int]
+    MAX_DIAL_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    BAN_DURATION_FIELD_NUMBER: _ClassVar[int]
+    NEW_BIAS_PERCENT_FIELD_NUMBER: _ClassVar[int]
+    EXCHANGE_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    MAX_ADDRS_FIELD_NUMBER: _ClassVar[int]
+    BLOCK_VERSION_FIELD_NUMBER: _ClassVar[int]
+    P2P_VERSION_FIELD_NUMBER: _ClassVar[int]
+    MONIKER_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    chain_id: str
+    peers: _containers.RepeatedScalarFieldContainer[str]
+    crawl_interval: _duration_pb2.Duration
+    min_recrawl: _duration_pb2.Duration
+    max_dial_attempts: int
+    ban_duration: _duration_pb2.Duration
+    new_bias_percent: int
+    exchange_timeout: _duration_pb2.Duration
+    max_addrs: int
+    block_version: int
+    p2p_version: int
+    moniker: str
+    seed: CometBftSeedOptions
+    def __init__(self, chain_id: _Optional[str] = ..., peers: _Optional[_Iterable[str]] = ..., crawl_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., min_recrawl: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_dial_attempts: _Optional[int] = ..., ban_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., new_bias_percent: _Optional[int] = ..., exchange_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_addrs: _Optional[int] = ..., block_version: _Optional[int] = ..., p2p_version: _Optional[int] = ..., moniker: _Optional[str] = ..., seed: _Optional[_Union[CometBftSeedOptions, _Mapping]] = ...) -> None: ...
+
+class CometBftSeedOptions(_message.Message):
+    __slots__ = ("listen_addr", "external_addr", "request_interval", "max_reply", "max_inbound", "idle_timeout")
+    LISTEN_ADDR_FIELD_NUMBER: _ClassVar[int]
+    EXTERNAL_ADDR_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    MAX_REPLY_FIELD_NUMBER: _ClassVar[int]
+    MAX_INBOUND_FIELD_NUMBER: _ClassVar[int]
+    IDLE_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    listen_addr: str
+    external_addr: str
+    request_interval: _duration_pb2.Duration
+    max_reply: int
+    max_inbound: int
+    idle_timeout: _duration_pb2.Duration
+    def __init__(self, listen_addr: _Optional[str] = ..., external_addr: _Optional[str] = ..., request_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_reply: _Optional[int] = ..., max_inbound: _Optional[int] = ..., idle_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class WakuProfile(_message.Message):
-    __slots__ = ("cluster_id", "shards", "preset")
+    __slots__ = ("cluster_id", "shards", "preset", "protocol_id")
     CLUSTER_ID_FIELD_NUMBER: _ClassVar[int]
     SHARDS_FIELD_NUMBER: _ClassVar[int]
     PRESET_FIELD_NUMBER: _ClassVar[int]
+    PROTOCOL_ID_FIELD_NUMBER: _ClassVar[int]
     cluster_id: int
     shards: _containers.RepeatedScalarFieldContainer[int]
     preset: str
-    def __init__(self, cluster_id: _Optional[int] = ..., shards: _Optional[_Iterable[int]] = ..., preset: _Optional[str] = ...) -> None: ...
+    protocol_id: str
+    def __init__(self, cluster_id: _Optional[int] = ..., shards: _Optional[_Iterable[int]] = ..., preset: _Optional[str] = ..., protocol_id: _Optional[str] = ...) -> None: ...
 
 class EthereumProfile(_message.Message):
     __slots__ = ()
@@ -106,15 +169,17 @@ class CustomProfile(_message.Message):
     def __init__(self, protocol_id: _Optional[str] = ...) -> None: ...
 
 class CrawlLimits(_message.Message):
-    __slots__ = ("max_peers", "max_duration")
+    __slots__ = ("max_peers", "max_duration", "max_new_per_responder")
     MAX_PEERS_FIELD_NUMBER: _ClassVar[int]
     MAX_DURATION_FIELD_NUMBER: _ClassVar[int]
+    MAX_NEW_PER_RESPONDER_FIELD_NUMBER: _ClassVar[int]
     max_peers: int
     max_duration: _duration_pb2.Duration
-    def __init__(self, max_peers: _Optional[int] = ..., max_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    max_new_per_responder: int
+    def __init__(self, max_peers: _Optional[int] = ..., max_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_new_per_responder: _Optional[int] = ...) -> None: ...
 
 class StartCrawlRequest(_message.Message):
-    __slots__ = ("profile", "bootstrap_enrs", "dns_tree_urls", "mode", "recrawl_interval", "concurrency", "request_timeout", "find_node_distances", "random_lookups", "limits", "name", "labels", "listen_addr", "dial", "dial_concurrency", "dial_timeout", "dials_per_ip", "min_redial_interval", "relay", "relay_peers", "pubsub_topics", "peer_exchange")
+    __slots__ = ("profile", "bootstrap_enrs", "dns_tree_urls", "mode", "recrawl_interval", "concurrency", "request_timeout", "find_node_distances", "random_lookups", "limits", "name", "labels", "listen_addr", "dial", "dial_concurrency", "dial_timeout", "dials_per_ip", "min_redial_interval", "relay", "relay_peers", "pubsub_topics", "peer_exchange", "allowed_cidrs")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -144,6 +209,7 @@ class StartCrawlRequest(_message.Message):
     RELAY_PEERS_FIELD_NUMBER: _ClassVar[int]
     PUBSUB_TOPICS_FIELD_NUMBER: _ClassVar[int]
     PEER_EXCHANGE_FIELD_NUMBER: _ClassVar[int]
+    ALLOWED_CIDRS_FIELD_NUMBER: _ClassVar[int]
     profile: NetworkProfile
     bootstrap_enrs: _containers.RepeatedScalarFieldContainer[str]
     dns_tree_urls: _containers.RepeatedScalarFieldContainer[str]
@@ -166,7 +232,8 @@ class StartCrawlRequest(_message.Message):
     relay_peers: int
     pubsub_topics: _containers.RepeatedScalarFieldContainer[str]
     peer_exchange: PeerExchangeOptions
-    def __init__(self, profile: _Optional[_Union[NetworkProfile, _Mapping]] = ..., bootstrap_enrs: _Optional[_Iterable[str]] = ..., dns_tree_urls: _Optional[_Iterable[str]] = ..., mode: _Optional[_Union[CrawlMode, str]] = ..., recrawl_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., concurrency: _Optional[int] = ..., request_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., find_node_distances: _Optional[int] = ..., random_lookups: _Optional[int] = ..., limits: _Optional[_Union[CrawlLimits, _Mapping]] = ..., name: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., listen_addr: _Optional[str] = ..., dial: _Optional[bool] = ..., dial_concurrency: _Optional[int] = ..., dial_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., dials_per_ip: _Optional[int] = ..., min_redial_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., relay: _Optional[bool] = ..., relay_peers: _Optional[int] = ..., pubsub_topics: _Optional[_Iterable[str]] = ..., peer_exchange: _Optional[_Union[PeerExchangeOptions, _Mapping]] = ...) -> None: ...
+    allowed_cidrs: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, profile: _Optional[_Union[NetworkProfile, _Mapping]] = ..., bootstrap_enrs: _Optional[_Iterable[str]] = ..., dns_tree_urls: _Optional[_Iterable[str]] = ..., mode: _Optional[_Union[CrawlMode, str]] = ..., recrawl_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., concurrency: _Optional[int] = ..., request_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., find_node_distances: _Optional[int] = ..., random_lookups: _Optional[int] = ..., limits: _Optional[_Union[CrawlLimits, _Mapping]] = ..., name: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., listen_addr: _Optional[str] = ..., dial: _Optional[bool] = ..., dial_concurrency: _Optional[int] = ..., dial_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., dials_per_ip: _Optional[int] = ..., min_redial_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., relay: _Optional[bool] = ..., relay_peers: _Optional[int] = ..., pubsub_topics: _Optional[_Iterable[str]] = ..., peer_exchange: _Optional[_Union[PeerExchangeOptions, _Mapping]] = ..., allowed_cidrs: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class PeerExchangeOptions(_message.Message):
     __slots__ = ("client", "interval", "seed")
@@ -179,14 +246,16 @@ class PeerExchangeOptions(_message.Message):
     def __init__(self, client: _Optional[bool] = ..., interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., seed: _Optional[_Union[SeedOptions, _Mapping]] = ...) -> None: ...
 
 class SeedOptions(_message.Message):
-    __slots__ = ("listen_addr", "advertise_ip", "requester_interval")
+    __slots__ = ("listen_addr", "advertise_ip", "requester_interval", "requests_per_ip")
     LISTEN_ADDR_FIELD_NUMBER: _ClassVar[int]
     ADVERTISE_IP_FIELD_NUMBER: _ClassVar[int]
     REQUESTER_INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_PER_IP_FIELD_NUMBER: _ClassVar[int]
     listen_addr: str
     advertise_ip: str
     requester_interval: _duration_pb2.Duration
-    def __init__(self, listen_addr: _Optional[str] = ..., advertise_ip: _Optional[str] = ..., requester_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    requests_per_ip: int
+    def __init__(self, listen_addr: _Optional[str] = ..., advertise_ip: _Optional[str] = ..., requester_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., requests_per_ip: _Optional[int] = ...) -> None: ...
 
 class StartCrawlResponse(_message.Message):
     __slots__ = ("crawl",)
@@ -294,7 +363,7 @@ class Crawl(_message.Message):
     def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., state: _Optional[_Union[CrawlState, str]] = ..., mode: _Optional[_Union[CrawlMode, str]] = ..., profile: _Optional[_Union[NetworkProfile, _Mapping]] = ..., bootstrap_enrs: _Optional[_Iterable[str]] = ..., dns_tree_urls: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., progress: _Optional[_Union[CrawlProgress, _Mapping]] = ..., error: _Optional[str] = ..., listen_addr: _Optional[str] = ..., settings: _Optional[_Union[CrawlSettings, _Mapping]] = ..., seed_addr: _Optional[str] = ..., local_enr: _Optional[str] = ...) -> None: ...
 
 class CrawlSettings(_message.Message):
-    __slots__ = ("concurrency", "request_timeout", "find_node_distances", "random_lookups", "recrawl_interval", "limits", "dial", "dial_concurrency", "dial_timeout", "dials_per_ip", "min_redial_interval", "relay", "relay_peers", "pubsub_topics", "px_client", "px_interval", "seed", "seed_requester_interval")
+    __slots__ = ("concurrency", "request_timeout", "find_node_distances", "random_lookups", "recrawl_interval", "limits", "dial", "dial_concurrency", "dial_timeout", "dials_per_ip", "min_redial_interval", "relay", "relay_peers", "pubsub_topics", "px_client", "px_interval", "seed", "seed_requester_interval", "seed_requests_per_ip", "allowed_cidrs", "address_scope")
     CONCURRENCY_FIELD_NUMBER: _ClassVar[int]
     REQUEST_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
     FIND_NODE_DISTANCES_FIELD_NUMBER: _ClassVar[int]
@@ -313,6 +382,9 @@ class CrawlSettings(_message.Message):
     PX_INTERVAL_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
     SEED_REQUESTER_INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    SEED_REQUESTS_PER_IP_FIELD_NUMBER: _ClassVar[int]
+    ALLOWED_CIDRS_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_SCOPE_FIELD_NUMBER: _ClassVar[int]
     concurrency: int
     request_timeout: _duration_pb2.Duration
     find_node_distances: int
@@ -331,10 +403,13 @@ class CrawlSettings(_message.Message):
     px_interval: _duration_pb2.Duration
     seed: bool
     seed_requester_interval: _duration_pb2.Duration
-    def __init__(self, concurrency: _Optional[int] = ..., request_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., find_node_distances: _Optional[int] = ..., random_lookups: _Optional[int] = ..., recrawl_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., limits: _Optional[_Union[CrawlLimits, _Mapping]] = ..., dial: _Optional[bool] = ..., dial_concurrency: _Optional[int] = ..., dial_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., dials_per_ip: _Optional[int] = ..., min_redial_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., relay: _Optional[bool] = ..., relay_peers: _Optional[int] = ..., pubsub_topics: _Optional[_Iterable[str]] = ..., px_client: _Optional[bool] = ..., px_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., seed: _Optional[bool] = ..., seed_requester_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    seed_requests_per_ip: int
+    allowed_cidrs: _containers.RepeatedScalarFieldContainer[str]
+    address_scope: str
+    def __init__(self, concurrency: _Optional[int] = ..., request_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., find_node_distances: _Optional[int] = ..., random_lookups: _Optional[int] = ..., recrawl_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., limits: _Optional[_Union[CrawlLimits, _Mapping]] = ..., dial: _Optional[bool] = ..., dial_concurrency: _Optional[int] = ..., dial_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., dials_per_ip: _Optional[int] = ..., min_redial_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., relay: _Optional[bool] = ..., relay_peers: _Optional[int] = ..., pubsub_topics: _Optional[_Iterable[str]] = ..., px_client: _Optional[bool] = ..., px_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., seed: _Optional[bool] = ..., seed_requester_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., seed_requests_per_ip: _Optional[int] = ..., allowed_cidrs: _Optional[_Iterable[str]] = ..., address_scope: _Optional[str] = ...) -> None: ...
 
 class CrawlProgress(_message.Message):
-    __slots__ = ("discovered", "queried", "queued", "in_flight", "find_node_requests", "find_node_failures", "unresponsive", "lookups", "enr_updates", "rounds", "elapsed", "dials", "dialing", "connected", "failed_by_class", "identified", "dial_queued", "relay_peers", "relay_mesh_peers", "messages", "estimated_remaining", "px_requests", "px_failures", "px_enrs", "px_served", "px_refused")
+    __slots__ = ("discovered", "queried", "queued", "in_flight", "find_node_requests", "find_node_failures", "unresponsive", "lookups", "enr_updates", "rounds", "elapsed", "dials", "dialing", "connected", "failed_by_class", "identified", "dial_queued", "relay_peers", "relay_mesh_peers", "messages", "estimated_remaining", "px_requests", "px_failures", "px_enrs", "px_served", "px_refused", "invalid_addrs", "banned", "px_refused_unlogged", "px_connections_refused", "dropped_over_cap", "dropped_over_budget", "out_of_scope")
     class FailedByClassEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -368,6 +443,13 @@ class CrawlProgress(_message.Message):
     PX_ENRS_FIELD_NUMBER: _ClassVar[int]
     PX_SERVED_FIELD_NUMBER: _ClassVar[int]
     PX_REFUSED_FIELD_NUMBER: _ClassVar[int]
+    INVALID_ADDRS_FIELD_NUMBER: _ClassVar[int]
+    BANNED_FIELD_NUMBER: _ClassVar[int]
+    PX_REFUSED_UNLOGGED_FIELD_NUMBER: _ClassVar[int]
+    PX_CONNECTIONS_REFUSED_FIELD_NUMBER: _ClassVar[int]
+    DROPPED_OVER_CAP_FIELD_NUMBER: _ClassVar[int]
+    DROPPED_OVER_BUDGET_FIELD_NUMBER: _ClassVar[int]
+    OUT_OF_SCOPE_FIELD_NUMBER: _ClassVar[int]
     discovered: int
     queried: int
     queued: int
@@ -394,7 +476,14 @@ class CrawlProgress(_message.Message):
     px_enrs: int
     px_served: int
     px_refused: int
-    def __init__(self, discovered: _Optional[int] = ..., queried: _Optional[int] = ..., queued: _Optional[int] = ..., in_flight: _Optional[int] = ..., find_node_requests: _Optional[int] = ..., find_node_failures: _Optional[int] = ..., unresponsive: _Optional[int] = ..., lookups: _Optional[int] = ..., enr_updates: _Optional[int] = ..., rounds: _Optional[int] = ..., elapsed: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., dials: _Optional[int] = ..., dialing: _Optional[int] = ..., connected: _Optional[int] = ..., failed_by_class: _Optional[_Mapping[str, int]] = ..., identified: _Optional[int] = ..., dial_queued: _Optional[int] = ..., relay_peers: _Optional[int] = ..., relay_mesh_peers: _Optional[int] = ..., messages: _Optional[int] = ..., estimated_remaining: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., px_requests: _Optional[int] = ..., px_failures: _Optional[int] = ..., px_enrs: _Optional[int] = ..., px_served: _Optional[int] = ..., px_refused: _Optional[int] = ...) -> None: ...
+    invalid_addrs: int
+    banned: int
+    px_refused_unlogged: int
+    px_connections_refused: int
+    dropped_over_cap: int
+    dropped_over_budget: int
+    out_of_scope: int
+    def __init__(self, discovered: _Optional[int] = ..., queried: _Optional[int] = ..., queued: _Optional[int] = ..., in_flight: _Optional[int] = ..., find_node_requests: _Optional[int] = ..., find_node_failures: _Optional[int] = ..., unresponsive: _Optional[int] = ..., lookups: _Optional[int] = ..., enr_updates: _Optional[int] = ..., rounds: _Optional[int] = ..., elapsed: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., dials: _Optional[int] = ..., dialing: _Optional[int] = ..., connected: _Optional[int] = ..., failed_by_class: _Optional[_Mapping[str, int]] = ..., identified: _Optional[int] = ..., dial_queued: _Optional[int] = ..., relay_peers: _Optional[int] = ..., relay_mesh_peers: _Optional[int] = ..., messages: _Optional[int] = ..., estimated_remaining: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., px_requests: _Optional[int] = ..., px_failures: _Optional[int] = ..., px_enrs: _Optional[int] = ..., px_served: _Optional[int] = ..., px_refused: _Optional[int] = ..., invalid_addrs: _Optional[int] = ..., banned: _Optional[int] = ..., px_refused_unlogged: _Optional[int] = ..., px_connections_refused: _Optional[int] = ..., dropped_over_cap: _Optional[int] = ..., dropped_over_budget: _Optional[int] = ..., out_of_scope: _Optional[int] = ...) -> None: ...
 
 class PeerEvent(_message.Message):
     __slots__ = ("sequence", "time", "kind", "crawl_id", "node_id", "peer_id", "enr_seq", "enr", "error_class", "detail")
@@ -455,7 +544,7 @@ class GetPeerResponse(_message.Message):
     def __init__(self, peer: _Optional[_Union[Peer, _Mapping]] = ...) -> None: ...
 
 class ListPeersRequest(_message.Message):
-    __slots__ = ("page_size", "page_token", "capability", "cluster_id", "shard", "crawl_id", "seen_since", "protocol", "agent", "reachable", "country")
+    __slots__ = ("page_size", "page_token", "capability", "cluster_id", "shard", "crawl_id", "seen_since", "protocol", "agent", "reachable", "country", "chain_id")
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     CAPABILITY_FIELD_NUMBER: _ClassVar[int]
@@ -467,6 +556,7 @@ class ListPeersRequest(_message.Message):
     AGENT_FIELD_NUMBER: _ClassVar[int]
     REACHABLE_FIELD_NUMBER: _ClassVar[int]
     COUNTRY_FIELD_NUMBER: _ClassVar[int]
+    CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
     page_size: int
     page_token: str
     capability: str
@@ -478,7 +568,8 @@ class ListPeersRequest(_message.Message):
     agent: str
     reachable: bool
     country: str
-    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., capability: _Optional[str] = ..., cluster_id: _Optional[int] = ..., shard: _Optional[int] = ..., crawl_id: _Optional[str] = ..., seen_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., protocol: _Optional[str] = ..., agent: _Optional[str] = ..., reachable: _Optional[bool] = ..., country: _Optional[str] = ...) -> None: ...
+    chain_id: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., capability: _Optional[str] = ..., cluster_id: _Optional[int] = ..., shard: _Optional[int] = ..., crawl_id: _Optional[str] = ..., seen_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., protocol: _Optional[str] = ..., agent: _Optional[str] = ..., reachable: _Optional[bool] = ..., country: _Optional[str] = ..., chain_id: _Optional[str] = ...) -> None: ...
 
 class ListPeersResponse(_message.Message):
     __slots__ = ("peers", "next_page_token")
@@ -489,7 +580,7 @@ class ListPeersResponse(_message.Message):
     def __init__(self, peers: _Optional[_Iterable[_Union[Peer, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class Peer(_message.Message):
-    __slots__ = ("node_id", "peer_id", "enr", "enr_fields", "multiaddrs", "capabilities", "cluster_id", "shards", "first_seen", "last_seen", "crawl_ids", "enr_versions", "agent_version", "protocol_version", "protocols", "listen_addrs", "observed_addr", "metadata_cluster_id", "metadata_shards", "metadata_error", "rtt_last", "rtt_avg", "dial_attempts", "last_dial", "last_connected", "last_error_class", "last_error", "reachable", "state", "up_since", "down_since", "sessions", "uptime", "geo", "sources")
+    __slots__ = ("node_id", "peer_id", "enr", "enr_fields", "multiaddrs", "capabilities", "cluster_id", "shards", "first_seen", "last_seen", "crawl_ids", "enr_versions", "agent_version", "protocol_version", "protocols", "listen_addrs", "observed_addr", "metadata_cluster_id", "metadata_shards", "metadata_error", "rtt_last", "rtt_avg", "dial_attempts", "last_dial", "last_connected", "last_error_class", "last_error", "reachable", "state", "up_since", "down_since", "sessions", "uptime", "geo", "sources", "cometbft")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     PEER_ID_FIELD_NUMBER: _ClassVar[int]
     ENR_FIELD_NUMBER: _ClassVar[int]
@@ -525,6 +616,7 @@ class Peer(_message.Message):
     UPTIME_FIELD_NUMBER: _ClassVar[int]
     GEO_FIELD_NUMBER: _ClassVar[int]
     SOURCES_FIELD_NUMBER: _ClassVar[int]
+    COMETBFT_FIELD_NUMBER: _ClassVar[int]
     node_id: str
     peer_id: str
     enr: str
@@ -560,7 +652,34 @@ class Peer(_message.Message):
     uptime: _duration_pb2.Duration
     geo: GeoInfo
     sources: _containers.RepeatedCompositeFieldContainer[PeerSource]
-    def __init__(self, node_id: _Optional[str] = ..., peer_id: _Optional[str] = ..., enr: _Optional[str] = ..., enr_fields: _Optional[_Union[EnrFields, _Mapping]] = ..., multiaddrs: _Optional[_Iterable[str]] = ..., capabilities: _Optional[_Iterable[str]] = ..., cluster_id: _Optional[int] = ..., shards: _Optional[_Iterable[int]] = ..., first_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., crawl_ids: _Optional[_Iterable[str]] = ..., enr_versions: _Optional[int] = ..., agent_version: _Optional[str] = ..., protocol_version: _Optional[str] = ..., protocols: _Optional[_Iterable[str]] = ..., listen_addrs: _Optional[_Iterable[str]] = ..., observed_addr: _Optional[str] = ..., metadata_cluster_id: _Optional[int] = ..., metadata_shards: _Optional[_Iterable[int]] = ..., metadata_error: _Optional[str] = ..., rtt_last: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rtt_avg: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., dial_attempts: _Optional[int] = ..., last_dial: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_connected: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_error_class: _Optional[str] = ..., last_error: _Optional[str] = ..., reachable: _Optional[bool] = ..., state: _Optional[str] = ..., up_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., down_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sessions: _Optional[int] = ..., uptime: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., geo: _Optional[_Union[GeoInfo, _Mapping]] = ..., sources: _Optional[_Iterable[_Union[PeerSource, _Mapping]]] = ...) -> None: ...
+    cometbft: CometBftNodeInfo
+    def __init__(self, node_id: _Optional[str] = ..., peer_id: _Optional[str] = ..., enr: _Optional[str] = ..., enr_fields: _Optional[_Union[EnrFields, _Mapping]] = ..., multiaddrs: _Optional[_Iterable[str]] = ..., capabilities: _Optional[_Iterable[str]] = ..., cluster_id: _Optional[int] = ..., shards: _Optional[_Iterable[int]] = ..., first_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., crawl_ids: _Optional[_Iterable[str]] = ..., enr_versions: _Optional[int] = ..., agent_version: _Optional[str] = ..., protocol_version: _Optional[str] = ..., protocols: _Optional[_Iterable[str]] = ..., listen_addrs: _Optional[_Iterable[str]] = ..., observed_addr: _Optional[str] = ..., metadata_cluster_id: _Optional[int] = ..., metadata_shards: _Optional[_Iterable[int]] = ..., metadata_error: _Optional[str] = ..., rtt_last: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rtt_avg: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., dial_attempts: _Optional[int] = ..., last_dial: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_connected: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_error_class: _Optional[str] = ..., last_error: _Optional[str] = ..., reachable: _Optional[bool] = ..., state: _Optional[str] = ..., up_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., down_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sessions: _Optional[int] = ..., uptime: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., geo: _Optional[_Union[GeoInfo, _Mapping]] = ..., sources: _Optional[_Iterable[_Union[PeerSource, _Mapping]]] = ..., cometbft: _Optional[_Union[CometBftNodeInfo, _Mapping]] = ...) -> None: ...
+
+class CometBftNodeInfo(_message.Message):
+    __slots__ = ("p2p_version", "block_version", "app_version", "node_id", "listen_addr", "network", "version", "channels", "moniker", "tx_index", "rpc_address")
+    P2P_VERSION_FIELD_NUMBER: _ClassVar[int]
+    BLOCK_VERSION_FIELD_NUMBER: _ClassVar[int]
+    APP_VERSION_FIELD_NUMBER: _ClassVar[int]
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    LISTEN_ADDR_FIELD_NUMBER: _ClassVar[int]
+    NETWORK_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    CHANNELS_FIELD_NUMBER: _ClassVar[int]
+    MONIKER_FIELD_NUMBER: _ClassVar[int]
+    TX_INDEX_FIELD_NUMBER: _ClassVar[int]
+    RPC_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    p2p_version: int
+    block_version: int
+    app_version: int
+    node_id: str
+    listen_addr: str
+    network: str
+    version: str
+    channels: _containers.RepeatedScalarFieldContainer[int]
+    moniker: str
+    tx_index: str
+    rpc_address: str
+    def __init__(self, p2p_version: _Optional[int] = ..., block_version: _Optional[int] = ..., app_version: _Optional[int] = ..., node_id: _Optional[str] = ..., listen_addr: _Optional[str] = ..., network: _Optional[str] = ..., version: _Optional[str] = ..., channels: _Optional[_Iterable[int]] = ..., moniker: _Optional[str] = ..., tx_index: _Optional[str] = ..., rpc_address: _Optional[str] = ...) -> None: ...
 
 class PeerSource(_message.Message):
     __slots__ = ("kind", "via_peer_id", "first_seen")
@@ -651,16 +770,18 @@ class EnrFields(_message.Message):
     def __init__(self, seq: _Optional[int] = ..., ip4: _Optional[str] = ..., tcp4: _Optional[int] = ..., udp4: _Optional[int] = ..., ip6: _Optional[str] = ..., tcp6: _Optional[int] = ..., udp6: _Optional[int] = ..., waku2: _Optional[int] = ..., multiaddrs: _Optional[_Iterable[str]] = ..., shards: _Optional[_Union[ShardInfo, _Mapping]] = ..., eth2: _Optional[_Union[Eth2Info, _Mapping]] = ..., attnets: _Optional[_Iterable[int]] = ..., syncnets: _Optional[_Iterable[int]] = ..., issues: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class GetMessageCountsRequest(_message.Message):
-    __slots__ = ("pubsub_topic", "content_topic_prefix", "since", "until")
+    __slots__ = ("pubsub_topic", "content_topic_prefix", "since", "until", "group_by")
     PUBSUB_TOPIC_FIELD_NUMBER: _ClassVar[int]
     CONTENT_TOPIC_PREFIX_FIELD_NUMBER: _ClassVar[int]
     SINCE_FIELD_NUMBER: _ClassVar[int]
     UNTIL_FIELD_NUMBER: _ClassVar[int]
+    GROUP_BY_FIELD_NUMBER: _ClassVar[int]
     pubsub_topic: str
     content_topic_prefix: str
     since: _timestamp_pb2.Timestamp
     until: _timestamp_pb2.Timestamp
-    def __init__(self, pubsub_topic: _Optional[str] = ..., content_topic_prefix: _Optional[str] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    group_by: _containers.RepeatedScalarFieldContainer[MessageDimension]
+    def __init__(self, pubsub_topic: _Optional[str] = ..., content_topic_prefix: _Optional[str] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., group_by: _Optional[_Iterable[_Union[MessageDimension, str]]] = ...) -> None: ...
 
 class GetMessageCountsResponse(_message.Message):
     __slots__ = ("counts", "undecodable", "max_content_topics")
@@ -673,7 +794,7 @@ class GetMessageCountsResponse(_message.Message):
     def __init__(self, counts: _Optional[_Iterable[_Union[MessageCount, _Mapping]]] = ..., undecodable: _Optional[_Iterable[_Union[UndecodableCount, _Mapping]]] = ..., max_content_topics: _Optional[int] = ...) -> None: ...
 
 class MessageCount(_message.Message):
-    __slots__ = ("pubsub_topic", "content_topic", "messages", "bytes", "first_seen", "last_seen", "other", "window_messages", "window_bytes", "messages_per_minute")
+    __slots__ = ("pubsub_topic", "content_topic", "messages", "bytes", "first_seen", "last_seen", "other", "window_messages", "window_bytes", "messages_per_minute", "application", "content_topics")
     PUBSUB_TOPIC_FIELD_NUMBER: _ClassVar[int]
     CONTENT_TOPIC_FIELD_NUMBER: _ClassVar[int]
     MESSAGES_FIELD_NUMBER: _ClassVar[int]
@@ -684,6 +805,8 @@ class MessageCount(_message.Message):
     WINDOW_MESSAGES_FIELD_NUMBER: _ClassVar[int]
     WINDOW_BYTES_FIELD_NUMBER: _ClassVar[int]
     MESSAGES_PER_MINUTE_FIELD_NUMBER: _ClassVar[int]
+    APPLICATION_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_TOPICS_FIELD_NUMBER: _ClassVar[int]
     pubsub_topic: str
     content_topic: str
     messages: int
@@ -694,7 +817,9 @@ class MessageCount(_message.Message):
     window_messages: int
     window_bytes: int
     messages_per_minute: float
-    def __init__(self, pubsub_topic: _Optional[str] = ..., content_topic: _Optional[str] = ..., messages: _Optional[int] = ..., bytes: _Optional[int] = ..., first_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., other: _Optional[bool] = ..., window_messages: _Optional[int] = ..., window_bytes: _Optional[int] = ..., messages_per_minute: _Optional[float] = ...) -> None: ...
+    application: str
+    content_topics: int
+    def __init__(self, pubsub_topic: _Optional[str] = ..., content_topic: _Optional[str] = ..., messages: _Optional[int] = ..., bytes: _Optional[int] = ..., first_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., other: _Optional[bool] = ..., window_messages: _Optional[int] = ..., window_bytes: _Optional[int] = ..., messages_per_minute: _Optional[float] = ..., application: _Optional[str] = ..., content_topics: _Optional[int] = ...) -> None: ...
 
 class UndecodableCount(_message.Message):
     __slots__ = ("pubsub_topic", "messages", "bytes", "first_seen", "last_seen")
@@ -717,7 +842,7 @@ class GetNetworkStatsRequest(_message.Message):
     def __init__(self, crawl_id: _Optional[str] = ...) -> None: ...
 
 class GetNetworkStatsResponse(_message.Message):
-    __slots__ = ("peers", "by_capability", "by_cluster", "by_shard", "by_record_kind", "by_fork_digest", "without_capabilities", "by_protocol", "by_agent", "by_error_class", "by_metadata_shard", "reachable", "unreachable", "not_dialed", "by_pubsub_topic", "by_country", "by_source")
+    __slots__ = ("peers", "by_capability", "by_cluster", "by_shard", "by_record_kind", "by_fork_digest", "without_capabilities", "by_protocol", "by_agent", "by_error_class", "by_metadata_shard", "reachable", "unreachable", "not_dialed", "by_pubsub_topic", "by_country", "by_source", "by_chain_id", "by_software_version", "by_p2p_version", "by_block_version", "reachable_by_chain_id")
     class ByCapabilityEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -781,6 +906,41 @@ class GetNetworkStatsResponse(_message.Message):
         key: str
         value: int
         def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    class ByChainIdEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    class BySoftwareVersionEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    class ByP2pVersionEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: int
+        value: int
+        def __init__(self, key: _Optional[int] = ..., value: _Optional[int] = ...) -> None: ...
+    class ByBlockVersionEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: int
+        value: int
+        def __init__(self, key: _Optional[int] = ..., value: _Optional[int] = ...) -> None: ...
+    class ReachableByChainIdEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
     PEERS_FIELD_NUMBER: _ClassVar[int]
     BY_CAPABILITY_FIELD_NUMBER: _ClassVar[int]
     BY_CLUSTER_FIELD_NUMBER: _ClassVar[int]
@@ -798,6 +958,11 @@ class GetNetworkStatsResponse(_message.Message):
     BY_PUBSUB_TOPIC_FIELD_NUMBER: _ClassVar[int]
     BY_COUNTRY_FIELD_NUMBER: _ClassVar[int]
     BY_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    BY_CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
+    BY_SOFTWARE_VERSION_FIELD_NUMBER: _ClassVar[int]
+    BY_P2P_VERSION_FIELD_NUMBER: _ClassVar[int]
+    BY_BLOCK_VERSION_FIELD_NUMBER: _ClassVar[int]
+    REACHABLE_BY_CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
     peers: int
     by_capability: _containers.ScalarMap[str, int]
     by_cluster: _containers.ScalarMap[int, int]
@@ -815,7 +980,12 @@ class GetNetworkStatsResponse(_message.Message):
     by_pubsub_topic: _containers.RepeatedCompositeFieldContainer[PubsubTopicSummary]
     by_country: _containers.ScalarMap[str, int]
     by_source: _containers.ScalarMap[str, int]
-    def __init__(self, peers: _Optional[int] = ..., by_capability: _Optional[_Mapping[str, int]] = ..., by_cluster: _Optional[_Mapping[int, int]] = ..., by_shard: _Optional[_Iterable[_Union[ShardCount, _Mapping]]] = ..., by_record_kind: _Optional[_Mapping[str, int]] = ..., by_fork_digest: _Optional[_Mapping[str, int]] = ..., without_capabilities: _Optional[int] = ..., by_protocol: _Optional[_Mapping[str, int]] = ..., by_agent: _Optional[_Mapping[str, int]] = ..., by_error_class: _Optional[_Mapping[str, int]] = ..., by_metadata_shard: _Optional[_Iterable[_Union[ShardCount, _Mapping]]] = ..., reachable: _Optional[int] = ..., unreachable: _Optional[int] = ..., not_dialed: _Optional[int] = ..., by_pubsub_topic: _Optional[_Iterable[_Union[PubsubTopicSummary, _Mapping]]] = ..., by_country: _Optional[_Mapping[str, int]] = ..., by_source: _Optional[_Mapping[str, int]] = ...) -> None: ...
+    by_chain_id: _containers.ScalarMap[str, int]
+    by_software_version: _containers.ScalarMap[str, int]
+    by_p2p_version: _containers.ScalarMap[int, int]
+    by_block_version: _containers.ScalarMap[int, int]
+    reachable_by_chain_id: _containers.ScalarMap[str, int]
+    def __init__(self, peers: _Optional[int] = ..., by_capability: _Optional[_Mapping[str, int]] = ..., by_cluster: _Optional[_Mapping[int, int]] = ..., by_shard: _Optional[_Iterable[_Union[ShardCount, _Mapping]]] = ..., by_record_kind: _Optional[_Mapping[str, int]] = ..., by_fork_digest: _Optional[_Mapping[str, int]] = ..., without_capabilities: _Optional[int] = ..., by_protocol: _Optional[_Mapping[str, int]] = ..., by_agent: _Optional[_Mapping[str, int]] = ..., by_error_class: _Optional[_Mapping[str, int]] = ..., by_metadata_shard: _Optional[_Iterable[_Union[ShardCount, _Mapping]]] = ..., reachable: _Optional[int] = ..., unreachable: _Optional[int] = ..., not_dialed: _Optional[int] = ..., by_pubsub_topic: _Optional[_Iterable[_Union[PubsubTopicSummary, _Mapping]]] = ..., by_country: _Optional[_Mapping[str, int]] = ..., by_source: _Optional[_Mapping[str, int]] = ..., by_chain_id: _Optional[_Mapping[str, int]] = ..., by_software_version: _Optional[_Mapping[str, int]] = ..., by_p2p_version: _Optional[_Mapping[int, int]] = ..., by_block_version: _Optional[_Mapping[int, int]] = ..., reachable_by_chain_id: _Optional[_Mapping[str, int]] = ...) -> None: ...
 
 class PubsubTopicSummary(_message.Message):
     __slots__ = ("pubsub_topic", "messages", "bytes", "content_topics", "other_messages", "undecodable")

@@ -162,7 +162,8 @@ class CrawlerServicer:
 
     def GetMessageCounts(self, request, context):
         """Relay message counts per pubsub and content topic, as counted by the relay monitors of
-        all crawls (see `StartCrawlRequest.relay`), with undecodable data counted apart.
+        all crawls (see `StartCrawlRequest.relay`), with undecodable data counted apart;
+        optionally summed per application or pubsub topic (`group_by`).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

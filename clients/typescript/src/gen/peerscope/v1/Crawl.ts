@@ -68,11 +68,13 @@ export interface Crawl {
    */
   'dnsTreeUrls'?: (string)[];
   /**
-   * Seed mode: the TCP address peer exchange is served on; empty otherwise.
+   * Seed mode: the TCP address peer exchange is served on; empty otherwise. For a
+   * CometBFT seed, its `id@ip:port` address (what other nodes put in their `seeds`).
    */
   'seedAddr'?: (string);
   /**
-   * The crawl's local ENR (`enr:` text): no ip/udp unless in seed mode.
+   * The crawl's local ENR (`enr:` text): no ip/udp unless in seed mode. For a CometBFT
+   * crawl, its node id.
    */
   'localEnr'?: (string);
 }
@@ -138,11 +140,13 @@ export interface Crawl__Output {
    */
   'dnsTreeUrls': (string)[];
   /**
-   * Seed mode: the TCP address peer exchange is served on; empty otherwise.
+   * Seed mode: the TCP address peer exchange is served on; empty otherwise. For a
+   * CometBFT seed, its `id@ip:port` address (what other nodes put in their `seeds`).
    */
   'seedAddr': (string);
   /**
-   * The crawl's local ENR (`enr:` text): no ip/udp unless in seed mode.
+   * The crawl's local ENR (`enr:` text): no ip/udp unless in seed mode. For a CometBFT
+   * crawl, its node id.
    */
   'localEnr': (string);
 }

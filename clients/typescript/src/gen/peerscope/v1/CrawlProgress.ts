@@ -8,7 +8,8 @@ import type { Long } from '@grpc/proto-loader';
  */
 export interface CrawlProgress {
   /**
-   * Distinct nodes discovered.
+   * Distinct nodes discovered (those out of the address scope included; at most
+   * `limits.max_peers`).
    */
   'discovered'?: (number | string | Long);
   /**
@@ -114,9 +115,42 @@ export interface CrawlProgress {
    */
   'pxServed'?: (number | string | Long);
   /**
-   * Seed mode: requests refused (status 400 or 429).
+   * Seed mode: requests refused (status 400 or 429; CometBFT: refused and disconnected).
    */
   'pxRefused'?: (number | string | Long);
+  /**
+   * CometBFT: addresses in PEX answers that were dropped (undialable, out of scope,
+   * duplicates, the crawler itself, over the crawl's peer cap).
+   */
+  'invalidAddrs'?: (number | string | Long);
+  /**
+   * CometBFT: peers this crawl banned.
+   */
+  'banned'?: (number | string | Long);
+  /**
+   * Seed mode: refused requests not written to the event log (at most one refusal per IP
+   * address per interval is).
+   */
+  'pxRefusedUnlogged'?: (number | string | Long);
+  /**
+   * Seed mode: inbound connections refused (too many at once, or too many from one IP
+   * address).
+   */
+  'pxConnectionsRefused'?: (number | string | Long);
+  /**
+   * Records of new nodes dropped because the crawl knew `limits.max_peers` nodes.
+   */
+  'droppedOverCap'?: (number | string | Long);
+  /**
+   * Records of new nodes dropped because their responder had introduced
+   * `limits.max_new_per_responder` nodes that round.
+   */
+  'droppedOverBudget'?: (number | string | Long);
+  /**
+   * Nodes whose record names an address outside the crawl's address scope (see
+   * `StartCrawlRequest.allowed_cidrs`): stored, never contacted.
+   */
+  'outOfScope'?: (number | string | Long);
 }
 
 /**
@@ -124,7 +158,8 @@ export interface CrawlProgress {
  */
 export interface CrawlProgress__Output {
   /**
-   * Distinct nodes discovered.
+   * Distinct nodes discovered (those out of the address scope included; at most
+   * `limits.max_peers`).
    */
   'discovered': (string);
   /**
@@ -230,7 +265,40 @@ export interface CrawlProgress__Output {
    */
   'pxServed': (string);
   /**
-   * Seed mode: requests refused (status 400 or 429).
+   * Seed mode: requests refused (status 400 or 429; CometBFT: refused and disconnected).
    */
   'pxRefused': (string);
+  /**
+   * CometBFT: addresses in PEX answers that were dropped (undialable, out of scope,
+   * duplicates, the crawler itself, over the crawl's peer cap).
+   */
+  'invalidAddrs': (string);
+  /**
+   * CometBFT: peers this crawl banned.
+   */
+  'banned': (string);
+  /**
+   * Seed mode: refused requests not written to the event log (at most one refusal per IP
+   * address per interval is).
+   */
+  'pxRefusedUnlogged': (string);
+  /**
+   * Seed mode: inbound connections refused (too many at once, or too many from one IP
+   * address).
+   */
+  'pxConnectionsRefused': (string);
+  /**
+   * Records of new nodes dropped because the crawl knew `limits.max_peers` nodes.
+   */
+  'droppedOverCap': (string);
+  /**
+   * Records of new nodes dropped because their responder had introduced
+   * `limits.max_new_per_responder` nodes that round.
+   */
+  'droppedOverBudget': (string);
+  /**
+   * Nodes whose record names an address outside the crawl's address scope (see
+   * `StartCrawlRequest.allowed_cidrs`): stored, never contacted.
+   */
+  'outOfScope': (string);
 }

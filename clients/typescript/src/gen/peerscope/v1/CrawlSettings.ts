@@ -34,9 +34,23 @@ export interface CrawlSettings {
    */
   'seed'?: (boolean);
   /**
-   * Seed mode: one answer per requester per this interval.
+   * Seed mode: one request per requester per this interval.
    */
   'seedRequesterInterval'?: (_google_protobuf_Duration | null);
+  /**
+   * Seed mode: requests per IP address per `seed_requester_interval`.
+   */
+  'seedRequestsPerIp'?: (number);
+  /**
+   * The explicit allow-list, as given (normalized); empty when the scope comes from the
+   * bootstrap records.
+   */
+  'allowedCidrs'?: (string)[];
+  /**
+   * The effective address scope: the allow-list (`127.0.0.1/32,10.0.0.0/8`), or the
+   * classes of the bootstrap addresses (`public`, `loopback`, `private+public`…).
+   */
+  'addressScope'?: (string);
 }
 
 /**
@@ -70,7 +84,21 @@ export interface CrawlSettings__Output {
    */
   'seed': (boolean);
   /**
-   * Seed mode: one answer per requester per this interval.
+   * Seed mode: one request per requester per this interval.
    */
   'seedRequesterInterval': (_google_protobuf_Duration__Output | null);
+  /**
+   * Seed mode: requests per IP address per `seed_requester_interval`.
+   */
+  'seedRequestsPerIp': (number);
+  /**
+   * The explicit allow-list, as given (normalized); empty when the scope comes from the
+   * bootstrap records.
+   */
+  'allowedCidrs': (string)[];
+  /**
+   * The effective address scope: the allow-list (`127.0.0.1/32,10.0.0.0/8`), or the
+   * classes of the bootstrap addresses (`public`, `loopback`, `private+public`…).
+   */
+  'addressScope': (string);
 }

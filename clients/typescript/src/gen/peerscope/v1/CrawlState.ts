@@ -9,7 +9,11 @@ export const CrawlState = {
    */
   CRAWL_STATE_UNSPECIFIED: 'CRAWL_STATE_UNSPECIFIED',
   /**
-   * Discovering.
+   * Discovering. A CONTINUOUS crawl that is running when the server stops (crash, kill or
+   * shutdown) resumes by itself at the next start, with the same id, settings and node
+   * identity (node id, peer id) and its address book (who is due for a dial when, bans,
+   * failures in a row), and a PEER_EVENT_KIND_RESUMED event; unless the server starts with
+   * `--no-resume`.
    */
   CRAWL_STATE_RUNNING: 'CRAWL_STATE_RUNNING',
   /**
@@ -17,7 +21,7 @@ export const CrawlState = {
    */
   CRAWL_STATE_FINISHED: 'CRAWL_STATE_FINISHED',
   /**
-   * Stopped by StopCrawl or by server shutdown.
+   * Stopped by StopCrawl, or a ONESHOT crawl by server shutdown.
    */
   CRAWL_STATE_STOPPED: 'CRAWL_STATE_STOPPED',
   /**
@@ -25,8 +29,9 @@ export const CrawlState = {
    */
   CRAWL_STATE_FAILED: 'CRAWL_STATE_FAILED',
   /**
-   * The server process ended (crash or kill) while the crawl was running; found so at the
-   * next start.
+   * The server stopped while the crawl was running and the crawl was not resumed: a
+   * ONESHOT crawl whose server process ended (crash or kill), or a CONTINUOUS one when
+   * the next start had `--no-resume`. Found so at the next start.
    */
   CRAWL_STATE_INTERRUPTED: 'CRAWL_STATE_INTERRUPTED',
 } as const;
@@ -41,7 +46,11 @@ export type CrawlState =
   | 'CRAWL_STATE_UNSPECIFIED'
   | 0
   /**
-   * Discovering.
+   * Discovering. A CONTINUOUS crawl that is running when the server stops (crash, kill or
+   * shutdown) resumes by itself at the next start, with the same id, settings and node
+   * identity (node id, peer id) and its address book (who is due for a dial when, bans,
+   * failures in a row), and a PEER_EVENT_KIND_RESUMED event; unless the server starts with
+   * `--no-resume`.
    */
   | 'CRAWL_STATE_RUNNING'
   | 1
@@ -51,7 +60,7 @@ export type CrawlState =
   | 'CRAWL_STATE_FINISHED'
   | 2
   /**
-   * Stopped by StopCrawl or by server shutdown.
+   * Stopped by StopCrawl, or a ONESHOT crawl by server shutdown.
    */
   | 'CRAWL_STATE_STOPPED'
   | 3
@@ -61,8 +70,9 @@ export type CrawlState =
   | 'CRAWL_STATE_FAILED'
   | 4
   /**
-   * The server process ended (crash or kill) while the crawl was running; found so at the
-   * next start.
+   * The server stopped while the crawl was running and the crawl was not resumed: a
+   * ONESHOT crawl whose server process ended (crash or kill), or a CONTINUOUS one when
+   * the next start had `--no-resume`. Found so at the next start.
    */
   | 'CRAWL_STATE_INTERRUPTED'
   | 5

@@ -46,7 +46,8 @@ export interface CrawlerClient extends grpc.Client {
   
   /**
    * Relay message counts per pubsub and content topic, as counted by the relay monitors of
-   * all crawls (see `StartCrawlRequest.relay`), with undecodable data counted apart.
+   * all crawls (see `StartCrawlRequest.relay`), with undecodable data counted apart;
+   * optionally summed per application or pubsub topic (`group_by`).
    */
   GetMessageCounts(argument: _peerscope_v1_GetMessageCountsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_peerscope_v1_GetMessageCountsResponse__Output>): grpc.ClientUnaryCall;
   GetMessageCounts(argument: _peerscope_v1_GetMessageCountsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_peerscope_v1_GetMessageCountsResponse__Output>): grpc.ClientUnaryCall;
@@ -54,7 +55,8 @@ export interface CrawlerClient extends grpc.Client {
   GetMessageCounts(argument: _peerscope_v1_GetMessageCountsRequest, callback: grpc.requestCallback<_peerscope_v1_GetMessageCountsResponse__Output>): grpc.ClientUnaryCall;
   /**
    * Relay message counts per pubsub and content topic, as counted by the relay monitors of
-   * all crawls (see `StartCrawlRequest.relay`), with undecodable data counted apart.
+   * all crawls (see `StartCrawlRequest.relay`), with undecodable data counted apart;
+   * optionally summed per application or pubsub topic (`group_by`).
    */
   getMessageCounts(argument: _peerscope_v1_GetMessageCountsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_peerscope_v1_GetMessageCountsResponse__Output>): grpc.ClientUnaryCall;
   getMessageCounts(argument: _peerscope_v1_GetMessageCountsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_peerscope_v1_GetMessageCountsResponse__Output>): grpc.ClientUnaryCall;
@@ -223,7 +225,8 @@ export interface CrawlerHandlers extends grpc.UntypedServiceImplementation {
   
   /**
    * Relay message counts per pubsub and content topic, as counted by the relay monitors of
-   * all crawls (see `StartCrawlRequest.relay`), with undecodable data counted apart.
+   * all crawls (see `StartCrawlRequest.relay`), with undecodable data counted apart;
+   * optionally summed per application or pubsub topic (`group_by`).
    */
   GetMessageCounts: grpc.handleUnaryCall<_peerscope_v1_GetMessageCountsRequest__Output, _peerscope_v1_GetMessageCountsResponse>;
   

@@ -23,7 +23,7 @@ export interface GetNetworkStatsResponse {
   'byShard'?: (_peerscope_v1_ShardCount)[];
   /**
    * Peers per record kind: `waku` (has waku2/rs/rsv), `eth2` (consensus), `eth`
-   * (execution), `other`.
+   * (execution), `cometbft` (a CometBFT peer), `other`.
    */
   'byRecordKind'?: ({[key: string]: number | string | Long});
   /**
@@ -44,7 +44,9 @@ export interface GetNetworkStatsResponse {
    */
   'byAgent'?: ({[key: string]: number | string | Long});
   /**
-   * Unreachable peers per class of their last dial failure.
+   * Unreachable peers per class of their last dial failure, and under `out_of_scope` the
+   * peers never dialed because their record names an address outside a crawl's address
+   * scope.
    */
   'byErrorClass'?: ({[key: string]: number | string | Long});
   /**
@@ -77,6 +79,26 @@ export interface GetNetworkStatsResponse {
    * Peers per source kind (see `PeerSource.kind`); a peer counts once under each kind.
    */
   'bySource'?: ({[key: string]: number | string | Long});
+  /**
+   * CometBFT: peers per network (chain id) their NodeInfo names.
+   */
+  'byChainId'?: ({[key: string]: number | string | Long});
+  /**
+   * CometBFT: peers per software version (NodeInfo.version).
+   */
+  'bySoftwareVersion'?: ({[key: string]: number | string | Long});
+  /**
+   * CometBFT: peers per P2P protocol version.
+   */
+  'byP2pVersion'?: ({[key: number]: number | string | Long});
+  /**
+   * CometBFT: peers per block protocol version.
+   */
+  'byBlockVersion'?: ({[key: number]: number | string | Long});
+  /**
+   * CometBFT: peers whose last visit connected, per chain id.
+   */
+  'reachableByChainId'?: ({[key: string]: number | string | Long});
 }
 
 export interface GetNetworkStatsResponse__Output {
@@ -98,7 +120,7 @@ export interface GetNetworkStatsResponse__Output {
   'byShard': (_peerscope_v1_ShardCount__Output)[];
   /**
    * Peers per record kind: `waku` (has waku2/rs/rsv), `eth2` (consensus), `eth`
-   * (execution), `other`.
+   * (execution), `cometbft` (a CometBFT peer), `other`.
    */
   'byRecordKind': ({[key: string]: string});
   /**
@@ -119,7 +141,9 @@ export interface GetNetworkStatsResponse__Output {
    */
   'byAgent': ({[key: string]: string});
   /**
-   * Unreachable peers per class of their last dial failure.
+   * Unreachable peers per class of their last dial failure, and under `out_of_scope` the
+   * peers never dialed because their record names an address outside a crawl's address
+   * scope.
    */
   'byErrorClass': ({[key: string]: string});
   /**
@@ -152,4 +176,24 @@ export interface GetNetworkStatsResponse__Output {
    * Peers per source kind (see `PeerSource.kind`); a peer counts once under each kind.
    */
   'bySource': ({[key: string]: string});
+  /**
+   * CometBFT: peers per network (chain id) their NodeInfo names.
+   */
+  'byChainId': ({[key: string]: string});
+  /**
+   * CometBFT: peers per software version (NodeInfo.version).
+   */
+  'bySoftwareVersion': ({[key: string]: string});
+  /**
+   * CometBFT: peers per P2P protocol version.
+   */
+  'byP2pVersion': ({[key: number]: string});
+  /**
+   * CometBFT: peers per block protocol version.
+   */
+  'byBlockVersion': ({[key: number]: string});
+  /**
+   * CometBFT: peers whose last visit connected, per chain id.
+   */
+  'reachableByChainId': ({[key: string]: string});
 }

@@ -52,6 +52,10 @@ export interface ListPeersRequest {
    * case-insensitive. At most 256 bytes.
    */
   'country'?: (string);
+  /**
+   * CometBFT: only peers whose NodeInfo names this network (chain id). At most 256 bytes.
+   */
+  'chainId'?: (string);
   '_clusterId'?: "clusterId";
   '_shard'?: "shard";
   '_reachable'?: "reachable";
@@ -107,6 +111,10 @@ export interface ListPeersRequest__Output {
    * case-insensitive. At most 256 bytes.
    */
   'country': (string);
+  /**
+   * CometBFT: only peers whose NodeInfo names this network (chain id). At most 256 bytes.
+   */
+  'chainId': (string);
   '_clusterId'?: "clusterId";
   '_shard'?: "shard";
   '_reachable'?: "reachable";

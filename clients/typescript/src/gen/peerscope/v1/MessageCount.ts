@@ -4,12 +4,18 @@ import type { Timestamp as _google_protobuf_Timestamp, Timestamp__Output as _goo
 import type { Long } from '@grpc/proto-loader';
 
 /**
- * Relay traffic on one (pubsub topic, content topic), all time and in the window.
+ * Relay traffic on one (pubsub topic, content topic), all time and in the window; or on a
+ * group of them (GetMessageCountsRequest.group_by), with the sums of the rows it holds and
+ * the earliest `first_seen` and latest `last_seen` among them.
  */
 export interface MessageCount {
+  /**
+   * The pubsub topic; empty when grouped without PUBSUB_TOPIC.
+   */
   'pubsubTopic'?: (string);
   /**
-   * The content topic, or "(other)" for the aggregate of content topics beyond the cap.
+   * The content topic, or "(other)" for the aggregate of content topics beyond the cap;
+   * empty when grouped without CONTENT_TOPIC.
    */
   'contentTopic'?: (string);
   /**
@@ -23,7 +29,7 @@ export interface MessageCount {
   'firstSeen'?: (_google_protobuf_Timestamp | null);
   'lastSeen'?: (_google_protobuf_Timestamp | null);
   /**
-   * True for the "(other)" aggregate row.
+   * True for the "(other)" aggregate row (for a group: when it holds only such rows).
    */
   'other'?: (boolean);
   /**
@@ -38,15 +44,31 @@ export interface MessageCount {
    * `window_messages` per minute of the window.
    */
   'messagesPerMinute'?: (number | string);
+  /**
+   * The content topic's application (see MessageDimension.APPLICATION); empty when the
+   * request's `group_by` neither names APPLICATION nor CONTENT_TOPIC.
+   */
+  'application'?: (string);
+  /**
+   * Distinct content topics summed into this row, not counting `(other)` (1 for a stored
+   * row of one content topic, 0 for the `(other)` row).
+   */
+  'contentTopics'?: (number | string | Long);
 }
 
 /**
- * Relay traffic on one (pubsub topic, content topic), all time and in the window.
+ * Relay traffic on one (pubsub topic, content topic), all time and in the window; or on a
+ * group of them (GetMessageCountsRequest.group_by), with the sums of the rows it holds and
+ * the earliest `first_seen` and latest `last_seen` among them.
  */
 export interface MessageCount__Output {
+  /**
+   * The pubsub topic; empty when grouped without PUBSUB_TOPIC.
+   */
   'pubsubTopic': (string);
   /**
-   * The content topic, or "(other)" for the aggregate of content topics beyond the cap.
+   * The content topic, or "(other)" for the aggregate of content topics beyond the cap;
+   * empty when grouped without CONTENT_TOPIC.
    */
   'contentTopic': (string);
   /**
@@ -60,7 +82,7 @@ export interface MessageCount__Output {
   'firstSeen': (_google_protobuf_Timestamp__Output | null);
   'lastSeen': (_google_protobuf_Timestamp__Output | null);
   /**
-   * True for the "(other)" aggregate row.
+   * True for the "(other)" aggregate row (for a group: when it holds only such rows).
    */
   'other': (boolean);
   /**
@@ -75,4 +97,14 @@ export interface MessageCount__Output {
    * `window_messages` per minute of the window.
    */
   'messagesPerMinute': (number);
+  /**
+   * The content topic's application (see MessageDimension.APPLICATION); empty when the
+   * request's `group_by` neither names APPLICATION nor CONTENT_TOPIC.
+   */
+  'application': (string);
+  /**
+   * Distinct content topics summed into this row, not counting `(other)` (1 for a stored
+   * row of one content topic, 0 for the `(other)` row).
+   */
+  'contentTopics': (string);
 }

@@ -5,6 +5,7 @@ import type { Timestamp as _google_protobuf_Timestamp, Timestamp__Output as _goo
 import type { Duration as _google_protobuf_Duration, Duration__Output as _google_protobuf_Duration__Output } from '../../google/protobuf/Duration';
 import type { GeoInfo as _peerscope_v1_GeoInfo, GeoInfo__Output as _peerscope_v1_GeoInfo__Output } from '../../peerscope/v1/GeoInfo';
 import type { PeerSource as _peerscope_v1_PeerSource, PeerSource__Output as _peerscope_v1_PeerSource__Output } from '../../peerscope/v1/PeerSource';
+import type { CometBftNodeInfo as _peerscope_v1_CometBftNodeInfo, CometBftNodeInfo__Output as _peerscope_v1_CometBftNodeInfo__Output } from '../../peerscope/v1/CometBftNodeInfo';
 import type { Long } from '@grpc/proto-loader';
 
 /**
@@ -52,11 +53,12 @@ export interface Peer {
    */
   'lastSeen'?: (_google_protobuf_Timestamp | null);
   /**
-   * Crawls that saw it.
+   * The newest crawls that saw it, at most 16 (ListPeers with `crawl_id` finds a peer by
+   * any crawl that saw it).
    */
   'crawlIds'?: (string)[];
   /**
-   * Number of distinct ENR versions (seq values) stored.
+   * Number of distinct ENR versions (seq values) seen; the newest 16 are kept.
    */
   'enrVersions'?: (number);
   /**
@@ -115,7 +117,8 @@ export interface Peer {
   'lastConnected'?: (_google_protobuf_Timestamp | null);
   /**
    * Class of the last dial failure (see PeerEvent.error_class); empty when the last dial
-   * connected.
+   * connected. `out_of_scope` for a peer never dialed because its record names an address
+   * outside a crawl's address scope (`last_error` says which).
    */
   'lastErrorClass'?: (string);
   /**
@@ -128,7 +131,8 @@ export interface Peer {
    */
   'reachable'?: (boolean);
   /**
-   * Address-book state: new, vetted, failing, bad or banned.
+   * Address-book state in the crawl that dialed the peer last (each crawl keeps its own
+   * address book): new, vetted, failing, bad or banned.
    */
   'state'?: (string);
   /**
@@ -157,6 +161,13 @@ export interface Peer {
    * How its records were learned, oldest first (at most 16).
    */
   'sources'?: (_peerscope_v1_PeerSource)[];
+  /**
+   * CometBFT: the newest NodeInfo the peer sent (also when it is on another network);
+   * unset before one was read. For a CometBFT peer, `enr` holds its `id@ip:port`
+   * address, `peer_id` its node id, and the events' `IDENTIFIED` detail is
+   * `network=<chain> version=<v> moniker=<m>`.
+   */
+  'cometbft'?: (_peerscope_v1_CometBftNodeInfo | null);
   '_clusterId'?: "clusterId";
   '_metadataClusterId'?: "metadataClusterId";
   '_reachable'?: "reachable";
@@ -207,11 +218,12 @@ export interface Peer__Output {
    */
   'lastSeen': (_google_protobuf_Timestamp__Output | null);
   /**
-   * Crawls that saw it.
+   * The newest crawls that saw it, at most 16 (ListPeers with `crawl_id` finds a peer by
+   * any crawl that saw it).
    */
   'crawlIds': (string)[];
   /**
-   * Number of distinct ENR versions (seq values) stored.
+   * Number of distinct ENR versions (seq values) seen; the newest 16 are kept.
    */
   'enrVersions': (number);
   /**
@@ -270,7 +282,8 @@ export interface Peer__Output {
   'lastConnected': (_google_protobuf_Timestamp__Output | null);
   /**
    * Class of the last dial failure (see PeerEvent.error_class); empty when the last dial
-   * connected.
+   * connected. `out_of_scope` for a peer never dialed because its record names an address
+   * outside a crawl's address scope (`last_error` says which).
    */
   'lastErrorClass': (string);
   /**
@@ -283,7 +296,8 @@ export interface Peer__Output {
    */
   'reachable'?: (boolean);
   /**
-   * Address-book state: new, vetted, failing, bad or banned.
+   * Address-book state in the crawl that dialed the peer last (each crawl keeps its own
+   * address book): new, vetted, failing, bad or banned.
    */
   'state': (string);
   /**
@@ -312,6 +326,13 @@ export interface Peer__Output {
    * How its records were learned, oldest first (at most 16).
    */
   'sources': (_peerscope_v1_PeerSource__Output)[];
+  /**
+   * CometBFT: the newest NodeInfo the peer sent (also when it is on another network);
+   * unset before one was read. For a CometBFT peer, `enr` holds its `id@ip:port`
+   * address, `peer_id` its node id, and the events' `IDENTIFIED` detail is
+   * `network=<chain> version=<v> moniker=<m>`.
+   */
+  'cometbft': (_peerscope_v1_CometBftNodeInfo__Output | null);
   '_clusterId'?: "clusterId";
   '_metadataClusterId'?: "metadataClusterId";
   '_reachable'?: "reachable";

@@ -43,9 +43,18 @@ export interface PeerEvent {
   /**
    * For DIAL_FAILED and PEER_DOWN: the error class (timeout, refused, unreachable,
    * handshake, peer_id_mismatch, protocol_negotiation, wrong_cluster, no_address,
-   * canceled, other, handshake_timeout). timeout: the TCP connect (or the whole dial)
-   * did not finish in time; handshake_timeout: TCP connected but the multistream, Noise
-   * and Yamux handshake did not finish in time (a peer that never speaks or stalls).
+   * canceled, other, handshake_timeout, secret_connection, node_info_mismatch,
+   * wrong_network). timeout: the TCP connect (or the whole dial) did not finish in time;
+   * handshake_timeout: TCP connected but the multistream, Noise and Yamux handshake (for
+   * CometBFT: the SecretConnection handshake or NodeInfo) did not finish in time (a peer
+   * that never speaks or stalls). CometBFT: secret_connection, the SecretConnection
+   * handshake failed; node_info_mismatch, the NodeInfo is invalid or claims another id
+   * than the connection's key; wrong_network, the peer is on another chain;
+   * protocol_negotiation, another block protocol or no channel in common;
+   * peer_id_mismatch, the key is not the dialed id's (banned).
+   * For DISCOVERED and ENR_UPDATED: `out_of_scope` when the record names an address
+   * outside the crawl's address scope (the node is never contacted; `detail` names the
+   * address and the scope), empty otherwise.
    */
   'errorClass'?: (string);
   /**
@@ -93,9 +102,18 @@ export interface PeerEvent__Output {
   /**
    * For DIAL_FAILED and PEER_DOWN: the error class (timeout, refused, unreachable,
    * handshake, peer_id_mismatch, protocol_negotiation, wrong_cluster, no_address,
-   * canceled, other, handshake_timeout). timeout: the TCP connect (or the whole dial)
-   * did not finish in time; handshake_timeout: TCP connected but the multistream, Noise
-   * and Yamux handshake did not finish in time (a peer that never speaks or stalls).
+   * canceled, other, handshake_timeout, secret_connection, node_info_mismatch,
+   * wrong_network). timeout: the TCP connect (or the whole dial) did not finish in time;
+   * handshake_timeout: TCP connected but the multistream, Noise and Yamux handshake (for
+   * CometBFT: the SecretConnection handshake or NodeInfo) did not finish in time (a peer
+   * that never speaks or stalls). CometBFT: secret_connection, the SecretConnection
+   * handshake failed; node_info_mismatch, the NodeInfo is invalid or claims another id
+   * than the connection's key; wrong_network, the peer is on another chain;
+   * protocol_negotiation, another block protocol or no channel in common;
+   * peer_id_mismatch, the key is not the dialed id's (banned).
+   * For DISCOVERED and ENR_UPDATED: `out_of_scope` when the record names an address
+   * outside the crawl's address scope (the node is never contacted; `detail` names the
+   * address and the scope), empty otherwise.
    */
   'errorClass': (string);
   /**

@@ -60,6 +60,13 @@ export const PeerEventKind = {
    * requester's secp256k1 key (requesters with other key types are not recorded here).
    */
   PEER_EVENT_KIND_PEER_EXCHANGE_SERVED: 'PEER_EVENT_KIND_PEER_EXCHANGE_SERVED',
+  /**
+   * The crawl resumed after the server restarted (see CRAWL_STATE_RUNNING): same id,
+   * settings and node identity, its address book restored. `node_id` is the crawl's own
+   * discv5 node id and `detail` is `address book restored: <n> peers (<v> vetted, <f>
+   * failing, <b> bad, <x> banned, <w> new)`.
+   */
+  PEER_EVENT_KIND_RESUMED: 'PEER_EVENT_KIND_RESUMED',
 } as const;
 
 /**
@@ -136,6 +143,14 @@ export type PeerEventKind =
    */
   | 'PEER_EVENT_KIND_PEER_EXCHANGE_SERVED'
   | 13
+  /**
+   * The crawl resumed after the server restarted (see CRAWL_STATE_RUNNING): same id,
+   * settings and node identity, its address book restored. `node_id` is the crawl's own
+   * discv5 node id and `detail` is `address book restored: <n> peers (<v> vetted, <f>
+   * failing, <b> bad, <x> banned, <w> new)`.
+   */
+  | 'PEER_EVENT_KIND_RESUMED'
+  | 14
 
 /**
  * Kinds of peer events.

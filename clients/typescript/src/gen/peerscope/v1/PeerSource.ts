@@ -8,11 +8,13 @@ import type { Timestamp as _google_protobuf_Timestamp, Timestamp__Output as _goo
 export interface PeerSource {
   /**
    * `bootstrap` (StartCrawlRequest.bootstrap_enrs), `dns` (an EIP-1459 tree), `discv5`
-   * (FINDNODE answers and lookups) or `peer_exchange`.
+   * (FINDNODE answers and lookups), `peer_exchange` (for CometBFT: a PEX answer), or
+   * `inbound` (CometBFT seed mode: the peer connected and announced its listen address).
    */
   'kind'?: (string);
   /**
-   * For `peer_exchange`: the peer id of the peer whose answer held the record.
+   * For `peer_exchange`: the peer id (CometBFT: node id) of the peer whose answer held
+   * the record.
    */
   'viaPeerId'?: (string);
   /**
@@ -27,11 +29,13 @@ export interface PeerSource {
 export interface PeerSource__Output {
   /**
    * `bootstrap` (StartCrawlRequest.bootstrap_enrs), `dns` (an EIP-1459 tree), `discv5`
-   * (FINDNODE answers and lookups) or `peer_exchange`.
+   * (FINDNODE answers and lookups), `peer_exchange` (for CometBFT: a PEX answer), or
+   * `inbound` (CometBFT seed mode: the peer connected and announced its listen address).
    */
   'kind': (string);
   /**
-   * For `peer_exchange`: the peer id of the peer whose answer held the record.
+   * For `peer_exchange`: the peer id (CometBFT: node id) of the peer whose answer held
+   * the record.
    */
   'viaPeerId': (string);
   /**

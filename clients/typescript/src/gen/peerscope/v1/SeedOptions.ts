@@ -9,11 +9,25 @@ import type { Duration as _google_protobuf_Duration, Duration__Output as _google
  * towards the most recently vetted; never new, failing, bad or banned peers. The
  * requester's cluster is the one its metadata reports (the request it sends us, or its
  * answer to ours); when it is unknown, the crawl profile's cluster (any cluster for
- * non-Waku profiles). An answer holds at most min(num_peers, 60) records; a request with no
- * query or num_peers 0 answers status 400; each requester is answered at most once per
- * `requester_interval`, faster repeats answer status 429 with a `status_desc`. Every
- * request is a PEER_EXCHANGE_SERVED event of the requester. The crawl's local ENR then
- * carries ip/tcp/udp (without seed mode it has none: a passive crawler). Needs `dial`.
+ * non-Waku profiles). An answer holds at most min(num_peers, 60) records.
+ * 
+ * Limits. Every request counts, whatever it asks: at most one per requester per
+ * `requester_interval` and at most `requests_per_ip` per IP address per interval (a peer
+ * id is free to mint); a request over either answers status 429 with a `status_desc`. A
+ * counted request with no query or num_peers 0 answers status 400. Inbound connections
+ * are capped: 256 established and 64 in their handshake at once, 8 at once from one IP
+ * address (further ones are closed at once, counted in
+ * `CrawlProgress.px_connections_refused`), 16 streams negotiating at once per
+ * connection.
+ * 
+ * Events. Every answer (status 200) is a PEER_EXCHANGE_SERVED event of the requester.
+ * Refusals (400, 429) are counted (`CrawlProgress.px_refused`, the
+ * `peerscope_px_served_total` metric) and logged as an event at most once per IP address
+ * per interval; the logged one's `detail` says how many went unlogged before it
+ * (`CrawlProgress.px_refused_unlogged` counts them).
+ * 
+ * The crawl's local ENR then carries ip/tcp/udp (without seed mode it has none: a passive
+ * crawler). Needs `dial`.
  */
 export interface SeedOptions {
   /**
@@ -29,9 +43,15 @@ export interface SeedOptions {
    */
   'advertiseIp'?: (string);
   /**
-   * One answer per requester per this interval. Default 60s; must be 1s..=1 day when set.
+   * One request per requester per this interval. Default 60s; must be 1s..=1 day when set.
    */
   'requesterInterval'?: (_google_protobuf_Duration | null);
+  /**
+   * Requests per IP address per `requester_interval`, whatever peer ids they come from.
+   * Default 8; must be 1..=100000 when set.
+   */
+  'requestsPerIp'?: (number);
+  '_requestsPerIp'?: "requestsPerIp";
 }
 
 /**
@@ -41,11 +61,25 @@ export interface SeedOptions {
  * towards the most recently vetted; never new, failing, bad or banned peers. The
  * requester's cluster is the one its metadata reports (the request it sends us, or its
  * answer to ours); when it is unknown, the crawl profile's cluster (any cluster for
- * non-Waku profiles). An answer holds at most min(num_peers, 60) records; a request with no
- * query or num_peers 0 answers status 400; each requester is answered at most once per
- * `requester_interval`, faster repeats answer status 429 with a `status_desc`. Every
- * request is a PEER_EXCHANGE_SERVED event of the requester. The crawl's local ENR then
- * carries ip/tcp/udp (without seed mode it has none: a passive crawler). Needs `dial`.
+ * non-Waku profiles). An answer holds at most min(num_peers, 60) records.
+ * 
+ * Limits. Every request counts, whatever it asks: at most one per requester per
+ * `requester_interval` and at most `requests_per_ip` per IP address per interval (a peer
+ * id is free to mint); a request over either answers status 429 with a `status_desc`. A
+ * counted request with no query or num_peers 0 answers status 400. Inbound connections
+ * are capped: 256 established and 64 in their handshake at once, 8 at once from one IP
+ * address (further ones are closed at once, counted in
+ * `CrawlProgress.px_connections_refused`), 16 streams negotiating at once per
+ * connection.
+ * 
+ * Events. Every answer (status 200) is a PEER_EXCHANGE_SERVED event of the requester.
+ * Refusals (400, 429) are counted (`CrawlProgress.px_refused`, the
+ * `peerscope_px_served_total` metric) and logged as an event at most once per IP address
+ * per interval; the logged one's `detail` says how many went unlogged before it
+ * (`CrawlProgress.px_refused_unlogged` counts them).
+ * 
+ * The crawl's local ENR then carries ip/tcp/udp (without seed mode it has none: a passive
+ * crawler). Needs `dial`.
  */
 export interface SeedOptions__Output {
   /**
@@ -61,7 +95,13 @@ export interface SeedOptions__Output {
    */
   'advertiseIp': (string);
   /**
-   * One answer per requester per this interval. Default 60s; must be 1s..=1 day when set.
+   * One request per requester per this interval. Default 60s; must be 1s..=1 day when set.
    */
   'requesterInterval': (_google_protobuf_Duration__Output | null);
+  /**
+   * Requests per IP address per `requester_interval`, whatever peer ids they come from.
+   * Default 8; must be 1..=100000 when set.
+   */
+  'requestsPerIp'?: (number);
+  '_requestsPerIp'?: "requestsPerIp";
 }

@@ -118,6 +118,21 @@ export interface StartCrawlRequest {
    * and seed mode (serving them). Unset: the client side on, seed mode off.
    */
   'peerExchange'?: (_peerscope_v1_PeerExchangeOptions | null);
+  /**
+   * The addresses the crawl may contact, as CIDRs (`10.0.0.0/8`, `2001:db8::/32`) or
+   * single addresses (`127.0.0.1`). A record naming an address (`ip` or `ip6`) outside
+   * the scope is stored — with a DISCOVERED event whose `error_class` is `out_of_scope`,
+   * and `out_of_scope` as the peer's `last_error_class` — and never contacted: no
+   * FINDNODE, no dial, no peer-exchange dial; discv5's random lookups skip it too.
+   * `multiaddrs` entries outside the scope are not dialed. Empty: the scope of the
+   * bootstrap records (given and resolved from `dns_tree_urls`): public bootstrap
+   * addresses allow public addresses, loopback ones loopback, private ones (10/8,
+   * 172.16/12, 192.168/16, 100.64/10, fc00::/7) private; link-local and special
+   * addresses only ever through this list. The scope is decided when the crawl starts
+   * and shown in `CrawlSettings.address_scope`. At most 256 entries; one that is neither
+   * a CIDR nor an address fails INVALID_ARGUMENT naming it (`allowed_cidrs[2]: ...`).
+   */
+  'allowedCidrs'?: (string)[];
   '_concurrency'?: "concurrency";
   '_findNodeDistances'?: "findNodeDistances";
   '_randomLookups'?: "randomLookups";
@@ -240,6 +255,21 @@ export interface StartCrawlRequest__Output {
    * and seed mode (serving them). Unset: the client side on, seed mode off.
    */
   'peerExchange': (_peerscope_v1_PeerExchangeOptions__Output | null);
+  /**
+   * The addresses the crawl may contact, as CIDRs (`10.0.0.0/8`, `2001:db8::/32`) or
+   * single addresses (`127.0.0.1`). A record naming an address (`ip` or `ip6`) outside
+   * the scope is stored — with a DISCOVERED event whose `error_class` is `out_of_scope`,
+   * and `out_of_scope` as the peer's `last_error_class` — and never contacted: no
+   * FINDNODE, no dial, no peer-exchange dial; discv5's random lookups skip it too.
+   * `multiaddrs` entries outside the scope are not dialed. Empty: the scope of the
+   * bootstrap records (given and resolved from `dns_tree_urls`): public bootstrap
+   * addresses allow public addresses, loopback ones loopback, private ones (10/8,
+   * 172.16/12, 192.168/16, 100.64/10, fc00::/7) private; link-local and special
+   * addresses only ever through this list. The scope is decided when the crawl starts
+   * and shown in `CrawlSettings.address_scope`. At most 256 entries; one that is neither
+   * a CIDR nor an address fails INVALID_ARGUMENT naming it (`allowed_cidrs[2]: ...`).
+   */
+  'allowedCidrs': (string)[];
   '_concurrency'?: "concurrency";
   '_findNodeDistances'?: "findNodeDistances";
   '_randomLookups'?: "randomLookups";

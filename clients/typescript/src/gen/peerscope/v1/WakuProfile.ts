@@ -26,6 +26,13 @@ export interface WakuProfile {
    * Any other name fails INVALID_ARGUMENT. Empty: none.
    */
   'preset'?: (string);
+  /**
+   * The discv5 protocol id the network speaks: 6 ASCII characters. Default `d5waku`;
+   * networks of older nwaku releases speak `discv5` (Ethereum's). The profile stays Waku
+   * whatever the id: records are read as Waku records, the relay monitor runs and Waku
+   * stats are kept. Anything but 6 ASCII characters fails INVALID_ARGUMENT.
+   */
+  'protocolId'?: (string);
 }
 
 /**
@@ -53,4 +60,11 @@ export interface WakuProfile__Output {
    * Any other name fails INVALID_ARGUMENT. Empty: none.
    */
   'preset': (string);
+  /**
+   * The discv5 protocol id the network speaks: 6 ASCII characters. Default `d5waku`;
+   * networks of older nwaku releases speak `discv5` (Ethereum's). The profile stays Waku
+   * whatever the id: records are read as Waku records, the relay monitor runs and Waku
+   * stats are kept. Anything but 6 ASCII characters fails INVALID_ARGUMENT.
+   */
+  'protocolId': (string);
 }
