@@ -629,6 +629,9 @@ pub fn crawl_spec(mut req: pb::StartCrawlRequest) -> Result<CrawlSpec, RequestEr
     }
     let mode = mode(req.mode)?;
     let mut settings = CrawlSettings::default();
+    if mode == CrawlMode::Oneshot {
+        settings.random_lookups = crate::model::DEFAULT_ONESHOT_RANDOM_LOOKUPS;
+    }
     if let Some(c) = req.concurrency {
         if c == 0 || c > 4096 {
             return Err(invalid("concurrency", format!("{c} is not in 1..=4096")));
@@ -1187,6 +1190,14 @@ fn pb_progress(p: &CrawlProgress, elapsed: Duration) -> pb::CrawlProgress {
         dropped_over_cap: p.dropped_over_cap,
         dropped_over_budget: p.dropped_over_budget,
         out_of_scope: p.out_of_scope,
+        find_node_timeouts: p.find_node_timeouts,
+        request_timeout: p
+            .request_timeout_ms
+            .map(|ms| to_pb_duration(Duration::from_millis(ms))),
+        walk_tail: p
+            .walk_tail_ms
+            .map(|ms| to_pb_duration(Duration::from_millis(ms))),
+        lookup_only: p.lookup_only,
         estimated_remaining: p
             .estimated_remaining_ms
             .map(|ms| to_pb_duration(Duration::from_millis(ms))),

@@ -230,7 +230,7 @@ async fn baseline(net: &Testnet, settings: &CrawlSettings) -> Result<(usize, usi
 }
 
 /// The service on loopback listeners with its database in `dir`, crawls bound to 127.0.0.1.
-async fn start_service(dir: &std::path::Path) -> Result<ServiceHandle, String> {
+pub(super) async fn start_service(dir: &std::path::Path) -> Result<ServiceHandle, String> {
     start_service_with_sink(dir, None).await
 }
 
@@ -254,7 +254,7 @@ async fn start_service_with_sink(
 
 /// Stops the service as `peerscope serve` does; the benchmark fails if it does not stop
 /// cleanly.
-async fn stop_service(service: ServiceHandle) -> Result<(), String> {
+pub(super) async fn stop_service(service: ServiceHandle) -> Result<(), String> {
     let report = service.shutdown().await.map_err(|e| e.to_string())?;
     if report.is_clean() {
         Ok(())
@@ -294,6 +294,11 @@ async fn crawl(
 
 /// The ONESHOT Waku crawl every benchmark runs.
 fn bench_spec(net: &Testnet, settings: &CrawlSettings) -> CrawlSpec {
+    spec_for(net.bootstrap_enrs().to_vec(), settings)
+}
+
+/// The ONESHOT Waku crawl of the benchmarks, from `bootstrap_enrs`.
+pub(super) fn spec_for(bootstrap_enrs: Vec<String>, settings: &CrawlSettings) -> CrawlSpec {
     CrawlSpec {
         name: "bench".into(),
         labels: Default::default(),
@@ -302,7 +307,7 @@ fn bench_spec(net: &Testnet, settings: &CrawlSettings) -> CrawlSpec {
             shards: vec![],
             protocol_id: peerscope::model::WAKU_PROTOCOL_ID,
         },
-        bootstrap_enrs: net.bootstrap_enrs().to_vec(),
+        bootstrap_enrs,
         dns_tree_urls: Vec::new(),
         dns_from: None,
         mode: CrawlMode::Oneshot,
@@ -512,14 +517,13 @@ impl ChildSubscribers {
 }
 
 /// One crawl served over gRPC with `subscribers` StreamPeerEvents clients (one of them
-/// slow) attached, in this process or in a child process; returns the crawl time, the
-/// events written, and what each subscriber received.
+/// slow) attached, in this process or in a child process.
 async fn crawl_with_subscribers(
     net: &Testnet,
     settings: &CrawlSettings,
     subscribers: usize,
     in_process: bool,
-) -> Result<(f64, u64, Vec<u64>), String> {
+) -> Result<SubscribedCrawl, String> {
     let dir = tempfile_dir()?;
     let service = start_service(&dir).await?;
     let engine = service.engine();
@@ -550,9 +554,30 @@ async fn crawl_with_subscribers(
         (_, Some(child)) => child.finish(written).await?,
         _ => Vec::new(),
     };
+    // Every subscriber has stopped: each had the last event (or gave up, which
+    // `received` shows).
+    let delivered_secs = t.elapsed().as_secs_f64();
     stop_service(service).await?;
     let _ = std::fs::remove_dir_all(&dir);
-    Ok((secs, written, received))
+    Ok(SubscribedCrawl {
+        secs,
+        delivered_secs,
+        written,
+        received,
+    })
+}
+
+/// One crawl of [`crawl_with_subscribers`].
+struct SubscribedCrawl {
+    /// From StartCrawl to the crawl's end.
+    secs: f64,
+    /// From StartCrawl to the moment the last subscriber had the last event (the crawl's
+    /// time when there are none).
+    delivered_secs: f64,
+    /// Events the crawl wrote.
+    written: u64,
+    /// Events each subscriber received.
+    received: Vec<u64>,
 }
 
 /// Subscriber report.
@@ -563,10 +588,18 @@ pub struct SubscriberReport {
     /// The subscribers ran in the crawl's process (else in a child process at the lowest
     /// CPU priority).
     pub in_process: bool,
+    /// Crawl times without subscribers.
     pub without_secs: Vec<f64>,
+    /// Crawl times with subscribers (StartCrawl to the crawl's end).
     pub with_secs: Vec<f64>,
-    /// median(with) / median(without).
+    /// With subscribers: StartCrawl to the moment the last subscriber had the last event
+    /// (what a user watching the events waits for).
+    pub with_delivered_secs: Vec<f64>,
+    /// median(with) / median(without): what serving subscribers costs the crawl.
     pub ratio: f64,
+    /// median(with_delivered) / median(without): how much later than a crawl without
+    /// subscribers ends the last subscriber has everything.
+    pub delivered_ratio: f64,
     /// Every subscriber of every run received every event written.
     pub all_received: bool,
     pub events_per_run: Vec<u64>,
@@ -587,38 +620,47 @@ pub async fn run_subscribers(
     tokio::time::sleep(Duration::from_secs(2)).await;
     // One crawl to warm up (caches, the testnet's sessions), not counted: the first crawl
     // of a process is much slower than the rest on either side.
-    let (secs, _, _) = crawl_with_subscribers(&net, &config.settings, 0, in_process).await?;
-    eprintln!("warm-up crawl (not counted): {secs:.2}s");
+    let warm = crawl_with_subscribers(&net, &config.settings, 0, in_process).await?;
+    eprintln!("warm-up crawl (not counted): {:.2}s", warm.secs);
     let mut without = Vec::new();
     let mut with = Vec::new();
+    let mut delivered = Vec::new();
     let mut all_received = true;
     let mut events = Vec::new();
     for _ in 0..config.rounds.max(1) {
         for n in [0, subscribers] {
-            let (secs, written, received) =
-                crawl_with_subscribers(&net, &config.settings, n, in_process).await?;
-            let ok = received.iter().all(|r| *r == written);
+            let run = crawl_with_subscribers(&net, &config.settings, n, in_process).await?;
+            let ok = run.received.iter().all(|r| *r == run.written);
             all_received &= ok;
             eprintln!(
-                "{n:>4} subscribers: {secs:.2}s, {written} events, every subscriber got all: {ok}"
+                "{n:>4} subscribers: crawl {:.2}s, last subscriber has the last event at {:.2}s, {} events, every subscriber got all: {ok}",
+                run.secs, run.delivered_secs, run.written
             );
-            events.push(written);
+            events.push(run.written);
             if n == 0 {
-                without.push(secs);
+                without.push(run.secs);
             } else {
-                with.push(secs);
+                with.push(run.secs);
+                delivered.push(run.delivered_secs);
             }
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
     }
-    let (a, b) = (median(without.clone()), median(with.clone()));
+    let (a, b, d) = (
+        median(without.clone()),
+        median(with.clone()),
+        median(delivered.clone()),
+    );
+    let ratio = |x: f64| if a > 0.0 { x / a } else { 0.0 };
     Ok(SubscriberReport {
         nodes: config.nodes,
         subscribers,
         in_process,
         without_secs: without,
         with_secs: with,
-        ratio: if a > 0.0 { b / a } else { 0.0 },
+        with_delivered_secs: delivered,
+        ratio: ratio(b),
+        delivered_ratio: ratio(d),
         all_received,
         events_per_run: events,
     })
@@ -885,9 +927,23 @@ pub struct BenchArgs {
     /// in for clients on other machines).
     #[arg(long, requires = "subscribers")]
     pub subscribers_in_process: bool,
+    /// Instead: discovery only (no dials), peerscope's ONESHOT crawl against a reference
+    /// walk written directly on discv5 (17 distances per node, one request per node at a
+    /// time, 16 nodes in flight, no store), alternating, on a testnet in a child process.
+    #[arg(long, conflicts_with = "subscribers")]
+    pub walk: bool,
+    /// With --walk: share of testnet nodes whose TCP port is closed.
+    #[arg(long, default_value_t = 0.0, requires = "walk")]
+    pub down: f64,
+    /// With --walk: records of nodes that never answer in the testnet's tables.
+    #[arg(long, default_value_t = 0, requires = "walk")]
+    pub dead: usize,
+    /// With --walk: a discv5-only testnet (no libp2p, no TCP in the records).
+    #[arg(long, requires = "walk")]
+    pub no_libp2p: bool,
     /// Instead: compare crawls with and without the PostgreSQL sink exporting into this
     /// database (use a scratch one: every sink run writes under a vantage of its own).
-    #[arg(long, conflicts_with_all = ["subscribers", "cometbft"])]
+    #[arg(long, conflicts_with_all = ["subscribers", "cometbft", "walk"])]
     pub sink: Option<String>,
     /// File holding the password for --sink.
     #[arg(long, requires = "sink")]
@@ -989,6 +1045,29 @@ pub async fn run_command(args: BenchArgs) -> anyhow::Result<()> {
     settings.concurrency = args.concurrency;
     settings.dial.concurrency = args.dial_concurrency;
     settings.dial.per_ip = args.dial_concurrency;
+    if args.walk {
+        let mut settings = CrawlSettings {
+            concurrency: args.concurrency,
+            random_lookups: peerscope::model::DEFAULT_ONESHOT_RANDOM_LOOKUPS,
+            ..CrawlSettings::default()
+        };
+        settings.dial.enabled = false;
+        let report = super::walk_bench::run(super::walk_bench::WalkBenchConfig {
+            nodes: args.nodes,
+            down: args.down,
+            dead: args.dead,
+            libp2p: !args.no_libp2p,
+            rounds: args.rounds,
+            settings,
+        })
+        .await?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        } else {
+            super::walk_bench::print(&report);
+        }
+        return Ok(());
+    }
     let config = BenchConfig {
         nodes: args.nodes,
         rounds: args.rounds,
@@ -1045,13 +1124,15 @@ pub async fn run_command(args: BenchArgs) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&r)?);
         } else {
             println!(
-                "ONESHOT crawl of {} nodes served over gRPC: without subscribers {:?} s, with {} subscribers (one slow, {}) {:?} s; ratio of medians {:.3}; every subscriber received every event: {}",
+                "ONESHOT crawl of {} nodes served over gRPC: without subscribers {:?} s, with {} subscribers (one slow, {}) {:?} s, the last subscriber having the last event at {:?} s; ratios of medians to the crawl without subscribers: crawl {:.3}, last event delivered {:.3}; every subscriber received every event: {}",
                 r.nodes,
                 r.without_secs,
                 r.subscribers,
                 if r.in_process { "in process" } else { "in a child process at nice 19" },
                 r.with_secs,
+                r.with_delivered_secs,
                 r.ratio,
+                r.delivered_ratio,
                 r.all_received
             );
         }

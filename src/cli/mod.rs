@@ -9,3 +9,5 @@ pub mod cometbft;
 pub mod serve;
 #[cfg(feature = "testnet")]
 pub mod testnet;
+#[cfg(feature = "testnet")]
+pub mod walk_bench;

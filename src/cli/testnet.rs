@@ -77,6 +77,15 @@ pub struct TestnetArgs {
     /// FINDNODE with freshly minted records); at most 16 per kind.
     #[arg(long, default_value = "")]
     pub hostile: peerscope::testnet::hostile::HostileCounts,
+    /// Records of nodes that never answer (a UDP port on 127.0.0.1 with nothing behind
+    /// it) to place in live nodes' tables, each in 3 of them, as real networks carry stale
+    /// entries.
+    #[arg(long, default_value_t = 0)]
+    pub dead: usize,
+    /// Give the last this many nodes node ids sharing their first 10 bits (nodes close to
+    /// one another, in low buckets of each other's tables).
+    #[arg(long, default_value_t = 0)]
+    pub clustered: usize,
     /// Print JSON lines instead of text.
     #[arg(long)]
     pub json: bool,
@@ -141,6 +150,8 @@ pub async fn run(args: TestnetArgs) -> anyhow::Result<()> {
         eth2: args.eth2,
         named_topic: args.named_topic,
         hostile: args.hostile,
+        clustered: args.clustered,
+        dead: args.dead,
     })
     .await?;
     let dns = if args.dns {
@@ -167,6 +178,7 @@ pub async fn run(args: TestnetArgs) -> anyhow::Result<()> {
         let mut line = serde_json::json!({
             "bootstrap_enrs": net.bootstrap_enrs(),
             "nodes": net.nodes(),
+            "dead": net.dead(),
         });
         if let Some((server, url)) = &dns {
             line["dns_tree_url"] = serde_json::json!(url);
@@ -203,6 +215,12 @@ pub async fn run(args: TestnetArgs) -> anyhow::Result<()> {
                     .tcp
                     .map(|p| p.to_string())
                     .unwrap_or_else(|| "-".into())
+            );
+        }
+        for (i, d) in net.dead().iter().enumerate() {
+            println!(
+                "dead record {i}: node {}, udp {} (never answers), held by nodes {:?}",
+                d.node_id, d.udp, d.held_by
             );
         }
         if let Some((server, url)) = &dns {

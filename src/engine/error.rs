@@ -140,10 +140,6 @@ pub enum FindNodeError {
     /// The iterative lookup failed (discv5's error, `Debug` form).
     #[error("{0:?}")]
     Query(discv5::QueryError),
-    /// discv5 never answered the request (it times requests out itself; this guards
-    /// against a lost callback).
-    #[error("timed out")]
-    Lost,
 }
 
 /// Why a peer-exchange request to a visited peer got no records.

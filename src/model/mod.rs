@@ -246,10 +246,13 @@ impl CrawlState {
 pub const DEFAULT_CONCURRENCY: u32 = 64;
 /// Default timeout of one discv5 request (discv5's own default).
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(1);
-/// Default FINDNODE distances asked of every node, counted down from 256 (Nebula asks 17).
+/// Default depth of every node's walk: distances 256 down to 240 (Nebula asks these 17).
 pub const DEFAULT_FIND_NODE_DISTANCES: u32 = 17;
-/// Default random-target lookups per round.
+/// Default random-target lookups per round of a CONTINUOUS crawl.
 pub const DEFAULT_RANDOM_LOOKUPS: u32 = 8;
+/// Default random-target lookups of a ONESHOT crawl: none (on the testnet's shapes they
+/// found no node the walk did not, and slowed the crawl down).
+pub const DEFAULT_ONESHOT_RANDOM_LOOKUPS: u32 = 0;
 /// Default pause between two rounds of a continuous crawl.
 pub const DEFAULT_RECRAWL_INTERVAL: Duration = Duration::from_secs(300);
 /// Default cap on the distinct nodes one crawl keeps track of (`limits.max_peers`).
@@ -517,6 +520,14 @@ pub struct CrawlProgress {
     /// Nodes whose record names an address outside the crawl's address scope: stored,
     /// never contacted.
     pub out_of_scope: u64,
+    /// FINDNODE requests that got no answer in time (counted in `find_node_failures` too).
+    pub find_node_timeouts: u64,
+    /// The timeout the walk gives a FINDNODE request now, adapted to the round trips seen.
+    pub request_timeout_ms: Option<u64>,
+    /// Time from the last answer of a round to the moment its walk had nothing left to do.
+    pub walk_tail_ms: Option<u64>,
+    /// Nodes random lookups returned that no answer of the walk returned.
+    pub lookup_only: u64,
     /// ONESHOT only, while running: estimated time until the crawl finishes, from the work
     /// known to remain and the recent throughput; `None` when it cannot be estimated yet.
     pub estimated_remaining_ms: Option<u64>,

@@ -54,6 +54,20 @@ pub(crate) struct DropCounters {
     pub(crate) crawl_ids: AtomicU64,
 }
 
+/// Adds `source` to a peer's sources unless one of the same kind and origin is there or
+/// the list is full; returns whether it did.
+fn add_source(record: &mut PeerRecord, source: &PeerSource) -> bool {
+    let known = record
+        .sources
+        .iter()
+        .any(|s| s.kind == source.kind && s.via == source.via);
+    if known || record.sources.len() >= crate::model::MAX_PEER_SOURCES {
+        return false;
+    }
+    record.sources.push(source.clone());
+    true
+}
+
 /// What an upsert did to a peer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Upsert {
@@ -83,6 +97,18 @@ impl Store {
         enr: &DecodedEnr,
         now: UnixMillis,
     ) -> Result<Upsert, StoreError> {
+        self.upsert_peer_from(crawl, enr, None, now)
+    }
+
+    /// [`Store::upsert_peer`] that also adds `source` to the peer's sources, in the same
+    /// write of the peer when the record is rewritten anyway.
+    pub fn upsert_peer_from(
+        &self,
+        crawl: CrawlId,
+        enr: &DecodedEnr,
+        source: Option<&PeerSource>,
+        now: UnixMillis,
+    ) -> Result<Upsert, StoreError> {
         let node = enr.node_id;
         let member = crawl_peer_key(crawl, &node);
         if self
@@ -91,6 +117,9 @@ impl Store {
             && self.crawl_peers.contains_key(&member)?
         {
             self.bump_last_seen(&node, now)?;
+            if let Some(source) = source {
+                self.add_peer_source(&node, source.clone())?;
+            }
             return Ok(Upsert::Seen);
         }
         let change = self.change_id()?;
@@ -108,7 +137,7 @@ impl Store {
                     let mut dropped_crawls = 0;
                     let mut fed = false;
                     let new_to_crawl = crawl_peers.get(&member)?.is_none();
-                    let (record, outcome, new_version) = match peers.get(node)? {
+                    let (mut record, outcome, new_version) = match peers.get(node)? {
                         None => (
                             PeerRecord {
                                 enr: enr.clone(),
@@ -148,6 +177,9 @@ impl Store {
                             (record, result, newer)
                         }
                     };
+                    if let Some(source) = source {
+                        add_source(&mut record, source);
+                    }
                     peers.insert(&node[..], encode(&record))?;
                     export::mark(dirty, Changed::Peer, &node, change)?;
                     self.failpoint("upsert_peer")
@@ -281,17 +313,7 @@ impl Store {
     /// kind and origin already recorded is kept as it is. At most
     /// [`MAX_PEER_SOURCES`](crate::model::MAX_PEER_SOURCES) are kept (the oldest).
     pub fn add_peer_source(&self, node: &NodeId, source: PeerSource) -> Result<(), StoreError> {
-        self.update_peer(node, |record| {
-            let known = record
-                .sources
-                .iter()
-                .any(|s| s.kind == source.kind && s.via == source.via);
-            if known || record.sources.len() >= crate::model::MAX_PEER_SOURCES {
-                return false;
-            }
-            record.sources.push(source.clone());
-            true
-        })?;
+        self.update_peer(node, |record| add_source(record, &source))?;
         Ok(())
     }
 
@@ -810,6 +832,40 @@ mod tests {
         assert_eq!(sources.len(), crate::model::MAX_PEER_SOURCES);
         // The oldest are kept.
         assert_eq!(sources[3].via.as_deref(), Some("p0"));
+    }
+
+    #[test]
+    fn a_record_and_its_source_go_in_together() {
+        let (_dir, store) = temp_store();
+        let node = enr(1, 1).node_id;
+        let src = |kind, via: Option<&str>, at| PeerSource {
+            kind,
+            via: via.map(Into::into),
+            first_seen: at,
+        };
+        let discv5 = src(SourceKind::Discv5, None, 1);
+        assert_eq!(
+            store
+                .upsert_peer_from(1, &enr(1, 1), Some(&discv5), 1)
+                .unwrap(),
+            Upsert::New
+        );
+        let peer = store.get_peer(&node).unwrap().unwrap();
+        assert_eq!(peer.sources, std::slice::from_ref(&discv5));
+        assert_eq!(peer.crawls, [1].into());
+        // A newer record from another source, seen by another crawl.
+        let px = src(SourceKind::PeerExchange, Some("a"), 2);
+        assert_eq!(
+            store.upsert_peer_from(2, &enr(1, 2), Some(&px), 2).unwrap(),
+            Upsert::NewToCrawl
+        );
+        // The same source again is not added twice.
+        store
+            .upsert_peer_from(2, &enr(1, 3), Some(&src(SourceKind::Discv5, None, 3)), 3)
+            .unwrap();
+        let peer = store.get_peer(&node).unwrap().unwrap();
+        assert_eq!(peer.sources, [discv5, px]);
+        assert_eq!((peer.enr.seq, peer.enr_versions, peer.last_seen), (3, 3, 3));
     }
 
     #[test]

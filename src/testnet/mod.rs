@@ -25,6 +25,13 @@
 //! Bootstrap is sparse: node *i* knows node *i+1* (a ring, so every node is reachable) and
 //! `degree` random others — nobody knows everyone. Assignments come from a seeded RNG so a
 //! run is reproducible; node keys are fresh each run.
+//! With `clustered`, the last that many nodes get node ids sharing their first
+//! [`CLUSTER_BITS`] bits: they sit close to one another, in low buckets of each other's
+//! tables, where random ids never do.
+//! With `dead`, that many records of nodes that never answer (`udp` is a port on 127.0.0.1
+//! bound by the testnet and never read; `tcp`, with libp2p, a port bound and never
+//! listened on) are placed in [`DEAD_HOLDERS`] random nodes' tables each, as real networks
+//! carry stale entries. [`Testnet::dead`] lists them.
 //!
 //! [`cometbft`] is a CometBFT network of its own (Tendermint P2P, PEX), for the CometBFT
 //! driver.
@@ -143,6 +150,29 @@ pub struct TestnetConfig {
     pub named_topic: bool,
     /// Hostile nodes to add, per kind (see [`crate::testnet::hostile`]).
     pub hostile: crate::testnet::hostile::HostileCounts,
+    /// How many of the last nodes get ids sharing their first [`CLUSTER_BITS`] bits.
+    pub clustered: usize,
+    /// Records of nodes that never answer, placed in live nodes' tables.
+    pub dead: usize,
+}
+
+/// Leading bits the node ids of `clustered` nodes share.
+pub const CLUSTER_BITS: u32 = 10;
+
+/// How many nodes' tables hold each dead record.
+pub const DEAD_HOLDERS: usize = 3;
+
+/// A record of a node that never answers, and the nodes whose tables hold it.
+#[derive(Clone, Debug, Serialize)]
+pub struct DeadRecord {
+    pub node_id: String,
+    pub enr: String,
+    /// Bound on 127.0.0.1 by the testnet and never read.
+    pub udp: SocketAddr,
+    /// Bound and never listened on (with libp2p).
+    pub tcp: Option<u16>,
+    /// Indexes of the nodes whose tables hold it.
+    pub held_by: Vec<usize>,
 }
 
 impl Default for TestnetConfig {
@@ -160,6 +190,8 @@ impl Default for TestnetConfig {
             eth2: false,
             named_topic: false,
             hostile: Default::default(),
+            clustered: 0,
+            dead: 0,
         }
     }
 }
@@ -208,8 +240,11 @@ pub struct Testnet {
     stats: Arc<TestnetStats>,
     cancel: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
-    /// TCP ports of down nodes, bound and never listened on.
+    /// TCP ports of down nodes and dead records, bound and never listened on.
     _reserved: Vec<tokio::net::TcpSocket>,
+    /// UDP sockets of the dead records, bound and never read.
+    _sinks: Vec<tokio::net::UdpSocket>,
+    dead: Vec<DeadRecord>,
     /// discv5 protocol id, for nodes that rejoin.
     protocol_id: [u8; 6],
     /// Nodes that left at the last churn step and rejoin at the next.
@@ -475,6 +510,19 @@ async fn start_discv5(
     Ok(discv5)
 }
 
+/// A secp256k1 key whose node id starts with the [`CLUSTER_BITS`] high bits of `prefix`
+/// (about 2^CLUSTER_BITS keys are drawn for one).
+fn clustered_key(prefix: u16) -> CombinedKey {
+    let want = prefix >> (16 - CLUSTER_BITS);
+    loop {
+        let key = CombinedKey::generate_secp256k1();
+        let id = enr::NodeId::from(enr::EnrKey::public(&key)).raw();
+        if u16::from_be_bytes([id[0], id[1]]) >> (16 - CLUSTER_BITS) == want {
+            return key;
+        }
+    }
+}
+
 /// Picks the Waku profile of node `index`: capabilities 1..=63, and one of three clusters
 /// with shards in the ranges real fleets use; one node in 16 sits on 64+ shards (`rsv`).
 fn assign(rng: &mut StdRng, index: usize) -> (Waku2, u16, Vec<u16>) {
@@ -581,6 +629,12 @@ impl Testnet {
                 "down fraction must be within 0.0..=1.0".into(),
             ));
         }
+        if config.clustered > config.nodes {
+            return Err(TestnetError::Config(format!(
+                "clustered nodes must be 0..={}",
+                config.nodes
+            )));
+        }
         if config.px_only > 0 && !(config.libp2p && config.peer_exchange) {
             return Err(TestnetError::Config(
                 "peer-exchange-only nodes need libp2p and peer exchange".into(),
@@ -597,6 +651,7 @@ impl Testnet {
         let mut down_set: Vec<usize> = (1..config.nodes).collect();
         down_set.shuffle(&mut rng);
         down_set.truncate(down.min(config.nodes.saturating_sub(1)));
+        let cluster_prefix: u16 = rng.gen();
         for index in 0..config.nodes + config.px_only {
             let err = |reason: String| TestnetError::Node { index, reason };
             let px_only = index >= config.nodes;
@@ -614,7 +669,11 @@ impl Testnet {
                 .map(|s| s.local_addr())
                 .transpose()
                 .map_err(|e| err(e.to_string()))?;
-            let key = CombinedKey::generate_secp256k1();
+            let key = if index < config.nodes && index >= config.nodes - config.clustered {
+                clustered_key(cluster_prefix)
+            } else {
+                CombinedKey::generate_secp256k1()
+            };
             let secret = match &key {
                 CombinedKey::Secp256k1(k) => k.to_bytes().to_vec(),
                 _ => return Err(err("testnet keys are secp256k1".into())),
@@ -824,6 +883,67 @@ impl Testnet {
                 }
             }
         }
+        let mut sinks = Vec::new();
+        let mut dead = Vec::new();
+        for i in 0..config.dead {
+            let err = |reason: String| TestnetError::Node {
+                index: nodes.len() + i,
+                reason,
+            };
+            let sink = tokio::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))
+                .await
+                .map_err(|e| err(e.to_string()))?;
+            let udp = sink.local_addr().map_err(|e| err(e.to_string()))?;
+            let tcp = if config.libp2p {
+                let socket = tokio::net::TcpSocket::new_v4().map_err(|e| err(e.to_string()))?;
+                socket
+                    .bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+                    .map_err(|e| err(e.to_string()))?;
+                let port = socket.local_addr().map_err(|e| err(e.to_string()))?.port();
+                reserved.push(socket);
+                Some(port)
+            } else {
+                None
+            };
+            let key = CombinedKey::generate_secp256k1();
+            let (caps, cluster, shards) = assign(&mut rng, i);
+            let enr = build_waku_enr(
+                &key,
+                Ipv4Addr::LOCALHOST,
+                udp.port(),
+                tcp,
+                caps,
+                cluster,
+                &shards,
+                &[],
+            )
+            .map_err(|e| err(e.to_string()))?;
+            // Into DEAD_HOLDERS tables that take it (a full bucket refuses it).
+            let mut held_by = Vec::new();
+            for _ in 0..n * 4 {
+                if held_by.len() >= DEAD_HOLDERS.min(n) {
+                    break;
+                }
+                let j = rng.gen_range(0..n);
+                if held_by.contains(&j) {
+                    continue;
+                }
+                if let Some(d) = &nodes[j].discv5 {
+                    if d.add_enr(enr.clone()).is_ok() {
+                        held_by.push(j);
+                    }
+                }
+            }
+            held_by.sort_unstable();
+            sinks.push(sink);
+            dead.push(DeadRecord {
+                node_id: node_id_hex(&enr.node_id().raw()),
+                enr: enr.to_base64(),
+                udp,
+                tcp,
+                held_by,
+            });
+        }
         let hostile = crate::testnet::hostile::HostileNet::start(
             &config.hostile,
             config.protocol_id,
@@ -847,6 +967,8 @@ impl Testnet {
             cancel,
             tasks,
             _reserved: reserved,
+            _sinks: sinks,
+            dead,
             protocol_id: config.protocol_id,
             away: Vec::new(),
             hostile,
@@ -1103,6 +1225,11 @@ impl Testnet {
             .map(|n| n.info.clone())
             .chain(hostile)
             .collect()
+    }
+
+    /// The records of nodes that never answer, and who holds them.
+    pub fn dead(&self) -> &[DeadRecord] {
+        &self.dead
     }
 
     /// The hostile nodes and what they hand out.

@@ -26,3 +26,4 @@ mod rollup;
 mod scope;
 mod sink;
 mod validate;
+mod walk;

@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use discv5::{ConfigBuilder, Discv5, Event, ListenConfig, ProtocolIdentity};
 use enr::CombinedKey;
+use futures::future::BoxFuture;
+use futures::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::mpsc;
-use tokio::task::JoinSet;
 
 use super::scope::TableFilter;
 use super::walk::Request;
@@ -27,6 +28,11 @@ use crate::protocol::waku::WakuMetadata;
 /// A discv5 configuration for crawling: the profile's protocol id, no ENR updates from
 /// peers' PONGs, no NAT probing, and a session cache big enough to keep a session with
 /// every node of a large network (re-handshaking costs an ECDH per node).
+///
+/// discv5 sends a request's packet again once, 0.45 × `request_timeout` later, and gives
+/// the request up at 0.9 × `request_timeout`: just before the walk's longest timeout, so
+/// that a retry after it starts a fresh handshake rather than queueing behind the old one.
+/// The walk times its requests out sooner as the round trips it sees allow.
 pub fn discv5_config(
     listen: ListenConfig,
     protocol_id: [u8; 6],
@@ -37,7 +43,7 @@ pub fn discv5_config(
             protocol_id,
             protocol_version: 1u16.to_be_bytes(),
         })
-        .request_timeout(request_timeout)
+        .request_timeout(request_timeout * 9 / 20)
         .request_retries(1)
         .query_peer_timeout(request_timeout * 2)
         .session_cache_capacity(20_000)
@@ -101,6 +107,37 @@ pub(super) enum Job {
     Lookup(Result<Vec<Enr>, FindNodeError>),
 }
 
+impl FindNodeError {
+    /// Whether the request got no answer in time (rather than failing otherwise).
+    pub(super) fn is_timeout(&self) -> bool {
+        matches!(self, FindNodeError::Request(discv5::RequestError::Timeout))
+    }
+}
+
+/// FINDNODE requests and lookups in flight, polled by the crawl's own task (no task of
+/// their own: no spawn and no hop between threads per request).
+#[derive(Default)]
+pub(super) struct Jobs {
+    futures: FuturesUnordered<BoxFuture<'static, Job>>,
+    /// Random lookups among them.
+    lookups: usize,
+}
+
+impl Jobs {
+    /// The next job to end; never, while none is in flight.
+    pub(super) async fn next(&mut self) -> Job {
+        match self.futures.next().await {
+            Some(job) => {
+                if matches!(job, Job::Lookup(_)) {
+                    self.lookups = self.lookups.saturating_sub(1);
+                }
+                job
+            }
+            None => std::future::pending().await,
+        }
+    }
+}
+
 /// A started discv5 instance for one crawl, with the swarms and the geolocator it feeds.
 pub(crate) struct Discovery {
     discv5: Discv5,
@@ -108,8 +145,9 @@ pub(crate) struct Discovery {
     pub(super) events: mpsc::Receiver<Event>,
     local_addr: SocketAddr,
     pub(super) local_id: NodeId,
-    /// FINDNODE requests and lookups in flight.
-    pub(super) jobs: JoinSet<Job>,
+    /// FINDNODE requests and lookups in flight, polled by the crawl's own task (no task
+    /// of their own: no spawn and no hop between threads per request).
+    pub(super) jobs: Jobs,
     pub(super) dialer: Option<Dialer>,
     pub(super) relay: Option<RelayMonitor>,
     /// Seed mode: the libp2p TCP address peer exchange is served on.
@@ -230,7 +268,7 @@ impl Discovery {
             events,
             local_addr,
             local_id,
-            jobs: JoinSet::new(),
+            jobs: Jobs::default(),
             dialer,
             relay,
             seed_addr,
@@ -268,33 +306,35 @@ impl Discovery {
         self.discv5.remove_node(&enr::NodeId::new(node));
     }
 
-    /// Sends `request` to `enr` (one distance, designated FINDNODE). discv5 times requests
-    /// out itself; `guard` only bounds a lost callback.
-    pub(super) fn send(&mut self, request: Request, enr: Enr, guard: Duration) {
+    /// Sends `request` to `enr` (a designated FINDNODE). The walk times it out sooner,
+    /// but the job runs on until discv5 answers or gives up (it always does, by
+    /// `request_timeout`, or at once when it stops), so that a late answer still counts.
+    pub(super) fn send(&mut self, request: Request, enr: Enr) {
         let fut = self
             .discv5
-            .find_node_designated_peer(enr, vec![request.distance]);
-        self.jobs.spawn(async move {
-            let result = match tokio::time::timeout(guard, fut).await {
-                Ok(r) => r.map_err(FindNodeError::Request),
-                Err(_) => Err(FindNodeError::Lost),
-            };
-            Job::FindNode { request, result }
-        });
+            .find_node_designated_peer(enr, request.distances());
+        self.jobs.futures.push(Box::pin(async move {
+            Job::FindNode {
+                request,
+                result: fut.await.map_err(FindNodeError::Request),
+            }
+        }));
     }
 
     /// Starts `n` iterative lookups of random targets.
     pub(super) fn lookups(&mut self, n: u32) {
         for _ in 0..n {
             let fut = self.discv5.find_node(enr::NodeId::random());
-            self.jobs
-                .spawn(async move { Job::Lookup(fut.await.map_err(FindNodeError::Query)) });
+            self.jobs.lookups += 1;
+            self.jobs.futures.push(Box::pin(async move {
+                Job::Lookup(fut.await.map_err(FindNodeError::Query))
+            }));
         }
     }
 
-    /// FINDNODE requests and lookups in flight.
-    pub(super) fn in_flight(&self) -> usize {
-        self.jobs.len()
+    /// Random lookups in flight.
+    pub(super) fn lookups_in_flight(&self) -> usize {
+        self.jobs.lookups
     }
 
     /// Whether the dialer (if any) has no visit in progress and no event waiting.
@@ -305,7 +345,7 @@ impl Discovery {
     /// Ends everything: jobs aborted, discv5 shut down, the swarms dropped (which closes
     /// their connections; visits cut short are not recorded).
     pub(super) fn shutdown(&mut self) {
-        self.jobs.abort_all();
+        self.jobs = Jobs::default();
         self.discv5.shutdown();
         self.dialer = None;
         self.relay = None;

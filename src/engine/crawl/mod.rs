@@ -3,12 +3,12 @@
 //! ```text
 //! run ─▶ Crawler::run_loop (select!) ◀── cancel, max_duration, timers
 //!          │  asks / tells                    ▲ events
-//!          ├─ walk.rs      pure: known nodes, queue, requests, stragglers, rounds
+//!          ├─ walk.rs      pure: known nodes, queue, adaptive depth, timeouts, rounds
 //!          ├─ dials.rs     pure: address book, dial targets, per-IP limit
 //!          ├─ book.rs      CONTINUOUS: the address book written to the store, restored on resume
 //!          ├─ seed.rs      pure: peer-exchange answers, per-requester and per-IP limits
 //!          ├─ estimate.rs  pure: ONESHOT completion estimate
-//!          ├─ requests.rs  the walk's FINDNODE requests sent, their answers and failures
+//!          ├─ requests.rs  FINDNODE requests sent, timed out, answered; lookups' records
 //!          ├─ records.rs   a record from any source: scope, caps, store, events, walk, dials
 //!          ├─ scope.rs     pure: the address scope of records and dial addresses
 //!          ├─ visits.rs    what the dialer reports: visits, PX answers, PX requests
@@ -17,18 +17,24 @@
 //! ```
 //!
 //! **Enumeration.** Every node the crawl learns of is walked once per round (see
-//! [`walk`] for a node's walk and when a round ends). Random-target lookups run beside the
-//! walk, and every ENR discv5 reports (`Discovered`, `SessionEstablished`) feeds the same
-//! queue.
+//! [`walk`] for a node's walk, its adaptive depth, timeouts and retries, and when a round
+//! ends). Every ENR discv5 reports (`Discovered`, `SessionEstablished`) feeds the same
+//! queue. Random-target lookups run between the rounds of a CONTINUOUS crawl (not beside
+//! its walk: on the testnet, lookups running beside it left some of its probes
+//! unanswered), and in a ONESHOT crawl only when asked for, beside the walk; they never
+//! hold a round open, and what they find that no answer of the walk did is counted
+//! (`lookup_only`).
 //!
-//! **One distance per request.** discv5 0.12 hands a designated FINDNODE only the *first*
+//! **One bucket per request.** discv5 0.12 hands a designated FINDNODE only the *first*
 //! NODES packet of a multi-packet answer (the crate's `find_node_designated_peer` returns
 //! on the first packet; later ones are dropped as unmatched). A packet holds about 7 Waku
-//! ENRs, so a request naming several distances, or a full bucket, loses records. Asking
-//! one distance at a time keeps most answers in one packet; what a full far bucket still
-//! loses is found through the other nodes' tables (the integration test
-//! `designated_find_node_keeps_first_packet_only` shows the truncation, and the crawl tests
-//! show the walk still finds every node).
+//! ENRs, so a request naming several distances, or a full bucket,
+//! loses records. The walk therefore asks every bucket that holds nodes alone, which keeps
+//! most answers in one packet; what a full far bucket still loses is found through the
+//! other nodes' tables (the integration test `designated_find_node_keeps_first_packet_only`
+//! shows the truncation, and the crawl tests show the walk still finds every node). Only
+//! the rest check names several distances at once, and it serves to show them empty or to
+//! name the buckets to ask alone.
 
 mod book;
 mod dials;
@@ -101,6 +107,12 @@ struct Crawler {
     clusters: HashMap<NodeId, Option<u16>>,
     /// The known-node cap, the per-responder budget, and the nodes known out of scope.
     intake: Intake,
+    /// Nodes some answer of the walk returned.
+    walk_found: HashSet<NodeId>,
+    /// When each node that answered a probe was last written as seen.
+    touched: HashMap<NodeId, tokio::time::Instant>,
+    /// Nodes random lookups returned and no answer of the walk did (yet).
+    lookup_only: HashSet<NodeId>,
     rng: StdRng,
     /// Rounds completed before the crawl was resumed (the walk counts from 0 again).
     rounds_before: u64,
@@ -199,6 +211,7 @@ impl Crawler {
             distances: settings.find_node_distances,
             mode,
             recrawl_interval: settings.recrawl_interval,
+            request_timeout: settings.request_timeout,
         });
         let mut dials = Dials::new(
             Policy {
@@ -243,6 +256,9 @@ impl Crawler {
             sources_seen: HashSet::new(),
             clusters: HashMap::new(),
             intake,
+            walk_found: HashSet::new(),
+            touched: HashMap::new(),
+            lookup_only: HashSet::new(),
             rng: StdRng::from_entropy(),
             rounds_before,
         }
@@ -264,7 +280,10 @@ impl Crawler {
             .max_duration
             .map(|d| tokio::time::Instant::now() + d.saturating_sub(self.crawl.elapsed()));
         let mut reports = Reports::new(persist_every);
-        self.io.lookups(self.settings.random_lookups);
+        if self.crawl.spec.mode == CrawlMode::Oneshot {
+            // Only when asked for (none by default): they run beside the walk.
+            self.io.lookups(self.settings.random_lookups);
+        }
         loop {
             match self.advance(snapshots, &mut reports) {
                 Ok(None) => {}
@@ -272,7 +291,7 @@ impl Crawler {
                 Err(e) => return End::Failed(e),
             }
             let wake = [
-                self.walk.next_round(),
+                self.walk.next_wakeup(),
                 self.dials.book.next_wakeup(),
                 reports.next_publish(),
             ]
@@ -282,19 +301,11 @@ impl Crawler {
             let handled = tokio::select! {
                 _ = cancel.cancelled() => return End::Stopped,
                 _ = sleep_until_opt(deadline) => return End::Finished,
-                Some(done) = self.io.jobs.join_next(), if !self.io.jobs.is_empty() => {
-                    match done {
-                        Ok(job) => self.on_job(job),
-                        Err(e) => {
-                            if e.is_panic() {
-                                tracing::error!(error = %e, "crawl job panicked");
-                            }
-                            Ok(())
-                        }
-                    }
-                }
+                job = self.io.jobs.next() => self.on_job(job),
                 Some(event) = self.io.events.recv() => match event {
-                    Event::Discovered(enr) | Event::SessionEstablished(enr, _) => {
+                    // Nodes a random lookup came across.
+                    Event::Discovered(enr) => self.on_lookup_enr(enr),
+                    Event::SessionEstablished(enr, _) => {
                         self.on_enr(enr, SourceKind::Discv5, None, Responder::Lookups)
                     }
                     _ => Ok(()),
@@ -302,9 +313,7 @@ impl Crawler {
                 ev = next_dial_event(&mut self.io.dialer) => self.on_dial_event(ev),
                 _ev = next_relay_event(&mut self.io.relay) => Ok(()),
                 _ = sleep_until_opt(wake) => {
-                    if self.walk.start_round_if_due(tokio::time::Instant::now()) {
-                        self.io.lookups(self.settings.random_lookups);
-                    }
+                    self.walk.start_round_if_due(tokio::time::Instant::now());
                     Ok(())
                 }
             };
@@ -321,18 +330,19 @@ impl Crawler {
         snapshots: &watch::Sender<Crawl>,
         reports: &mut Reports,
     ) -> Result<Option<End>, StoreError> {
+        self.expire_requests();
         self.fill_dials()?;
         self.flush_events()?;
         self.send_requests();
         self.update_progress();
         reports.due(self, snapshots)?;
         let dials_idle = self.dials.undialed() == 0 && self.io.dialer_idle();
+        // Random lookups do not hold a round open.
         match self
             .walk
-            .check_round(self.io.in_flight(), dials_idle, tokio::time::Instant::now())
+            .check_round(dials_idle, tokio::time::Instant::now())
         {
             Round::Open => {}
-            Round::Requeued => self.send_requests(),
             Round::Done | Round::Finished => {
                 // Every known node walked (and, ONESHOT, dialed), nothing new pending.
                 self.update_progress();
@@ -341,6 +351,10 @@ impl Crawler {
                 if self.crawl.spec.mode == CrawlMode::Oneshot {
                     return Ok(Some(End::Finished));
                 }
+                // CONTINUOUS: random lookups between rounds, not beside the walk (there
+                // they left some of its probes unanswered); the nodes they find are walked
+                // as they come.
+                self.io.lookups(self.settings.random_lookups);
             }
         }
         Ok(None)

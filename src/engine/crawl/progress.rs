@@ -30,6 +30,10 @@ impl Crawler {
         p.queried = self.walk.queried();
         p.unresponsive = self.walk.unresponsive();
         p.rounds = self.rounds_before + self.walk.rounds();
+        p.find_node_timeouts = self.walk.timeouts();
+        p.request_timeout_ms = Some(self.walk.timeout().as_millis() as u64);
+        p.walk_tail_ms = self.walk.tail().map(|t| t.as_millis() as u64);
+        p.lookup_only = self.lookup_only.len() as u64;
     }
 
     pub(super) fn update_progress(&mut self) {
@@ -37,7 +41,7 @@ impl Crawler {
         let p = &mut self.crawl.progress;
         p.discovered = (self.walk.known() + self.intake.out_of_scope()) as u64;
         p.queued = self.walk.queued() as u64;
-        p.in_flight = self.io.in_flight() as u64;
+        p.in_flight = (self.walk.in_flight() + self.io.lookups_in_flight()) as u64;
         p.dialing = self.io.dialer.as_ref().map_or(0, |d| d.in_flight() as u64);
         p.dial_queued = self.dials.undialed() as u64;
         if let Some(r) = &self.io.relay {

@@ -235,9 +235,12 @@ impl Crawler {
         if learned != Learned::Stale {
             let record = self.walk.record(&id).expect("just learned");
             let decoded = DecodedEnr::from_enr(record);
-            self.on_new_record(id, decoded, learned == Learned::New)?;
+            // The source goes in with the record: one write of the peer.
+            let source = self.new_source(id, source, via);
+            self.on_new_record(id, decoded, learned == Learned::New, source.as_ref())
+        } else {
+            self.add_source(id, source, via)
         }
-        self.add_source(id, source, via)
     }
 
     /// Counts a dropped record.
@@ -249,29 +252,39 @@ impl Crawler {
         self.metrics.record_dropped(why.as_str());
     }
 
-    /// Writes where a record came from, once per node, source kind and origin. What was
-    /// written is remembered up to [`MAX_SOURCES_SEEN`] entries, then forgotten at once (the
-    /// store keeps a source once, so a repeat costs a write, not a duplicate).
+    /// Writes where a record came from, once per node, source kind and origin (see
+    /// [`Crawler::new_source`]).
     fn add_source(
         &mut self,
         id: NodeId,
         source: SourceKind,
         via: Option<String>,
     ) -> Result<(), StoreError> {
+        if let Some(source) = self.new_source(id, source, via) {
+            self.store.add_peer_source(&id, source)?;
+        }
+        Ok(())
+    }
+
+    /// The source to write for a record, unless this crawl wrote it already. What was
+    /// written is remembered up to [`MAX_SOURCES_SEEN`] entries, then forgotten at once (the
+    /// store keeps a source once, so a repeat costs a write, not a duplicate).
+    fn new_source(
+        &mut self,
+        id: NodeId,
+        source: SourceKind,
+        via: Option<String>,
+    ) -> Option<PeerSource> {
         if self.sources_seen.len() >= MAX_SOURCES_SEEN {
             self.sources_seen.clear();
         }
-        if self.sources_seen.insert((id, source, via.clone())) {
-            self.store.add_peer_source(
-                &id,
-                PeerSource {
-                    kind: source,
-                    via,
-                    first_seen: now_millis(),
-                },
-            )?;
-        }
-        Ok(())
+        self.sources_seen
+            .insert((id, source, via.clone()))
+            .then(|| PeerSource {
+                kind: source,
+                via,
+                first_seen: now_millis(),
+            })
     }
 
     /// A record naming `ip`, outside the crawl's scope: stored and logged with the class
@@ -350,12 +363,13 @@ impl Crawler {
         id: NodeId,
         decoded: DecodedEnr,
         first_sighting: bool,
+        source: Option<&PeerSource>,
     ) -> Result<(), StoreError> {
         self.clusters
             .insert(id, decoded.shards.as_ref().map(|s| s.cluster));
         let outcome = self
             .store
-            .upsert_peer(self.crawl.id, &decoded, now_millis())?;
+            .upsert_peer_from(self.crawl.id, &decoded, source, now_millis())?;
         // First sighting by this crawl: DISCOVERED (the store has just added the crawl to
         // the peer). Otherwise a record newer than the stored one: ENR_UPDATED.
         let kind = if first_sighting {

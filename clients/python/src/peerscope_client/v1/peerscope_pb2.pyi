@@ -409,7 +409,7 @@ class CrawlSettings(_message.Message):
     def __init__(self, concurrency: _Optional[int] = ..., request_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., find_node_distances: _Optional[int] = ..., random_lookups: _Optional[int] = ..., recrawl_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., limits: _Optional[_Union[CrawlLimits, _Mapping]] = ..., dial: _Optional[bool] = ..., dial_concurrency: _Optional[int] = ..., dial_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., dials_per_ip: _Optional[int] = ..., min_redial_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., relay: _Optional[bool] = ..., relay_peers: _Optional[int] = ..., pubsub_topics: _Optional[_Iterable[str]] = ..., px_client: _Optional[bool] = ..., px_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., seed: _Optional[bool] = ..., seed_requester_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., seed_requests_per_ip: _Optional[int] = ..., allowed_cidrs: _Optional[_Iterable[str]] = ..., address_scope: _Optional[str] = ...) -> None: ...
 
 class CrawlProgress(_message.Message):
-    __slots__ = ("discovered", "queried", "queued", "in_flight", "find_node_requests", "find_node_failures", "unresponsive", "lookups", "enr_updates", "rounds", "elapsed", "dials", "dialing", "connected", "failed_by_class", "identified", "dial_queued", "relay_peers", "relay_mesh_peers", "messages", "estimated_remaining", "px_requests", "px_failures", "px_enrs", "px_served", "px_refused", "invalid_addrs", "banned", "px_refused_unlogged", "px_connections_refused", "dropped_over_cap", "dropped_over_budget", "out_of_scope")
+    __slots__ = ("discovered", "queried", "queued", "in_flight", "find_node_requests", "find_node_failures", "unresponsive", "lookups", "enr_updates", "rounds", "elapsed", "dials", "dialing", "connected", "failed_by_class", "identified", "dial_queued", "relay_peers", "relay_mesh_peers", "messages", "estimated_remaining", "px_requests", "px_failures", "px_enrs", "px_served", "px_refused", "invalid_addrs", "banned", "px_refused_unlogged", "px_connections_refused", "dropped_over_cap", "dropped_over_budget", "out_of_scope", "find_node_timeouts", "request_timeout", "walk_tail", "lookup_only")
     class FailedByClassEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -450,6 +450,10 @@ class CrawlProgress(_message.Message):
     DROPPED_OVER_CAP_FIELD_NUMBER: _ClassVar[int]
     DROPPED_OVER_BUDGET_FIELD_NUMBER: _ClassVar[int]
     OUT_OF_SCOPE_FIELD_NUMBER: _ClassVar[int]
+    FIND_NODE_TIMEOUTS_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    WALK_TAIL_FIELD_NUMBER: _ClassVar[int]
+    LOOKUP_ONLY_FIELD_NUMBER: _ClassVar[int]
     discovered: int
     queried: int
     queued: int
@@ -483,7 +487,11 @@ class CrawlProgress(_message.Message):
     dropped_over_cap: int
     dropped_over_budget: int
     out_of_scope: int
-    def __init__(self, discovered: _Optional[int] = ..., queried: _Optional[int] = ..., queued: _Optional[int] = ..., in_flight: _Optional[int] = ..., find_node_requests: _Optional[int] = ..., find_node_failures: _Optional[int] = ..., unresponsive: _Optional[int] = ..., lookups: _Optional[int] = ..., enr_updates: _Optional[int] = ..., rounds: _Optional[int] = ..., elapsed: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., dials: _Optional[int] = ..., dialing: _Optional[int] = ..., connected: _Optional[int] = ..., failed_by_class: _Optional[_Mapping[str, int]] = ..., identified: _Optional[int] = ..., dial_queued: _Optional[int] = ..., relay_peers: _Optional[int] = ..., relay_mesh_peers: _Optional[int] = ..., messages: _Optional[int] = ..., estimated_remaining: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., px_requests: _Optional[int] = ..., px_failures: _Optional[int] = ..., px_enrs: _Optional[int] = ..., px_served: _Optional[int] = ..., px_refused: _Optional[int] = ..., invalid_addrs: _Optional[int] = ..., banned: _Optional[int] = ..., px_refused_unlogged: _Optional[int] = ..., px_connections_refused: _Optional[int] = ..., dropped_over_cap: _Optional[int] = ..., dropped_over_budget: _Optional[int] = ..., out_of_scope: _Optional[int] = ...) -> None: ...
+    find_node_timeouts: int
+    request_timeout: _duration_pb2.Duration
+    walk_tail: _duration_pb2.Duration
+    lookup_only: int
+    def __init__(self, discovered: _Optional[int] = ..., queried: _Optional[int] = ..., queued: _Optional[int] = ..., in_flight: _Optional[int] = ..., find_node_requests: _Optional[int] = ..., find_node_failures: _Optional[int] = ..., unresponsive: _Optional[int] = ..., lookups: _Optional[int] = ..., enr_updates: _Optional[int] = ..., rounds: _Optional[int] = ..., elapsed: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., dials: _Optional[int] = ..., dialing: _Optional[int] = ..., connected: _Optional[int] = ..., failed_by_class: _Optional[_Mapping[str, int]] = ..., identified: _Optional[int] = ..., dial_queued: _Optional[int] = ..., relay_peers: _Optional[int] = ..., relay_mesh_peers: _Optional[int] = ..., messages: _Optional[int] = ..., estimated_remaining: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., px_requests: _Optional[int] = ..., px_failures: _Optional[int] = ..., px_enrs: _Optional[int] = ..., px_served: _Optional[int] = ..., px_refused: _Optional[int] = ..., invalid_addrs: _Optional[int] = ..., banned: _Optional[int] = ..., px_refused_unlogged: _Optional[int] = ..., px_connections_refused: _Optional[int] = ..., dropped_over_cap: _Optional[int] = ..., dropped_over_budget: _Optional[int] = ..., out_of_scope: _Optional[int] = ..., find_node_timeouts: _Optional[int] = ..., request_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., walk_tail: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., lookup_only: _Optional[int] = ...) -> None: ...
 
 class PeerEvent(_message.Message):
     __slots__ = ("sequence", "time", "kind", "crawl_id", "node_id", "peer_id", "enr_seq", "enr", "error_class", "detail")

@@ -151,6 +151,29 @@ export interface CrawlProgress {
    * `StartCrawlRequest.allowed_cidrs`): stored, never contacted.
    */
   'outOfScope'?: (number | string | Long);
+  /**
+   * FINDNODE requests that got no answer in time, all rounds (counted in
+   * `find_node_failures` too).
+   */
+  'findNodeTimeouts'?: (number | string | Long);
+  /**
+   * The timeout the walk gives a FINDNODE request now: 3 × the 99th percentile of the
+   * round trips of the last 256 answers, at least 100 ms and at most the crawl's
+   * `request_timeout` (which it is until 16 answers are in). A request that times out is
+   * retried at once.
+   */
+  'requestTimeout'?: (_google_protobuf_Duration | null);
+  /**
+   * Time from the last answered FINDNODE request of a round to the moment its walk had
+   * nothing left to do (dials may go on): what nodes that never answered cost at its end,
+   * about two request timeouts at most. Unset until the walk of the first round is done.
+   */
+  'walkTail'?: (_google_protobuf_Duration | null);
+  /**
+   * Nodes that random lookups returned and no FINDNODE answer of the walk did, all
+   * rounds (what the lookups found beyond the walk).
+   */
+  'lookupOnly'?: (number | string | Long);
 }
 
 /**
@@ -301,4 +324,27 @@ export interface CrawlProgress__Output {
    * `StartCrawlRequest.allowed_cidrs`): stored, never contacted.
    */
   'outOfScope': (string);
+  /**
+   * FINDNODE requests that got no answer in time, all rounds (counted in
+   * `find_node_failures` too).
+   */
+  'findNodeTimeouts': (string);
+  /**
+   * The timeout the walk gives a FINDNODE request now: 3 × the 99th percentile of the
+   * round trips of the last 256 answers, at least 100 ms and at most the crawl's
+   * `request_timeout` (which it is until 16 answers are in). A request that times out is
+   * retried at once.
+   */
+  'requestTimeout': (_google_protobuf_Duration__Output | null);
+  /**
+   * Time from the last answered FINDNODE request of a round to the moment its walk had
+   * nothing left to do (dials may go on): what nodes that never answered cost at its end,
+   * about two request timeouts at most. Unset until the walk of the first round is done.
+   */
+  'walkTail': (_google_protobuf_Duration__Output | null);
+  /**
+   * Nodes that random lookups returned and no FINDNODE answer of the walk did, all
+   * rounds (what the lookups found beyond the walk).
+   */
+  'lookupOnly': (string);
 }

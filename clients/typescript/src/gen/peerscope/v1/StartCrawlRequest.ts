@@ -41,17 +41,22 @@ export interface StartCrawlRequest {
    */
   'concurrency'?: (number);
   /**
-   * Timeout of one discv5 request. Default 1s; must be 10ms..=60s when set.
+   * The longest a discv5 request may take: the walk times requests out sooner, as the
+   * round trips it sees allow (see `CrawlProgress.request_timeout`). Default 1s; must be
+   * 10ms..=60s when set.
    */
   'requestTimeout'?: (_google_protobuf_Duration | null);
   /**
-   * Number of FINDNODE distances asked of every node, counted down from 256 (17 asks
-   * 256..=240, as Nebula does). Default 17; must be 1..=256 when set.
+   * Depth of every node's walk, in FINDNODE distances counted down from 256 (17 covers
+   * 256..=240, as Nebula asks). Each distance is asked alone, or shown empty by one
+   * request naming all those left once the answers end in two empty distances. Default
+   * 17; must be 1..=256 when set.
    */
   'findNodeDistances'?: (number);
   /**
-   * Random-target lookups per round, on top of the routing-table walk. Default 8; must be
-   * 0..=1024 when set.
+   * Random-target lookups per round, on top of the routing-table walk: a CONTINUOUS crawl
+   * runs them once each round's walk is done (default 8), a ONESHOT one beside its walk
+   * (default 0). They never hold a round open. Must be 0..=1024 when set.
    */
   'randomLookups'?: (number);
   /**
@@ -178,17 +183,22 @@ export interface StartCrawlRequest__Output {
    */
   'concurrency'?: (number);
   /**
-   * Timeout of one discv5 request. Default 1s; must be 10ms..=60s when set.
+   * The longest a discv5 request may take: the walk times requests out sooner, as the
+   * round trips it sees allow (see `CrawlProgress.request_timeout`). Default 1s; must be
+   * 10ms..=60s when set.
    */
   'requestTimeout': (_google_protobuf_Duration__Output | null);
   /**
-   * Number of FINDNODE distances asked of every node, counted down from 256 (17 asks
-   * 256..=240, as Nebula does). Default 17; must be 1..=256 when set.
+   * Depth of every node's walk, in FINDNODE distances counted down from 256 (17 covers
+   * 256..=240, as Nebula asks). Each distance is asked alone, or shown empty by one
+   * request naming all those left once the answers end in two empty distances. Default
+   * 17; must be 1..=256 when set.
    */
   'findNodeDistances'?: (number);
   /**
-   * Random-target lookups per round, on top of the routing-table walk. Default 8; must be
-   * 0..=1024 when set.
+   * Random-target lookups per round, on top of the routing-table walk: a CONTINUOUS crawl
+   * runs them once each round's walk is done (default 8), a ONESHOT one beside its walk
+   * (default 0). They never hold a round open. Must be 0..=1024 when set.
    */
   'randomLookups'?: (number);
   /**
