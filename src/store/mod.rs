@@ -153,6 +153,30 @@ pub struct Store {
     failpoint: Arc<std::sync::Mutex<Option<&'static str>>>,
 }
 
+/// How long opening waits for the database's file lock while another holder lets go of
+/// it: a process that is exiting, or a store of this process whose last background flush
+/// is finishing.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Opens the database, waiting up to [`LOCK_WAIT`] for its file lock. sled reports a held
+/// lock only as an I/O error of kind `Other` with this text, so that is what is matched;
+/// any other error, or a lock still held after the wait, is returned as it is.
+fn open_db(config: sled::Config) -> Result<sled::Db, StoreError> {
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    loop {
+        match config.open() {
+            Err(sled::Error::Io(e))
+                if e.kind() == std::io::ErrorKind::Other
+                    && e.to_string().contains("could not acquire lock")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            r => return Ok(r?),
+        }
+    }
+}
+
 impl Store {
     /// Opens (or creates) the database in `dir`, with the default page cache.
     pub fn open(dir: &Path, flush_every_ms: u64) -> Result<Store, StoreError> {
@@ -175,11 +199,12 @@ impl Store {
         cache_bytes: u64,
         window: usize,
     ) -> Result<Store, StoreError> {
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(cache_bytes)
-            .flush_every_ms(Some(flush_every_ms.max(1)))
-            .open()?;
+        let db = open_db(
+            sled::Config::new()
+                .path(dir)
+                .cache_capacity(cache_bytes)
+                .flush_every_ms(Some(flush_every_ms.max(1))),
+        )?;
         let meta = db.open_tree("meta")?;
         let found = match meta.get("schema_version")? {
             Some(v) => u64_key(&v).unwrap_or(0),

@@ -19,8 +19,8 @@ use tonic::transport::Channel;
 
 use crate::common::{within, Server};
 
-const CHAIN_A: &str = "testchain-a";
-const CHAIN_B: &str = "testchain-b";
+pub(crate) const CHAIN_A: &str = "testchain-a";
+pub(crate) const CHAIN_B: &str = "testchain-b";
 
 fn secs(s: u64) -> Option<prost_types::Duration> {
     Some(prost_types::Duration {
@@ -36,7 +36,7 @@ fn millis(ms: u64) -> Option<prost_types::Duration> {
     })
 }
 
-fn request(
+pub(crate) fn request(
     net: &CometTestnet,
     mode: pb::CrawlMode,
     seed: Option<pb::CometBftSeedOptions>,

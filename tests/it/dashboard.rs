@@ -9,11 +9,13 @@ use peerscope::api::{ServeOptions, Token};
 use peerscope::engine::geo::GeoConfig;
 use peerscope::engine::EngineConfig;
 use peerscope::proto::pb;
+use peerscope::testnet::cometbft::{CometTestnet, CometTestnetConfig};
 use peerscope::testnet::geo::{GeoStandIn, StandInConfig};
 use peerscope::testnet::{Testnet, TestnetConfig, CONTENT_TOPICS, NAMED_PUBSUB_TOPIC};
 use serde_json::Value;
 
 use crate::browser::{screenshot_dir, Browser};
+use crate::cometbft::{request as cometbft_request, CHAIN_A, CHAIN_B};
 use crate::common::{http_get, oneshot, start, wait_final, Server};
 use crate::relay::{busy_topics, cluster1_relays, settle, start_relay_crawl};
 
@@ -381,6 +383,141 @@ async fn dashboard_shows_what_the_api_reports() {
     browser.close().await;
     drop(client);
     server.stop().await;
+}
+
+/// A CometBFT crawl on the dashboard: the network view shows the chain ids, reachability per
+/// chain, software and protocol versions as GetNetworkStats reports them, and the peers view
+/// filtered by a chain id lists that chain's peers with their chain id and version.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_shows_cometbft_chains_and_versions() {
+    let net = CometTestnet::start(CometTestnetConfig {
+        nodes: 40,
+        chain_b: 8,
+        down: 4,
+        degree: 6,
+        seed: 11,
+        ..CometTestnetConfig::default()
+    })
+    .await
+    .unwrap();
+    let server = Server::start().await;
+    let mut client = server.client().await;
+    let crawl = client
+        .start_crawl(cometbft_request(&net, pb::CrawlMode::Oneshot, None))
+        .await
+        .unwrap()
+        .into_inner()
+        .crawl
+        .unwrap();
+    let done = wait_final(&mut client, &crawl.id, Duration::from_secs(120)).await;
+    assert_eq!(done.state, pb::CrawlState::Finished as i32, "{done:?}");
+    let stats = client
+        .get_network_stats(pb::GetNetworkStatsRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    // The testnet's shape, as the API reports it: both chains, the versions it runs.
+    assert!(
+        stats.by_chain_id.get(CHAIN_A).is_some_and(|n| *n > 0),
+        "{stats:?}"
+    );
+    assert!(
+        stats.by_chain_id.get(CHAIN_B).is_some_and(|n| *n > 0),
+        "{stats:?}"
+    );
+    assert!(!stats.by_software_version.is_empty(), "{stats:?}");
+    let chain_b: Vec<String> = net
+        .nodes()
+        .iter()
+        .filter(|n| {
+            n.chain_id == CHAIN_B && n.kind == peerscope::testnet::cometbft::CometKind::Normal
+        })
+        .map(|n| n.id.clone())
+        .collect();
+    assert_eq!(stats.by_chain_id[CHAIN_B], chain_b.len() as u64);
+
+    let browser = Browser::start().await;
+    let base = format!("http://{}", server.http);
+    browser.goto(&format!("{base}/#/network")).await;
+    browser
+        .wait_for(
+            "the network view",
+            Duration::from_secs(30),
+            "return (document.body.dataset.loaded || '').includes('network');",
+        )
+        .await;
+    let shown = |id: &str| BARS.replace("ID", id);
+    let as_map = |m: &std::collections::HashMap<String, u64>| -> BTreeMap<String, u64> {
+        m.iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(k, n)| (k.clone(), *n))
+            .collect()
+    };
+    assert_eq!(
+        bars(&browser.eval(&shown("bars-chain-id")).await),
+        as_map(&stats.by_chain_id)
+    );
+    assert_eq!(
+        bars(&browser.eval(&shown("bars-reachable-chain-id")).await),
+        as_map(&stats.reachable_by_chain_id)
+    );
+    assert_eq!(
+        bars(&browser.eval(&shown("bars-software-version")).await),
+        as_map(&stats.by_software_version)
+    );
+    let mut versions: BTreeMap<String, u64> = BTreeMap::new();
+    for (v, n) in &stats.by_p2p_version {
+        versions.insert(format!("p2p {v}"), *n);
+    }
+    for (v, n) in &stats.by_block_version {
+        versions.insert(format!("block {v}"), *n);
+    }
+    assert_eq!(
+        bars(&browser.eval(&shown("bars-protocol-version")).await),
+        versions
+    );
+    browser
+        .screenshot(&screenshot_dir().join("network-cometbft.png"))
+        .await;
+
+    // The peers view filtered by the other chain's id: exactly its nodes, labelled.
+    browser.goto(&format!("{base}/#/peers")).await;
+    browser
+        .wait_for(
+            "the peers view",
+            Duration::from_secs(30),
+            "return (document.body.dataset.loaded || '').includes('peers');",
+        )
+        .await;
+    browser
+        .eval(&format!(
+            "document.querySelector('#peers-filter [name=chain_id]').value = '{CHAIN_B}'; \
+             document.querySelector('#peers-filter').requestSubmit(); return true;"
+        ))
+        .await;
+    let rows = browser
+        .wait_for(
+            "the filtered peers table",
+            Duration::from_secs(30),
+            &format!(
+                "const rows = Array.from(document.querySelectorAll('#peers-table tbody tr')); \
+                 return rows.length === {} && rows.map(r => [r.dataset.nodeId, r.querySelector('td.chain').textContent]);",
+                chain_b.len()
+            ),
+        )
+        .await;
+    let mut listed: Vec<String> = Vec::new();
+    for row in rows.as_array().unwrap() {
+        let node_id = row[0].as_str().unwrap();
+        let label = row[1].as_str().unwrap();
+        assert!(label.starts_with(&format!("{CHAIN_B} / ")), "{label}");
+        listed.push(node_id[..40].to_string());
+    }
+    listed.sort();
+    let mut want = chain_b.clone();
+    want.sort();
+    assert_eq!(listed, want);
+    browser.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

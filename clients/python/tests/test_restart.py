@@ -1,5 +1,6 @@
 """Client.follow_events rides out a server restart: it reconnects to the new process with
-after_sequence = the last event it yielded and misses nothing that was stored."""
+after_sequence = the last event it yielded and misses nothing that was stored, while the
+CONTINUOUS crawl resumes by itself on the new process."""
 
 import threading
 import time
@@ -58,29 +59,36 @@ def test_follow_events_survives_a_server_restart(testnet, tmp_path):
 
         assert servers[0].stop() == 0, servers[0].proc.log_tail()
         seen_at_stop = len(received)
+        last_at_stop = received[-1].sequence
         time.sleep(0.5)  # the follower is now retrying against a closed port
         servers.append(Server(data, tmp_path / "server-2.log", port=port))
         with Client(address) as c:
             c.wait_until_ready(30)
-            # The shutdown stopped the first crawl; the log carries on after its events.
-            assert c.get_crawl(first.id).state == pb.CRAWL_STATE_STOPPED
-            second = continuous(c, testnet, "after restart")
+            # The CONTINUOUS crawl resumed by itself (same id); the log carries on after
+            # the events of the first process.
             wait_until(
-                lambda: sum(e.crawl_id == second.id for e in received) >= 100 or failure,
+                lambda: c.get_crawl(first.id).state == pb.CRAWL_STATE_RUNNING,
                 30,
-                "events of the crawl on the second server",
+                "the crawl to resume",
+            )
+            wait_until(
+                lambda: sum(e.sequence > last_at_stop for e in received) >= 100 or failure,
+                30,
+                "events of the resumed crawl on the second server",
             )
             # The follower checks `stop` at its next event; the crawl keeps producing them.
             stop.set()
             consumer.join(timeout=20)
-            c.stop_crawl(second.id)
+            c.stop_crawl(first.id)
         assert not consumer.is_alive(), "follower did not stop"
         assert not failure, failure
         assert len(received) > seen_at_stop
 
         seqs = [e.sequence for e in received]
         assert seqs == list(range(1, len(seqs) + 1)), "gap or duplicate across the restart"
-        assert {e.crawl_id for e in received} == {first.id, second.id}
+        assert {e.crawl_id for e in received} == {first.id}
+        resumed = [e for e in received if e.kind == pb.PEER_EVENT_KIND_RESUMED]
+        assert len(resumed) == 1 and resumed[0].sequence > last_at_stop, resumed
         # What the follower got is exactly the stored log.
         with Client(address) as c:
             log = []

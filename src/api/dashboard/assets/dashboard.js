@@ -213,6 +213,13 @@
     bars('bars-source', Object.entries(s.by_source || {}));
     bars('bars-record-kind', Object.entries(s.by_record_kind || {}));
     bars('bars-fork-digest', Object.entries(s.by_fork_digest || {}));
+    bars('bars-chain-id', Object.entries(s.by_chain_id || {}));
+    bars('bars-reachable-chain-id', Object.entries(s.reachable_by_chain_id || {}));
+    bars('bars-software-version', Object.entries(s.by_software_version || {}));
+    bars('bars-protocol-version', [
+      ...Object.entries(s.by_p2p_version || {}).map(([v, n]) => ['p2p ' + v, n]),
+      ...Object.entries(s.by_block_version || {}).map(([v, n]) => ['block ' + v, n]),
+    ]);
     const samples = history.samples;
     lineChart('chart-peers', samples.map((x) => x.time), [
       { label: 'stored', values: samples.map((x) => x.peers) },
@@ -346,7 +353,8 @@
         h('td', { text: geo.country_code || geo.country || '' }),
         h('td', { text: (p.capabilities || []).join(',') }),
         h('td', { class: 'wrap', title: shards, text: shards.length > 32 ? shards.slice(0, 31) + '…' : shards }),
-        h('td', { text: time(p.last_seen) })));
+        h('td', { text: time(p.last_seen) }),
+        h('td', { class: 'chain', text: p.cometbft ? p.cometbft.network + ' / ' + p.cometbft.version : '' })));
     }
     peersToken = r.next_page_token;
     $('#peers-next').disabled = !peersToken;
