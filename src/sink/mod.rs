@@ -26,8 +26,9 @@
 //! batches of at most [`DEFAULT_BATCH`] rows per source.
 //!
 //! **Many vantages.** A vantage name is bound to one store (`sink_state.store_id`) and
-//! written by one server at a time (a session advisory lock); migrations run under a
-//! transaction lock, so servers may start together.
+//! written by one server at a time (a session advisory lock, waited for up to
+//! [`VANTAGE_LOCK_WAIT`] so that a restart right after a crash finds it released);
+//! migrations run under a transaction lock, so servers may start together.
 
 pub mod schema;
 pub mod writer;
@@ -59,6 +60,11 @@ pub const MAX_VANTAGE_LEN: usize = 64;
 
 /// First key of the session advisory lock that binds a vantage to one server.
 const VANTAGE_LOCK: i32 = 0x7073_6376; // "pscv"
+
+/// How long a session waits for its vantage's lock before it reports the vantage busy: a
+/// server of the same vantage that was just killed (or restarted) holds the lock until
+/// PostgreSQL has noticed that its connection is gone.
+const VANTAGE_LOCK_WAIT: Duration = Duration::from_secs(5);
 
 /// Sink failures.
 #[derive(Debug, thiserror::Error)]
@@ -484,17 +490,24 @@ async fn session(
             "sink schema migrated"
         );
     }
-    let locked: bool = client
-        .query_one(
-            "SELECT pg_try_advisory_lock($1, hashtext($2))",
-            &[&VANTAGE_LOCK, &vantage],
-        )
-        .await?
-        .get(0);
-    if !locked {
-        return Err(SinkError::VantageBusy {
-            vantage: vantage.into(),
-        });
+    let deadline = tokio::time::Instant::now() + VANTAGE_LOCK_WAIT;
+    loop {
+        let locked: bool = client
+            .query_one(
+                "SELECT pg_try_advisory_lock($1, hashtext($2))",
+                &[&VANTAGE_LOCK, &vantage],
+            )
+            .await?
+            .get(0);
+        if locked {
+            break;
+        }
+        if tokio::time::Instant::now() >= deadline || stop.is_cancelled() {
+            return Err(SinkError::VantageBusy {
+                vantage: vantage.into(),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let ours = store.store_id()?;
     let row = client
