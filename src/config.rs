@@ -29,6 +29,9 @@
 //! geo_db = "/var/lib/GeoIP/GeoLite2-City.mmdb"   # offline; ip-api is then not used
 //! dns_nameservers = ["127.0.0.1:53"]
 //! no_resume = false
+//! sink = "postgres://peerscope@db.example:5432/peerscope"
+//! sink_password_file = "/etc/peerscope/db-password"
+//! vantage = "eu-west"
 //! ```
 
 use std::net::SocketAddr;
@@ -207,6 +210,18 @@ layered_settings! {
         /// when given, no address is sent to ip-api.
         #[arg(long, env = "PEERSCOPE_GEO_DB")]
         pub geo_db: Option<PathBuf>,
+        /// Export the store into this PostgreSQL database, e.g.
+        /// postgres://peerscope@db.example:5432/peerscope (or host=… user=… dbname=…)
+        /// [default: off].
+        #[arg(long, env = "PEERSCOPE_SINK", hide_env_values = true)]
+        pub sink: Option<String>,
+        /// File holding the database password for --sink (wins over one in the URL).
+        #[arg(long, env = "PEERSCOPE_SINK_PASSWORD_FILE")]
+        pub sink_password_file: Option<PathBuf>,
+        /// This server's vantage name in the database: letters, digits, '.', '_', '-'
+        /// [default: the host name].
+        #[arg(long, env = "PEERSCOPE_VANTAGE")]
+        pub vantage: Option<String>,
     }
 }
 
@@ -275,6 +290,8 @@ pub struct ServeConfig {
     /// Resume the CONTINUOUS crawls the previous run left running. Default true
     /// (`--no-resume` turns it off).
     pub resume: bool,
+    /// Export to PostgreSQL; `None` = off (the default).
+    pub sink: Option<crate::sink::SinkConfig>,
 }
 
 impl ServeConfig {
@@ -311,8 +328,11 @@ impl ServeConfig {
             api: ServeOptions {
                 token: self.token.as_deref().and_then(Token::new),
                 tls,
+                // Filled in by the service with the sink it starts from `sink`.
+                sink: None,
             },
             shutdown_grace: self.shutdown_grace,
+            sink: self.sink.clone(),
         })
     }
 }
@@ -437,7 +457,9 @@ impl ServeConfig {
         } else {
             None
         };
+        let sink = resolve_sink(s.sink, s.sink_password_file, s.vantage)?;
         Ok(ServeConfig {
+            sink,
             geo,
             resume: !s.no_resume.unwrap_or(false),
             dns_nameservers: s.dns_nameservers.unwrap_or_default(),
@@ -467,6 +489,38 @@ impl ServeConfig {
                 .unwrap_or(DEFAULT_SHUTDOWN_GRACE),
         })
     }
+}
+
+/// The sink's settings from its URL, password file and vantage name (the last two need
+/// the URL).
+fn resolve_sink(
+    url: Option<String>,
+    password_file: Option<PathBuf>,
+    vantage: Option<String>,
+) -> Result<Option<crate::sink::SinkConfig>, ConfigError> {
+    let Some(url) = url else {
+        if password_file.is_some() || vantage.is_some() {
+            return Err(ConfigError::Invalid {
+                key: "sink",
+                reason: "vantage and sink_password_file need a sink".into(),
+            });
+        }
+        return Ok(None);
+    };
+    let password = match password_file {
+        Some(path) => Some(
+            std::fs::read_to_string(&path).map_err(|source| ConfigError::Read { path, source })?,
+        ),
+        None => None,
+    };
+    let config = crate::sink::SinkConfig::new(&url, password.as_deref(), vantage.as_deref());
+    config.map(Some).map_err(|e| match e {
+        crate::sink::SinkError::Invalid { key, reason } => ConfigError::Invalid { key, reason },
+        e => ConfigError::Invalid {
+            key: "sink",
+            reason: e.to_string(),
+        },
+    })
 }
 
 #[cfg(test)]
@@ -533,8 +587,15 @@ mod tests {
             geo_base_url = "http://127.0.0.2:4"
             geo_cache_ttl_hours = 13
             no_resume = true
+            sink = "postgres://f@127.0.0.2:5/f"
+            sink_password_file = "/tmp/f-password"
+            vantage = "file-vantage"
             "#,
         );
+        let dir = tempfile::tempdir().unwrap();
+        let password = dir.path().join("password");
+        std::fs::write(&password, "cli password\n").unwrap();
+        let password_flag = format!("--sink-password-file={}", password.display());
         let cli = flags(&[
             "--data-dir=/tmp/c",
             "--grpc-addr=127.0.0.4:1",
@@ -557,6 +618,9 @@ mod tests {
             "--geo-base-url=http://127.0.0.4:4",
             "--geo-cache-ttl-hours=23",
             "--no-resume=false",
+            "--sink=postgres://c@127.0.0.4:5/c",
+            &password_flag,
+            "--vantage=cli-vantage",
         ]);
         // Over an empty layer, either layer comes through whole.
         let dbg = |a: &ServeArgs| format!("{a:?}");
@@ -588,6 +652,10 @@ mod tests {
         assert_eq!(g.base_url, "http://127.0.0.4:4");
         assert_eq!(g.cache_ttl, Duration::from_secs(23 * 3600));
         assert!(c.resume, "the flag turns resuming back on");
+        let sink = c.sink.expect("sink on");
+        assert_eq!(sink.describe(), "c@127.0.0.4:5/c");
+        assert_eq!(sink.database.get_password(), Some(&b"cli password"[..]));
+        assert_eq!(sink.vantage, "cli-vantage");
     }
 
     #[test]
@@ -664,6 +732,58 @@ mod tests {
         std::fs::write(&db, b"x").unwrap();
         let g = ServeConfig::resolve(base().or(f)).unwrap().geo.unwrap();
         assert_eq!(g.database, Some(db));
+    }
+
+    #[test]
+    fn sink_settings_resolve_with_the_password_from_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let pw = dir.path().join("pw");
+        std::fs::write(&pw, "from-file\n").unwrap();
+        let from_file = file(&format!(
+            "sink = \"postgres://peer:in-url@127.0.0.1:5999/fleet\"\nsink_password_file = {:?}\nvantage = \"eu-west\"",
+            pw.display().to_string()
+        ));
+        let base = || flags(&["--data-dir", "/tmp/x"]);
+        let c =
+            ServeConfig::resolve(flags(&["--data-dir", "/tmp/x", "--vantage", "a"]).or(from_file))
+                .unwrap();
+        let sink = c.sink.expect("sink on");
+        assert_eq!(sink.vantage, "a", "the flag wins over the file");
+        assert_eq!(sink.database.get_password(), Some(&b"from-file"[..]));
+        assert_eq!(sink.describe(), "peer@127.0.0.1:5999/fleet");
+        // Through to what the service takes.
+        let service = ServeConfig::resolve(flags(&[
+            "--data-dir",
+            "/tmp/x",
+            "--sink",
+            "postgres://127.0.0.1/x",
+        ]))
+        .unwrap()
+        .service()
+        .unwrap();
+        assert_eq!(
+            service.sink.map(|s| s.describe()),
+            Some("@127.0.0.1:5432/x".into())
+        );
+        assert!(ServeConfig::resolve(base()).unwrap().sink.is_none());
+        let orphan = flags(&["--data-dir", "/tmp/x", "--vantage", "a"]);
+        let err = ServeConfig::resolve(orphan).unwrap_err();
+        assert!(err.to_string().contains("sink"), "{err}");
+        let bad = flags(&[
+            "--data-dir",
+            "/tmp/x",
+            "--sink",
+            "postgres://127.0.0.1/x",
+            "--vantage",
+            "(union)",
+        ]);
+        let err = ServeConfig::resolve(bad).unwrap_err();
+        assert!(err.to_string().starts_with("vantage"), "{err}");
+        let missing = base().or(file(
+            "sink = \"postgres://127.0.0.1/x\"\nsink_password_file = \"/nonexistent/pw\"",
+        ));
+        let err = ServeConfig::resolve(missing).unwrap_err();
+        assert!(matches!(err, ConfigError::Read { .. }), "{err}");
     }
 
     #[test]

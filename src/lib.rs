@@ -19,6 +19,9 @@
 //!     │
 //!   protocol  wire formats: ENRs, Waku codecs and relay config, EIP-1459 DNS trees
 //!
+//!   sink      (beside the engine, over the store) the PostgreSQL export: reads the store's
+//!             export feed, change marks and events, writes them exactly once per vantage
+//!
 //!   config    `peerscope serve` settings: one struct for flags, environment and TOML
 //!   metrics   the Prometheus registry
 //!   proto     the generated gRPC types
@@ -34,6 +37,7 @@ pub mod model;
 pub mod proto;
 pub mod protocol;
 pub mod service;
+pub mod sink;
 pub mod store;
 #[cfg(feature = "testnet")]
 pub mod testnet;

@@ -26,7 +26,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the gRPC control-plane service.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Run a local network of discv5 nodes on 127.0.0.1 to crawl.
     #[cfg(feature = "testnet")]
     Testnet(cli::testnet::TestnetArgs),
@@ -73,6 +73,12 @@ enum Command {
         server: client::ServerArg,
         #[command(flatten)]
         args: client::StatsArgs,
+    },
+    /// Print the PostgreSQL export's status: vantage, lag, rows, errors (client of a running
+    /// server).
+    Sink {
+        #[command(flatten)]
+        server: client::ServerArg,
     },
     /// Print peer events; --follow keeps streaming (client of a running server).
     Events {
@@ -153,12 +159,13 @@ async fn main() -> std::process::ExitCode {
             | Command::Events { .. }
             | Command::Counts { .. }
             | Command::Stats { .. }
+            | Command::Sink { .. }
             | Command::Tree { .. }
     ) {
         end_quietly_when_output_closes();
     }
     let result = match cli.command {
-        Command::Serve(args) => cli::serve::run(args).await,
+        Command::Serve(args) => cli::serve::run(*args).await,
         #[cfg(feature = "testnet")]
         Command::Testnet(args) => cli::testnet::run(args).await,
         #[cfg(feature = "testnet")]
@@ -170,6 +177,7 @@ async fn main() -> std::process::ExitCode {
         Command::Events { server, args } => client::events(server, args).await,
         Command::Counts { server, args } => client::counts(server, args).await,
         Command::Stats { server, args } => client::stats(server, args).await,
+        Command::Sink { server } => client::sink(server).await,
         Command::Tree { server, args } => client::tree(server, args).await,
     };
     match result {

@@ -75,6 +75,9 @@ struct Inner {
     peers_by_fork_digest: Family<Labels, Gauge>,
     cometbft_peers_by_chain: Family<Labels, Gauge>,
     cometbft_peers_by_version: Family<Labels, Gauge>,
+    sink_lag_events: Gauge,
+    sink_rows: Family<Labels, Counter>,
+    sink_errors: Counter,
     last_stats: Mutex<Option<Instant>>,
 }
 
@@ -148,6 +151,9 @@ impl Metrics {
             peers_by_fork_digest: Family::default(),
             cometbft_peers_by_chain: Family::default(),
             cometbft_peers_by_version: Family::default(),
+            sink_lag_events: Gauge::default(),
+            sink_rows: Family::default(),
+            sink_errors: Counter::default(),
             last_stats: Mutex::new(None),
             registry: Registry::default(),
         };
@@ -299,6 +305,21 @@ impl Metrics {
             "Stored CometBFT peers per software version of their NodeInfo",
             inner.cometbft_peers_by_version.clone(),
         );
+        r.register(
+            "peerscope_sink_lag_events",
+            "Stored peer events the PostgreSQL sink has not exported yet",
+            inner.sink_lag_events.clone(),
+        );
+        r.register(
+            "peerscope_sink_rows",
+            "Rows the PostgreSQL sink wrote (inserted or updated), per table",
+            inner.sink_rows.clone(),
+        );
+        r.register(
+            "peerscope_sink_errors",
+            "Failed attempts of the PostgreSQL sink (connect, migrate, write)",
+            inner.sink_errors.clone(),
+        );
         let inner = Inner { registry, ..inner };
         Metrics {
             inner: Arc::new(inner),
@@ -311,6 +332,26 @@ impl Metrics {
             .dials
             .get_or_create(&label("outcome", outcome))
             .inc();
+    }
+
+    /// The sink wrote `n` rows of `table`.
+    pub fn sink_rows(&self, table: &str, n: u64) {
+        self.inner
+            .sink_rows
+            .get_or_create(&label("table", table))
+            .inc_by(n);
+    }
+
+    /// A sink attempt failed.
+    pub fn sink_error(&self) {
+        self.inner.sink_errors.inc();
+    }
+
+    /// Stored events the sink has not exported.
+    pub fn set_sink_lag(&self, events: u64) {
+        self.inner
+            .sink_lag_events
+            .set(i64::try_from(events).unwrap_or(i64::MAX));
     }
 
     /// A ping answered.

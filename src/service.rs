@@ -8,11 +8,15 @@
 //!   gRPC server (api)   HTTP server (api)     Engine ── crawl tasks
 //!            \               |                    /
 //!             `────────── Store (sled) ──────────'
+//!                            |
+//!                  PostgreSQL sink (optional)
 //! ```
 //!
 //! Shutdown, each step bounded by the grace period: cancel the token (crawls stop, streams
 //! end, both servers stop accepting), wait for the crawls to persist their state, let the
-//! gRPC server drain, let the HTTP server drain, then flush the store.
+//! gRPC server drain, let the HTTP server drain, let the sink export what is left (when its
+//! database is reachable; otherwise it waits in the store for the next start), then flush
+//! the store.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -44,6 +48,9 @@ pub struct ServiceConfig {
     pub api: ServeOptions,
     /// Time allowed for each shutdown step. Default [`DEFAULT_SHUTDOWN_GRACE`].
     pub shutdown_grace: Duration,
+    /// Export the store into PostgreSQL; `None` (the default): no sink. The running sink is
+    /// what the gRPC server's `GetSinkStatus` reports (it replaces `api.sink`).
+    pub sink: Option<crate::sink::SinkConfig>,
 }
 
 impl ServiceConfig {
@@ -56,6 +63,7 @@ impl ServiceConfig {
             engine: EngineConfig::default(),
             api: ServeOptions::default(),
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            sink: None,
         }
     }
 }
@@ -180,6 +188,11 @@ impl Service {
                 })?;
         let engine = Engine::new(store.clone(), config.engine, shutdown.clone())
             .map_err(ServiceError::Engine)?;
+        let sink = config
+            .sink
+            .map(|s| crate::sink::Sink::start(store.clone(), engine.metrics().clone(), s));
+        let mut api = config.api;
+        api.sink = sink.clone();
         tracing::info!(
             grpc = %grpc_addr,
             http = %http_addr,
@@ -188,7 +201,7 @@ impl Service {
             "peerscope serving"
         );
         for (what, addr) in [("gRPC", grpc_addr), ("HTTP", http_addr)] {
-            if !addr.ip().is_loopback() && config.api.token.is_none() {
+            if !addr.ip().is_loopback() && api.token.is_none() {
                 tracing::warn!(%addr, "{what} listens beyond loopback without a token: anyone who can reach it controls peerscope");
             }
         }
@@ -196,14 +209,14 @@ impl Service {
             Some(tls) => tokio::spawn(crate::api::http::serve_https(
                 listeners.http,
                 engine.clone(),
-                config.api.token.clone(),
+                api.token.clone(),
                 tls,
                 shutdown.clone(),
             )),
             None => tokio::spawn(crate::api::serve_http(
                 listeners.http,
                 engine.clone(),
-                config.api.token.clone(),
+                api.token.clone(),
                 shutdown.clone(),
             )),
         };
@@ -211,7 +224,7 @@ impl Service {
             listeners.grpc,
             engine.clone(),
             shutdown.clone(),
-            config.api,
+            api,
         ));
         Ok(ServiceHandle {
             grpc_addr,
@@ -223,6 +236,7 @@ impl Service {
             grpc,
             grpc_ended: None,
             http,
+            sink,
         })
     }
 }
@@ -239,6 +253,7 @@ pub struct ServiceHandle {
     /// The gRPC server's result once [`ServiceHandle::grpc_ended`] has seen it end.
     grpc_ended: Option<Result<Result<(), ApiError>, JoinError>>,
     http: JoinHandle<std::io::Result<()>>,
+    sink: Option<crate::sink::Sink>,
 }
 
 /// How a shutdown went; every problem in it has been logged.
@@ -246,7 +261,7 @@ pub struct ServiceHandle {
 #[must_use]
 pub struct ShutdownReport {
     /// Steps that did not finish within the grace period: `crawls`, `gRPC server`,
-    /// `HTTP server`.
+    /// `HTTP server`, `sink`.
     pub overran: Vec<&'static str>,
     /// Failures of the servers.
     pub failures: Vec<ServiceError>,
@@ -290,6 +305,11 @@ impl ServiceHandle {
         &self.store
     }
 
+    /// The PostgreSQL sink, when one runs.
+    pub fn sink(&self) -> Option<&crate::sink::Sink> {
+        self.sink.as_ref()
+    }
+
     /// Resolves when the gRPC server has stopped by itself (it failed, or the shutdown
     /// token was cancelled). Cancel-safe.
     pub async fn grpc_ended(&mut self) {
@@ -310,6 +330,7 @@ impl ServiceHandle {
             grpc,
             grpc_ended,
             http,
+            sink,
             ..
         } = self;
         let mut report = ShutdownReport::default();
@@ -359,6 +380,12 @@ impl ServiceHandle {
             Err(_) => {
                 tracing::warn!(?grace, "HTTP server did not drain within the grace period");
                 report.overran.push("HTTP server");
+            }
+        }
+        if let Some(sink) = &sink {
+            // The crawls' last writes go out before the process ends.
+            if !sink.finish(grace).await {
+                report.overran.push("sink");
             }
         }
         store.close().await.map_err(ServiceError::Flush)?;
@@ -467,6 +494,7 @@ mod tests {
             api: ServeOptions {
                 token: None,
                 tls: Some((b"not a certificate".to_vec(), b"not a key".to_vec())),
+                sink: None,
             },
             ..config(tmp.path())
         };

@@ -107,6 +107,29 @@ pub fn to_pb_duration(d: Duration) -> prost_types::Duration {
 }
 
 /// Encodes a Unix-millisecond time for the wire.
+/// The sink's status as the API reports it.
+pub fn sink_status(s: &crate::sink::SinkStatus) -> pb::GetSinkStatusResponse {
+    pb::GetSinkStatusResponse {
+        enabled: true,
+        vantage: s.vantage.clone(),
+        database: s.database.clone(),
+        connected: s.connected,
+        lag_events: s.lag_events,
+        lag_feed: s.lag_feed,
+        pending_changes: s.pending_changes,
+        caught_up: s.caught_up(),
+        exported_event_sequence: s.exported_event_sequence,
+        last_event_sequence: s.last_event_sequence,
+        rows: s.rows.clone().into_iter().collect(),
+        batches: s.batches,
+        errors: s.errors,
+        last_error: s.last_error.clone().unwrap_or_default(),
+        last_error_time: s.last_error_at.map(to_pb_time),
+        last_export_time: s.last_export_at.map(to_pb_time),
+        backfills: s.backfills,
+    }
+}
+
 pub fn to_pb_time(ms: UnixMillis) -> prost_types::Timestamp {
     prost_types::Timestamp {
         seconds: (ms / 1000) as i64,

@@ -51,6 +51,8 @@ pub struct ServeOptions {
     pub token: Option<Token>,
     /// PEM certificate chain and private key: serve TLS.
     pub tls: Option<(Vec<u8>, Vec<u8>)>,
+    /// The PostgreSQL sink whose status `GetSinkStatus` reports; `None`: no sink.
+    pub sink: Option<crate::sink::Sink>,
 }
 
 /// Serves the API on `listener` until `shutdown` is cancelled, without token or TLS.
@@ -81,7 +83,7 @@ pub async fn serve_with(
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
-    let api = CrawlerApi::new(engine, shutdown.clone());
+    let api = CrawlerApi::new(engine, shutdown.clone()).with_sink(options.sink.clone());
     let on_shutdown = {
         let shutdown = shutdown.clone();
         async move {

@@ -29,12 +29,22 @@ type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'stati
 pub struct CrawlerApi {
     engine: Engine,
     shutdown: CancellationToken,
+    sink: Option<crate::sink::Sink>,
 }
 
 impl CrawlerApi {
     /// A service over `engine`; streams end when `shutdown` is cancelled.
     pub fn new(engine: Engine, shutdown: CancellationToken) -> CrawlerApi {
-        CrawlerApi { engine, shutdown }
+        CrawlerApi {
+            engine,
+            shutdown,
+            sink: None,
+        }
+    }
+
+    /// The same service reporting `sink` in `GetSinkStatus`.
+    pub fn with_sink(self, sink: Option<crate::sink::Sink>) -> CrawlerApi {
+        CrawlerApi { sink, ..self }
     }
 
     fn store(&self) -> &Store {
@@ -292,6 +302,20 @@ impl server::crawler_server::Crawler for CrawlerApi {
         .await
         .map_err(|e| Status::internal(format!("counts task failed: {e}")))??;
         Ok(Response::new(reply))
+    }
+
+    async fn get_sink_status(
+        &self,
+        _request: Request<pb::GetSinkStatusRequest>,
+    ) -> Result<Response<pb::GetSinkStatusResponse>, Status> {
+        let Some(sink) = self.sink.clone() else {
+            return Ok(Response::new(pb::GetSinkStatusResponse::default()));
+        };
+        // Counting the lags walks the store's export trees.
+        let s = tokio::task::spawn_blocking(move || sink.status())
+            .await
+            .map_err(|e| Status::internal(format!("sink status task failed: {e}")))?;
+        Ok(Response::new(convert::sink_status(&s)))
     }
 
     async fn get_network_stats(

@@ -6,7 +6,10 @@
 //! both sides; the report gives every time, the medians and their ratio, and the peak
 //! resident memory of each phase (Linux: `VmRSS` sampled every 20 ms during the phase).
 //!
-//! Both the crawl side and `--subscribers` start the service as `peerscope serve` does
+//! `--sink` instead compares crawls with and without the PostgreSQL sink exporting the
+//! store as it fills (in the crawl's process), and reports the sink's export throughput.
+//!
+//! The crawl side, `--subscribers` and `--sink` start the service as `peerscope serve` does
 //! ([`Service::start`]), on loopback listeners and a temporary data directory.
 
 use std::collections::HashSet;
@@ -228,12 +231,21 @@ async fn baseline(net: &Testnet, settings: &CrawlSettings) -> Result<(usize, usi
 
 /// The service on loopback listeners with its database in `dir`, crawls bound to 127.0.0.1.
 pub(super) async fn start_service(dir: &std::path::Path) -> Result<ServiceHandle, String> {
+    start_service_with_sink(dir, None).await
+}
+
+/// [`start_service`], exporting to PostgreSQL when `sink` is given.
+async fn start_service_with_sink(
+    dir: &std::path::Path,
+    sink: Option<peerscope::sink::SinkConfig>,
+) -> Result<ServiceHandle, String> {
     let config = ServiceConfig {
         flush_every_ms: 500,
         engine: EngineConfig {
             default_discv5_addr: "127.0.0.1:0".parse().expect("valid literal"),
             ..EngineConfig::default()
         },
+        sink,
         ..ServiceConfig::new(dir)
     };
     let listeners = Listeners::loopback().await.map_err(|e| e.to_string())?;
@@ -654,6 +666,243 @@ pub async fn run_subscribers(
     })
 }
 
+/// One crawl of the sink comparison.
+#[derive(Clone, Debug, Serialize)]
+pub struct SinkRun {
+    pub sink: bool,
+    /// Crawl time (start to FINISHED).
+    pub secs: f64,
+    pub discovered: u64,
+    /// Rows the sink had written when the crawl finished.
+    pub rows_during_crawl: u64,
+    /// Rows written in all, once caught up.
+    pub rows: u64,
+    /// Time from the crawl's end until the database held everything.
+    pub catch_up_secs: f64,
+    /// Sink off: rows a sink started after the crawl exported from the finished store
+    /// (a backlog, as after an outage or when a database is first attached).
+    pub backlog_rows: u64,
+    /// Time that took, from the sink's start (connecting included).
+    pub backlog_secs: f64,
+}
+
+/// Sink comparison report.
+#[derive(Clone, Debug, Serialize)]
+pub struct SinkReport {
+    pub nodes: usize,
+    pub runs: Vec<SinkRun>,
+    pub without_median_secs: f64,
+    pub with_median_secs: f64,
+    /// median(with) / median(without).
+    pub ratio: f64,
+    /// Median over sink runs of rows written during the crawl / crawl time.
+    pub rows_per_sec_during_crawl: f64,
+    /// Median over sink runs of all rows / (crawl time + catch-up time).
+    pub rows_per_sec_to_caught_up: f64,
+    /// Median over sink-off runs of backlog rows / backlog time: what the sink can export
+    /// when rows wait, rather than the rate a crawl produces them.
+    pub backlog_rows_per_sec: f64,
+}
+
+/// Rows a sink has written since it started.
+fn sink_rows(s: &peerscope::sink::Sink) -> u64 {
+    s.status().rows.values().sum::<u64>()
+}
+
+/// Waits (up to `limit`) until `s` is connected, has caught up and has written at least
+/// `min_batches` batches.
+async fn sink_caught_up(
+    s: &peerscope::sink::Sink,
+    min_batches: u64,
+    limit: Duration,
+    what: &str,
+) -> Result<(), String> {
+    let t = Instant::now();
+    loop {
+        let st = s.status();
+        if st.connected && st.caught_up() && st.batches >= min_batches {
+            return Ok(());
+        }
+        if t.elapsed() > limit {
+            return Err(format!(
+                "{what} within {limit:?}: {}",
+                st.last_error.unwrap_or_default()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// One ONESHOT crawl in a fresh store, exporting to `sink` (as a vantage of its own)
+/// when given; with `backlog`, a sink started after the crawl then exports the finished
+/// store.
+async fn crawl_with_sink(
+    net: &Testnet,
+    settings: &CrawlSettings,
+    sink: Option<peerscope::sink::SinkConfig>,
+    backlog: Option<peerscope::sink::SinkConfig>,
+) -> Result<SinkRun, String> {
+    let dir = tempfile_dir()?;
+    let with_sink = sink.is_some();
+    let service = start_service_with_sink(&dir, sink).await?;
+    let engine = service.engine();
+    if let Some(s) = service.sink() {
+        // Connected and migrated before the clock starts.
+        let t = Instant::now();
+        while !s.status().connected {
+            if t.elapsed() > Duration::from_secs(30) {
+                return Err(format!(
+                    "the sink did not connect: {}",
+                    s.status().last_error.unwrap_or_default()
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let t = Instant::now();
+    let started = engine
+        .start_crawl(bench_spec(net, settings))
+        .await
+        .map_err(|e| e.to_string())?;
+    let done = loop {
+        let c = engine.get_crawl(started.id).map_err(|e| e.to_string())?;
+        if c.state != CrawlState::Running {
+            break c;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    let secs = t.elapsed().as_secs_f64();
+    let mut run = SinkRun {
+        sink: with_sink,
+        secs,
+        discovered: done.progress.discovered,
+        rows_during_crawl: service.sink().map(sink_rows).unwrap_or(0),
+        rows: 0,
+        catch_up_secs: 0.0,
+        backlog_rows: 0,
+        backlog_secs: 0.0,
+    };
+    if let Some(s) = service.sink() {
+        let t = Instant::now();
+        sink_caught_up(s, 0, Duration::from_secs(300), "the sink did not catch up").await?;
+        run.catch_up_secs = t.elapsed().as_secs_f64();
+        run.rows = sink_rows(s);
+    }
+    if let Some(config) = backlog {
+        let t = Instant::now();
+        let s =
+            peerscope::sink::Sink::start(service.store().clone(), engine.metrics().clone(), config);
+        let caught_up = sink_caught_up(
+            &s,
+            1,
+            Duration::from_secs(300),
+            "the backlog was not exported",
+        )
+        .await;
+        run.backlog_secs = t.elapsed().as_secs_f64();
+        run.backlog_rows = sink_rows(&s);
+        s.finish(Duration::from_secs(10)).await;
+        caught_up?;
+    }
+    stop_service(service).await?;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(run)
+}
+
+/// Crawls with and without the sink (alternating), each sink run under a vantage of its
+/// own (`bench-<pid>-<n>`) in the database of `sink`.
+pub async fn run_sink(
+    config: BenchConfig,
+    sink: peerscope::sink::SinkConfig,
+) -> Result<SinkReport, String> {
+    let net = Testnet::start(TestnetConfig {
+        nodes: config.nodes,
+        ..TestnetConfig::default()
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let vantage = |n: usize| peerscope::sink::SinkConfig {
+        vantage: format!("bench-{}-{n}", std::process::id()),
+        ..sink.clone()
+    };
+    let backlog = |n: usize| peerscope::sink::SinkConfig {
+        vantage: format!("bench-{}-{n}-backlog", std::process::id()),
+        ..sink.clone()
+    };
+    // Warm-up, not counted (the first crawl of a process is slower, and the first sink
+    // run creates the schema).
+    let w = crawl_with_sink(&net, &config.settings, Some(vantage(0)), None).await?;
+    eprintln!("warm-up crawl with the sink (not counted): {:.2}s", w.secs);
+    let mut runs = Vec::new();
+    for round in 0..config.rounds.max(1) {
+        for on in [false, true] {
+            let run = crawl_with_sink(
+                &net,
+                &config.settings,
+                on.then(|| vantage(round + 1)),
+                (!on).then(|| backlog(round + 1)),
+            )
+            .await?;
+            if on {
+                eprintln!(
+                    "sink on : {:.2}s, discovered {}/{}, rows during the crawl {}, rows {} (caught up {:.2}s after)",
+                    run.secs,
+                    run.discovered,
+                    config.nodes,
+                    run.rows_during_crawl,
+                    run.rows,
+                    run.catch_up_secs
+                );
+            } else {
+                eprintln!(
+                    "sink off: {:.2}s, discovered {}/{}; then the finished store exported: {} rows in {:.2}s",
+                    run.secs,
+                    run.discovered,
+                    config.nodes,
+                    run.backlog_rows,
+                    run.backlog_secs
+                );
+            }
+            runs.push(run);
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+    let secs = |on: bool| {
+        median(
+            runs.iter()
+                .filter(|r| r.sink == on)
+                .map(|r| r.secs)
+                .collect(),
+        )
+    };
+    let (without, with) = (secs(false), secs(true));
+    let on: Vec<&SinkRun> = runs.iter().filter(|r| r.sink).collect();
+    Ok(SinkReport {
+        nodes: config.nodes,
+        without_median_secs: without,
+        with_median_secs: with,
+        ratio: if without > 0.0 { with / without } else { 0.0 },
+        rows_per_sec_during_crawl: median(
+            on.iter()
+                .map(|r| r.rows_during_crawl as f64 / r.secs.max(1e-9))
+                .collect(),
+        ),
+        backlog_rows_per_sec: median(
+            runs.iter()
+                .filter(|r| !r.sink)
+                .map(|r| r.backlog_rows as f64 / r.backlog_secs.max(1e-9))
+                .collect(),
+        ),
+        rows_per_sec_to_caught_up: median(
+            on.iter()
+                .map(|r| r.rows as f64 / (r.secs + r.catch_up_secs).max(1e-9))
+                .collect(),
+        ),
+        runs,
+    })
+}
+
 /// Options of `peerscope bench`.
 #[derive(clap::Args)]
 pub struct BenchArgs {
@@ -692,6 +941,13 @@ pub struct BenchArgs {
     /// With --walk: a discv5-only testnet (no libp2p, no TCP in the records).
     #[arg(long, requires = "walk")]
     pub no_libp2p: bool,
+    /// Instead: compare crawls with and without the PostgreSQL sink exporting into this
+    /// database (use a scratch one: every sink run writes under a vantage of its own).
+    #[arg(long, conflicts_with_all = ["subscribers", "cometbft", "walk"])]
+    pub sink: Option<String>,
+    /// File holding the password for --sink.
+    #[arg(long, requires = "sink")]
+    pub sink_password_file: Option<std::path::PathBuf>,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -817,6 +1073,49 @@ pub async fn run_command(args: BenchArgs) -> anyhow::Result<()> {
         rounds: args.rounds,
         settings,
     };
+    if let Some(url) = &args.sink {
+        let password = match &args.sink_password_file {
+            Some(p) => Some(
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
+            ),
+            None => None,
+        };
+        let sink = peerscope::sink::SinkConfig::new(url, password.as_deref(), Some("bench"))?;
+        let r = run_sink(config, sink)
+            .await
+            .map_err(|e| anyhow::anyhow!(e))?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&r)?);
+        } else {
+            let times = |on: bool| -> Vec<String> {
+                r.runs
+                    .iter()
+                    .filter(|x| x.sink == on)
+                    .map(|x| format!("{:.2}", x.secs))
+                    .collect()
+            };
+            println!(
+                "ONESHOT crawl of {} nodes with dials: sink off {:?} s, sink on {:?} s; ratio of medians {:.3}",
+                r.nodes,
+                times(false),
+                times(true),
+                r.ratio
+            );
+            println!(
+                "export: {:.0} rows/s during the crawl, {:.0} rows/s until caught up ({} rows per crawl, caught up {:.2} s after it ended); a finished crawl's store as a backlog: {:.0} rows/s",
+                r.rows_per_sec_during_crawl,
+                r.rows_per_sec_to_caught_up,
+                r.runs.iter().filter(|x| x.sink).map(|x| x.rows).max().unwrap_or(0),
+                r.runs
+                    .iter()
+                    .filter(|x| x.sink)
+                    .map(|x| x.catch_up_secs)
+                    .fold(0.0, f64::max),
+                r.backlog_rows_per_sec
+            );
+        }
+        return Ok(());
+    }
     if let Some(n) = args.subscribers {
         let r = run_subscribers(config, n, args.subscribers_in_process)
             .await

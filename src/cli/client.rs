@@ -1221,6 +1221,50 @@ pub async fn stats(server: ServerArg, a: StatsArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `peerscope sink`: the PostgreSQL export's status (GetSinkStatus).
+pub async fn sink(server: ServerArg) -> anyhow::Result<()> {
+    let mut client = connect(&server).await?;
+    let r = client
+        .get_sink_status(pb::GetSinkStatusRequest {})
+        .await
+        .map_err(status_line)?
+        .into_inner();
+    if server.json {
+        print_json(&r, "peerscope.v1.GetSinkStatusResponse");
+        return Ok(());
+    }
+    if !r.enabled {
+        println!("no sink: the server runs without --sink");
+        return Ok(());
+    }
+    println!(
+        "vantage {} -> {}: {}",
+        r.vantage,
+        r.database,
+        if r.connected {
+            "connected"
+        } else {
+            "not connected"
+        }
+    );
+    println!(
+        "waiting: {} events, {} feed entries, {} changed rows{}",
+        r.lag_events,
+        r.lag_feed,
+        r.pending_changes,
+        if r.caught_up { " (caught up)" } else { "" }
+    );
+    println!(
+        "events exported up to sequence {} of {}; {} batches, {} errors, {} backfills since start",
+        r.exported_event_sequence, r.last_event_sequence, r.batches, r.errors, r.backfills
+    );
+    if !r.last_error.is_empty() {
+        println!("last error: {}", r.last_error);
+    }
+    print_counts("rows written since start", r.rows, None);
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,6 +15,12 @@
 //! aggregate [`OTHER_CONTENT_TOPIC`], which the API returns like any other row, so the sum
 //! over a pubsub topic's rows is always exact. Per-minute buckets are kept for
 //! [`BUCKET_RETENTION_MINUTES`].
+//!
+//! **Sightings.** While a PostgreSQL sink runs ([`Store::message_log`]), every message
+//! counted through [`MessageCounter::record_message`] (a duplicate is not) is also kept as
+//! a sighting with its id and written to the export feed with the counts, at most
+//! [`MAX_PENDING_SIGHTINGS`] between two flushes (further ones are counted as dropped and
+//! logged).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -24,7 +30,12 @@ use sha2::{Digest, Sha256};
 
 use crate::model::messages::{BUCKET_RETENTION_MINUTES, OTHER_CONTENT_TOPIC};
 use crate::model::{now_millis, UnixMillis};
+use crate::store::export::MessageSighting;
 use crate::store::{MessageDelta, Store, StoreError};
+
+/// Sightings held between two flushes (one flush a second; a busy Waku network delivers
+/// tens of messages a second).
+pub const MAX_PENDING_SIGHTINGS: usize = 100_000;
 
 /// How long a counted message id is remembered. Gossipsub re-delivers a message within its
 /// own duplicate-cache time (60 s) and its history window (a few heartbeats); two minutes
@@ -105,6 +116,11 @@ impl SeenSet {
 struct Pending {
     /// (pubsub, content or None for undecodable) → delta.
     deltas: HashMap<(String, Option<String>), MessageDelta>,
+    /// Counted messages with their ids, for the export feed (only while the message log
+    /// is on).
+    sightings: Vec<MessageSighting>,
+    /// Sightings dropped because [`MAX_PENDING_SIGHTINGS`] were pending.
+    dropped_sightings: u64,
 }
 
 struct Inner {
@@ -197,7 +213,8 @@ impl MessageCounter {
     }
 
     /// Records one message with gossipsub message id `id`, unless that id was counted on
-    /// `pubsub` within [`SEEN_WINDOW`]; returns whether it was counted.
+    /// `pubsub` within [`SEEN_WINDOW`]; returns whether it was counted. A counted message
+    /// is also kept as a sighting for the export feed while the store's message log is on.
     pub fn record_message(
         &self,
         pubsub: &str,
@@ -212,6 +229,20 @@ impl MessageCounter {
             return false;
         }
         inner.add(pubsub, content, bytes, at);
+        if inner.store.message_log() {
+            let pending = &mut inner.pending;
+            if pending.sightings.len() >= MAX_PENDING_SIGHTINGS {
+                pending.dropped_sightings += 1;
+            } else {
+                pending.sightings.push(MessageSighting {
+                    id: hex::encode(id),
+                    pubsub_topic: pubsub.to_string(),
+                    content_topic: content.map(str::to_string),
+                    bytes,
+                    seen_at: at,
+                });
+            }
+        }
         true
     }
 
@@ -222,13 +253,22 @@ impl MessageCounter {
         self.lock().add(pubsub, content, bytes, at);
     }
 
-    /// Writes pending counts to the store.
+    /// Writes pending counts (and sightings) to the store.
     pub fn flush(&self) -> Result<(), StoreError> {
-        let (store, deltas) = {
+        let (store, deltas, sightings, dropped) = {
             let mut inner = self.lock();
             let deltas = std::mem::take(&mut inner.pending.deltas);
-            (inner.store.clone(), deltas)
+            let sightings = std::mem::take(&mut inner.pending.sightings);
+            let dropped = std::mem::take(&mut inner.pending.dropped_sightings);
+            (inner.store.clone(), deltas, sightings, dropped)
         };
+        if dropped > 0 {
+            tracing::warn!(
+                dropped,
+                "relay message sightings dropped for the export: more than {MAX_PENDING_SIGHTINGS} between two flushes"
+            );
+        }
+        store.log_messages(sightings)?;
         if deltas.is_empty() {
             return Ok(());
         }

@@ -1,8 +1,11 @@
 //! The `crawls` tree and the crawl id counter (kept in `meta`).
 
+use sled::transaction::{ConflictableTransactionError, Transactional};
+
 use crate::model::{Crawl, CrawlId, CrawlState, UnixMillis};
+use crate::store::export::{self, Changed};
 use crate::store::keys::{be, decode, encode, u64_key};
-use crate::store::{Store, StoreError};
+use crate::store::{tx_error, Store, StoreError};
 
 impl Store {
     /// Allocates a new crawl id.
@@ -14,9 +17,19 @@ impl Store {
         Ok(v.and_then(|v| u64_key(&v)).unwrap_or(1))
     }
 
-    /// Inserts or replaces a crawl.
+    /// Inserts or replaces a crawl, marking it changed for the export in the same
+    /// transaction.
     pub fn put_crawl(&self, crawl: &Crawl) -> Result<(), StoreError> {
-        self.crawls.insert(be(crawl.id), encode(crawl))?;
+        let key = be(crawl.id);
+        let value = encode(crawl);
+        let id = self.change_id()?;
+        (&self.crawls, &self.export_dirty)
+            .transaction(|(crawls, dirty)| {
+                crawls.insert(&key[..], value.as_slice())?;
+                export::mark(dirty, Changed::Crawl, &key, id)?;
+                Ok::<_, ConflictableTransactionError<StoreError>>(())
+            })
+            .map_err(tx_error)?;
         Ok(())
     }
 

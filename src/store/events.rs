@@ -397,6 +397,18 @@ impl Store {
         Ok(self.log.tree.first()?.and_then(|(k, _)| u64_key(&k)))
     }
 
+    /// The last event sequence present in the log, if any event is stored. Unlike
+    /// [`Store::last_sequence`], never the reserved high-water mark a restart continues
+    /// after.
+    pub fn last_stored_event(&self) -> Option<u64> {
+        self.log
+            .tree
+            .last()
+            .ok()
+            .flatten()
+            .and_then(|(k, _)| u64_key(&k))
+    }
+
     /// A receiver that changes whenever events are appended; its value is the last
     /// sequence number.
     pub fn watch_events(&self) -> watch::Receiver<u64> {

@@ -1,15 +1,21 @@
 //! Relay message counts: `msg_counts` (totals per pubsub and content topic),
 //! `msg_buckets` (the same per minute, for windowed rates, with retention) and
 //! `msg_undecodable` (data on a pubsub topic that was not a Waku message).
+//!
+//! A flush of counts ([`Store::apply_message_deltas`]) is one transaction over the three
+//! trees, which also marks every row it changes for the export (see
+//! [`export`](crate::store::export)).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::model::messages::OTHER_CONTENT_TOPIC;
 use crate::model::{MessageCount, UndecodableCount, UnixMillis};
+use crate::store::export::{self, Changed};
 use crate::store::keys::{
     bucket_key, bucket_prefix, bucket_value, decode, encode, parse_bucket, topic_key,
 };
-use crate::store::{Store, StoreError};
+use crate::store::{tx_error, Store, StoreError};
+use sled::transaction::{ConflictableTransactionError, Transactional};
 
 /// Counts to add to one (pubsub, content) row, with their per-minute split.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -53,56 +59,60 @@ impl Store {
         Ok(out)
     }
 
-    /// Adds counts (key: pubsub topic and content topic, `None` = undecodable) and drops
-    /// buckets older than `drop_before_minute`.
+    /// Adds counts (key: pubsub topic and content topic, `None` = undecodable), all in one
+    /// transaction that also marks each changed row for the export, then drops buckets
+    /// older than `drop_before_minute`.
     pub fn apply_message_deltas(
         &self,
         deltas: HashMap<(String, Option<String>), MessageDelta>,
         drop_before_minute: u64,
     ) -> Result<(), StoreError> {
-        for ((pubsub, content), d) in deltas {
-            match content {
-                Some(content) => {
-                    let key = topic_key(&pubsub, &content);
-                    self.msg_counts.fetch_and_update(&key, |old| {
-                        let mut row = old
-                            .and_then(|b| decode::<MessageCount>("msg_counts", b).ok())
-                            .unwrap_or_else(|| MessageCount {
-                                pubsub_topic: pubsub.clone(),
-                                content_topic: content.clone(),
-                                first_seen: d.first,
-                                ..MessageCount::default()
-                            });
-                        row.messages += d.messages;
-                        row.bytes += d.bytes;
-                        row.first_seen = row.first_seen.min(d.first);
-                        row.last_seen = row.last_seen.max(d.last);
-                        Some(encode(&row))
-                    })?;
-                    for (minute, (m, b)) in &d.buckets {
-                        let bkey = bucket_key(&pubsub, &content, *minute);
-                        self.msg_buckets.fetch_and_update(&bkey, |old| {
-                            let (om, ob) = old.and_then(parse_bucket).unwrap_or((0, 0));
-                            Some(bucket_value(om + m, ob + b))
-                        })?;
-                    }
-                    // Retention: drop this row's buckets older than the window.
-                    let prefix = bucket_prefix(&pubsub, &content);
-                    let end = bucket_key(&pubsub, &content, drop_before_minute);
-                    let old: Vec<_> = self
-                        .msg_buckets
-                        .range(prefix..end)
-                        .keys()
-                        .collect::<Result<_, _>>()?;
-                    for k in old {
-                        self.msg_buckets.remove(k)?;
-                    }
-                }
-                None => {
-                    self.msg_undecodable
-                        .fetch_and_update(pubsub.as_bytes(), |old| {
-                            let mut row = old
-                                .and_then(|b| decode::<UndecodableCount>("msg_undecodable", b).ok())
+        if deltas.is_empty() {
+            return Ok(());
+        }
+        let id = self.change_id()?;
+        (
+            &self.msg_counts,
+            &self.msg_buckets,
+            &self.msg_undecodable,
+            &self.export_dirty,
+        )
+            .transaction(|(counts, buckets, undecodable, dirty)| {
+                for ((pubsub, content), d) in &deltas {
+                    match content {
+                        Some(content) => {
+                            let key = topic_key(pubsub, content);
+                            let mut row = counts
+                                .get(&key)?
+                                .and_then(|b| decode::<MessageCount>("msg_counts", &b).ok())
+                                .unwrap_or_else(|| MessageCount {
+                                    pubsub_topic: pubsub.clone(),
+                                    content_topic: content.clone(),
+                                    first_seen: d.first,
+                                    ..MessageCount::default()
+                                });
+                            row.messages += d.messages;
+                            row.bytes += d.bytes;
+                            row.first_seen = row.first_seen.min(d.first);
+                            row.last_seen = row.last_seen.max(d.last);
+                            counts.insert(key.as_slice(), encode(&row))?;
+                            export::mark(dirty, Changed::MessageCount, &key, id)?;
+                            for (minute, (m, b)) in &d.buckets {
+                                let bkey = bucket_key(pubsub, content, *minute);
+                                let (om, ob) = buckets
+                                    .get(&bkey)?
+                                    .and_then(|v| parse_bucket(&v))
+                                    .unwrap_or((0, 0));
+                                buckets.insert(bkey.as_slice(), bucket_value(om + m, ob + b))?;
+                                export::mark(dirty, Changed::MessageBucket, &bkey, id)?;
+                            }
+                        }
+                        None => {
+                            let mut row = undecodable
+                                .get(pubsub.as_bytes())?
+                                .and_then(|b| {
+                                    decode::<UndecodableCount>("msg_undecodable", &b).ok()
+                                })
                                 .unwrap_or_else(|| UndecodableCount {
                                     pubsub_topic: pubsub.clone(),
                                     first_seen: d.first,
@@ -112,9 +122,33 @@ impl Store {
                             row.bytes += d.bytes;
                             row.first_seen = row.first_seen.min(d.first);
                             row.last_seen = row.last_seen.max(d.last);
-                            Some(encode(&row))
-                        })?;
+                            undecodable.insert(pubsub.as_bytes(), encode(&row))?;
+                            export::mark(dirty, Changed::Undecodable, pubsub.as_bytes(), id)?;
+                        }
+                    }
                 }
+                Ok::<_, ConflictableTransactionError<StoreError>>(())
+            })
+            .map_err(tx_error)?;
+        // Retention: drop each row's buckets older than the window (the export keeps the
+        // ones it was given).
+        for (pubsub, content) in deltas.keys() {
+            let Some(content) = content else {
+                continue;
+            };
+            let prefix = bucket_prefix(pubsub, content);
+            let end = bucket_key(pubsub, content, drop_before_minute);
+            let old: Vec<_> = self
+                .msg_buckets
+                .range(prefix..end)
+                .keys()
+                .collect::<Result<_, _>>()?;
+            if !old.is_empty() {
+                let mut batch = sled::Batch::default();
+                for k in old {
+                    batch.remove(k);
+                }
+                self.msg_buckets.apply_batch(batch)?;
             }
         }
         Ok(())

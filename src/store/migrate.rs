@@ -11,9 +11,13 @@
 //! the indexes (`crawl_peers`, `enrs`, `peer_ids`); version 2 writes them in one
 //! transaction. Version 1 also kept every ENR version and every crawl id in the record:
 //! histories are cut to [`ENR_HISTORY_PER_NODE`](crate::store::ENR_HISTORY_PER_NODE) and records to [`CRAWLS_PER_PEER`] crawl
-//! ids (counted in [`Store::dropped`]).
+//! ids (counted in [`Store::dropped`]). A record rewritten is marked changed and an ENR
+//! version put back is fed for the export (see [`export`](crate::store::export)); both are
+//! written before the rows they name, so a crash during the migration, which then runs
+//! again, loses neither.
 
 use crate::model::PeerRecord;
+use crate::store::export::{self, Changed};
 use crate::store::keys::{crawl_peer_key, decode, encode, enr_key};
 use crate::store::{Store, StoreError, CRAWLS_PER_PEER};
 
@@ -62,6 +66,7 @@ impl Store {
             let key = enr_key(&node, record.enr.seq);
             if !self.enrs.contains_key(&key)? {
                 batches.enrs.insert(key, record.enr.text.as_bytes());
+                batches.fed.push(export::enr_entry(&node, record.enr.seq));
                 done.repaired += 1;
             }
             if let Some(pid) = &record.enr.peer_id {
@@ -77,6 +82,7 @@ impl Store {
                     done.crawl_ids_dropped += 1;
                 }
                 batches.peers.insert(k, encode(&record));
+                batches.marked.push(node);
             }
             batches.pending += 1;
             if batches.pending >= BATCH {
@@ -98,11 +104,19 @@ struct Batches {
     crawl_peers: sled::Batch,
     enrs: sled::Batch,
     peer_ids: sled::Batch,
+    /// Peers whose record is rewritten: marked changed for the export.
+    marked: Vec<crate::model::NodeId>,
+    /// ENR versions put back: fed to the export.
+    fed: Vec<export::FeedEntry>,
     pending: usize,
 }
 
 impl Batches {
     fn apply(self, store: &Store) -> Result<(), StoreError> {
+        if !self.marked.is_empty() {
+            store.mark_changed_batch(Changed::Peer, self.marked.iter().map(|n| &n[..]))?;
+        }
+        store.append_feed(self.fed)?;
         store.peers.apply_batch(self.peers)?;
         store.crawl_peers.apply_batch(self.crawl_peers)?;
         store.enrs.apply_batch(self.enrs)?;

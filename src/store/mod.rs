@@ -20,10 +20,16 @@
 //! | `events`          | `events.rs`    | sequence (u64 BE)                 | [`PeerEvent`] (JSON)     |
 //! | `book`            | `book.rs`      | crawl id (u64 BE) ‖ node id       | [`BookEntry`] (JSON)     |
 //! | `crawl_keys`      | `book.rs`      | crawl id (u64 BE)                 | secret key bytes         |
+//! | `export_feed`     | `export.rs`    | sequence (u64 BE)                 | [`FeedEntry`] (JSON)     |
+//! | `export_dirty`    | `export.rs`    | change kind ‖ row key             | change id (u64 BE)       |
 //!
 //! **Atomic updates.** A change that spans trees — a peer record and its indexes
 //! (`enrs`, `crawl_peers`, `peer_ids`), a visit and the peer's dial aggregates — is one
-//! sled transaction, so a crash leaves all of it or none of it.
+//! sled transaction, so a crash leaves all of it or none of it. The export trees, which the
+//! PostgreSQL sink reads, take part in the same transactions: every write of a row the sink
+//! exports (crawls, peers and their `last_seen`, ENR versions, visits, relay counts) marks
+//! the row changed or appends it to the feed in the transaction that writes it (see
+//! [`export`]).
 //!
 //! The key and value encodings are in `keys.rs`, upgrades of older layouts in `migrate.rs`.
 //! Big-endian integer keys keep sled's byte order equal to numeric order, so ranges and
@@ -53,10 +59,13 @@ use std::sync::Arc;
 use crate::model::{
     BookEntry, Crawl, GeoInfo, MessageCount, PeerEvent, PeerRecord, UndecodableCount, VisitReport,
 };
+#[cfg(doc)]
+use export::FeedEntry;
 
 mod book;
 mod crawls;
 pub mod events;
+pub mod export;
 mod geo_cache;
 mod keys;
 mod messages;
@@ -131,6 +140,10 @@ pub struct Store {
     geo_cache: sled::Tree,
     book: sled::Tree,
     crawl_keys: sled::Tree,
+    export_feed: sled::Tree,
+    export_dirty: sled::Tree,
+    /// The order of feed appends and whether relay message sightings are fed.
+    export: Arc<export::ExportState>,
     /// The `events` tree, sequence numbers and the in-memory window.
     log: Arc<EventLog>,
     /// What was dropped to keep histories and records bounded.
@@ -218,6 +231,9 @@ impl Store {
             geo_cache: db.open_tree("geo_cache")?,
             book: db.open_tree("book")?,
             crawl_keys: db.open_tree("crawl_keys")?,
+            export_feed: db.open_tree("export_feed")?,
+            export_dirty: db.open_tree("export_dirty")?,
+            export: Arc::default(),
             log,
             dropped: Arc::default(),
             meta,

@@ -10,6 +10,10 @@
 //! **Cheap sightings.** Most sightings change nothing but the time a peer was last seen;
 //! they write 8 bytes to `last_seen` instead of rewriting the whole record. A peer's
 //! `last_seen`, as read, is the later of the record's and that tree's.
+//!
+//! **Export.** Every write here marks the peer changed for the PostgreSQL sink, and a new
+//! ENR version is appended to the export feed, in the transaction of the write (see
+//! [`export`](crate::store::export)).
 
 use crate::model::{
     CrawlId, DialInfo, GeoInfo, NetworkStats, NodeId, PeerFilter, PeerRecord, PeerSource,
@@ -18,6 +22,7 @@ use crate::model::{
 use crate::protocol::enr::DecodedEnr;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::store::export::{self, Changed};
 use crate::store::keys::{be, crawl_peer_key, decode, encode, enr_key, u64_key};
 use crate::store::{tx_error, Store, StoreError};
 use sled::transaction::{ConflictableTransactionError, Transactional};
@@ -82,9 +87,10 @@ impl Store {
     /// A sighting of a known record by a crawl that already saw the peer only moves
     /// `last_seen` (8 bytes in `last_seen`). Anything else rewrites the record and its
     /// indexes (`enrs`, `crawl_peers`, `peer_ids`) in one transaction: after a crash either
-    /// all of them are there or none. A new record version then drops the node's versions
-    /// beyond [`ENR_HISTORY_PER_NODE`] (a crash in between leaves a few extra, dropped with
-    /// the next version).
+    /// all of them are there or none. The same transaction marks the peer changed for the
+    /// export and feeds a new ENR version. A new record version then drops the node's
+    /// versions beyond [`ENR_HISTORY_PER_NODE`] (a crash in between leaves a few extra,
+    /// dropped with the next version).
     pub fn upsert_peer(
         &self,
         crawl: CrawlId,
@@ -116,10 +122,20 @@ impl Store {
             }
             return Ok(Upsert::Seen);
         }
-        let (outcome, new_version, dropped_crawls) =
-            (&self.peers, &self.enrs, &self.crawl_peers, &self.peer_ids)
-                .transaction(|(peers, enrs, crawl_peers, peer_ids)| {
+        let change = self.change_id()?;
+        let (outcome, new_version, dropped_crawls) = self.with_feed_seq(|seq| {
+            let trees = (
+                &self.peers,
+                &self.enrs,
+                &self.crawl_peers,
+                &self.peer_ids,
+                &self.export_dirty,
+                &self.export_feed,
+            );
+            let (outcome, new_version, dropped_crawls, fed) = trees
+                .transaction(|(peers, enrs, crawl_peers, peer_ids, dirty, feed)| {
                     let mut dropped_crawls = 0;
+                    let mut fed = false;
                     let new_to_crawl = crawl_peers.get(&member)?.is_none();
                     let (mut record, outcome, new_version) = match peers.get(node)? {
                         None => (
@@ -165,10 +181,16 @@ impl Store {
                         add_source(&mut record, source);
                     }
                     peers.insert(&node[..], encode(&record))?;
+                    export::mark(dirty, Changed::Peer, &node, change)?;
                     self.failpoint("upsert_peer")
                         .map_err(ConflictableTransactionError::Abort)?;
                     if new_version {
-                        enrs.insert(enr_key(&node, enr.seq), enr.text.as_bytes())?;
+                        let key = enr_key(&node, enr.seq);
+                        if enrs.get(&key)?.as_deref() != Some(enr.text.as_bytes()) {
+                            enrs.insert(key, enr.text.as_bytes())?;
+                            export::feed(feed, seq, &export::enr_entry(&node, enr.seq))?;
+                            fed = true;
+                        }
                         if let Some(pid) = &enr.peer_id {
                             peer_ids.insert(pid.as_bytes(), &node[..])?;
                         }
@@ -176,9 +198,11 @@ impl Store {
                     if new_to_crawl {
                         crawl_peers.insert(&member[..], &[])?;
                     }
-                    Ok((outcome, new_version, dropped_crawls))
+                    Ok((outcome, new_version, dropped_crawls, fed))
                 })
                 .map_err(tx_error)?;
+            Ok(((outcome, new_version, dropped_crawls), fed))
+        })?;
         self.dropped
             .crawl_ids
             .fetch_add(dropped_crawls, Ordering::Relaxed);
@@ -219,14 +243,53 @@ impl Store {
         Ok(excess as u64)
     }
 
-    /// Moves a peer's `last_seen` forward in the `last_seen` tree (not in the record).
+    /// Moves a peer's `last_seen` forward in the `last_seen` tree (not in the record), and
+    /// marks the peer changed for the export in the same transaction.
     fn bump_last_seen(&self, node: &NodeId, now: UnixMillis) -> Result<(), StoreError> {
-        self.last_seen
-            .fetch_and_update(node, |old| match old.and_then(u64_key) {
-                Some(seen) if seen >= now => old.map(<[u8]>::to_vec),
-                _ => Some(be(now).to_vec()),
-            })?;
-        Ok(())
+        let behind =
+            |seen: Option<sled::IVec>| seen.and_then(|v| u64_key(&v)).is_none_or(|s| s < now);
+        // Sightings within the same millisecond change nothing: no transaction.
+        if !behind(self.last_seen.get(node)?) {
+            return Ok(());
+        }
+        let change = self.change_id()?;
+        (&self.last_seen, &self.export_dirty)
+            .transaction(|(last_seen, dirty)| {
+                if behind(last_seen.get(node)?) {
+                    last_seen.insert(&node[..], &be(now)[..])?;
+                    export::mark(dirty, Changed::Peer, node, change)?;
+                }
+                Ok::<_, ConflictableTransactionError<StoreError>>(())
+            })
+            .map_err(tx_error)
+    }
+
+    /// Rewrites a stored peer's record with `change` and marks the peer changed for the
+    /// export, in one transaction. A peer not in the store, or whose record does not
+    /// decode, is left alone, and so is a record `change` returns `false` for (it made no
+    /// change). Returns whether the record was rewritten.
+    fn update_peer(
+        &self,
+        node: &NodeId,
+        change: impl Fn(&mut PeerRecord) -> bool,
+    ) -> Result<bool, StoreError> {
+        let id = self.change_id()?;
+        (&self.peers, &self.export_dirty)
+            .transaction(|(peers, dirty)| {
+                let Some(bytes) = peers.get(node)? else {
+                    return Ok(false);
+                };
+                let Ok(mut record) = decode::<PeerRecord>("peers", &bytes) else {
+                    return Ok(false);
+                };
+                if !change(&mut record) {
+                    return Ok(false);
+                }
+                peers.insert(&node[..], encode(&record))?;
+                export::mark(dirty, Changed::Peer, node, id)?;
+                Ok::<_, ConflictableTransactionError<StoreError>>(true)
+            })
+            .map_err(tx_error)
     }
 
     /// A record as read: `last_seen` is the later of the record's and the `last_seen`
@@ -250,16 +313,7 @@ impl Store {
     /// kind and origin already recorded is kept as it is. At most
     /// [`MAX_PEER_SOURCES`](crate::model::MAX_PEER_SOURCES) are kept (the oldest).
     pub fn add_peer_source(&self, node: &NodeId, source: PeerSource) -> Result<(), StoreError> {
-        self.peers.fetch_and_update(node, |old| {
-            let bytes = old?;
-            let Ok(mut record) = decode::<PeerRecord>("peers", bytes) else {
-                return Some(bytes.to_vec());
-            };
-            if !add_source(&mut record, &source) {
-                return Some(bytes.to_vec());
-            }
-            Some(encode(&record))
-        })?;
+        self.update_peer(node, |record| add_source(record, &source))?;
         Ok(())
     }
 
@@ -274,13 +328,10 @@ impl Store {
 
     /// Records a peer's address-book state (bans, bad) outside a visit.
     pub fn set_peer_state(&self, node: &NodeId, state: PeerState) -> Result<(), StoreError> {
-        self.peers.fetch_and_update(node, |old| {
-            let bytes = old?;
-            let Ok(mut record) = decode::<PeerRecord>("peers", bytes) else {
-                return Some(bytes.to_vec());
-            };
+        self.update_peer(node, |record| {
+            let changed = record.dial.state != state;
             record.dial.state = state;
-            Some(encode(&record))
+            changed
         })?;
         Ok(())
     }
@@ -289,17 +340,17 @@ impl Store {
     /// address outside the crawl's scope: its error class becomes `out_of_scope`, with
     /// `detail` as its error, unless it was ever dialed (what a dial learned stays).
     pub fn mark_out_of_scope(&self, node: &NodeId, detail: &str) -> Result<(), StoreError> {
-        self.peers.fetch_and_update(node, |old| {
-            let bytes = old?;
-            let Ok(mut record) = decode::<PeerRecord>("peers", bytes) else {
-                return Some(bytes.to_vec());
-            };
-            if record.dial.reachable.is_some() {
-                return Some(bytes.to_vec());
+        self.update_peer(node, |record| {
+            let class = Some(crate::model::ErrorClass::OutOfScope);
+            if record.dial.reachable.is_some()
+                || (record.dial.last_error_class == class
+                    && record.dial.last_error.as_deref() == Some(detail))
+            {
+                return false;
             }
-            record.dial.last_error_class = Some(crate::model::ErrorClass::OutOfScope);
+            record.dial.last_error_class = class;
             record.dial.last_error = Some(detail.to_string());
-            Some(encode(&record))
+            true
         })?;
         Ok(())
     }
@@ -307,17 +358,10 @@ impl Store {
     /// Sets a peer's geolocation; a peer not in the store is left alone. Returns whether
     /// the peer was found.
     pub fn set_peer_geo(&self, node: &NodeId, geo: &GeoInfo) -> Result<bool, StoreError> {
-        let mut found = false;
-        self.peers.fetch_and_update(node, |old| {
-            let bytes = old?;
-            let Ok(mut record) = decode::<PeerRecord>("peers", bytes) else {
-                return Some(bytes.to_vec());
-            };
-            found = true;
+        self.update_peer(node, |record| {
             record.geo = Some(geo.clone());
-            Some(encode(&record))
-        })?;
-        Ok(found)
+            true
+        })
     }
 
     /// One peer by node id.

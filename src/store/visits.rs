@@ -2,6 +2,7 @@
 //! how a visit folds into the peer's dial aggregates and sessions.
 
 use crate::model::{DialInfo, NodeId, PeerRecord, PeerState, VisitReport};
+use crate::store::export::{self, Changed};
 use crate::store::keys::{decode, encode, visit_key};
 use crate::store::{tx_error, Store, StoreError};
 use sled::transaction::{ConflictableTransactionError, Transactional};
@@ -75,31 +76,45 @@ fn apply_visit(dial: &mut DialInfo, visit: &VisitReport, state: PeerState) -> Se
 
 impl Store {
     /// Applies a visit to its peer (dial info, session) and stores the visit record, both
-    /// in one transaction. The peer's oldest visits beyond [`VISITS_PER_PEER`] are dropped
-    /// afterwards (a crash in between leaves a few extra, dropped by the next visit).
+    /// in one transaction, which also marks the peer changed and feeds the visit to the
+    /// export. The peer's oldest visits beyond [`VISITS_PER_PEER`] are dropped afterwards
+    /// (a crash in between leaves a few extra, dropped by the next visit).
     pub fn record_visit(
         &self,
         visit: &VisitReport,
         state: PeerState,
     ) -> Result<SessionChange, StoreError> {
         let key = visit_key(&visit.node_id, visit.started, visit.crawl_id);
-        let change = (&self.peers, &self.visits)
-            .transaction(|(peers, visits)| {
-                let mut change = SessionChange::None;
-                if let Some(bytes) = peers.get(visit.node_id)? {
-                    // A record that does not decode is left as it is; the visit is kept.
-                    if let Ok(mut record) = decode::<PeerRecord>("peers", &bytes) {
-                        change = apply_visit(&mut record.dial, visit, state);
-                        record.last_seen = record.last_seen.max(visit.started);
-                        peers.insert(&visit.node_id[..], encode(&record))?;
+        let value = encode(visit);
+        let entry = export::visit_entry(visit);
+        let id = self.change_id()?;
+        let change = self.with_feed_seq(|seq| {
+            let change = (
+                &self.peers,
+                &self.visits,
+                &self.export_dirty,
+                &self.export_feed,
+            )
+                .transaction(|(peers, visits, dirty, feed)| {
+                    let mut change = SessionChange::None;
+                    if let Some(bytes) = peers.get(visit.node_id)? {
+                        // A record that does not decode is left as it is; the visit is kept.
+                        if let Ok(mut record) = decode::<PeerRecord>("peers", &bytes) {
+                            change = apply_visit(&mut record.dial, visit, state);
+                            record.last_seen = record.last_seen.max(visit.started);
+                            peers.insert(&visit.node_id[..], encode(&record))?;
+                            export::mark(dirty, Changed::Peer, &visit.node_id, id)?;
+                        }
                     }
-                }
-                self.failpoint("record_visit")
-                    .map_err(ConflictableTransactionError::Abort)?;
-                visits.insert(&key[..], encode(visit))?;
-                Ok(change)
-            })
-            .map_err(tx_error)?;
+                    self.failpoint("record_visit")
+                        .map_err(ConflictableTransactionError::Abort)?;
+                    visits.insert(&key[..], value.as_slice())?;
+                    export::feed(feed, seq, &entry)?;
+                    Ok(change)
+                })
+                .map_err(tx_error)?;
+            Ok((change, true))
+        })?;
         let stored = self.visits.scan_prefix(visit.node_id).count();
         if stored > VISITS_PER_PEER {
             let mut batch = sled::Batch::default();

@@ -74,6 +74,7 @@ async fn dashboard_shows_what_the_api_reports() {
         ServeOptions {
             token: Token::new(TOKEN),
             tls: None,
+            sink: None,
         },
     )
     .await;

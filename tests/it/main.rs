@@ -24,5 +24,6 @@ mod relay;
 mod resume;
 mod rollup;
 mod scope;
+mod sink;
 mod validate;
 mod walk;

@@ -277,6 +277,7 @@ async fn a_token_locks_the_control_plane_but_not_health() {
         ServeOptions {
             token: Token::new("correct horse"),
             tls: None,
+            ..ServeOptions::default()
         },
     )
     .await;
@@ -355,6 +356,7 @@ async fn tls_round_trip() {
         ServeOptions {
             token: None,
             tls: Some((cert_pem.clone().into_bytes(), key_pem.into_bytes())),
+            ..ServeOptions::default()
         },
     )
     .await;
@@ -560,6 +562,7 @@ async fn http_endpoints_are_served_over_tls_when_tls_is_configured() {
         ServeOptions {
             token: Some(peerscope::api::Token::new("s3cret").unwrap()),
             tls: Some((cert_pem.clone().into_bytes(), key_pem.into_bytes())),
+            sink: None,
         },
     )
     .await;

@@ -37,6 +37,7 @@ enum Call {
     ListPeers(pb::ListPeersRequest),
     GetMessageCounts(pb::GetMessageCountsRequest),
     GetNetworkStats(pb::GetNetworkStatsRequest),
+    GetSinkStatus(pb::GetSinkStatusRequest),
 }
 
 impl Call {
@@ -52,6 +53,7 @@ impl Call {
             Call::ListPeers(_) => "ListPeers",
             Call::GetMessageCounts(_) => "GetMessageCounts",
             Call::GetNetworkStats(_) => "GetNetworkStats",
+            Call::GetSinkStatus(_) => "GetSinkStatus",
         }
     }
 }
@@ -112,6 +114,7 @@ async fn run(client: &mut CrawlerClient<Channel>, call: Call) -> Status {
             Call::ListPeers(r) => status(client.list_peers(r).await),
             Call::GetMessageCounts(r) => status(client.get_message_counts(r).await),
             Call::GetNetworkStats(r) => status(client.get_network_stats(r).await),
+            Call::GetSinkStatus(r) => status(client.get_sink_status(r).await),
         }
     };
     tokio::time::timeout(CALL_LIMIT, fut)
@@ -1728,6 +1731,15 @@ async fn every_rpc_rejects_bad_arguments_with_the_documented_code_naming_the_fie
             "crawl_id: no crawl with id 999",
         ),
     ]);
+
+    // ---- GetSinkStatus ---------------------------------------------------------------
+    // No arguments: a server without a sink answers `enabled: false`.
+    rows.push(row(
+        "a server without a sink",
+        Call::GetSinkStatus(pb::GetSinkStatusRequest {}),
+        ok,
+        "",
+    ));
 
     // Every RPC of the service has rows, among them a valid one.
     let rpcs: std::collections::BTreeSet<&str> = rows

@@ -24,6 +24,8 @@ export * from "./peerscope/v1/GetNetworkStatsRequest";
 export * from "./peerscope/v1/GetNetworkStatsResponse";
 export * from "./peerscope/v1/GetPeerRequest";
 export * from "./peerscope/v1/GetPeerResponse";
+export * from "./peerscope/v1/GetSinkStatusRequest";
+export * from "./peerscope/v1/GetSinkStatusResponse";
 export * from "./peerscope/v1/ListCrawlsRequest";
 export * from "./peerscope/v1/ListCrawlsResponse";
 export * from "./peerscope/v1/ListPeersRequest";

@@ -24,6 +24,8 @@ import type { GetNetworkStatsRequest as _peerscope_v1_GetNetworkStatsRequest, Ge
 import type { GetNetworkStatsResponse as _peerscope_v1_GetNetworkStatsResponse, GetNetworkStatsResponse__Output as _peerscope_v1_GetNetworkStatsResponse__Output } from './peerscope/v1/GetNetworkStatsResponse';
 import type { GetPeerRequest as _peerscope_v1_GetPeerRequest, GetPeerRequest__Output as _peerscope_v1_GetPeerRequest__Output } from './peerscope/v1/GetPeerRequest';
 import type { GetPeerResponse as _peerscope_v1_GetPeerResponse, GetPeerResponse__Output as _peerscope_v1_GetPeerResponse__Output } from './peerscope/v1/GetPeerResponse';
+import type { GetSinkStatusRequest as _peerscope_v1_GetSinkStatusRequest, GetSinkStatusRequest__Output as _peerscope_v1_GetSinkStatusRequest__Output } from './peerscope/v1/GetSinkStatusRequest';
+import type { GetSinkStatusResponse as _peerscope_v1_GetSinkStatusResponse, GetSinkStatusResponse__Output as _peerscope_v1_GetSinkStatusResponse__Output } from './peerscope/v1/GetSinkStatusResponse';
 import type { ListCrawlsRequest as _peerscope_v1_ListCrawlsRequest, ListCrawlsRequest__Output as _peerscope_v1_ListCrawlsRequest__Output } from './peerscope/v1/ListCrawlsRequest';
 import type { ListCrawlsResponse as _peerscope_v1_ListCrawlsResponse, ListCrawlsResponse__Output as _peerscope_v1_ListCrawlsResponse__Output } from './peerscope/v1/ListCrawlsResponse';
 import type { ListPeersRequest as _peerscope_v1_ListPeersRequest, ListPeersRequest__Output as _peerscope_v1_ListPeersRequest__Output } from './peerscope/v1/ListPeersRequest';
@@ -88,6 +90,8 @@ export interface ProtoGrpcType {
       GetNetworkStatsResponse: MessageTypeDefinition<_peerscope_v1_GetNetworkStatsResponse, _peerscope_v1_GetNetworkStatsResponse__Output>
       GetPeerRequest: MessageTypeDefinition<_peerscope_v1_GetPeerRequest, _peerscope_v1_GetPeerRequest__Output>
       GetPeerResponse: MessageTypeDefinition<_peerscope_v1_GetPeerResponse, _peerscope_v1_GetPeerResponse__Output>
+      GetSinkStatusRequest: MessageTypeDefinition<_peerscope_v1_GetSinkStatusRequest, _peerscope_v1_GetSinkStatusRequest__Output>
+      GetSinkStatusResponse: MessageTypeDefinition<_peerscope_v1_GetSinkStatusResponse, _peerscope_v1_GetSinkStatusResponse__Output>
       ListCrawlsRequest: MessageTypeDefinition<_peerscope_v1_ListCrawlsRequest, _peerscope_v1_ListCrawlsRequest__Output>
       ListCrawlsResponse: MessageTypeDefinition<_peerscope_v1_ListCrawlsResponse, _peerscope_v1_ListCrawlsResponse__Output>
       ListPeersRequest: MessageTypeDefinition<_peerscope_v1_ListPeersRequest, _peerscope_v1_ListPeersRequest__Output>

@@ -1020,3 +1020,52 @@ class ShardCount(_message.Message):
     shard: int
     peers: int
     def __init__(self, cluster_id: _Optional[int] = ..., shard: _Optional[int] = ..., peers: _Optional[int] = ...) -> None: ...
+
+class GetSinkStatusRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetSinkStatusResponse(_message.Message):
+    __slots__ = ("enabled", "vantage", "database", "connected", "lag_events", "lag_feed", "pending_changes", "caught_up", "exported_event_sequence", "last_event_sequence", "rows", "batches", "errors", "last_error", "last_error_time", "last_export_time", "backfills")
+    class RowsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    ENABLED_FIELD_NUMBER: _ClassVar[int]
+    VANTAGE_FIELD_NUMBER: _ClassVar[int]
+    DATABASE_FIELD_NUMBER: _ClassVar[int]
+    CONNECTED_FIELD_NUMBER: _ClassVar[int]
+    LAG_EVENTS_FIELD_NUMBER: _ClassVar[int]
+    LAG_FEED_FIELD_NUMBER: _ClassVar[int]
+    PENDING_CHANGES_FIELD_NUMBER: _ClassVar[int]
+    CAUGHT_UP_FIELD_NUMBER: _ClassVar[int]
+    EXPORTED_EVENT_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    LAST_EVENT_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    BATCHES_FIELD_NUMBER: _ClassVar[int]
+    ERRORS_FIELD_NUMBER: _ClassVar[int]
+    LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
+    LAST_ERROR_TIME_FIELD_NUMBER: _ClassVar[int]
+    LAST_EXPORT_TIME_FIELD_NUMBER: _ClassVar[int]
+    BACKFILLS_FIELD_NUMBER: _ClassVar[int]
+    enabled: bool
+    vantage: str
+    database: str
+    connected: bool
+    lag_events: int
+    lag_feed: int
+    pending_changes: int
+    caught_up: bool
+    exported_event_sequence: int
+    last_event_sequence: int
+    rows: _containers.ScalarMap[str, int]
+    batches: int
+    errors: int
+    last_error: str
+    last_error_time: _timestamp_pb2.Timestamp
+    last_export_time: _timestamp_pb2.Timestamp
+    backfills: int
+    def __init__(self, enabled: _Optional[bool] = ..., vantage: _Optional[str] = ..., database: _Optional[str] = ..., connected: _Optional[bool] = ..., lag_events: _Optional[int] = ..., lag_feed: _Optional[int] = ..., pending_changes: _Optional[int] = ..., caught_up: _Optional[bool] = ..., exported_event_sequence: _Optional[int] = ..., last_event_sequence: _Optional[int] = ..., rows: _Optional[_Mapping[str, int]] = ..., batches: _Optional[int] = ..., errors: _Optional[int] = ..., last_error: _Optional[str] = ..., last_error_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_export_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., backfills: _Optional[int] = ...) -> None: ...

@@ -85,6 +85,11 @@ class CrawlerStub:
                 request_serializer=peerscope_dot_v1_dot_peerscope__pb2.GetNetworkStatsRequest.SerializeToString,
                 response_deserializer=peerscope_dot_v1_dot_peerscope__pb2.GetNetworkStatsResponse.FromString,
                 _registered_method=True)
+        self.GetSinkStatus = channel.unary_unary(
+                '/peerscope.v1.Crawler/GetSinkStatus',
+                request_serializer=peerscope_dot_v1_dot_peerscope__pb2.GetSinkStatusRequest.SerializeToString,
+                response_deserializer=peerscope_dot_v1_dot_peerscope__pb2.GetSinkStatusResponse.FromString,
+                _registered_method=True)
 
 
 class CrawlerServicer:
@@ -171,6 +176,16 @@ class CrawlerServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetSinkStatus(self, request, context):
+        """The export to PostgreSQL (`peerscope serve --sink`): this server's vantage name, how far
+        the export got, how far behind the store it is, and its errors. The crawl never waits
+        for the database: while it is unreachable the lag grows and the export catches up
+        when it returns, each row once.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CrawlerServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -223,6 +238,11 @@ def add_CrawlerServicer_to_server(servicer, server):
                     servicer.GetNetworkStats,
                     request_deserializer=peerscope_dot_v1_dot_peerscope__pb2.GetNetworkStatsRequest.FromString,
                     response_serializer=peerscope_dot_v1_dot_peerscope__pb2.GetNetworkStatsResponse.SerializeToString,
+            ),
+            'GetSinkStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSinkStatus,
+                    request_deserializer=peerscope_dot_v1_dot_peerscope__pb2.GetSinkStatusRequest.FromString,
+                    response_serializer=peerscope_dot_v1_dot_peerscope__pb2.GetSinkStatusResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -496,6 +516,33 @@ class Crawler:
             '/peerscope.v1.Crawler/GetNetworkStats',
             peerscope_dot_v1_dot_peerscope__pb2.GetNetworkStatsRequest.SerializeToString,
             peerscope_dot_v1_dot_peerscope__pb2.GetNetworkStatsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSinkStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/peerscope.v1.Crawler/GetSinkStatus',
+            peerscope_dot_v1_dot_peerscope__pb2.GetSinkStatusRequest.SerializeToString,
+            peerscope_dot_v1_dot_peerscope__pb2.GetSinkStatusResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -10,6 +10,8 @@ import type { GetNetworkStatsRequest as _peerscope_v1_GetNetworkStatsRequest, Ge
 import type { GetNetworkStatsResponse as _peerscope_v1_GetNetworkStatsResponse, GetNetworkStatsResponse__Output as _peerscope_v1_GetNetworkStatsResponse__Output } from '../../peerscope/v1/GetNetworkStatsResponse';
 import type { GetPeerRequest as _peerscope_v1_GetPeerRequest, GetPeerRequest__Output as _peerscope_v1_GetPeerRequest__Output } from '../../peerscope/v1/GetPeerRequest';
 import type { GetPeerResponse as _peerscope_v1_GetPeerResponse, GetPeerResponse__Output as _peerscope_v1_GetPeerResponse__Output } from '../../peerscope/v1/GetPeerResponse';
+import type { GetSinkStatusRequest as _peerscope_v1_GetSinkStatusRequest, GetSinkStatusRequest__Output as _peerscope_v1_GetSinkStatusRequest__Output } from '../../peerscope/v1/GetSinkStatusRequest';
+import type { GetSinkStatusResponse as _peerscope_v1_GetSinkStatusResponse, GetSinkStatusResponse__Output as _peerscope_v1_GetSinkStatusResponse__Output } from '../../peerscope/v1/GetSinkStatusResponse';
 import type { ListCrawlsRequest as _peerscope_v1_ListCrawlsRequest, ListCrawlsRequest__Output as _peerscope_v1_ListCrawlsRequest__Output } from '../../peerscope/v1/ListCrawlsRequest';
 import type { ListCrawlsResponse as _peerscope_v1_ListCrawlsResponse, ListCrawlsResponse__Output as _peerscope_v1_ListCrawlsResponse__Output } from '../../peerscope/v1/ListCrawlsResponse';
 import type { ListPeersRequest as _peerscope_v1_ListPeersRequest, ListPeersRequest__Output as _peerscope_v1_ListPeersRequest__Output } from '../../peerscope/v1/ListPeersRequest';
@@ -90,6 +92,27 @@ export interface CrawlerClient extends grpc.Client {
   getPeer(argument: _peerscope_v1_GetPeerRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_peerscope_v1_GetPeerResponse__Output>): grpc.ClientUnaryCall;
   getPeer(argument: _peerscope_v1_GetPeerRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_peerscope_v1_GetPeerResponse__Output>): grpc.ClientUnaryCall;
   getPeer(argument: _peerscope_v1_GetPeerRequest, callback: grpc.requestCallback<_peerscope_v1_GetPeerResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * The export to PostgreSQL (`peerscope serve --sink`): this server's vantage name, how far
+   * the export got, how far behind the store it is, and its errors. The crawl never waits
+   * for the database: while it is unreachable the lag grows and the export catches up
+   * when it returns, each row once.
+   */
+  GetSinkStatus(argument: _peerscope_v1_GetSinkStatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_peerscope_v1_GetSinkStatusResponse__Output>): grpc.ClientUnaryCall;
+  GetSinkStatus(argument: _peerscope_v1_GetSinkStatusRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_peerscope_v1_GetSinkStatusResponse__Output>): grpc.ClientUnaryCall;
+  GetSinkStatus(argument: _peerscope_v1_GetSinkStatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_peerscope_v1_GetSinkStatusResponse__Output>): grpc.ClientUnaryCall;
+  GetSinkStatus(argument: _peerscope_v1_GetSinkStatusRequest, callback: grpc.requestCallback<_peerscope_v1_GetSinkStatusResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * The export to PostgreSQL (`peerscope serve --sink`): this server's vantage name, how far
+   * the export got, how far behind the store it is, and its errors. The crawl never waits
+   * for the database: while it is unreachable the lag grows and the export catches up
+   * when it returns, each row once.
+   */
+  getSinkStatus(argument: _peerscope_v1_GetSinkStatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_peerscope_v1_GetSinkStatusResponse__Output>): grpc.ClientUnaryCall;
+  getSinkStatus(argument: _peerscope_v1_GetSinkStatusRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_peerscope_v1_GetSinkStatusResponse__Output>): grpc.ClientUnaryCall;
+  getSinkStatus(argument: _peerscope_v1_GetSinkStatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_peerscope_v1_GetSinkStatusResponse__Output>): grpc.ClientUnaryCall;
+  getSinkStatus(argument: _peerscope_v1_GetSinkStatusRequest, callback: grpc.requestCallback<_peerscope_v1_GetSinkStatusResponse__Output>): grpc.ClientUnaryCall;
   
   /**
    * Lists crawls, newest first.
@@ -218,6 +241,14 @@ export interface CrawlerHandlers extends grpc.UntypedServiceImplementation {
   GetPeer: grpc.handleUnaryCall<_peerscope_v1_GetPeerRequest__Output, _peerscope_v1_GetPeerResponse>;
   
   /**
+   * The export to PostgreSQL (`peerscope serve --sink`): this server's vantage name, how far
+   * the export got, how far behind the store it is, and its errors. The crawl never waits
+   * for the database: while it is unreachable the lag grows and the export catches up
+   * when it returns, each row once.
+   */
+  GetSinkStatus: grpc.handleUnaryCall<_peerscope_v1_GetSinkStatusRequest__Output, _peerscope_v1_GetSinkStatusResponse>;
+  
+  /**
    * Lists crawls, newest first.
    */
   ListCrawls: grpc.handleUnaryCall<_peerscope_v1_ListCrawlsRequest__Output, _peerscope_v1_ListCrawlsResponse>;
@@ -262,6 +293,7 @@ export interface CrawlerDefinition extends grpc.ServiceDefinition {
   GetMessageCounts: MethodDefinition<_peerscope_v1_GetMessageCountsRequest, _peerscope_v1_GetMessageCountsResponse, _peerscope_v1_GetMessageCountsRequest__Output, _peerscope_v1_GetMessageCountsResponse__Output>
   GetNetworkStats: MethodDefinition<_peerscope_v1_GetNetworkStatsRequest, _peerscope_v1_GetNetworkStatsResponse, _peerscope_v1_GetNetworkStatsRequest__Output, _peerscope_v1_GetNetworkStatsResponse__Output>
   GetPeer: MethodDefinition<_peerscope_v1_GetPeerRequest, _peerscope_v1_GetPeerResponse, _peerscope_v1_GetPeerRequest__Output, _peerscope_v1_GetPeerResponse__Output>
+  GetSinkStatus: MethodDefinition<_peerscope_v1_GetSinkStatusRequest, _peerscope_v1_GetSinkStatusResponse, _peerscope_v1_GetSinkStatusRequest__Output, _peerscope_v1_GetSinkStatusResponse__Output>
   ListCrawls: MethodDefinition<_peerscope_v1_ListCrawlsRequest, _peerscope_v1_ListCrawlsResponse, _peerscope_v1_ListCrawlsRequest__Output, _peerscope_v1_ListCrawlsResponse__Output>
   ListPeers: MethodDefinition<_peerscope_v1_ListPeersRequest, _peerscope_v1_ListPeersResponse, _peerscope_v1_ListPeersRequest__Output, _peerscope_v1_ListPeersResponse__Output>
   StartCrawl: MethodDefinition<_peerscope_v1_StartCrawlRequest, _peerscope_v1_StartCrawlResponse, _peerscope_v1_StartCrawlRequest__Output, _peerscope_v1_StartCrawlResponse__Output>
