@@ -186,6 +186,10 @@ impl Service {
                     path: data_dir.clone(),
                     source,
                 })?;
+        if config.sink.is_some() {
+            // Before any crawl resumes and writes: every write feeds the export.
+            store.set_export(true);
+        }
         let engine = Engine::new(store.clone(), config.engine, shutdown.clone())
             .map_err(ServiceError::Engine)?;
         let sink = config

@@ -361,9 +361,10 @@ impl std::fmt::Debug for Sink {
 
 impl Sink {
     /// Starts exporting `store` as `config.vantage`. Returns at once: connecting, migrating
-    /// and exporting happen in a task of their own. Relay message sightings are logged to
-    /// the feed from now on.
+    /// and exporting happen in a task of their own. The store's writes feed the export
+    /// (and relay message sightings are logged to it) from now on.
     pub fn start(store: Store, metrics: Metrics, config: SinkConfig) -> Sink {
+        store.set_export(true);
         store.set_message_log(true);
         let shared = Arc::new(Shared {
             vantage: config.vantage.clone(),

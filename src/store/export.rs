@@ -31,6 +31,12 @@
 //!
 //! Events need neither: they carry their own sequence numbers.
 //!
+//! **Only while exporting.** A store that no sink exports (the default) pays nothing: its
+//! writes mark and feed nothing ([`Store::set_export`] is off). The first write made so
+//! notes a gap (`export_feed_trimmed` in `meta`), so that the next sink to start queues
+//! the whole store ([`Store::backfill_export`]). The service turns the export on when it
+//! opens the store with a sink configured, before any crawl writes, and leaves it on.
+//!
 //! **Bounds.** `export_dirty` holds at most one key per stored row. `export_feed` is
 //! trimmed by the sink once exported; without a sink (or while it cannot write) it keeps
 //! at most [`FEED_CAP`] entries, the oldest dropped first. A dropped entry is recorded
@@ -68,6 +74,10 @@ pub(crate) struct ExportState {
     order: Mutex<u64>,
     /// Whether relay message sightings are fed (only while a sink runs).
     log_messages: AtomicBool,
+    /// Whether writes feed the export at all ([`Store::set_export`]).
+    on: AtomicBool,
+    /// A write went unfed since the export was last turned on, and the store has noted it.
+    gap_noted: AtomicBool,
 }
 
 /// One entry of the export feed: a reference to an append-only row, or the row itself
@@ -181,25 +191,31 @@ pub fn u64_of(key: &[u8]) -> Option<u64> {
 }
 
 /// Marks a mutable row changed, inside the transaction that writes it (`dirty` is the
-/// transaction's view of `export_dirty`; `id` from [`Store::change_id`]).
+/// transaction's view of `export_dirty`; `id` from [`Store::change_id`], 0 while the export
+/// is off: nothing is marked).
 pub(crate) fn mark(
     dirty: &TransactionalTree,
     kind: Changed,
     key: &[u8],
     id: u64,
 ) -> Result<(), UnabortableTransactionError> {
-    dirty.insert(dirty_key(kind, key), &be(id)[..])?;
+    if id != 0 {
+        dirty.insert(dirty_key(kind, key), &be(id)[..])?;
+    }
     Ok(())
 }
 
-/// Appends `entry` under `seq` (from [`Store::with_feed_seq`]), inside the transaction
-/// that writes its row (`feed` is the transaction's view of `export_feed`).
+/// Appends `entry` under `seq` (from [`Store::with_feed_seq`], 0 while the export is off:
+/// nothing is appended), inside the transaction that writes its row (`feed` is the
+/// transaction's view of `export_feed`).
 pub(crate) fn feed(
     feed: &TransactionalTree,
     seq: u64,
     entry: &FeedEntry,
 ) -> Result<(), UnabortableTransactionError> {
-    feed.insert(&be(seq)[..], encode(entry))?;
+    if seq != 0 {
+        feed.insert(&be(seq)[..], encode(entry))?;
+    }
     Ok(())
 }
 
@@ -223,22 +239,56 @@ pub(crate) fn enr_entry(node: &NodeId, seq: u64) -> FeedEntry {
 impl Store {
     // ---- writers (the store's own write paths call these) -------------------------------
 
-    /// A fresh change id for the marks of one transaction. Taken before the transaction
-    /// starts: its closure may run more than once, and sled may persist its id counter
-    /// (a flush) while handing one out, which must not happen under a transaction's lock.
+    /// Turns the export on or off. On: every write marks or feeds what it changed, for a
+    /// sink to read. Off (how a store opens): writes mark and feed nothing, and the first
+    /// such write notes a gap that makes the next sink queue the whole store.
+    pub fn set_export(&self, on: bool) {
+        if on {
+            self.export.gap_noted.store(false, Ordering::SeqCst);
+        }
+        self.export.on.store(on, Ordering::SeqCst);
+    }
+
+    /// Whether writes feed the export ([`Store::set_export`]).
+    pub fn exporting(&self) -> bool {
+        self.export.on.load(Ordering::SeqCst)
+    }
+
+    /// Notes, once per time the export was off, that writes went unfed: the next sink
+    /// queues the whole store ([`Store::feed_trimmed_through`] is then above any mark).
+    /// Written before the unfed write, so that a store holding the write holds the note.
+    fn note_gap(&self) -> Result<(), StoreError> {
+        if !self.export.gap_noted.swap(true, Ordering::SeqCst) {
+            self.meta.insert("export_feed_trimmed", &be(u64::MAX))?;
+        }
+        Ok(())
+    }
+
+    /// A fresh change id for the marks of one transaction (never 0), or 0 while the export
+    /// is off (nothing is marked; the gap is noted). Taken before the transaction starts:
+    /// its closure may run more than once, and sled may persist its id counter (a flush)
+    /// while handing one out, which must not happen under a transaction's lock.
     pub(crate) fn change_id(&self) -> Result<u64, StoreError> {
-        Ok(self.db.generate_id()?)
+        if !self.exporting() {
+            self.note_gap()?;
+            return Ok(0);
+        }
+        Ok(self.db.generate_id()? + 1)
     }
 
     /// Runs `write` with a fresh feed sequence number (never 0, never reused, even after a
     /// crash), holding the feed's append order until it returns, so that the entry it
     /// appends becomes visible before any later sequence is handed out. `write` returns
     /// its result and whether it appended the entry; a sequence it did not use is a gap,
-    /// which readers skip.
+    /// which readers skip. While the export is off, `write` gets 0 (append nothing).
     pub(crate) fn with_feed_seq<T>(
         &self,
         write: impl FnOnce(u64) -> Result<(T, bool), StoreError>,
     ) -> Result<T, StoreError> {
+        if !self.exporting() {
+            self.note_gap()?;
+            return Ok(write(0)?.0);
+        }
         let mut order = self.export.order.lock().unwrap_or_else(|e| e.into_inner());
         let seq = self.next_feed_seq()?;
         let (out, appended) = write(seq)?;
@@ -262,6 +312,9 @@ impl Store {
         keys: impl IntoIterator<Item = &'a [u8]>,
     ) -> Result<u64, StoreError> {
         let id = self.change_id()?;
+        if id == 0 {
+            return Ok(0);
+        }
         let mut batch = sled::Batch::default();
         let mut n = 0;
         for key in keys {
@@ -277,6 +330,9 @@ impl Store {
     pub(crate) fn append_feed(&self, entries: Vec<FeedEntry>) -> Result<(), StoreError> {
         if entries.is_empty() {
             return Ok(());
+        }
+        if !self.exporting() {
+            return self.note_gap();
         }
         let mut order = self.export.order.lock().unwrap_or_else(|e| e.into_inner());
         let mut batch = sled::Batch::default();
@@ -684,6 +740,13 @@ mod tests {
         }
     }
 
+    /// A temporary store whose writes feed the export (as with a sink configured).
+    fn exporting_store() -> (tempfile::TempDir, Store) {
+        let (dir, store) = temp_store();
+        store.set_export(true);
+        (dir, store)
+    }
+
     fn marked(store: &Store, kind: Changed, key: &[u8]) -> bool {
         store
             .changes(None, 1000)
@@ -694,7 +757,7 @@ mod tests {
 
     #[test]
     fn visits_are_fed_in_order_and_marks_survive_a_concurrent_change() {
-        let (_dir, store) = temp_store();
+        let (_dir, store) = exporting_store();
         for i in 0..5 {
             store
                 .record_visit(&visit(1, 1000 + i), PeerState::Vetted)
@@ -745,7 +808,7 @@ mod tests {
     /// write's own transaction; writes that change nothing mark nothing.
     #[test]
     fn every_peer_write_marks_the_peer_and_new_versions_are_fed() {
-        let (_dir, store) = temp_store();
+        let (_dir, store) = exporting_store();
         let node = enr(1, 1).node_id;
         let clear = |store: &Store| {
             let all = store.changes(None, 1000).unwrap();
@@ -816,7 +879,7 @@ mod tests {
 
     #[test]
     fn relay_counts_mark_their_rows() {
-        let (_dir, store) = temp_store();
+        let (_dir, store) = exporting_store();
         let mut d = crate::store::MessageDelta::default();
         d.add(10, 120_000);
         let mut deltas = std::collections::HashMap::new();
@@ -855,7 +918,7 @@ mod tests {
 
     #[test]
     fn messages_are_fed_only_while_the_log_is_on_and_backfill_refeeds() {
-        let (_dir, store) = temp_store();
+        let (_dir, store) = exporting_store();
         let m = |i: u8| MessageSighting {
             id: hex::encode([i; 32]),
             pubsub_topic: "/waku/2/rs/1/0".into(),
@@ -887,13 +950,14 @@ mod tests {
     /// its export entry.
     #[test]
     fn a_write_stopped_midway_leaves_no_export_entry() {
-        let (dir, store) = temp_store();
+        let (dir, store) = exporting_store();
         store.arm_failpoint("upsert_peer");
         assert!(store.upsert_peer(1, &enr(1, 1), 1).is_err());
         store.arm_failpoint("record_visit");
         assert!(store.record_visit(&visit(1, 5), PeerState::New).is_err());
         drop(store);
         let store = crate::store::test_support::reopen(dir.path());
+        store.set_export(true);
         assert_eq!(store.changes_pending(), 0);
         assert_eq!(store.feed_last().unwrap(), 0);
         assert_eq!(store.get_peer(&[1; 32]).unwrap(), None);
@@ -908,5 +972,38 @@ mod tests {
         drop(store);
         let store = crate::store::test_support::reopen(dir.path());
         assert_eq!(store.store_id().unwrap(), a);
+    }
+
+    /// Without a sink the store marks and feeds nothing (a default server pays nothing for
+    /// the export), notes the gap once, and a sink starting later queues everything.
+    #[test]
+    fn without_export_nothing_is_marked_or_fed_and_the_gap_is_noted() {
+        let (dir, store) = temp_store();
+        assert!(!store.exporting());
+        assert_eq!(store.feed_trimmed_through(), 0);
+        store.upsert_peer(1, &enr(1, 1), 1).unwrap();
+        store
+            .record_visit(&visit(1, 1000), PeerState::Vetted)
+            .unwrap();
+        store.upsert_peer(1, &enr(1, 2), 2).unwrap();
+        assert_eq!(store.changes_pending(), 0);
+        assert_eq!(store.feed_last().unwrap(), 0);
+        assert_eq!(store.feed_trimmed_through(), u64::MAX);
+        // The note survives a restart, and a backfill covers what went unfed.
+        drop(store);
+        let store = crate::store::test_support::reopen(dir.path());
+        assert_eq!(store.feed_trimmed_through(), u64::MAX);
+        store.set_export(true);
+        let b = store.backfill_export().unwrap();
+        assert_eq!(store.feed_trimmed_through(), 0);
+        assert!(marked(&store, Changed::Peer, &[1; 32]));
+        // One visit and two ENR versions.
+        assert_eq!(b.fed, 3);
+        assert_eq!(store.feed_after(0, 100).unwrap().len(), 3);
+        // From now on writes feed the export.
+        store
+            .record_visit(&visit(1, 2000), PeerState::Vetted)
+            .unwrap();
+        assert_eq!(store.feed_after(0, 100).unwrap().len(), 4);
     }
 }

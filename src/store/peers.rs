@@ -253,6 +253,11 @@ impl Store {
             return Ok(());
         }
         let change = self.change_id()?;
+        if change == 0 {
+            // No export: the 8 bytes alone.
+            self.last_seen.insert(&node[..], &be(now)[..])?;
+            return Ok(());
+        }
         (&self.last_seen, &self.export_dirty)
             .transaction(|(last_seen, dirty)| {
                 if behind(last_seen.get(node)?) {
