@@ -413,3 +413,101 @@ pub async fn stored_events(
     }
     out
 }
+
+/// A `peerscope serve` child process (the real binary), for tests that kill and restart it.
+pub struct ServeProcess {
+    pub child: tokio::process::Child,
+    pub client: CrawlerClient<Channel>,
+    /// `http://host:port` of its gRPC endpoint.
+    pub grpc: String,
+    pub http: SocketAddr,
+}
+
+/// Starts `peerscope serve` on `dir` with gRPC, HTTP and discv5 on free loopback ports, no
+/// geolocation, a 100 ms flush interval (unless `extra` sets one) and `extra` flags; stderr
+/// goes to `serve-{run}.log` beside `dir`, `PEERSCOPE_LOG` is `log`. The child is killed
+/// when dropped.
+pub async fn spawn_serve(dir: &Path, run: usize, extra: &[&str], log: &str) -> ServeProcess {
+    use tokio::io::AsyncBufReadExt;
+    let log_file = std::fs::File::create(dir.with_extension(format!("serve-{run}.log"))).unwrap();
+    let mut args = vec![
+        "--grpc-addr",
+        "127.0.0.1:0",
+        "--http-addr",
+        "127.0.0.1:0",
+        "--discv5-addr",
+        "127.0.0.1:0",
+        "--geolocation",
+        "false",
+    ];
+    if !extra.contains(&"--flush-every-ms") {
+        args.extend(["--flush-every-ms", "100"]);
+    }
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_peerscope"))
+        .args(["serve", "--data-dir"])
+        .arg(dir)
+        .args(args)
+        .args(extra)
+        .env_remove("PEERSCOPE_TOKEN")
+        .env_remove("PEERSCOPE_CONFIG")
+        .env_remove("PEERSCOPE_NO_RESUME")
+        .env_remove("PEERSCOPE_SINK_PASSWORD_FILE")
+        .env("PEERSCOPE_LOG", log)
+        .stdout(std::process::Stdio::piped())
+        .stderr(log_file)
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let (mut grpc, mut http) = (None, None);
+    within(Duration::from_secs(30), async {
+        while grpc.is_none() || http.is_none() {
+            let line = lines
+                .next_line()
+                .await
+                .unwrap()
+                .expect("serve exited before listening");
+            if let Some(a) = line.strip_prefix("grpc listening on ") {
+                grpc = Some(a.to_string());
+            }
+            if let Some(a) = line.strip_prefix("http listening on ") {
+                http = Some(a.parse::<SocketAddr>().unwrap());
+            }
+        }
+    })
+    .await;
+    // Keep draining stdout so the server never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let grpc = format!("http://{}", grpc.unwrap());
+    let client = CrawlerClient::connect(grpc.clone()).await.unwrap();
+    ServeProcess {
+        child,
+        client,
+        grpc,
+        http: http.unwrap(),
+    }
+}
+
+/// Publishes `label n` messages on `topics` for up to 10 minutes, 20 a second, from the
+/// relay nodes of each topic in turn and over the testnet's content topics: relay traffic
+/// all along a test. Abort the handle to stop it.
+pub fn publish_steadily(
+    net: std::sync::Arc<Testnet>,
+    topics: Vec<String>,
+    label: &'static str,
+) -> tokio::task::JoinHandle<()> {
+    use peerscope::testnet::CONTENT_TOPICS;
+    tokio::spawn(async move {
+        for n in 0u64..20 * 600 {
+            let topic = &topics[n as usize % topics.len()];
+            let nodes = net.relay_nodes_on(topic);
+            let node = nodes[(n as usize / topics.len()) % nodes.len()];
+            let ct = CONTENT_TOPICS[n as usize % CONTENT_TOPICS.len()];
+            let _ = net
+                .publish(node, topic, ct, format!("{label} {n}").into_bytes())
+                .await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+}

@@ -11,13 +11,14 @@ use std::time::{Duration, Instant};
 
 use peerscope::proto::pb;
 use peerscope::proto::pb::crawler_client::CrawlerClient;
-use peerscope::testnet::{Testnet, TestnetConfig, CONTENT_TOPICS};
+use peerscope::testnet::{Testnet, TestnetConfig};
 use rand::{Rng, SeedableRng};
-use tokio::io::AsyncBufReadExt;
 use tokio_stream::StreamExt;
 use tonic::transport::Channel;
 
-use crate::common::{all_peers, oneshot, start, within};
+use crate::common::{
+    all_peers, oneshot, publish_steadily, spawn_serve, start, within, ServeProcess,
+};
 
 /// The store's flush interval in this test.
 const FLUSH_EVERY_MS: u64 = 100;
@@ -30,61 +31,17 @@ const DISK_ALLOWANCE_MS: u64 = 100;
 const DURABLE_AFTER: Duration = Duration::from_millis(FLUSH_EVERY_MS + DISK_ALLOWANCE_MS);
 const KILLS: usize = 10;
 
-struct Serve {
-    child: tokio::process::Child,
-    client: CrawlerClient<Channel>,
-}
-
-/// Starts `peerscope serve` on `dir` with gRPC and HTTP on free loopback ports.
-async fn serve(dir: &Path, run: usize) -> Serve {
-    let log = std::fs::File::create(dir.with_extension(format!("serve-{run}.log"))).unwrap();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_peerscope"))
-        .args(["serve", "--data-dir"])
-        .arg(dir)
-        .args([
-            "--grpc-addr",
-            "127.0.0.1:0",
-            "--http-addr",
-            "127.0.0.1:0",
-            "--discv5-addr",
-            "127.0.0.1:0",
-            "--geolocation",
-            "false",
-            "--flush-every-ms",
-            &FLUSH_EVERY_MS.to_string(),
-            // Each run starts a crawl of its own; the killed one stays interrupted
-            // (resuming is `resume.rs`'s subject).
-            "--no-resume",
-        ])
-        .env_remove("PEERSCOPE_TOKEN")
-        .env_remove("PEERSCOPE_CONFIG")
-        .env("PEERSCOPE_LOG", "info")
-        .stdout(std::process::Stdio::piped())
-        .stderr(log)
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = tokio::io::BufReader::new(stdout).lines();
-    let addr = within(Duration::from_secs(30), async {
-        loop {
-            let line = lines
-                .next_line()
-                .await
-                .unwrap()
-                .expect("serve exited before listening");
-            if let Some(a) = line.strip_prefix("grpc listening on ") {
-                return a.to_string();
-            }
-        }
-    })
-    .await;
-    // Keep draining stdout so the server never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    let client = CrawlerClient::connect(format!("http://{addr}"))
-        .await
-        .unwrap();
-    Serve { child, client }
+/// Starts `peerscope serve` on `dir`. Each run starts a crawl of its own; the killed one
+/// stays interrupted (resuming is `resume.rs`'s subject).
+async fn serve(dir: &Path, run: usize) -> ServeProcess {
+    let flush = FLUSH_EVERY_MS.to_string();
+    spawn_serve(
+        dir,
+        run,
+        &["--flush-every-ms", &flush, "--no-resume"],
+        "info",
+    )
+    .await
 }
 
 /// When a run was killed, and when each peer and event was first shown to the test.
@@ -171,22 +128,7 @@ async fn sigkill_loop_loses_no_acknowledged_record() {
     let topics = relay_topics(&net);
     assert!(!topics.is_empty(), "the seeded testnet has relay topics");
     // Relay traffic all along: 20 messages per second over the topics.
-    let publisher = {
-        let net = net.clone();
-        let topics = topics.clone();
-        tokio::spawn(async move {
-            for n in 0u64..20 * 600 {
-                let topic = &topics[n as usize % topics.len()];
-                let nodes = net.relay_nodes_on(topic);
-                let node = nodes[(n as usize / topics.len()) % nodes.len()];
-                let ct = CONTENT_TOPICS[n as usize % CONTENT_TOPICS.len()];
-                let _ = net
-                    .publish(node, topic, ct, format!("crash test {n}").into_bytes())
-                    .await;
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        })
-    };
+    let publisher = publish_steadily(net.clone(), topics.clone(), "crash test");
 
     let seed: u64 = rand::random();
     eprintln!("kill schedule seed {seed}");

@@ -13,11 +13,10 @@ use peerscope::proto::pb::crawler_client::CrawlerClient;
 use peerscope::protocol::enr::parse_enr;
 use peerscope::testnet::hostile::{HostileCounts, HostileKind};
 use peerscope::testnet::TestnetConfig;
-use tokio::io::AsyncBufReadExt;
 use tokio_stream::StreamExt;
 use tonic::transport::Channel;
 
-use crate::common::{oneshot, start, testnet, wait_final, within, Server};
+use crate::common::{oneshot, spawn_serve, start, testnet, wait_final, within, Server};
 
 /// A crawl that ended by itself is no longer held by the engine (its task and live
 /// snapshot are dropped); the API serves its final state from the store.
@@ -136,59 +135,14 @@ fn is_dial(ev: &pb::PeerEvent) -> bool {
     is(ev, pb::PeerEventKind::Connected) || is(ev, pb::PeerEventKind::DialFailed)
 }
 
-/// `peerscope serve` on `dir` with gRPC on a free loopback port (`extra` flags appended);
-/// stderr goes to a log file beside `dir`.
+/// `peerscope serve` on `dir` (`extra` flags appended): the child and its client.
 async fn serve(
     dir: &Path,
     run: usize,
     extra: &[&str],
 ) -> (tokio::process::Child, CrawlerClient<Channel>) {
-    let log = std::fs::File::create(dir.with_extension(format!("serve-{run}.log"))).unwrap();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_peerscope"))
-        .args(["serve", "--data-dir"])
-        .arg(dir)
-        .args([
-            "--grpc-addr",
-            "127.0.0.1:0",
-            "--http-addr",
-            "127.0.0.1:0",
-            "--discv5-addr",
-            "127.0.0.1:0",
-            "--geolocation",
-            "false",
-            "--flush-every-ms",
-            "100",
-        ])
-        .args(extra)
-        .env_remove("PEERSCOPE_TOKEN")
-        .env_remove("PEERSCOPE_CONFIG")
-        .env_remove("PEERSCOPE_NO_RESUME")
-        .env("PEERSCOPE_LOG", "info")
-        .stdout(std::process::Stdio::piped())
-        .stderr(log)
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = tokio::io::BufReader::new(stdout).lines();
-    let addr = within(Duration::from_secs(30), async {
-        loop {
-            let line = lines
-                .next_line()
-                .await
-                .unwrap()
-                .expect("serve exited before listening");
-            if let Some(a) = line.strip_prefix("grpc listening on ") {
-                return a.to_string();
-            }
-        }
-    })
-    .await;
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    let client = CrawlerClient::connect(format!("http://{addr}"))
-        .await
-        .unwrap();
-    (child, client)
+    let s = spawn_serve(dir, run, extra, "info").await;
+    (s.child, s.client)
 }
 
 /// A CONTINUOUS crawl with a banned impostor (a `wrong-key` node: `peer_id_mismatch`, banned

@@ -15,10 +15,11 @@ use peerscope::proto::pb;
 use peerscope::proto::pb::crawler_client::CrawlerClient;
 use peerscope::store::Store;
 use peerscope::testnet::{Testnet, TestnetConfig, CONTENT_TOPICS};
-use tokio::io::AsyncBufReadExt;
 use tonic::transport::Channel;
 
-use crate::common::{all_peers, http_get, oneshot, start, wait_final, within};
+use crate::common::{
+    all_peers, http_get, oneshot, publish_steadily, spawn_serve, start, wait_final, within,
+};
 
 // ---- a throwaway PostgreSQL cluster ----------------------------------------------------
 
@@ -196,12 +197,7 @@ impl Drop for Postgres {
 
 // ---- `peerscope serve --sink` ------------------------------------------------------------
 
-struct Serve {
-    child: tokio::process::Child,
-    client: CrawlerClient<Channel>,
-    grpc: String,
-    http: SocketAddr,
-}
+use crate::common::ServeProcess as Serve;
 
 /// Starts `peerscope serve` on `dir` exporting to `pg` as `vantage`.
 async fn serve(dir: &Path, vantage: &str, pg: &str, run: usize) -> Serve {
@@ -210,64 +206,9 @@ async fn serve(dir: &Path, vantage: &str, pg: &str, run: usize) -> Serve {
 
 /// [`serve`] with `extra` flags.
 async fn serve_with(dir: &Path, vantage: &str, pg: &str, run: usize, extra: &[&str]) -> Serve {
-    let log = std::fs::File::create(dir.with_extension(format!("serve-{run}.log"))).unwrap();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_peerscope"))
-        .args(["serve", "--data-dir"])
-        .arg(dir)
-        .args([
-            "--grpc-addr",
-            "127.0.0.1:0",
-            "--http-addr",
-            "127.0.0.1:0",
-            "--discv5-addr",
-            "127.0.0.1:0",
-            "--geolocation",
-            "false",
-            "--flush-every-ms",
-            "100",
-            "--sink",
-            pg,
-            "--vantage",
-            vantage,
-        ])
-        .args(extra)
-        .env_remove("PEERSCOPE_TOKEN")
-        .env_remove("PEERSCOPE_CONFIG")
-        .env_remove("PEERSCOPE_SINK_PASSWORD_FILE")
-        .env("PEERSCOPE_LOG", "info,peerscope::sink=debug")
-        .stdout(std::process::Stdio::piped())
-        .stderr(log)
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = tokio::io::BufReader::new(stdout).lines();
-    let (mut grpc, mut http) = (None, None);
-    within(Duration::from_secs(30), async {
-        while grpc.is_none() || http.is_none() {
-            let line = lines
-                .next_line()
-                .await
-                .unwrap()
-                .expect("serve exited before listening");
-            if let Some(a) = line.strip_prefix("grpc listening on ") {
-                grpc = Some(a.to_string());
-            }
-            if let Some(a) = line.strip_prefix("http listening on ") {
-                http = Some(a.parse::<SocketAddr>().unwrap());
-            }
-        }
-    })
-    .await;
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    let grpc = format!("http://{}", grpc.unwrap());
-    let client = CrawlerClient::connect(grpc.clone()).await.unwrap();
-    Serve {
-        child,
-        client,
-        grpc,
-        http: http.unwrap(),
-    }
+    let mut args = vec!["--sink", pg, "--vantage", vantage];
+    args.extend(extra);
+    spawn_serve(dir, run, &args, "info,peerscope::sink=debug").await
 }
 
 impl Serve {
@@ -1093,22 +1034,7 @@ async fn kill_9_mid_export_then_restart_leaves_tables_equal_to_the_store() {
     );
     let topics = busy_topics(&net, 2);
     // Relay traffic all along: 20 messages a second.
-    let publisher = {
-        let net = net.clone();
-        let topics = topics.clone();
-        tokio::spawn(async move {
-            for n in 0u64..20 * 600 {
-                let topic = &topics[n as usize % topics.len()];
-                let nodes = net.relay_nodes_on(topic);
-                let node = nodes[(n as usize / topics.len()) % nodes.len()];
-                let ct = CONTENT_TOPICS[n as usize % CONTENT_TOPICS.len()];
-                let _ = net
-                    .publish(node, topic, ct, format!("kill test {n}").into_bytes())
-                    .await;
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        })
-    };
+    let publisher = publish_steadily(net.clone(), topics.clone(), "kill test");
     let seed: u64 = rand::random();
     eprintln!("kill schedule seed {seed}");
     let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(seed);
