@@ -92,11 +92,12 @@ for m in $(seq 1 "$minutes"); do
     echo "soak: server stopped with SIG$restart_signal after minute $m; starting it again" >&2
     start_serve
     # The CONTINUOUS crawl resumes by itself (no StartCrawl here).
+    running() { "$bin" crawl list --json --server "$server" 2>/dev/null | grep -q CRAWL_STATE_RUNNING; }
     for _ in $(seq 1 60); do
-      "$bin" crawl list --server "$server" 2>/dev/null | grep -q RUNNING && break
+      running && break
       sleep 0.5
     done
-    "$bin" crawl list --server "$server" | grep -q RUNNING ||
+    running ||
       { echo "soak: the crawl did not resume after the restart" >&2; exit 1; }
   fi
 done
