@@ -147,19 +147,7 @@ async fn counts_equal_what_the_testnet_published_and_survive_restart() {
     let crawl_id = start_relay_crawl(&mut client, &net, &topics).await;
 
     // Publish from two nodes per topic on three content topics; payloads differ.
-    let mut n = 0u32;
-    for topic in &topics {
-        let publishers = net.relay_nodes_on(topic);
-        for &node in publishers.iter().take(2) {
-            for ct in &CONTENT_TOPICS[..3] {
-                for _ in 0..5 {
-                    n += 1;
-                    let payload = format!("message {n} from node {node}").into_bytes();
-                    net.publish(node, topic, ct, payload).await.unwrap();
-                }
-            }
-        }
-    }
+    let n = publish_grid(&net, &topics, 2, 3, 5).await;
     let published = net.published();
     let total: u64 = published.values().map(|v| v.0).sum();
     assert_eq!(total, u64::from(n));
@@ -301,17 +289,7 @@ async fn two_relay_crawls_of_one_cluster_count_each_message_once() {
     let first = start_relay_crawl(&mut client, &net, &topics).await;
     let second = start_relay_crawl(&mut client, &net, &topics).await;
     assert_ne!(first, second);
-    let mut n = 0u32;
-    for topic in &topics {
-        let node = net.relay_nodes_on(topic)[0];
-        for ct in &CONTENT_TOPICS[..2] {
-            for _ in 0..5 {
-                n += 1;
-                let payload = format!("twice-seen message {n}").into_bytes();
-                net.publish(node, topic, ct, payload).await.unwrap();
-            }
-        }
-    }
+    let n = publish_grid(&net, &topics, 1, 2, 5).await;
     let published = net.published();
     assert_eq!(published.values().map(|v| v.0).sum::<u64>(), u64::from(n));
     // Both monitors receive each message; the counts hold each once.
@@ -330,6 +308,31 @@ async fn two_relay_crawls_of_one_cluster_count_each_message_once() {
     assert_eq!(as_map(&counts(&mut client).await), published);
     drop(client);
     server.stop().await;
+}
+
+/// Publishes `each` messages from each of the first `nodes` relay nodes of every topic in
+/// `topics` on each of the first `cts` content topics (payloads all differ); returns how
+/// many.
+pub(crate) async fn publish_grid(
+    net: &Testnet,
+    topics: &[String],
+    nodes: usize,
+    cts: usize,
+    each: u32,
+) -> u32 {
+    let mut n = 0u32;
+    for topic in topics {
+        for &node in net.relay_nodes_on(topic).iter().take(nodes) {
+            for ct in &CONTENT_TOPICS[..cts] {
+                for _ in 0..each {
+                    n += 1;
+                    let payload = format!("message {n} from node {node}").into_bytes();
+                    net.publish(node, topic, ct, payload).await.unwrap();
+                }
+            }
+        }
+    }
+    n
 }
 
 /// Publishes `per_node` messages from each of the first `nodes` relay nodes on `topic`

@@ -14,12 +14,14 @@ use peerscope::model::{PeerFilter, PeerRecord};
 use peerscope::proto::pb;
 use peerscope::proto::pb::crawler_client::CrawlerClient;
 use peerscope::store::Store;
-use peerscope::testnet::{Testnet, TestnetConfig, CONTENT_TOPICS};
+use peerscope::testnet::{Testnet, TestnetConfig};
 use tonic::transport::Channel;
 
+use crate::common::ServeProcess as Serve;
 use crate::common::{
     all_peers, http_get, oneshot, publish_steadily, spawn_serve, start, wait_final, within,
 };
+use crate::relay::publish_grid;
 
 // ---- a throwaway PostgreSQL cluster ----------------------------------------------------
 
@@ -196,8 +198,6 @@ impl Drop for Postgres {
 }
 
 // ---- `peerscope serve --sink` ------------------------------------------------------------
-
-use crate::common::ServeProcess as Serve;
 
 /// Starts `peerscope serve` on `dir` exporting to `pg` as `vantage`.
 async fn serve(dir: &Path, vantage: &str, pg: &str, run: usize) -> Serve {
@@ -778,18 +778,7 @@ async fn two_vantages_export_into_one_database_and_a_message_counts_once() {
         }
     })
     .await;
-    let mut n = 0u32;
-    for topic in &topics {
-        for &node in net.relay_nodes_on(topic).iter().take(2) {
-            for ct in &CONTENT_TOPICS[..2] {
-                for _ in 0..3 {
-                    n += 1;
-                    let payload = format!("fleet message {n} from node {node}").into_bytes();
-                    net.publish(node, topic, ct, payload).await.unwrap();
-                }
-            }
-        }
-    }
+    let n = publish_grid(&net, &topics, 2, 2, 3).await;
     let published = net.published();
     let total: u64 = published.values().map(|v| v.0).sum();
     assert_eq!(total, u64::from(n));
