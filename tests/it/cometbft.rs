@@ -17,7 +17,7 @@ use peerscope::testnet::cometbft::{
 };
 use tonic::transport::Channel;
 
-use crate::common::{within, Server};
+use crate::common::{get_crawl, within, Server};
 
 pub(crate) const CHAIN_A: &str = "testchain-a";
 pub(crate) const CHAIN_B: &str = "testchain-b";
@@ -60,18 +60,6 @@ pub(crate) fn request(
         dial_timeout: secs(2),
         ..Default::default()
     }
-}
-
-async fn get_crawl(client: &mut CrawlerClient<Channel>, id: &str) -> pb::Crawl {
-    client
-        .get_crawl(pb::GetCrawlRequest {
-            crawl_id: id.into(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .crawl
-        .unwrap()
 }
 
 /// Every page of ListPeers with `req`'s filters.

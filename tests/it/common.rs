@@ -208,6 +208,19 @@ pub fn oneshot(enrs: &[String]) -> pb::StartCrawlRequest {
     }
 }
 
+/// GetCrawl of crawl `id` (which must exist).
+pub async fn get_crawl(client: &mut CrawlerClient<Channel>, id: &str) -> pb::Crawl {
+    client
+        .get_crawl(pb::GetCrawlRequest {
+            crawl_id: id.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .crawl
+        .unwrap()
+}
+
 /// Polls GetCrawl until the crawl leaves RUNNING; returns the final crawl.
 pub async fn wait_final(
     client: &mut CrawlerClient<Channel>,
@@ -216,15 +229,7 @@ pub async fn wait_final(
 ) -> pb::Crawl {
     within(limit, async {
         loop {
-            let c = client
-                .get_crawl(pb::GetCrawlRequest {
-                    crawl_id: id.into(),
-                })
-                .await
-                .unwrap()
-                .into_inner()
-                .crawl
-                .unwrap();
+            let c = get_crawl(client, id).await;
             if c.state != pb::CrawlState::Running as i32 {
                 return c;
             }

@@ -10,7 +10,7 @@ use peerscope::proto::pb::crawler_client::CrawlerClient;
 use peerscope::testnet::{Testnet, TestnetConfig, CONTENT_TOPICS, NAMED_TOPIC};
 use tonic::transport::Channel;
 
-use crate::common::{oneshot, start, within, Server};
+use crate::common::{get_crawl, oneshot, start, within, Server};
 
 /// The pubsub topics of cluster 1 with at least two relay nodes, most populated first.
 pub(crate) fn busy_topics(net: &Testnet, n: usize) -> Vec<String> {
@@ -348,18 +348,6 @@ async fn publish_some(net: &Testnet, topic: &str, nodes: usize, per_node: usize)
         }
     }
     n
-}
-
-async fn get_crawl(client: &mut CrawlerClient<Channel>, id: &str) -> pb::Crawl {
-    client
-        .get_crawl(pb::GetCrawlRequest {
-            crawl_id: id.into(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .crawl
-        .unwrap()
 }
 
 /// A Waku network of older nwaku releases speaks discv5 with protocol id `discv5`: with

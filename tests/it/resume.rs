@@ -16,7 +16,7 @@ use peerscope::testnet::TestnetConfig;
 use tokio_stream::StreamExt;
 use tonic::transport::Channel;
 
-use crate::common::{oneshot, spawn_serve, start, testnet, wait_final, within, Server};
+use crate::common::{get_crawl, oneshot, spawn_serve, start, testnet, wait_final, within, Server};
 
 /// A crawl that ended by itself is no longer held by the engine (its task and live
 /// snapshot are dropped); the API serves its final state from the store.
@@ -86,18 +86,6 @@ fn continuous(enrs: &[String]) -> pb::StartCrawlRequest {
 fn millis(t: &Option<prost_types::Timestamp>) -> i64 {
     let t = t.as_ref().expect("a timestamp");
     t.seconds * 1000 + i64::from(t.nanos) / 1_000_000
-}
-
-async fn get_crawl(client: &mut CrawlerClient<Channel>, id: &str) -> pb::Crawl {
-    client
-        .get_crawl(pb::GetCrawlRequest {
-            crawl_id: id.into(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .crawl
-        .unwrap()
 }
 
 /// Follows every event of crawl `id`, from the start of the log, into a shared list.

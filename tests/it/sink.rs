@@ -19,7 +19,8 @@ use tonic::transport::Channel;
 
 use crate::common::ServeProcess as Serve;
 use crate::common::{
-    all_peers, http_get, oneshot, publish_steadily, spawn_serve, start, wait_final, within,
+    all_peers, get_crawl, http_get, oneshot, publish_steadily, spawn_serve, start, wait_final,
+    within,
 };
 use crate::relay::publish_grid;
 
@@ -719,17 +720,7 @@ fn continuous(net: &Testnet, relay_topics: &[String], every_secs: i64) -> pb::St
 }
 
 async fn crawl_progress(client: &mut CrawlerClient<Channel>, id: &str) -> pb::CrawlProgress {
-    client
-        .get_crawl(pb::GetCrawlRequest {
-            crawl_id: id.into(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .crawl
-        .unwrap()
-        .progress
-        .unwrap()
+    get_crawl(client, id).await.progress.unwrap()
 }
 
 async fn message_total(client: &mut CrawlerClient<Channel>) -> u64 {
