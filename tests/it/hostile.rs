@@ -76,7 +76,6 @@ async fn hostile_peers_are_classified_and_the_oneshot_crawl_finishes() {
             &mut client,
             pb::StartCrawlRequest {
                 dial_timeout: Some(secs_f(1.0)),
-                request_timeout: Some(secs_f(0.5)),
                 ..oneshot(net.bootstrap_enrs())
             },
             Duration::from_secs(45),

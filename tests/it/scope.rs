@@ -146,7 +146,6 @@ async fn records_outside_the_address_scope_are_stored_and_never_contacted() {
             &mut client,
             pb::StartCrawlRequest {
                 allowed_cidrs: vec!["127.0.0.1/32".into()],
-                request_timeout: Some(secs(0.5)),
                 dial_timeout: Some(secs(1.0)),
                 // A ONESHOT crawl runs none by default; these show that they skip
                 // out-of-scope nodes too.
@@ -226,7 +225,6 @@ async fn records_outside_the_address_scope_are_stored_and_never_contacted() {
         .crawl(
             &mut client,
             pb::StartCrawlRequest {
-                request_timeout: Some(secs(0.5)),
                 dial_timeout: Some(secs(1.0)),
                 ..oneshot(net.bootstrap_enrs())
             },
