@@ -147,9 +147,17 @@ async fn records_outside_the_address_scope_are_stored_and_never_contacted() {
             pb::StartCrawlRequest {
                 allowed_cidrs: vec!["127.0.0.1/32".into()],
                 dial_timeout: Some(secs(1.0)),
-                // A ONESHOT crawl runs none by default; these show that they skip
-                // out-of-scope nodes too.
+                // CONTINUOUS, so that random lookups run between its rounds (a ONESHOT
+                // crawl runs none by default, and never waits for them) and show that they
+                // skip out-of-scope nodes too; ended by its duration.
+                mode: pb::CrawlMode::Continuous as i32,
+                recrawl_interval: Some(secs(1.0)),
                 random_lookups: Some(8),
+                relay: Some(false),
+                limits: Some(pb::CrawlLimits {
+                    max_duration: Some(secs(4.0)),
+                    ..Default::default()
+                }),
                 ..oneshot(net.bootstrap_enrs())
             },
             Duration::from_secs(120),
