@@ -258,7 +258,10 @@ impl Store {
     /// queues the whole store ([`Store::feed_trimmed_through`] is then above any mark).
     /// Written before the unfed write, so that a store holding the write holds the note.
     fn note_gap(&self) -> Result<(), StoreError> {
-        if !self.export.gap_noted.swap(true, Ordering::SeqCst) {
+        // Read first: after the note, writes only read the flag (no cache-line writes).
+        if !self.export.gap_noted.load(Ordering::Relaxed)
+            && !self.export.gap_noted.swap(true, Ordering::SeqCst)
+        {
             self.meta.insert("export_feed_trimmed", &be(u64::MAX))?;
         }
         Ok(())

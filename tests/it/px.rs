@@ -283,23 +283,7 @@ async fn seed_mode_serves_vetted_peers_of_the_requesters_cluster_once_per_interv
     let mut client = server.client().await;
     let mut bootstrap = net.bootstrap_enrs().to_vec();
     bootstrap.push(impostor.to_base64());
-    let crawl = start(
-        &mut client,
-        pb::StartCrawlRequest {
-            mode: pb::CrawlMode::Continuous as i32,
-            recrawl_interval: Some(prost_types::Duration {
-                seconds: 3600,
-                nanos: 0,
-            }),
-            relay: Some(false),
-            peer_exchange: Some(pb::PeerExchangeOptions {
-                seed: Some(pb::SeedOptions::default()),
-                ..Default::default()
-            }),
-            ..oneshot(&bootstrap)
-        },
-    )
-    .await;
+    let crawl = start(&mut client, seed_crawl(&bootstrap)).await;
     assert!(!crawl.seed_addr.is_empty(), "seed mode listens");
     let local =
         DecodedEnr::from_enr(&peerscope::protocol::enr::parse_enr(&crawl.local_enr).unwrap());
@@ -581,23 +565,7 @@ async fn seed_mode_limits_requests_per_peer_and_ip_and_samples_refusal_events() 
     .unwrap();
     let server = Server::start().await;
     let mut client = server.client().await;
-    let crawl = start(
-        &mut client,
-        pb::StartCrawlRequest {
-            mode: pb::CrawlMode::Continuous as i32,
-            recrawl_interval: Some(prost_types::Duration {
-                seconds: 3600,
-                nanos: 0,
-            }),
-            relay: Some(false),
-            peer_exchange: Some(pb::PeerExchangeOptions {
-                seed: Some(pb::SeedOptions::default()),
-                ..Default::default()
-            }),
-            ..oneshot(net.bootstrap_enrs())
-        },
-    )
-    .await;
+    let crawl = start(&mut client, seed_crawl(net.bootstrap_enrs())).await;
     assert_eq!(
         crawl.settings.as_ref().unwrap().seed_requests_per_ip,
         PER_IP
@@ -687,4 +655,22 @@ async fn seed_mode_limits_requests_per_peer_and_ip_and_samples_refusal_events() 
     }
     drop(client);
     server.stop().await;
+}
+
+/// A CONTINUOUS crawl in seed mode (peer exchange served from its libp2p host), no relay,
+/// one round in the test's time.
+fn seed_crawl(bootstrap: &[String]) -> pb::StartCrawlRequest {
+    pb::StartCrawlRequest {
+        mode: pb::CrawlMode::Continuous as i32,
+        recrawl_interval: Some(prost_types::Duration {
+            seconds: 3600,
+            nanos: 0,
+        }),
+        relay: Some(false),
+        peer_exchange: Some(pb::PeerExchangeOptions {
+            seed: Some(pb::SeedOptions::default()),
+            ..Default::default()
+        }),
+        ..oneshot(bootstrap)
+    }
 }
