@@ -279,7 +279,16 @@ pub fn flood_data(node: usize, n: u64) -> Vec<u8> {
 /// 3 bytes; `attnets` of 2 bytes and `syncnets` of 9; a valid relay record with `tcp` 0;
 /// one with `udp` 0 instead of the sink (and `tcp` 0); an unknown key `junk` of
 /// [`JUNK_VALUE_LEN`] bytes (the record near the 300-byte limit, otherwise valid).
-pub fn junk_records(sink_port: u16) -> Result<Vec<(JunkRecord, Enr)>, String> {
+///
+/// Their keys are drawn so that at most [`JUNK_PER_BUCKET`] of them sit at one distance
+/// from `holder`: a designated FINDNODE answer reaches a crawler in its first NODES
+/// packet only (see the crawl module), and random ids would put half of them in one
+/// bucket, more than one packet holds, where nothing else could reveal the rest (only
+/// `holder` holds them).
+pub fn junk_records(
+    sink_port: u16,
+    holder: &enr::NodeId,
+) -> Result<Vec<(JunkRecord, Enr)>, String> {
     type Fill = fn(&mut enr::Builder<CombinedKey>);
     let rs = Bytes::from(encode_rs(HOSTILE_CLUSTER, &[HOSTILE_SHARD]));
     let variants: Vec<(&'static str, Option<&'static str>, Fill)> = vec![
@@ -320,8 +329,16 @@ pub fn junk_records(sink_port: u16) -> Result<Vec<(JunkRecord, Enr)>, String> {
         }),
     ];
     let mut out = Vec::with_capacity(variants.len());
-    for (what, issue_key, fill) in variants {
-        let key = CombinedKey::generate_secp256k1();
+    let holder = discv5::Key::from(*holder);
+    for (i, (what, issue_key, fill)) in variants.into_iter().enumerate() {
+        let distance = 256 - (i / JUNK_PER_BUCKET) as u64;
+        let key = loop {
+            let key = CombinedKey::generate_secp256k1();
+            let id = enr::NodeId::from(enr::EnrKey::public(&key));
+            if holder.log2_distance(&discv5::Key::from(id)) == Some(distance) {
+                break key;
+            }
+        };
         let mut b = Enr::builder();
         b.ip4(Ipv4Addr::LOCALHOST).udp4(sink_port);
         if issue_key.is_none() {
@@ -346,6 +363,9 @@ pub fn junk_records(sink_port: u16) -> Result<Vec<(JunkRecord, Enr)>, String> {
     }
     Ok(out)
 }
+
+/// Junk records at one distance from their holder at most (see [`junk_records`]).
+pub const JUNK_PER_BUCKET: usize = 2;
 
 /// Length of the `junk` value of the record near the ENR size limit.
 pub const JUNK_VALUE_LEN: usize = 120;
@@ -481,7 +501,7 @@ impl HostileNet {
                 .map_err(|e| e.to_string())?;
             let sink_port = sink.local_addr().map_err(|e| e.to_string())?.port();
             self._sinks.push(sink);
-            for (record, junk_enr) in junk_records(sink_port)? {
+            for (record, junk_enr) in junk_records(sink_port, &enr.node_id())? {
                 discv5
                     .add_enr(junk_enr)
                     .map_err(|e| format!("junk record {}: {e}", record.what))?;
@@ -929,8 +949,21 @@ mod tests {
 
     #[test]
     fn junk_records_decode_with_the_expected_issues() {
-        let junk = junk_records(9).unwrap();
+        let holder = enr::NodeId::new(&[7; 32]);
+        let junk = junk_records(9, &holder).unwrap();
         assert_eq!(junk.len(), 10);
+        // At most two at one distance from their holder (one NODES packet's worth).
+        let mut per_distance = std::collections::HashMap::new();
+        for (_, e) in &junk {
+            let d = discv5::Key::from(holder)
+                .log2_distance(&discv5::Key::from(e.node_id()))
+                .unwrap();
+            *per_distance.entry(d).or_insert(0) += 1;
+        }
+        assert!(
+            per_distance.values().all(|n| *n <= JUNK_PER_BUCKET),
+            "{per_distance:?}"
+        );
         for (r, enr) in &junk {
             let d = DecodedEnr::from_enr(enr);
             assert_eq!(d.ip4, Some(Ipv4Addr::LOCALHOST), "{}", r.what);

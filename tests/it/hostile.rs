@@ -90,10 +90,40 @@ async fn hostile_peers_are_classified_and_the_oneshot_crawl_finishes() {
     );
     let p = done.progress.unwrap();
     // Normal and hostile nodes plus every junk record.
-    assert_eq!(p.discovered, (nodes.len() + junk.len()) as u64, "{p:?}");
-
     let peers = all_peers(&mut client, &crawl.id, 100).await;
     let by_id: HashMap<&str, &pb::Peer> = peers.iter().map(|p| (p.node_id.as_str(), p)).collect();
+    let missing: Vec<String> = nodes
+        .iter()
+        .map(|n| format!("node {} ({:?})", n.node_id, n.hostile))
+        .filter(|n| !by_id.contains_key(&n[5..69]))
+        .chain(
+            junk.iter()
+                .filter(|j| !by_id.contains_key(j.node_id.as_str()))
+                .map(|j| format!("junk record {} ({})", j.node_id, j.what)),
+        )
+        .collect();
+    let junk_node = {
+        let raw: [u8; 32] = hex::decode(&hostile[&HostileKind::JunkEnrs].info.node_id)
+            .unwrap()
+            .try_into()
+            .unwrap();
+        discv5::Key::from(enr::NodeId::new(&raw))
+    };
+    let buckets: Vec<(u64, &str)> = junk
+        .iter()
+        .map(|j| {
+            let raw: [u8; 32] = hex::decode(&j.node_id).unwrap().try_into().unwrap();
+            let d = junk_node
+                .log2_distance(&discv5::Key::from(enr::NodeId::new(&raw)))
+                .unwrap();
+            (d, j.what)
+        })
+        .collect();
+    assert_eq!(
+        p.discovered,
+        (nodes.len() + junk.len()) as u64,
+        "missing {missing:?}; junk buckets {buckets:?}: {p:?}"
+    );
 
     // Every normal node is found and identified.
     for n in nodes.iter().filter(|n| n.hostile.is_none()) {
